@@ -1,0 +1,197 @@
+//! The observed state of a `HipaaPolicy`, written by the operator: conditions, a summary, per-control
+//! results, a bounded list of violations and AWS resources, and exception states.
+//!
+//! Status never holds PHI: only resource names, control IDs and messages the engine wrote.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use serde::{Deserialize, Serialize};
+
+/// How many violations the status lists at most; the rest is counted and flagged as truncated.
+pub const MAX_STATUS_VIOLATIONS: usize = 100;
+/// How many AWS resource results the status lists at most.
+pub const MAX_STATUS_AWS_RESOURCES: usize = 100;
+
+/// The `Ready` condition type: the policy is valid and was evaluated.
+pub const CONDITION_READY: &str = "Ready";
+/// The `Compliant` condition type: no control fails in the policy's scope.
+pub const CONDITION_COMPLIANT: &str = "Compliant";
+
+/// Status of a HipaaPolicy.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HipaaPolicyStatus {
+    /// The spec generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready` and `Compliant`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Counts and the compliance score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ComplianceSummary>,
+    /// One entry per catalog control.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<ControlStatus>,
+    /// The first violations, most severe first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub violations: Vec<ViolationStatus>,
+    /// True when more violations exist than `violations` lists.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// Results for the linked AWS resources (bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aws_resources: Vec<AwsResourceStatus>,
+    /// The state of each exception in `spec.exceptions`, by index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<ExceptionStatus>,
+    /// When the last full audit finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_audit_time: Option<Time>,
+}
+
+/// Counts over everything the policy governs.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ComplianceSummary {
+    /// Kubernetes objects and AWS resources evaluated.
+    pub resources_evaluated: u32,
+    /// Failed checks (an excepted failure is not a violation).
+    pub violations: u32,
+    /// Violations of critical controls.
+    pub critical: u32,
+    /// Violations of high controls.
+    pub high: u32,
+    /// Violations of medium controls.
+    pub medium: u32,
+    /// Violations of low controls.
+    pub low: u32,
+    /// Failures waived by an active exception.
+    #[serde(default)]
+    pub excepted: u32,
+    /// Checks that could not be evaluated (they never count as passing).
+    #[serde(default)]
+    pub errors: u32,
+    /// 0 to 100: the severity-weighted share of controls that pass.
+    pub score: u8,
+}
+
+/// The result of one control over the policy's scope.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlStatus {
+    /// The control ID.
+    pub id: String,
+    /// The 45 CFR sections the control maps to.
+    pub sections: Vec<String>,
+    /// The control's severity.
+    pub severity: String,
+    /// Pass, Fail, Excepted, Error, NotEvaluated or Disabled.
+    pub result: ControlResult,
+    /// How many objects fail it.
+    #[serde(default)]
+    pub violations: u32,
+    /// Why the result is Error or NotEvaluated, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The result of a control.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash,
+)]
+pub enum ControlResult {
+    /// Every object in scope passes.
+    Pass,
+    /// At least one object fails and is not excepted.
+    Fail,
+    /// Every failure is waived by an active exception.
+    Excepted,
+    /// The control could not be evaluated (for example an AWS lookup failed).
+    Error,
+    /// Nothing the control applies to was found or linked.
+    NotEvaluated,
+    /// The policy disables the control.
+    Disabled,
+}
+
+impl ControlResult {
+    /// The name as it appears in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlResult::Pass => "Pass",
+            ControlResult::Fail => "Fail",
+            ControlResult::Excepted => "Excepted",
+            ControlResult::Error => "Error",
+            ControlResult::NotEvaluated => "NotEvaluated",
+            ControlResult::Disabled => "Disabled",
+        }
+    }
+}
+
+/// One failed check on one object.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ViolationStatus {
+    /// The control ID.
+    pub control: String,
+    /// The control's severity.
+    pub severity: String,
+    /// The object's kind (or the AWS resource type).
+    pub kind: String,
+    /// The object's namespace, if namespaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The object's name (or the AWS resource's name or ARN).
+    pub name: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The result for one linked AWS resource.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsResourceStatus {
+    /// `EKSCluster`, `ECRRepository`, `SecretsManagerSecret` or `KMSKey`.
+    pub kind: String,
+    /// The resource's name, ARN or key ID.
+    pub name: String,
+    /// Pass, Fail or Error over the controls that apply to it.
+    pub result: ControlResult,
+    /// The controls that fail or cannot be evaluated on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_controls: Vec<String>,
+    /// When it was last looked up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<Time>,
+}
+
+/// The state of one exception.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionStatus {
+    /// The exception's index in `spec.exceptions`.
+    pub index: u32,
+    /// True while it has not expired.
+    pub active: bool,
+    /// Active, ExpiringSoon (within 14 days) or Expired.
+    pub state: ExceptionState,
+    /// Time left, e.g. `123d` or `5h`; absent once expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+    /// How many failures it waived in the last audit.
+    #[serde(default)]
+    pub matched: u32,
+}
+
+/// Lifecycle of an exception.
+#[derive(
+    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash,
+)]
+pub enum ExceptionState {
+    /// In force.
+    Active,
+    /// In force, but expires within 14 days.
+    ExpiringSoon,
+    /// No longer in force.
+    Expired,
+}

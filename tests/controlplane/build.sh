@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the real control-plane binaries the tests run against (kube-apiserver,
+# kubectl, etcd, helm) from the pinned Go modules beside this script, and a
+# project-local virtualenv with moto's server. Everything lands in a cache
+# directory keyed by version; what is already there is reused.
+#
+# Prints the cache directory on its last line of stdout. Progress goes to stderr.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+K8S_VERSION="v1.35.4"
+HELM_VERSION="v3.19.5"
+MOTO_VERSION="5.2.5"
+cache_root="${HIPAA_GUARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hipaa-guard}"
+bin="$cache_root/k8s-$K8S_VERSION"
+helm_bin="$cache_root/helm-$HELM_VERSION"
+venv="$cache_root/moto-$MOTO_VERSION"
+
+say() { printf '[controlplane] %s\n' "$*" >&2; }
+die() { printf '[controlplane] error: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null || die "Go is required to build kube-apiserver, etcd, kubectl and helm (Go 1.26+)"
+command -v python3 >/dev/null || die "python3 is required for the moto AWS endpoint"
+mkdir -p "$bin" "$helm_bin"
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}"
+
+k8s_ldflags() {
+  local v="$1" maj min x c
+  maj="${v#v}"; maj="${maj%%.*}"; min="${v#v*.}"; min="${min%%.*}"
+  x="-X k8s.io/component-base/version"; c="-X k8s.io/client-go/pkg/version"
+  printf -- '-s -w %s ' \
+    "$x.gitVersion=$v" "$x.gitMajor=$maj" "$x.gitMinor=$min" "$x.gitTreeState=clean" "$x.buildDate=1970-01-01T00:00:00Z" \
+    "$c.gitVersion=$v" "$c.gitMajor=$maj" "$c.gitMinor=$min" "$c.gitTreeState=clean" "$c.buildDate=1970-01-01T00:00:00Z"
+}
+
+build() { # build NAME OUTDIR MODULE_DIR PACKAGE LDFLAGS
+  local name="$1" out="$2/$1" dir="$3" pkg="$4" ldflags="$5" start
+  if [ -x "$out" ]; then say "$name: cached at $out"; return; fi
+  start=$(date +%s)
+  say "$name: building $pkg (first build takes minutes)"
+  (cd "$dir" && go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") \
+    || die "$name: go build failed (see above); is the Go module proxy reachable?"
+  mv "$out.tmp" "$out"
+  say "$name: built in $(( $(date +%s) - start ))s"
+}
+
+build etcd "$bin" "$here/k8s" go.etcd.io/etcd/server/v3 "-s -w"
+build kube-apiserver "$bin" "$here/k8s" k8s.io/kubernetes/cmd/kube-apiserver "$(k8s_ldflags "$K8S_VERSION")"
+build kubectl "$bin" "$here/k8s" k8s.io/kubernetes/cmd/kubectl "$(k8s_ldflags "$K8S_VERSION")"
+hv="helm.sh/helm/v3/internal/version"
+build helm "$helm_bin" "$here/helm" helm.sh/helm/v3/cmd/helm \
+  "-s -w -X $hv.version=$HELM_VERSION -X $hv.gitTreeState=clean -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=35 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=35"
+ln -sf "$helm_bin/helm" "$bin/helm"
+
+if [ ! -x "$venv/bin/moto_server" ]; then
+  say "moto: installing moto[server]==$MOTO_VERSION into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "moto: python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+    || die "moto: pip install failed; is PyPI reachable?"
+else
+  say "moto: cached at $venv"
+fi
+ln -sf "$venv/bin/moto_server" "$bin/moto_server"
+
+"$bin/kube-apiserver" --version >&2
+"$bin/etcd" --version | head -1 >&2
+echo "$bin"
