@@ -1,0 +1,140 @@
+//! The cluster state a decision needs besides the object itself: Namespaces, NetworkPolicies,
+//! StorageClasses, PVCs and backup schedules, indexed for lookups on the admission hot path.
+//!
+//! The webhook and the operator fill it from watch caches, `kubectl hipaa scan` from the manifests
+//! it reads. It holds `Arc`s so that callers can share objects with their caches without copying.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::storage::v1::StorageClass;
+
+/// The annotation that marks the default StorageClass.
+pub const DEFAULT_STORAGE_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
+
+/// A Velero `Schedule`, reduced to what HIPAA-K8S-BACKUP needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackupSchedule {
+    pub name: String,
+    /// `spec.template.includedNamespaces`; `*` or empty means every namespace.
+    pub included_namespaces: Vec<String>,
+    /// `spec.template.excludedNamespaces`.
+    pub excluded_namespaces: Vec<String>,
+}
+
+/// Indexed cluster state. Cheap to clone (everything is behind `Arc`).
+#[derive(Clone, Debug, Default)]
+pub struct ClusterContext {
+    namespaces: HashMap<String, Arc<Namespace>>,
+    network_policies: HashMap<String, Vec<Arc<NetworkPolicy>>>,
+    storage_classes: BTreeMap<String, Arc<StorageClass>>,
+    pvcs: HashMap<(String, String), Arc<PersistentVolumeClaim>>,
+    backup_schedules: Vec<BackupSchedule>,
+    /// Whether NetworkPolicies, StorageClasses, ... are known at all (offline scans may lack them).
+    pub completeness: Completeness,
+}
+
+/// Which kinds of context the caller actually observed. A control whose evidence was not observed
+/// reports Error ("cannot evaluate"), never Pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completeness {
+    pub namespaces: bool,
+    pub network_policies: bool,
+    pub storage_classes: bool,
+    pub pvcs: bool,
+    pub backup_schedules: bool,
+}
+
+impl Default for Completeness {
+    fn default() -> Self {
+        Completeness {
+            namespaces: true,
+            network_policies: true,
+            storage_classes: true,
+            pvcs: true,
+            backup_schedules: true,
+        }
+    }
+}
+
+fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.name.clone().unwrap_or_default()
+}
+
+fn namespace_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.namespace.clone().unwrap_or_else(|| "default".to_string())
+}
+
+impl ClusterContext {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert_namespace(&mut self, ns: Arc<Namespace>) {
+        self.namespaces.insert(name_of(&ns.metadata), ns);
+    }
+
+    pub fn insert_network_policy(&mut self, np: Arc<NetworkPolicy>) {
+        let ns = namespace_of(&np.metadata);
+        let name = np.metadata.name.clone();
+        let list = self.network_policies.entry(ns).or_default();
+        list.retain(|existing| existing.metadata.name != name);
+        list.push(np);
+    }
+
+    pub fn insert_storage_class(&mut self, sc: Arc<StorageClass>) {
+        self.storage_classes.insert(name_of(&sc.metadata), sc);
+    }
+
+    pub fn insert_pvc(&mut self, pvc: Arc<PersistentVolumeClaim>) {
+        self.pvcs.insert((namespace_of(&pvc.metadata), name_of(&pvc.metadata)), pvc);
+    }
+
+    pub fn insert_backup_schedule(&mut self, schedule: BackupSchedule) {
+        self.backup_schedules.push(schedule);
+    }
+
+    pub fn namespace(&self, name: &str) -> Option<&Namespace> {
+        self.namespaces.get(name).map(Arc::as_ref)
+    }
+
+    pub fn namespaces(&self) -> impl Iterator<Item = &Namespace> {
+        self.namespaces.values().map(Arc::as_ref)
+    }
+
+    /// NetworkPolicies of one namespace.
+    pub fn network_policies(&self, namespace: &str) -> &[Arc<NetworkPolicy>] {
+        self.network_policies.get(namespace).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn storage_class(&self, name: &str) -> Option<&StorageClass> {
+        self.storage_classes.get(name).map(Arc::as_ref)
+    }
+
+    /// The StorageClass annotated as default; with several, the first by name (as the API server
+    /// picks the newest, callers that care should keep only one default).
+    pub fn default_storage_class(&self) -> Option<&StorageClass> {
+        self.storage_classes.values().map(Arc::as_ref).find(|sc| {
+            sc.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(DEFAULT_STORAGE_CLASS_ANNOTATION))
+                .is_some_and(|v| v == "true")
+        })
+    }
+
+    pub fn pvc(&self, namespace: &str, name: &str) -> Option<&PersistentVolumeClaim> {
+        self.pvcs.get(&(namespace.to_string(), name.to_string())).map(Arc::as_ref)
+    }
+
+    /// PVCs of one namespace.
+    pub fn pvcs_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a PersistentVolumeClaim> {
+        self.pvcs.iter().filter(move |((ns, _), _)| ns == namespace).map(|(_, pvc)| pvc.as_ref())
+    }
+
+    pub fn backup_schedules(&self) -> &[BackupSchedule] {
+        &self.backup_schedules
+    }
+}

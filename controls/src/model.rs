@@ -1,0 +1,197 @@
+//! The vocabulary every part shares: controls, severities, findings and the resources they name.
+
+use std::fmt;
+
+use hipaa_crds::Enforcement;
+use serde::Serialize;
+
+/// How bad a failure of a control is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Upper-case name, as in `--fail-on CRITICAL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+
+    /// Parses `low`, `LOW`, `Low`, ...
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text.to_ascii_uppercase().as_str() {
+            "LOW" => Some(Severity::Low),
+            "MEDIUM" => Some(Severity::Medium),
+            "HIGH" => Some(Severity::High),
+            "CRITICAL" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    /// Weight in the compliance score.
+    pub fn weight(self) -> u32 {
+        match self {
+            Severity::Low => 1,
+            Severity::Medium => 2,
+            Severity::High => 4,
+            Severity::Critical => 8,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a control looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Target {
+    /// The pod template of Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob.
+    PodTemplate,
+    Deployment,
+    StatefulSet,
+    /// A Service of type LoadBalancer.
+    LoadBalancerService,
+    Ingress,
+    PersistentVolumeClaim,
+    Namespace,
+    EksCluster,
+    EcrRepository,
+    SecretsManagerSecret,
+    KmsKey,
+}
+
+/// Where a control's evidence comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Scope {
+    /// Kubernetes objects: judged at admission, in audits and offline.
+    Kubernetes,
+    /// Kubernetes state that admission cannot judge (e.g. backup coverage): audits only.
+    KubernetesAudit,
+    /// AWS resources: audits only, never on the admission path.
+    Aws,
+}
+
+/// A parameter a control reads from `spec.controls[].parameters`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ParameterSpec {
+    /// The camelCase name in the HipaaPolicy.
+    pub name: &'static str,
+    /// What it means.
+    pub description: &'static str,
+    /// The default, as text.
+    pub default: &'static str,
+}
+
+/// One entry of the catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Control {
+    /// Stable ID, e.g. `HIPAA-K8S-NETPOL`.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    /// 45 CFR sections, e.g. `164.312(e)(1)`.
+    pub sections: &'static [&'static str],
+    /// What passes.
+    pub description: &'static str,
+    /// How to fix a failure.
+    pub remediation: &'static str,
+    pub targets: &'static [Target],
+    pub scope: Scope,
+    pub parameters: &'static [ParameterSpec],
+}
+
+/// The object a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ResourceRef {
+    /// Kubernetes kind, or `EKSCluster`, `ECRRepository`, `SecretsManagerSecret`, `KMSKey`.
+    pub kind: String,
+    pub namespace: Option<String>,
+    /// Name, or an AWS name/ARN.
+    pub name: String,
+}
+
+impl ResourceRef {
+    pub fn new(kind: impl Into<String>, namespace: Option<&str>, name: impl Into<String>) -> Self {
+        ResourceRef { kind: kind.into(), namespace: namespace.map(str::to_owned), name: name.into() }
+    }
+}
+
+impl fmt::Display for ResourceRef {
+    /// `Deployment billing/api`, or `Namespace billing` for cluster-scoped objects.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// What happened when a control was checked against one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Outcome {
+    /// The resource fails the control.
+    Fail,
+    /// The resource fails, but an active exception waives it.
+    Excepted,
+    /// The control could not be evaluated (missing data, failed lookup). Never a pass.
+    Error,
+}
+
+/// One control's verdict on one resource (only non-passing verdicts are findings).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub control: &'static Control,
+    pub outcome: Outcome,
+    pub resource: ResourceRef,
+    /// What is wrong, naming the object; never object content that could be PHI.
+    pub message: String,
+    /// The enforcement that applies to this control for this resource.
+    pub enforcement: Enforcement,
+    /// For `Excepted`: the policy and the index of the exception that waived it.
+    pub exception: Option<ExceptionRef>,
+}
+
+impl Finding {
+    /// The design's one-line form: `[ID] section: message; remediation (see kubectl hipaa controls ID)`.
+    pub fn denial_line(&self) -> String {
+        let section = self.control.sections.first().copied().unwrap_or("");
+        format!(
+            "[{id}] {section}: {msg}; {fix} (see kubectl hipaa controls {id})",
+            id = self.control.id,
+            msg = self.message,
+            fix = lower_first(self.control.remediation),
+        )
+    }
+
+    /// True when this finding is a real violation (failed and not waived).
+    pub fn is_violation(&self) -> bool {
+        self.outcome == Outcome::Fail
+    }
+}
+
+/// Which exception waived a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExceptionRef {
+    pub policy: String,
+    pub index: usize,
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

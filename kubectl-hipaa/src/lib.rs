@@ -1,0 +1,1 @@
+//! kubectl hipaa: offline scans, live status and evidence reports

@@ -1,0 +1,1 @@
+//! The HIPAA Guard operator
