@@ -1,7 +1,35 @@
 //! HIPAA Guard's control catalog and the one pure engine that judges Kubernetes objects and AWS
 //! snapshots against it. No I/O: no client, no runtime, no network, no filesystem.
+//!
+//! The public API is described in docs/engine-api.md.
 
+pub mod aws;
+pub mod catalog;
 pub mod context;
+pub mod engine;
+pub mod image_ref;
+mod k8s;
 pub mod model;
 pub mod object;
 pub mod policy;
+pub mod selector;
+pub mod tally;
+pub mod validate;
+
+pub use catalog::{catalog, control};
+pub use context::{BackupSchedule, ClusterContext, Completeness, DEFAULT_STORAGE_CLASS_ANNOTATION};
+pub use engine::{Evaluation, Mode, evaluate, evaluate_network_policy_deletion};
+pub use image_ref::ImageReference;
+pub use k8s::{ENVIRONMENT_LABEL, PHI_LABEL};
+pub use model::{
+    Control, ExceptionRef, Finding, Outcome, ParameterSpec, ResourceRef, Scope, Severity, Target,
+};
+pub use object::{Object, ObjectError, PodTemplate};
+pub use policy::{
+    ControlSetting, EffectivePolicy, Parameters, PolicyError, ScopedException, glob_matches,
+    selector_matches,
+};
+pub use validate::{parse_duration, validate_policy};
+
+/// The HipaaPolicy types, re-exported so that callers need not name hipaa-crds separately.
+pub use hipaa_crds::{Enforcement, HipaaPolicy, HipaaPolicySpec};

@@ -66,10 +66,32 @@ pub enum Target {
     Ingress,
     PersistentVolumeClaim,
     Namespace,
+    /// The deletion of a NetworkPolicy (HIPAA-K8S-NETPOL judges what the deletion uncovers).
+    NetworkPolicy,
     EksCluster,
     EcrRepository,
     SecretsManagerSecret,
     KmsKey,
+}
+
+impl Target {
+    /// A short human name, as `kubectl hipaa controls` lists it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::PodTemplate => "pod template",
+            Target::Deployment => "Deployment",
+            Target::StatefulSet => "StatefulSet",
+            Target::LoadBalancerService => "Service (LoadBalancer)",
+            Target::Ingress => "Ingress",
+            Target::PersistentVolumeClaim => "PersistentVolumeClaim",
+            Target::Namespace => "Namespace",
+            Target::NetworkPolicy => "NetworkPolicy (deletion)",
+            Target::EksCluster => "EKS cluster",
+            Target::EcrRepository => "ECR repository",
+            Target::SecretsManagerSecret => "Secrets Manager secret",
+            Target::KmsKey => "KMS key",
+        }
+    }
 }
 
 /// Where a control's evidence comes from.
@@ -81,6 +103,16 @@ pub enum Scope {
     KubernetesAudit,
     /// AWS resources: audits only, never on the admission path.
     Aws,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Kubernetes => "Kubernetes",
+            Scope::KubernetesAudit => "Kubernetes (audit only)",
+            Scope::Aws => "AWS",
+        }
+    }
 }
 
 /// A parameter a control reads from `spec.controls[].parameters`.
@@ -124,7 +156,11 @@ pub struct ResourceRef {
 
 impl ResourceRef {
     pub fn new(kind: impl Into<String>, namespace: Option<&str>, name: impl Into<String>) -> Self {
-        ResourceRef { kind: kind.into(), namespace: namespace.map(str::to_owned), name: name.into() }
+        ResourceRef {
+            kind: kind.into(),
+            namespace: namespace.map(str::to_owned),
+            name: name.into(),
+        }
     }
 }
 
@@ -147,6 +183,16 @@ pub enum Outcome {
     Excepted,
     /// The control could not be evaluated (missing data, failed lookup). Never a pass.
     Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Fail => "Fail",
+            Outcome::Excepted => "Excepted",
+            Outcome::Error => "Error",
+        }
+    }
 }
 
 /// One control's verdict on one resource (only non-passing verdicts are findings).

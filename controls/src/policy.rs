@@ -1,13 +1,26 @@
 //! The effective policy for a namespace: which controls apply, with which enforcement and
 //! parameters, and which exceptions are in force, merged from every HipaaPolicy that selects it.
+//!
+//! Merging several policies (sorted by name, so the result does not depend on list order):
+//! - a control applies if any policy applies it (does not disable it);
+//! - its enforcement is the strictest among the policies that apply it (Enforce > Warn > Audit);
+//! - parameters take the strictest value: `requireEgress` if any requires it, the largest
+//!   `minReplicas` and `minVersion`, the smallest `maxAgeDays`, the lowest `failOn`; for
+//!   `allowedRegistries`, whose intersection is not computable for globs, the first policy by
+//!   name that sets the parameter wins;
+//! - the exceptions of every selecting policy apply (each names its policy and index).
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use hipaa_crds::{Enforcement, HipaaPolicy, HipaaPolicySpec, PolicyException};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use hipaa_crds::{ControlParameters, Enforcement, HipaaPolicy, PolicyException};
+use k8s_openapi::api::core::v1::Namespace;
 
+use crate::catalog::{self, params};
 use crate::model::Severity;
+use crate::validate::validate_policy;
+
+pub use crate::selector::selector_matches;
 
 /// A control's parameters after defaults are applied.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +32,66 @@ pub struct Parameters {
     pub min_version: (u32, u32),
     pub fail_on: Severity,
     pub max_age_days: i64,
+}
+
+impl Default for Parameters {
+    fn default() -> Self {
+        Parameters {
+            allowed_registries: None,
+            require_egress: false,
+            min_replicas: catalog::DEFAULT_MIN_REPLICAS,
+            min_version: catalog::DEFAULT_MIN_VERSION,
+            fail_on: catalog::DEFAULT_FAIL_ON,
+            max_age_days: catalog::DEFAULT_MAX_AGE_DAYS,
+        }
+    }
+}
+
+impl Parameters {
+    /// Defaults overridden by the values a policy gives; values that do not parse keep the
+    /// default (validate_policy reports them).
+    fn with_overrides(given: Option<&ControlParameters>) -> Self {
+        let mut out = Parameters::default();
+        let Some(given) = given else { return out };
+        if let Some(registries) = &given.allowed_registries {
+            out.allowed_registries = Some(registries.clone());
+        }
+        if let Some(require) = given.require_egress {
+            out.require_egress = require;
+        }
+        if let Some(min) = given.min_replicas.filter(|m| *m >= 1) {
+            out.min_replicas = min;
+        }
+        if let Some(version) = given.min_version.as_deref().and_then(parse_minor_version) {
+            out.min_version = version;
+        }
+        if let Some(severity) = given.fail_on.as_deref().and_then(Severity::parse) {
+            out.fail_on = severity;
+        }
+        if let Some(days) = given.max_age_days.filter(|d| *d >= 1) {
+            out.max_age_days = days;
+        }
+        out
+    }
+
+    /// Folds another policy's parameters into these, keeping the stricter value of each.
+    fn merge_strictest(&mut self, other: &Parameters, other_sets_registries: bool) {
+        if self.allowed_registries.is_none() && other_sets_registries {
+            self.allowed_registries
+                .clone_from(&other.allowed_registries);
+        }
+        self.require_egress |= other.require_egress;
+        self.min_replicas = self.min_replicas.max(other.min_replicas);
+        self.min_version = self.min_version.max(other.min_version);
+        self.fail_on = self.fail_on.min(other.fail_on);
+        self.max_age_days = self.max_age_days.min(other.max_age_days);
+    }
+}
+
+/// Parses `1.33` into `(1, 33)`.
+pub fn parse_minor_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.trim().split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// How one control applies.
@@ -36,6 +109,65 @@ pub struct ScopedException {
     pub exception: PolicyException,
 }
 
+impl ScopedException {
+    /// When the exception stops applying.
+    pub fn expires(&self) -> Option<DateTime<Utc>> {
+        let ts = self.exception.expires.0;
+        DateTime::from_timestamp(
+            ts.as_second(),
+            u32::try_from(ts.subsec_nanosecond()).unwrap_or(0),
+        )
+    }
+
+    /// In force at `now` (an expiry that cannot be represented counts as expired).
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.expires().is_some_and(|expires| now < expires)
+    }
+
+    /// Whether this exception, at `now`, waives `control_id` for the object `kind namespace/name`.
+    /// Each non-empty match list must match; namespaces and names accept `*` globs. For a
+    /// Namespace object, its own name is its namespace.
+    pub fn waives(
+        &self,
+        control_id: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let m = &self.exception.match_;
+        let namespace = namespace.or((kind == "Namespace").then_some(name));
+        self.exception.controls.iter().any(|c| c == control_id)
+            && self.is_active(now)
+            && (m.kinds.is_empty() || m.kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)))
+            && (m.namespaces.is_empty()
+                || namespace.is_some_and(|ns| m.namespaces.iter().any(|p| glob_matches(p, ns))))
+            && (m.names.is_empty() || m.names.iter().any(|p| glob_matches(p, name)))
+    }
+}
+
+/// `*` matches any run of characters (including none); everything else matches itself.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let Some(first) = parts.next() else {
+        return pattern == text;
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = parts.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = rest.get(at + piece.len()..).unwrap_or(""),
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 /// What applies in one namespace (or for one policy).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EffectivePolicy {
@@ -51,14 +183,202 @@ pub struct EffectivePolicy {
 pub enum PolicyError {
     #[error("spec.controls[{index}]: unknown control {id} (see kubectl hipaa controls)")]
     UnknownControl { index: usize, id: String },
+    #[error("spec.controls[{index}]: {id} is overridden more than once")]
+    DuplicateControl { index: usize, id: String },
     #[error("spec.controls[{index}]: {id} does not take the parameter {parameter}")]
-    UnexpectedParameter { index: usize, id: String, parameter: String },
+    UnexpectedParameter {
+        index: usize,
+        id: String,
+        parameter: String,
+    },
     #[error("spec.controls[{index}]: {id}: {message}")]
-    InvalidParameter { index: usize, id: String, message: String },
+    InvalidParameter {
+        index: usize,
+        id: String,
+        message: String,
+    },
     #[error("spec.exceptions[{index}]: unknown control {id}")]
     UnknownExceptionControl { index: usize, id: String },
+    #[error("spec.exceptions[{index}]: {message}")]
+    InvalidException { index: usize, message: String },
     #[error("spec.namespaceSelector: {message}")]
     InvalidSelector { message: String },
     #[error("spec.auditInterval: {message}")]
     InvalidInterval { message: String },
+}
+
+impl EffectivePolicy {
+    /// Every catalog control, enforced, with default parameters, and no exceptions.
+    pub fn defaults() -> Self {
+        EffectivePolicy {
+            policies: Vec::new(),
+            controls: catalog::catalog()
+                .iter()
+                .map(|c| {
+                    (
+                        c.id,
+                        ControlSetting {
+                            enforcement: Enforcement::Enforce,
+                            parameters: Parameters::default(),
+                        },
+                    )
+                })
+                .collect(),
+            exceptions: Vec::new(),
+        }
+    }
+
+    /// One policy on its own; invalid policies are refused with every reason.
+    pub fn from_policy(policy: &HipaaPolicy) -> Result<Self, Vec<PolicyError>> {
+        validate_policy(&policy.spec)?;
+        Ok(Self::lenient(policy))
+    }
+
+    /// One policy, applying what can be applied: unknown control IDs are ignored and parameter
+    /// values that do not parse keep their defaults. Used when merging, so that a policy with one
+    /// bad override still protects its namespaces with everything else.
+    fn lenient(policy: &HipaaPolicy) -> Self {
+        let spec = &policy.spec;
+        let name = policy.metadata.name.clone().unwrap_or_default();
+        let overrides: HashMap<&str, _> =
+            spec.controls.iter().map(|o| (o.id.as_str(), o)).collect();
+        let controls = catalog::catalog()
+            .iter()
+            .filter_map(|control| {
+                let o = overrides.get(control.id);
+                if o.is_some_and(|o| o.disabled) {
+                    return None;
+                }
+                let setting = ControlSetting {
+                    enforcement: o.and_then(|o| o.enforcement).unwrap_or(spec.enforcement),
+                    parameters: Parameters::with_overrides(o.and_then(|o| o.parameters.as_ref())),
+                };
+                Some((control.id, setting))
+            })
+            .collect();
+        let exceptions = spec
+            .exceptions
+            .iter()
+            .enumerate()
+            .map(|(index, exception)| ScopedException {
+                policy: name.clone(),
+                index,
+                exception: exception.clone(),
+            })
+            .collect();
+        EffectivePolicy {
+            policies: vec![name],
+            controls,
+            exceptions,
+        }
+    }
+
+    /// Every policy selecting `namespace`, merged (see the module documentation); None when no
+    /// policy selects it, i.e. the namespace is out of HIPAA scope.
+    pub fn for_namespace<'a>(
+        policies: impl IntoIterator<Item = &'a HipaaPolicy>,
+        namespace: &Namespace,
+    ) -> Option<Self> {
+        let mut selecting: Vec<&HipaaPolicy> = policies
+            .into_iter()
+            .filter(|p| Self::selects(p, namespace))
+            .collect();
+        selecting.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        let mut merged: Option<EffectivePolicy> = None;
+        for policy in selecting {
+            let one = Self::lenient(policy);
+            let sets_registries = registries_set_by(policy);
+            merged = Some(match merged {
+                None => one,
+                Some(acc) => acc.merge(one, &sets_registries),
+            });
+        }
+        merged
+    }
+
+    fn merge(
+        mut self,
+        other: EffectivePolicy,
+        other_sets_registries: &BTreeMap<&str, bool>,
+    ) -> Self {
+        for (id, theirs) in other.controls {
+            match self.controls.get_mut(id) {
+                Some(ours) => {
+                    ours.enforcement = ours.enforcement.strictest(theirs.enforcement);
+                    let sets = other_sets_registries.get(id).copied().unwrap_or(false);
+                    ours.parameters.merge_strictest(&theirs.parameters, sets);
+                }
+                None => {
+                    self.controls.insert(id, theirs);
+                }
+            }
+        }
+        self.policies.extend(other.policies);
+        self.exceptions.extend(other.exceptions);
+        self
+    }
+
+    /// Whether `policy`'s namespaceSelector selects `namespace`. An empty selector selects
+    /// nothing (the CRD refuses it; an empty selector would otherwise govern every namespace).
+    pub fn selects(policy: &HipaaPolicy, namespace: &Namespace) -> bool {
+        let selector = &policy.spec.namespace_selector;
+        let empty = selector
+            .match_labels
+            .as_ref()
+            .is_none_or(BTreeMap::is_empty)
+            && selector
+                .match_expressions
+                .as_ref()
+                .is_none_or(Vec::is_empty);
+        !empty && selector_matches(selector, namespace.metadata.labels.as_ref())
+    }
+
+    /// How a control applies, or None when it does not.
+    pub fn setting(&self, id: &str) -> Option<&ControlSetting> {
+        self.controls.get(id)
+    }
+
+    /// The first exception that waives `control_id` for the object at `now`.
+    pub fn exception_for(
+        &self,
+        control_id: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Option<&ScopedException> {
+        self.exceptions
+            .iter()
+            .find(|e| e.waives(control_id, kind, namespace, name, now))
+    }
+}
+
+/// Which controls' overrides set `allowedRegistries` in this policy.
+fn registries_set_by(policy: &HipaaPolicy) -> BTreeMap<&str, bool> {
+    policy
+        .spec
+        .controls
+        .iter()
+        .map(|o| {
+            let sets = o
+                .parameters
+                .as_ref()
+                .is_some_and(|p| p.allowed_registries.is_some());
+            (o.id.as_str(), sets)
+        })
+        .collect()
+}
+
+/// The parameter names a `ControlParameters` value sets.
+pub(crate) fn parameters_given(p: &ControlParameters) -> impl Iterator<Item = &'static str> {
+    [
+        (params::ALLOWED_REGISTRIES, p.allowed_registries.is_some()),
+        (params::REQUIRE_EGRESS, p.require_egress.is_some()),
+        (params::MIN_REPLICAS, p.min_replicas.is_some()),
+        (params::MIN_VERSION, p.min_version.is_some()),
+        (params::FAIL_ON, p.fail_on.is_some()),
+        (params::MAX_AGE_DAYS, p.max_age_days.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
 }

@@ -1,0 +1,333 @@
+//! The control catalog: every control HIPAA Guard checks, with its sections, severity, targets,
+//! parameters and remediation. docs/controls.md renders the same table for people.
+
+use crate::model::{Control, ParameterSpec, Scope, Severity, Target};
+
+/// Control IDs, for code that names a control (the catalog is the source of truth for the rest).
+pub mod ids {
+    pub const K8S_TLS_INGRESS: &str = "HIPAA-K8S-TLS-INGRESS";
+    pub const K8S_TLS_LB: &str = "HIPAA-K8S-TLS-LB";
+    pub const K8S_TLS_WORKLOAD: &str = "HIPAA-K8S-TLS-WORKLOAD";
+    pub const K8S_NETPOL: &str = "HIPAA-K8S-NETPOL";
+    pub const K8S_VOLUME_ENCRYPTION: &str = "HIPAA-K8S-VOLUME-ENCRYPTION";
+    pub const K8S_SECRETS_IN_ENV: &str = "HIPAA-K8S-SECRETS-IN-ENV";
+    pub const K8S_PRIVILEGED: &str = "HIPAA-K8S-PRIVILEGED";
+    pub const K8S_IMAGE_REGISTRY: &str = "HIPAA-K8S-IMAGE-REGISTRY";
+    pub const K8S_HA: &str = "HIPAA-K8S-HA";
+    pub const K8S_DEV_PHI: &str = "HIPAA-K8S-DEV-PHI";
+    pub const K8S_BACKUP: &str = "HIPAA-K8S-BACKUP";
+    pub const EKS_SECRETS_KMS: &str = "HIPAA-EKS-SECRETS-KMS";
+    pub const EKS_AUDIT_LOGGING: &str = "HIPAA-EKS-AUDIT-LOGGING";
+    pub const EKS_ENDPOINT: &str = "HIPAA-EKS-ENDPOINT";
+    pub const EKS_VERSION: &str = "HIPAA-EKS-VERSION";
+    pub const ECR_SCAN: &str = "HIPAA-ECR-SCAN";
+    pub const ECR_IMMUTABLE_TAGS: &str = "HIPAA-ECR-IMMUTABLE-TAGS";
+    pub const ECR_KMS: &str = "HIPAA-ECR-KMS";
+    pub const SM_KMS: &str = "HIPAA-SM-KMS";
+    pub const SM_ROTATION: &str = "HIPAA-SM-ROTATION";
+    pub const KMS_ROTATION: &str = "HIPAA-KMS-ROTATION";
+}
+
+/// Parameter names as they appear in `spec.controls[].parameters`.
+pub mod params {
+    pub const ALLOWED_REGISTRIES: &str = "allowedRegistries";
+    pub const REQUIRE_EGRESS: &str = "requireEgress";
+    pub const MIN_REPLICAS: &str = "minReplicas";
+    pub const MIN_VERSION: &str = "minVersion";
+    pub const FAIL_ON: &str = "failOn";
+    pub const MAX_AGE_DAYS: &str = "maxAgeDays";
+}
+
+/// The default of `minReplicas`.
+pub const DEFAULT_MIN_REPLICAS: i32 = 2;
+/// The default of `minVersion`: the oldest EKS minor version still in standard support when the
+/// catalog was last reviewed.
+pub const DEFAULT_MIN_VERSION: (u32, u32) = (1, 32);
+/// The default of `maxAgeDays`.
+pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;
+/// The default of `failOn`.
+pub const DEFAULT_FAIL_ON: Severity = Severity::Critical;
+
+const POD_WORKLOADS: &[Target] = &[Target::PodTemplate];
+
+static CATALOG: [Control; 21] = [
+    Control {
+        id: ids::K8S_TLS_INGRESS,
+        title: "Ingress traffic is encrypted with TLS",
+        severity: Severity::High,
+        sections: &["164.312(e)(1)", "164.312(e)(2)(ii)"],
+        description: "Every host in the Ingress rules is covered by spec.tls (or, on an AWS ALB, by an ACM certificate-arn), and plain HTTP is not left open: ALB listen-ports are HTTPS only or ssl-redirect is set, nginx ssl-redirect is not \"false\", kubernetes.io/ingress.allow-http is not \"true\". A TLS entry that lists no hosts covers no named host.",
+        remediation: "List every rule host under spec.tls and redirect or close plain HTTP",
+        targets: &[Target::Ingress],
+        scope: Scope::Kubernetes,
+        parameters: &[],
+    },
+    Control {
+        id: ids::K8S_TLS_LB,
+        title: "LoadBalancer Services terminate TLS",
+        severity: Severity::High,
+        sections: &["164.312(e)(1)"],
+        description: "A Service of type LoadBalancer sets service.beta.kubernetes.io/aws-load-balancer-ssl-cert, its aws-load-balancer-ssl-ports cover every port (absent means every port), and its aws-load-balancer-ssl-negotiation-policy, when set, only allows TLS 1.2 or later.",
+        remediation: "Set the aws-load-balancer-ssl-cert annotation, list every port in aws-load-balancer-ssl-ports and use a TLS 1.2+ negotiation policy",
+        targets: &[Target::LoadBalancerService],
+        scope: Scope::Kubernetes,
+        parameters: &[],
+    },
+    Control {
+        id: ids::K8S_TLS_WORKLOAD,
+        title: "Traffic to pods is encrypted",
+        severity: Severity::High,
+        sections: &["164.312(e)(1)", "164.312(e)(2)(ii)"],
+        description: "The pods get mesh mTLS (Linkerd linkerd.io/inject: enabled on the pod or its namespace; Istio sidecar.istio.io/inject: \"true\" on the pod, or the namespace label istio-injection=enabled or istio.io/rev without the pod opting out), or serve TLS themselves, declared by the annotation hipaaguard.io/tls-secret naming a Secret that a volume of the pod mounts.",
+        remediation: "Enable mesh mTLS injection for the pods, or mount the serving certificate's Secret and name it in the hipaaguard.io/tls-secret annotation",
+        targets: POD_WORKLOADS,
+        scope: Scope::Kubernetes,
+        parameters: &[],
+    },
+    Control {
+        id: ids::K8S_NETPOL,
+        title: "Pods are isolated by a NetworkPolicy",
+        severity: Severity::High,
+        sections: &["164.312(e)(1)", "164.312(a)(1)"],
+        description: "At least one NetworkPolicy in the namespace selects the pods and restricts Ingress (a default-deny with an empty podSelector counts), and no policy selecting them allows all ingress; Egress too when requireEgress is true. Deleting the last such NetworkPolicy is denied.",
+        remediation: "Add a NetworkPolicy that selects these pods and restricts their ingress (and egress when requireEgress is true)",
+        targets: &[Target::PodTemplate, Target::NetworkPolicy],
+        scope: Scope::Kubernetes,
+        parameters: &[ParameterSpec {
+            name: params::REQUIRE_EGRESS,
+            description: "Also require a NetworkPolicy that restricts Egress from the pods.",
+            default: "false",
+        }],
+    },
+    Control {
+        id: ids::K8S_VOLUME_ENCRYPTION,
+        title: "Persistent volumes are encrypted at rest",
+        severity: Severity::Critical,
+        sections: &["164.312(a)(2)(iv)"],
+        description: "Every persistent volume comes from a StorageClass with encryption (ebs.csi.aws.com or kubernetes.io/aws-ebs with encrypted: \"true\"; efs.csi.aws.com with the tls mount option); a claim without storageClassName uses the default StorageClass, and with no default it fails; no hostPath volumes and no inline volumes of other persistent kinds (their encryption cannot be verified).",
+        remediation: "Use a StorageClass with encrypted: \"true\" (ideally with a kmsKeyId) and remove hostPath and inline persistent volumes",
+        targets: &[
+            Target::PodTemplate,
+            Target::PersistentVolumeClaim,
+            Target::StatefulSet,
+        ],
+        scope: Scope::Kubernetes,
+        parameters: &[],
+    },
+    Control {
+        id: ids::K8S_SECRETS_IN_ENV,
+        title: "No literal credentials in environment variables",
+        severity: Severity::Critical,
+        sections: &["164.312(a)(1)", "164.312(d)"],
+        description: "No container sets a literal value on an environment variable whose name marks a credential (PASSWORD, PASSWD, SECRET, TOKEN, API_KEY, APIKEY, PRIVATE_KEY, ACCESS_KEY, CREDENTIAL, AWS_SECRET_ACCESS_KEY); names ending in _FILE, _PATH, _DIR, _NAME, _ARN, _URL point at a credential and pass.",
+        remediation: "Take the value from a Secret with valueFrom.secretKeyRef or mount it with the Secrets Store CSI driver",
+        targets: POD_WORKLOADS,
+        scope: Scope::Kubernetes,
+        parameters: &[],
+    },
+    Control {
+        id: ids::K8S_PRIVILEGED,
+        title: "Containers run unprivileged and as non-root",
+        severity: Severity::High,
+        sections: &["164.312(a)(1)"],
+        description: "No privileged container, no hostNetwork, hostPID or hostIPC, every container sets allowPrivilegeEscalation: false, and every container runs as non-root (runAsNonRoot: true or a non-zero runAsUser, on the container or the pod).",
+        remediation: "Drop privileged and host namespaces, set allowPrivilegeEscalation: false and runAsNonRoot: true",
+        targets: POD_WORKLOADS,
+        scope: Scope::Kubernetes,
+        parameters: &[],
+    },
+    Control {
+        id: ids::K8S_IMAGE_REGISTRY,
+        title: "Images come from approved registries and are pinned",
+        severity: Severity::Medium,
+        sections: &["164.308(a)(5)(ii)(B)", "164.312(c)(1)"],
+        description: "Every container image comes from an allowed registry (default: any private ECR registry, <account>.dkr.ecr.<region>.amazonaws.com) and is pinned by digest or by a tag other than latest; an image without tag is latest.",
+        remediation: "Pull images from an allowed registry and pin them by digest or a version tag",
+        targets: POD_WORKLOADS,
+        scope: Scope::Kubernetes,
+        parameters: &[ParameterSpec {
+            name: params::ALLOWED_REGISTRIES,
+            description: "Registry hosts (with port, if any) images may come from; a leading `*.` matches any subdomain, `host/path/*` any repository under that path, `host/repo` that repository.",
+            default: "any ECR registry",
+        }],
+    },
+    Control {
+        id: ids::K8S_HA,
+        title: "Production workloads are highly available",
+        severity: Severity::Medium,
+        sections: &["164.308(a)(7)(ii)(C)"],
+        description: "In namespaces labelled hipaaguard.io/environment: production, Deployments and StatefulSets run at least minReplicas replicas (an unset replicas is 1) and spread across zones (topologySpreadConstraints or pod anti-affinity on topology.kubernetes.io/zone).",
+        remediation: "Run at least minReplicas replicas and spread them across zones with a topologySpreadConstraint on topology.kubernetes.io/zone",
+        targets: &[Target::Deployment, Target::StatefulSet],
+        scope: Scope::Kubernetes,
+        parameters: &[ParameterSpec {
+            name: params::MIN_REPLICAS,
+            description: "The fewest replicas a production Deployment or StatefulSet may run.",
+            default: "2",
+        }],
+    },
+    Control {
+        id: ids::K8S_DEV_PHI,
+        title: "No PHI in development",
+        severity: Severity::High,
+        sections: &["164.308(a)(4)(ii)(A)"],
+        description: "A namespace labelled hipaaguard.io/environment: development is not also labelled hipaaguard.io/phi: \"true\", and runs no workload labelled hipaaguard.io/phi: \"true\" nor one that references a PHI secret (a Secret or SecretProviderClass whose name has a `phi` word).",
+        remediation: "Move PHI workloads and their secrets out of development namespaces and use synthetic data there",
+        targets: &[Target::Namespace, Target::PodTemplate],
+        scope: Scope::Kubernetes,
+        parameters: &[],
+    },
+    Control {
+        id: ids::K8S_BACKUP,
+        title: "PHI volumes are backed up",
+        severity: Severity::High,
+        sections: &["164.308(a)(7)(ii)(A)"],
+        description: "Every namespace labelled hipaaguard.io/phi: \"true\" that has PVCs is included in a Velero Schedule, or each of its PVCs comes from a StorageClass that tags its volumes for AWS Backup (a tagSpecification_N parameter with the key backup, aws-backup or aws-backup-plan). Checked in audits only.",
+        remediation: "Include the namespace in a Velero Schedule or tag its volumes for an AWS Backup plan through the StorageClass",
+        targets: &[Target::Namespace],
+        scope: Scope::KubernetesAudit,
+        parameters: &[],
+    },
+    Control {
+        id: ids::EKS_SECRETS_KMS,
+        title: "EKS secrets are encrypted with a customer-managed KMS key",
+        severity: Severity::High,
+        sections: &["164.312(a)(2)(iv)"],
+        description: "The cluster's encryptionConfig covers the secrets resource with a customer-managed KMS key; the AWS-owned default encryption does not count.",
+        remediation: "Associate a customer-managed KMS key with the cluster for secrets encryption (aws eks associate-encryption-config)",
+        targets: &[Target::EksCluster],
+        scope: Scope::Aws,
+        parameters: &[],
+    },
+    Control {
+        id: ids::EKS_AUDIT_LOGGING,
+        title: "EKS control-plane audit logging is on",
+        severity: Severity::High,
+        sections: &["164.312(b)"],
+        description: "The control-plane log types api, audit and authenticator are enabled.",
+        remediation: "Enable the api, audit and authenticator control-plane log types on the cluster",
+        targets: &[Target::EksCluster],
+        scope: Scope::Aws,
+        parameters: &[],
+    },
+    Control {
+        id: ids::EKS_ENDPOINT,
+        title: "The EKS API endpoint is private",
+        severity: Severity::High,
+        sections: &["164.312(a)(1)", "164.312(e)(1)"],
+        description: "The private endpoint is on, and the public endpoint is off or limited to listed CIDRs other than 0.0.0.0/0.",
+        remediation: "Turn on the private endpoint and turn off the public one or restrict it to known CIDRs",
+        targets: &[Target::EksCluster],
+        scope: Scope::Aws,
+        parameters: &[],
+    },
+    Control {
+        id: ids::EKS_VERSION,
+        title: "EKS runs a supported Kubernetes version",
+        severity: Severity::Medium,
+        sections: &["164.308(a)(5)(ii)(B)"],
+        description: "The cluster's Kubernetes version is at least minVersion.",
+        remediation: "Upgrade the cluster to a supported Kubernetes version",
+        targets: &[Target::EksCluster],
+        scope: Scope::Aws,
+        parameters: &[ParameterSpec {
+            name: params::MIN_VERSION,
+            description: "The oldest acceptable Kubernetes minor version, such as 1.33.",
+            default: "1.32",
+        }],
+    },
+    Control {
+        id: ids::ECR_SCAN,
+        title: "Images are scanned and free of serious findings",
+        severity: Severity::High,
+        sections: &["164.308(a)(1)(ii)(B)", "164.308(a)(5)(ii)(B)"],
+        description: "The ECR repository scans on push, and the images in-scope workloads run have no finding at or above failOn.",
+        remediation: "Turn on scan on push and rebuild the images on patched bases until no finding reaches failOn",
+        targets: &[Target::EcrRepository],
+        scope: Scope::Aws,
+        parameters: &[ParameterSpec {
+            name: params::FAIL_ON,
+            description: "The lowest finding severity that fails: CRITICAL, HIGH, MEDIUM or LOW.",
+            default: "CRITICAL",
+        }],
+    },
+    Control {
+        id: ids::ECR_IMMUTABLE_TAGS,
+        title: "ECR tags are immutable",
+        severity: Severity::Medium,
+        sections: &["164.312(c)(1)"],
+        description: "The ECR repository has tag immutability on.",
+        remediation: "Set the repository's image tag mutability to IMMUTABLE",
+        targets: &[Target::EcrRepository],
+        scope: Scope::Aws,
+        parameters: &[],
+    },
+    Control {
+        id: ids::ECR_KMS,
+        title: "ECR repositories are encrypted with KMS",
+        severity: Severity::Medium,
+        sections: &["164.312(a)(2)(iv)"],
+        description: "The ECR repository's encryption type is KMS.",
+        remediation: "Recreate the repository with KMS encryption",
+        targets: &[Target::EcrRepository],
+        scope: Scope::Aws,
+        parameters: &[],
+    },
+    Control {
+        id: ids::SM_KMS,
+        title: "Secrets Manager secrets use a customer-managed KMS key",
+        severity: Severity::Medium,
+        sections: &["164.312(a)(2)(iv)"],
+        description: "The secret is encrypted with a customer-managed KMS key, not the aws/secretsmanager default key.",
+        remediation: "Re-encrypt the secret with a customer-managed KMS key",
+        targets: &[Target::SecretsManagerSecret],
+        scope: Scope::Aws,
+        parameters: &[],
+    },
+    Control {
+        id: ids::SM_ROTATION,
+        title: "Secrets Manager secrets are rotated",
+        severity: Severity::Medium,
+        sections: &["164.308(a)(4)(ii)(B)"],
+        description: "Rotation is on, and the secret was last rotated within maxAgeDays.",
+        remediation: "Turn on rotation for the secret and rotate it now",
+        targets: &[Target::SecretsManagerSecret],
+        scope: Scope::Aws,
+        parameters: &[ParameterSpec {
+            name: params::MAX_AGE_DAYS,
+            description: "The most days allowed since the last rotation.",
+            default: "90",
+        }],
+    },
+    Control {
+        id: ids::KMS_ROTATION,
+        title: "KMS keys are enabled and rotated",
+        severity: Severity::Medium,
+        sections: &["164.312(a)(2)(iv)"],
+        description: "Every KMS key the EKS, ECR and Secrets Manager resources above use is enabled, has rotation on and is not pending deletion.",
+        remediation: "Enable the key, turn on automatic rotation and cancel any pending deletion",
+        targets: &[Target::KmsKey],
+        scope: Scope::Aws,
+        parameters: &[],
+    },
+];
+
+/// Every control, in catalog order (Kubernetes first, then AWS).
+pub fn catalog() -> &'static [Control] {
+    &CATALOG
+}
+
+/// The control with this ID.
+pub fn control(id: &str) -> Option<&'static Control> {
+    CATALOG.iter().find(|control| control.id == id)
+}
+
+/// The catalog position of a control ID; stable for the life of the process.
+pub fn index_of(id: &str) -> Option<usize> {
+    CATALOG.iter().position(|control| control.id == id)
+}
+
+/// Whether `control` reads the parameter `name`.
+pub fn reads_parameter(control: &Control, name: &str) -> bool {
+    control.parameters.iter().any(|p| p.name == name)
+}

@@ -1,0 +1,219 @@
+//! The entry points: judge one Kubernetes object (or one NetworkPolicy deletion) against every
+//! control the effective policy applies, and turn verdicts into findings with exceptions applied.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use crate::catalog::{self, ids};
+use crate::context::ClusterContext;
+use crate::k8s;
+use crate::model::{Control, ExceptionRef, Finding, Outcome, ResourceRef, Scope};
+use crate::object::{Object, PodTemplate};
+use crate::policy::{EffectivePolicy, Parameters};
+
+/// Where an evaluation runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// On the admission path: Scope::KubernetesAudit controls are skipped.
+    Admission,
+    /// Audits and offline scans: every Kubernetes control runs.
+    Audit,
+}
+
+/// What one evaluation found: findings for the controls that did not pass, and every control
+/// that was checked (passing or not), so that callers can count passes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub checked: Vec<&'static Control>,
+}
+
+impl Evaluation {
+    /// True when no finding is a violation (failed and not waived) or an error.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty() || self.findings.iter().all(|f| f.outcome == Outcome::Excepted)
+    }
+
+    /// The findings that are real violations.
+    pub fn violations(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.is_violation())
+    }
+}
+
+/// A control's verdict on one object, before exceptions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The control does not apply to this object (wrong kind, or out of its scope).
+    NotApplicable,
+    Pass,
+    /// Fails, with a message that names the object and never quotes its content.
+    Fail(String),
+    /// Cannot be evaluated, with the reason.
+    Error(String),
+}
+
+/// The object being judged, as messages name it (`Deployment billing/api`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Subject<'a> {
+    pub kind: &'static str,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
+}
+
+impl fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+impl Subject<'_> {
+    fn resource_ref(&self) -> ResourceRef {
+        ResourceRef::new(self.kind, self.namespace, self.name)
+    }
+}
+
+/// Everything a control may look at for one object.
+pub(crate) struct Check<'a> {
+    pub object: &'a Object,
+    pub subject: Subject<'a>,
+    pub template: Option<PodTemplate<'a>>,
+    pub ctx: &'a ClusterContext,
+    pub parameters: &'a Parameters,
+}
+
+/// Judges `object` against every control `policy` applies. Controls that do not target the
+/// object's kind are neither checked nor reported; AWS controls never run here.
+pub fn evaluate(
+    object: &Object,
+    ctx: &ClusterContext,
+    policy: &EffectivePolicy,
+    mode: Mode,
+    now: DateTime<Utc>,
+) -> Evaluation {
+    let subject = Subject {
+        kind: object.kind(),
+        namespace: object.effective_namespace(),
+        name: object.name(),
+    };
+    let template = object.pod_template();
+    let mut out = Evaluation {
+        findings: Vec::new(),
+        checked: Vec::with_capacity(12),
+    };
+    for control in catalog::catalog() {
+        let runs = match control.scope {
+            Scope::Kubernetes => true,
+            Scope::KubernetesAudit => mode == Mode::Audit,
+            Scope::Aws => false,
+        };
+        if !runs {
+            continue;
+        }
+        let Some(setting) = policy.setting(control.id) else {
+            continue;
+        };
+        let check = Check {
+            object,
+            subject,
+            template,
+            ctx,
+            parameters: &setting.parameters,
+        };
+        let verdict = k8s::run(control.id, &check);
+        record(
+            &mut out,
+            control,
+            verdict,
+            subject,
+            setting.enforcement,
+            policy,
+            now,
+        );
+    }
+    out
+}
+
+/// Judges the deletion of a NetworkPolicy under HIPAA-K8S-NETPOL: a finding when the pods it
+/// selected are no longer covered by a remaining ingress-restricting policy (see k8s::netpol).
+pub fn evaluate_network_policy_deletion(
+    np: &NetworkPolicy,
+    ctx: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Evaluation {
+    let mut out = Evaluation::default();
+    let (Some(control), Some(setting)) = (
+        catalog::control(ids::K8S_NETPOL),
+        policy.setting(ids::K8S_NETPOL),
+    ) else {
+        return out;
+    };
+    let subject = Subject {
+        kind: "NetworkPolicy",
+        namespace: Some(np.metadata.namespace.as_deref().unwrap_or("default")),
+        name: np.metadata.name.as_deref().unwrap_or(""),
+    };
+    let verdict = k8s::netpol::deletion(np, subject, ctx, &setting.parameters);
+    record(
+        &mut out,
+        control,
+        verdict,
+        subject,
+        setting.enforcement,
+        policy,
+        now,
+    );
+    out
+}
+
+fn record(
+    out: &mut Evaluation,
+    control: &'static Control,
+    verdict: Verdict,
+    subject: Subject<'_>,
+    enforcement: hipaa_crds::Enforcement,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) {
+    let (outcome, message, exception) = match verdict {
+        Verdict::NotApplicable => return,
+        Verdict::Pass => {
+            out.checked.push(control);
+            return;
+        }
+        Verdict::Error(message) => (Outcome::Error, message, None),
+        Verdict::Fail(message) => {
+            match policy.exception_for(
+                control.id,
+                subject.kind,
+                subject.namespace,
+                subject.name,
+                now,
+            ) {
+                Some(e) => (
+                    Outcome::Excepted,
+                    message,
+                    Some(ExceptionRef {
+                        policy: e.policy.clone(),
+                        index: e.index,
+                    }),
+                ),
+                None => (Outcome::Fail, message, None),
+            }
+        }
+    };
+    out.checked.push(control);
+    out.findings.push(Finding {
+        control,
+        outcome,
+        resource: subject.resource_ref(),
+        message,
+        enforcement,
+        exception,
+    });
+}

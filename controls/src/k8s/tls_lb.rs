@@ -1,0 +1,57 @@
+//! HIPAA-K8S-TLS-LB: a LoadBalancer Service terminates TLS on every port with TLS 1.2 or later.
+
+use crate::engine::{Check, Verdict};
+use crate::k8s::{label, verdict_from};
+use crate::object::Object;
+
+const SSL_CERT: &str = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert";
+const SSL_PORTS: &str = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports";
+const NEGOTIATION_POLICY: &str =
+    "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy";
+
+pub(crate) fn check(check: &Check<'_>) -> Verdict {
+    let Object::Service(service) = check.object else {
+        return Verdict::NotApplicable;
+    };
+    let Some(spec) = service.spec.as_ref() else {
+        return Verdict::NotApplicable;
+    };
+    if spec.type_.as_deref() != Some("LoadBalancer") {
+        return Verdict::NotApplicable;
+    }
+    let annotations = service.metadata.annotations.as_ref();
+    if label(annotations, SSL_CERT).is_none_or(|v| v.trim().is_empty()) {
+        return verdict_from(check.subject, vec![format!("has no {SSL_CERT} annotation")]);
+    }
+    let mut problems = Vec::new();
+    if let Some(listed) = label(annotations, SSL_PORTS)
+        .map(str::trim)
+        .filter(|v| *v != "*")
+    {
+        let entries: Vec<&str> = listed.split(',').map(str::trim).collect();
+        for port in spec.ports.iter().flatten() {
+            let by_name = port.name.as_deref().is_some_and(|n| entries.contains(&n));
+            let by_number = entries
+                .iter()
+                .any(|e| e.parse::<i32>().ok() == Some(port.port));
+            if !(by_name || by_number) {
+                problems.push(format!("port {} is not in {SSL_PORTS}", port.port));
+            }
+        }
+    }
+    if let Some(policy) = label(annotations, NEGOTIATION_POLICY).filter(|p| !tls12_or_later(p)) {
+        problems.push(format!(
+            "negotiation policy {policy} allows TLS older than 1.2"
+        ));
+    }
+    verdict_from(check.subject, problems)
+}
+
+/// Whether an ELB security policy name only negotiates TLS 1.2 or later
+/// (`ELBSecurityPolicy-TLS-1-2-2017-01`, `ELBSecurityPolicy-TLS13-1-2-2021-06`,
+/// `ELBSecurityPolicy-FS-1-2-Res-2020-10`, ...).
+fn tls12_or_later(policy: &str) -> bool {
+    ["-TLS-1-2-", "-TLS13-1-2-", "-TLS13-1-3-", "-FS-1-2-"]
+        .iter()
+        .any(|marker| policy.contains(marker))
+}

@@ -1,0 +1,183 @@
+//! Checks on a HipaaPolicy spec that the CRD schema cannot express: control IDs that exist,
+//! parameters the control reads, values that parse, well-formed selectors and durations.
+
+use std::time::Duration;
+
+use hipaa_crds::HipaaPolicySpec;
+
+use crate::catalog::{self, params};
+use crate::model::Severity;
+use crate::policy::{PolicyError, parameters_given, parse_minor_version};
+use crate::selector::selector_problem;
+
+/// The shortest audit interval the CRD accepts.
+pub const MIN_AUDIT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Every reason `spec` is invalid, or Ok.
+pub fn validate_policy(spec: &HipaaPolicySpec) -> Result<(), Vec<PolicyError>> {
+    let mut errors = Vec::new();
+    for (index, o) in spec.controls.iter().enumerate() {
+        let id = || o.id.clone();
+        if spec
+            .controls
+            .iter()
+            .take(index)
+            .any(|earlier| earlier.id == o.id)
+        {
+            errors.push(PolicyError::DuplicateControl { index, id: id() });
+        }
+        let Some(control) = catalog::control(&o.id) else {
+            errors.push(PolicyError::UnknownControl { index, id: id() });
+            continue;
+        };
+        let Some(p) = &o.parameters else { continue };
+        for parameter in parameters_given(p) {
+            if !catalog::reads_parameter(control, parameter) {
+                errors.push(PolicyError::UnexpectedParameter {
+                    index,
+                    id: id(),
+                    parameter: parameter.to_string(),
+                });
+            }
+        }
+        let mut invalid = |message: String| {
+            errors.push(PolicyError::InvalidParameter {
+                index,
+                id: id(),
+                message,
+            })
+        };
+        if let Some(registries) = &p.allowed_registries {
+            if registries.is_empty() {
+                invalid(format!(
+                    "{} must list at least one registry",
+                    params::ALLOWED_REGISTRIES
+                ));
+            }
+            if registries
+                .iter()
+                .any(|r| r.trim().is_empty() || r.contains(char::is_whitespace))
+            {
+                invalid(format!(
+                    "{} entries must be registry hosts without spaces",
+                    params::ALLOWED_REGISTRIES
+                ));
+            }
+        }
+        if p.min_replicas.is_some_and(|m| m < 1) {
+            invalid(format!("{} must be at least 1", params::MIN_REPLICAS));
+        }
+        if p.min_version
+            .as_deref()
+            .is_some_and(|v| parse_minor_version(v).is_none())
+        {
+            invalid(format!("{} must look like 1.33", params::MIN_VERSION));
+        }
+        if p.fail_on
+            .as_deref()
+            .is_some_and(|s| Severity::parse(s).is_none())
+        {
+            invalid(format!(
+                "{} must be CRITICAL, HIGH, MEDIUM or LOW",
+                params::FAIL_ON
+            ));
+        }
+        if p.max_age_days.is_some_and(|d| d < 1) {
+            invalid(format!("{} must be at least 1", params::MAX_AGE_DAYS));
+        }
+    }
+    for (index, e) in spec.exceptions.iter().enumerate() {
+        if e.controls.is_empty() {
+            errors.push(PolicyError::InvalidException {
+                index,
+                message: "an exception must name at least one control".into(),
+            });
+        }
+        for id in &e.controls {
+            if catalog::control(id).is_none() {
+                errors.push(PolicyError::UnknownExceptionControl {
+                    index,
+                    id: id.clone(),
+                });
+            }
+        }
+        if e.justification.trim().is_empty() {
+            errors.push(PolicyError::InvalidException {
+                index,
+                message: "an exception needs a justification".into(),
+            });
+        }
+        if e.approved_by.trim().is_empty() {
+            errors.push(PolicyError::InvalidException {
+                index,
+                message: "an exception needs an approver".into(),
+            });
+        }
+    }
+    let selector = &spec.namespace_selector;
+    if selector.match_labels.as_ref().is_none_or(|l| l.is_empty())
+        && selector
+            .match_expressions
+            .as_ref()
+            .is_none_or(|e| e.is_empty())
+    {
+        errors.push(PolicyError::InvalidSelector {
+            message: "namespaceSelector must have matchLabels or matchExpressions".into(),
+        });
+    }
+    if let Some(message) = selector_problem(selector) {
+        errors.push(PolicyError::InvalidSelector { message });
+    }
+    match parse_duration(&spec.audit_interval) {
+        Ok(d) if d < MIN_AUDIT_INTERVAL => errors.push(PolicyError::InvalidInterval {
+            message: format!("{} is shorter than the minimum of 10s", spec.audit_interval),
+        }),
+        Ok(_) => {}
+        Err(message) => errors.push(PolicyError::InvalidInterval { message }),
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses a Go-style duration such as `10m`, `1h30m`, `1.5h` or `500ms` (units ns, us, ms, s,
+/// m, h; no sign).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration such as 10m or 1h30m");
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    if rest == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at_checked(number_len).ok_or_else(bad)?;
+        if number.is_empty() {
+            return Err(bad());
+        }
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        let unit_len = after
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at_checked(unit_len).ok_or_else(bad)?;
+        let seconds = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * seconds;
+        rest = next;
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
