@@ -1,1 +1,23 @@
-//! The HIPAA Guard validating admission webhook
+//! HIPAA Guard's validating admission webhook: `POST /validate` judges AdmissionReviews with the
+//! controls engine against a snapshot of the cluster kept by watch caches, over TLS that reloads
+//! its certificate; an admin port serves health, readiness and metrics.
+
+pub mod caches;
+pub mod config;
+pub mod decide;
+pub mod handler;
+pub mod kinds;
+pub mod metrics;
+pub mod review;
+pub mod routes;
+pub mod serve;
+pub mod snapshot;
+pub mod sync;
+pub mod tls;
+
+pub use decide::{Decision, Exemptions};
+pub use handler::{Limits, Webhook};
+pub use metrics::Metrics;
+pub use routes::{admin_router, router};
+pub use snapshot::{ClusterState, Snapshot, SnapshotCell};
+pub use sync::SyncState;

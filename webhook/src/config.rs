@@ -1,0 +1,204 @@
+//! The command line of `hipaa-webhook`: every flag has an `HIPAA_WEBHOOK_*` environment fallback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::handler::{DEFAULT_BODY_LIMIT, Limits};
+use crate::serve::ServeOptions;
+
+/// Where the service account token mounts the pod's namespace.
+const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "hipaa-webhook",
+    version,
+    about = "HIPAA Guard's validating admission webhook: denies, warns about or records workloads \
+             that fail HIPAA technical safeguards, citing the control and the 45 CFR section"
+)]
+pub struct Args {
+    /// PEM certificate chain served on --listen; reloaded when the file changes.
+    #[arg(long, env = "HIPAA_WEBHOOK_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// PEM private key of --tls-cert; reloaded when the file changes.
+    #[arg(long, env = "HIPAA_WEBHOOK_TLS_KEY", value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// HTTPS address of POST /validate.
+    #[arg(long, env = "HIPAA_WEBHOOK_LISTEN", default_value = "0.0.0.0:8443")]
+    pub listen: SocketAddr,
+    /// Plain-HTTP address of /healthz, /readyz and /metrics.
+    #[arg(
+        long,
+        env = "HIPAA_WEBHOOK_ADMIN_LISTEN",
+        default_value = "0.0.0.0:8081"
+    )]
+    pub admin_listen: SocketAddr,
+    /// Namespaces never judged (comma-separated). The webhook's own namespace is always added.
+    #[arg(
+        long,
+        env = "HIPAA_WEBHOOK_EXEMPT_NAMESPACES",
+        value_delimiter = ',',
+        default_value = "kube-system"
+    )]
+    pub exempt_namespaces: Vec<String>,
+    /// The namespace the webhook runs in (default: the service account's namespace, if mounted).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub own_namespace: Option<String>,
+    /// kubeconfig file; without it the configuration is inferred as kubectl does
+    /// (KUBECONFIG, ~/.kube/config, then the in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Reviews processed at once; more wait for a slot within their timeout.
+    #[arg(long, env = "HIPAA_WEBHOOK_MAX_CONCURRENCY", default_value_t = 64)]
+    pub max_concurrency: usize,
+    /// Open HTTPS connections at once.
+    #[arg(long, env = "HIPAA_WEBHOOK_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Time limit of one review, from arrival to answer (e.g. 5s, 1500ms).
+    #[arg(long, env = "HIPAA_WEBHOOK_REQUEST_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Largest accepted review body, in bytes.
+    #[arg(long, env = "HIPAA_WEBHOOK_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+    /// How long SIGTERM waits for in-flight reviews.
+    #[arg(long, env = "HIPAA_WEBHOOK_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// How often the certificate files are checked for changes.
+    #[arg(long, env = "HIPAA_WEBHOOK_CERT_RELOAD_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub cert_reload_interval: Duration,
+    /// Log format (the level comes from RUST_LOG, default info).
+    #[arg(long, env = "HIPAA_WEBHOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl Args {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_concurrency: self.max_concurrency,
+            request_timeout: self.request_timeout,
+            body_limit: self.body_limit,
+        }
+    }
+
+    pub fn serve_options(&self) -> ServeOptions {
+        ServeOptions {
+            max_connections: self.max_connections,
+            shutdown_timeout: self.shutdown_timeout,
+            ..ServeOptions::default()
+        }
+    }
+
+    /// The exempt namespaces, the webhook's own included.
+    pub fn exempt(&self) -> Vec<String> {
+        let mut namespaces: Vec<String> = self
+            .exempt_namespaces
+            .iter()
+            .map(|ns| ns.trim().to_owned())
+            .filter(|ns| !ns.is_empty())
+            .collect();
+        let own = self.own_namespace.clone().or_else(|| {
+            std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE)
+                .ok()
+                .map(|ns| ns.trim().to_owned())
+        });
+        if let Some(own) = own.filter(|ns| !ns.is_empty()) {
+            namespaces.push(own);
+        }
+        namespaces.sort();
+        namespaces.dedup();
+        namespaces
+    }
+}
+
+/// Parses `250ms`, `5s`, `2m`, `1h` and sums like `1m30s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".to_owned());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(digits);
+        let value: u64 = number
+            .parse()
+            .map_err(|_| format!("{text:?}: expected a number such as 5s"))?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let part = match unit {
+            "ms" => Duration::from_millis(value),
+            "s" => Duration::from_secs(value),
+            "m" => Duration::from_secs(value.saturating_mul(60)),
+            "h" => Duration::from_secs(value.saturating_mul(3600)),
+            _ => return Err(format!("{text:?}: units are ms, s, m or h")),
+        };
+        total = total.saturating_add(part);
+        rest = tail;
+    }
+    if total.is_zero() {
+        return Err(format!("{text:?}: must be positive"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn reads_flags_and_adds_the_own_namespace_to_the_exempt_list() {
+        let args = Args::try_parse_from([
+            "hipaa-webhook",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--exempt-namespaces",
+            "kube-system, monitoring",
+            "--own-namespace",
+            "hipaa-guard",
+            "--request-timeout",
+            "2s",
+        ])
+        .unwrap();
+        assert_eq!(args.listen.to_string(), "0.0.0.0:8443");
+        assert_eq!(args.admin_listen.to_string(), "0.0.0.0:8081");
+        assert_eq!(
+            args.exempt(),
+            vec!["hipaa-guard", "kube-system", "monitoring"]
+        );
+        assert_eq!(args.limits().request_timeout, Duration::from_secs(2));
+        assert_eq!(args.limits().body_limit, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn requires_the_certificate_flags() {
+        assert!(Args::try_parse_from(["hipaa-webhook"]).is_err());
+    }
+}

@@ -1,0 +1,291 @@
+//! The admission decision for one review: a plain function of the request, the snapshot, the
+//! exempt namespaces and the time. No I/O, no clock, no client.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use hipaa_controls::model::{Finding, Outcome};
+use hipaa_controls::policy::EffectivePolicy;
+use hipaa_crds::Enforcement;
+use serde_json::value::RawValue;
+
+use crate::kinds::{Kind, Operation};
+use crate::review::Answer;
+use crate::snapshot::{Scope, Snapshot};
+
+/// The message every review in scope gets until the watch caches have synced.
+pub const STARTING_MESSAGE: &str = "HIPAA Guard is starting and has not loaded the cluster state yet \
+(HipaaPolicies, Namespaces, NetworkPolicies, StorageClasses, PVCs); retry in a few seconds";
+
+/// One review, as the decision needs it.
+#[derive(Debug)]
+pub struct Review<'r> {
+    pub kind: Option<Kind>,
+    pub operation: Operation,
+    pub namespace: &'r str,
+    pub name: &'r str,
+    pub sub_resource: bool,
+    pub object: Option<&'r RawValue>,
+    pub old_object: Option<&'r RawValue>,
+}
+
+/// What the webhook did, as logged and counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Judged; nothing failed.
+    Allowed,
+    /// Judged; an Enforce control failed.
+    Denied,
+    /// Judged; only Warn (and maybe Audit) controls failed.
+    Warned,
+    /// Judged; only Audit controls failed.
+    Audited,
+    /// No HipaaPolicy selects the namespace.
+    Unselected,
+    /// The namespace is on the exempt list.
+    Exempt,
+    /// Not something the webhook judges (another kind, a subresource, a DELETE, CONNECT).
+    Skipped,
+    /// The caches have not synced, or do not know the namespace yet: retryable denial.
+    NotReady,
+    /// The object does not parse as its kind, or is missing.
+    Invalid,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allowed => "allowed",
+            Decision::Denied => "denied",
+            Decision::Warned => "warned",
+            Decision::Audited => "audited",
+            Decision::Unselected => "unselected",
+            Decision::Exempt => "exempt",
+            Decision::Skipped => "skipped",
+            Decision::NotReady => "not_ready",
+            Decision::Invalid => "invalid",
+        }
+    }
+}
+
+/// The decision, the answer for the API server, and the findings behind them.
+#[derive(Debug)]
+pub struct Judgement {
+    pub decision: Decision,
+    pub answer: Answer,
+    pub findings: Vec<Finding>,
+}
+
+impl Judgement {
+    fn plain(decision: Decision, answer: Answer) -> Self {
+        Judgement {
+            decision,
+            answer,
+            findings: Vec::new(),
+        }
+    }
+}
+
+/// Namespaces that are never judged.
+#[derive(Clone, Debug, Default)]
+pub struct Exemptions {
+    namespaces: HashSet<String>,
+}
+
+impl Exemptions {
+    pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(namespaces: I) -> Self {
+        let namespaces = namespaces
+            .into_iter()
+            .map(Into::into)
+            .filter(|ns: &String| !ns.is_empty())
+            .collect();
+        Exemptions { namespaces }
+    }
+
+    pub fn contains(&self, namespace: &str) -> bool {
+        self.namespaces.contains(namespace)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.namespaces.iter().map(String::as_str)
+    }
+}
+
+/// Judges one review.
+pub fn judge(
+    review: &Review<'_>,
+    snapshot: &Snapshot,
+    exemptions: &Exemptions,
+    now: DateTime<Utc>,
+) -> Judgement {
+    let Some(kind) = review.kind else {
+        return Judgement::plain(Decision::Skipped, Answer::allow());
+    };
+    if review.sub_resource {
+        return Judgement::plain(Decision::Skipped, Answer::allow());
+    }
+    let raw = match (kind, review.operation) {
+        (Kind::NetworkPolicy, Operation::Delete) => review.old_object,
+        (Kind::NetworkPolicy, _) | (_, Operation::Delete | Operation::Connect) => {
+            return Judgement::plain(Decision::Skipped, Answer::allow());
+        }
+        (_, Operation::Create | Operation::Update) => review.object,
+    };
+    if exemptions.contains(review.namespace) {
+        return Judgement::plain(Decision::Exempt, Answer::allow());
+    }
+    if !snapshot.synced {
+        return Judgement::plain(
+            Decision::NotReady,
+            Answer::deny(503, STARTING_MESSAGE.to_owned()),
+        );
+    }
+    let policy = match snapshot.scope(review.namespace) {
+        Scope::Selected(policy) => policy,
+        Scope::Unselected => return Judgement::plain(Decision::Unselected, Answer::allow()),
+        Scope::Unknown => {
+            let message = format!(
+                "HIPAA Guard has not seen namespace {:?} yet, so it cannot tell whether a HipaaPolicy \
+                 governs it; retry in a few seconds",
+                review.namespace
+            );
+            return Judgement::plain(Decision::NotReady, Answer::deny(503, message));
+        }
+    };
+    let Some(raw) = raw else {
+        let what = if review.operation == Operation::Delete {
+            "oldObject"
+        } else {
+            "object"
+        };
+        let message = format!("the AdmissionReview for {} has no {what}", kind.as_str());
+        return Judgement::plain(Decision::Invalid, Answer::deny(400, message));
+    };
+    let evaluation = if review.operation == Operation::Delete {
+        match Kind::parse_network_policy(raw, review.namespace, review.name) {
+            Ok(np) => hipaa_controls::evaluate_network_policy_deletion(
+                &np,
+                &snapshot.context,
+                policy,
+                now,
+            ),
+            Err(err) => {
+                return Judgement::plain(Decision::Invalid, Answer::deny(400, err.to_string()));
+            }
+        }
+    } else {
+        match kind.parse(raw, review.namespace, review.name) {
+            Ok(object) => hipaa_controls::evaluate(
+                &object,
+                &snapshot.context,
+                policy,
+                hipaa_controls::Mode::Admission,
+                now,
+            ),
+            Err(err) => {
+                return Judgement::plain(Decision::Invalid, Answer::deny(400, err.to_string()));
+            }
+        }
+    };
+    verdict(kind, review, policy, evaluation.findings)
+}
+
+/// Turns findings into the answer: Enforce failures deny, Warn failures warn, Audit failures are
+/// only recorded. A control that could not be evaluated counts as failed (never as passed).
+fn verdict(
+    kind: Kind,
+    review: &Review<'_>,
+    policy: &EffectivePolicy,
+    findings: Vec<Finding>,
+) -> Judgement {
+    let mut denials = Vec::new();
+    let mut warnings = Vec::new();
+    let mut audited = false;
+    for finding in findings.iter().filter(|f| f.outcome != Outcome::Excepted) {
+        match finding.enforcement {
+            Enforcement::Enforce => denials.push(finding.denial_line()),
+            Enforcement::Warn => warnings.push(finding.denial_line()),
+            Enforcement::Audit => audited = true,
+        }
+    }
+    if !denials.is_empty() {
+        let message = denial_message(kind, review, policy, &denials, &findings);
+        let mut answer = Answer::deny(403, message);
+        answer.warnings = warnings;
+        return Judgement {
+            decision: Decision::Denied,
+            answer,
+            findings,
+        };
+    }
+    if !warnings.is_empty() {
+        return Judgement {
+            decision: Decision::Warned,
+            answer: Answer::allow_with_warnings(warnings),
+            findings,
+        };
+    }
+    let decision = if audited {
+        Decision::Audited
+    } else {
+        Decision::Allowed
+    };
+    Judgement {
+        decision,
+        answer: Answer::allow(),
+        findings,
+    }
+}
+
+/// `HIPAA Guard denied <Kind> <ns>/<name>:` then one line per failed control, then how to ask
+/// for an exception.
+fn denial_message(
+    kind: Kind,
+    review: &Review<'_>,
+    policy: &EffectivePolicy,
+    lines: &[String],
+    findings: &[Finding],
+) -> String {
+    let action = if review.operation == Operation::Delete {
+        "the deletion of"
+    } else {
+        ""
+    };
+    let mut ids: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.outcome != Outcome::Excepted && f.enforcement == Enforcement::Enforce)
+        .map(|f| f.control.id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let policies = if policy.policies.is_empty() {
+        "<policy>".to_owned()
+    } else {
+        policy.policies.join(", ")
+    };
+    let mut message = String::with_capacity(256 + lines.iter().map(|l| l.len() + 1).sum::<usize>());
+    message.push_str("HIPAA Guard denied ");
+    if !action.is_empty() {
+        message.push_str(action);
+        message.push(' ');
+    }
+    message.push_str(&format!(
+        "{} {}/{}:\n",
+        kind.as_str(),
+        review.namespace,
+        review.name
+    ));
+    for line in lines {
+        message.push_str(line);
+        message.push('\n');
+    }
+    message.push_str(&format!(
+        "To request an exception, add to spec.exceptions of HipaaPolicy {policies}: controls [{}], \
+         match {{namespaces: [{}], kinds: [{}], names: [{}]}}, justification, approvedBy and expires.",
+        ids.join(", "),
+        review.namespace,
+        kind.as_str(),
+        review.name,
+    ));
+    message
+}

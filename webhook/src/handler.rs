@@ -1,0 +1,394 @@
+//! The review pipeline around the decision: content type, body cap, bounded concurrency, the
+//! per-request timeout, one parse of the body, metrics and the structured log line.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use http::{HeaderMap, StatusCode, header};
+use tokio::sync::Semaphore;
+
+use crate::decide::{Decision, Exemptions, Judgement, Review, judge};
+use crate::kinds::{Kind, Operation};
+use crate::metrics::{ControlLabels, Metrics, ReviewLabels, flag};
+use crate::review::{self, Answer, ReviewIn};
+use crate::snapshot::SnapshotCell;
+
+/// The default cap on a review body (the API server sends at most about 3 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Limits of the review path.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Reviews processed at once; more wait for a slot within their timeout.
+    pub max_concurrency: usize,
+    /// From arrival to answer, waiting for a slot and reading the body included.
+    pub request_timeout: Duration,
+    pub body_limit: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_concurrency: 64,
+            request_timeout: Duration::from_secs(5),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// The webhook: everything a review needs, shared by every connection.
+#[derive(Debug)]
+pub struct Webhook {
+    pub snapshots: Arc<SnapshotCell>,
+    pub exemptions: Exemptions,
+    pub metrics: Arc<Metrics>,
+    limits: Limits,
+    slots: Semaphore,
+}
+
+/// An HTTP answer: status, content type and body.
+pub type HttpAnswer = http::Response<Bytes>;
+
+impl Webhook {
+    pub fn new(
+        snapshots: Arc<SnapshotCell>,
+        exemptions: Exemptions,
+        metrics: Arc<Metrics>,
+        limits: Limits,
+    ) -> Self {
+        let slots = Semaphore::new(limits.max_concurrency.max(1));
+        Webhook {
+            snapshots,
+            exemptions,
+            metrics,
+            limits,
+            slots,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Answers `POST /validate`. Never panics on input; every refusal is a clear 4xx/5xx.
+    pub async fn handle<S, B>(&self, headers: &HeaderMap, body: S) -> HttpAnswer
+    where
+        S: Stream<Item = Result<B, warp::Error>>,
+        B: Buf,
+    {
+        let started = Instant::now();
+        if let Some(refusal) = self.check_headers(headers) {
+            return refusal;
+        }
+        let deadline = tokio::time::sleep(self.limits.request_timeout);
+        tokio::pin!(deadline);
+        let answer = tokio::select! {
+            answer = self.admit(headers, body, started) => answer,
+            () = &mut deadline => {
+                self.metrics.bad_request("timeout");
+                plain(StatusCode::SERVICE_UNAVAILABLE, "the review was not answered within the request timeout; retry")
+            }
+        };
+        self.metrics
+            .review_duration
+            .observe(started.elapsed().as_secs_f64());
+        answer
+    }
+
+    fn check_headers(&self, headers: &HeaderMap) -> Option<HttpAnswer> {
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            self.metrics.bad_request("content_type");
+            return Some(plain(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "POST /validate takes an AdmissionReview v1 as Content-Type: application/json",
+            ));
+        }
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.limits.body_limit as u64) {
+            return Some(self.too_large());
+        }
+        None
+    }
+
+    fn too_large(&self) -> HttpAnswer {
+        self.metrics.bad_request("body_too_large");
+        plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the review body exceeds the {} byte limit",
+                self.limits.body_limit
+            ),
+        )
+    }
+
+    async fn admit<S, B>(&self, headers: &HeaderMap, body: S, started: Instant) -> HttpAnswer
+    where
+        S: Stream<Item = Result<B, warp::Error>>,
+        B: Buf,
+    {
+        let Ok(_slot) = self.slots.acquire().await else {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the webhook is shutting down",
+            );
+        };
+        self.metrics.in_flight.inc();
+        let answer = self.admit_in_slot(headers, body, started).await;
+        self.metrics.in_flight.dec();
+        answer
+    }
+
+    async fn admit_in_slot<S, B>(
+        &self,
+        headers: &HeaderMap,
+        body: S,
+        started: Instant,
+    ) -> HttpAnswer
+    where
+        S: Stream<Item = Result<B, warp::Error>>,
+        B: Buf,
+    {
+        let size_hint = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        let bytes = match read_body(body, self.limits.body_limit, size_hint).await {
+            Ok(bytes) => bytes,
+            Err(BodyError::TooLarge) => return self.too_large(),
+            Err(BodyError::Read(err)) => {
+                self.metrics.bad_request("body_read");
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    &format!("reading the request body failed: {err}"),
+                );
+            }
+        };
+        let envelope: ReviewIn<'_> = match serde_json::from_slice(&bytes) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                self.metrics.bad_request("not_a_review");
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    &format!("the body is not an AdmissionReview v1: {err}"),
+                );
+            }
+        };
+        if envelope.api_version.as_deref() != Some(review::API_VERSION)
+            || envelope.kind.as_deref() != Some(review::KIND)
+        {
+            self.metrics.bad_request("not_a_review");
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview",
+            );
+        }
+        let Some(request) = envelope.request else {
+            self.metrics.bad_request("no_request");
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "the AdmissionReview has no request",
+            );
+        };
+        let Some(operation) = Operation::parse(&request.operation) else {
+            self.metrics.bad_request("operation");
+            let answer = Answer::deny(400, format!("unknown operation {:?}", request.operation));
+            return json(review::render(&request.uid, &answer));
+        };
+        let kind = Kind::from_gvk(
+            &request.kind.group,
+            &request.kind.version,
+            &request.kind.kind,
+        );
+        let review = Review {
+            kind,
+            operation,
+            namespace: request.namespace.as_deref().unwrap_or(""),
+            name: request.name.as_deref().unwrap_or(""),
+            sub_resource: request
+                .sub_resource
+                .as_deref()
+                .is_some_and(|s| !s.is_empty()),
+            object: request.object,
+            old_object: request.old_object,
+        };
+        let dry_run = request.dry_run.unwrap_or(false);
+        let judgement = self.judge_waiting_for_namespace(&review, started).await;
+        self.record(
+            &request.uid,
+            &request.kind.kind,
+            kind,
+            &review,
+            dry_run,
+            &judgement,
+        );
+        json(review::render(&request.uid, &judgement.answer))
+    }
+
+    /// Judges; when the caches do not know the namespace yet (it was just created), waits for
+    /// the next snapshots, up to half the request timeout, before giving a retryable denial.
+    async fn judge_waiting_for_namespace(
+        &self,
+        review: &Review<'_>,
+        started: Instant,
+    ) -> Judgement {
+        let mut updates = self.snapshots.subscribe();
+        let give_up = started + self.limits.request_timeout / 2;
+        loop {
+            let judgement = {
+                let snapshot = self.snapshots.load();
+                let judgement = judge(review, &snapshot, &self.exemptions, chrono::Utc::now());
+                if judgement.decision != Decision::NotReady || !snapshot.synced {
+                    return judgement;
+                }
+                judgement
+            };
+            let now = Instant::now();
+            if now >= give_up {
+                return judgement;
+            }
+            match tokio::time::timeout(give_up - now, updates.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) | Err(_) => return judgement,
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        uid: &str,
+        requested_kind: &str,
+        kind: Option<Kind>,
+        review: &Review<'_>,
+        dry_run: bool,
+        judgement: &Judgement,
+    ) {
+        let kind_label = kind.map_or("other", Kind::as_str);
+        let dry_run_label = flag(dry_run);
+        let labels = ReviewLabels {
+            kind: kind_label,
+            operation: review.operation.as_str(),
+            decision: judgement.decision.as_str(),
+            dry_run: dry_run_label,
+        };
+        self.metrics.reviews.get_or_create(&labels).inc();
+        for finding in &judgement.findings {
+            let labels = ControlLabels {
+                control: finding.control.id,
+                kind: kind_label,
+                outcome: outcome_label(finding.outcome),
+                enforcement: finding.enforcement.as_str(),
+                dry_run: dry_run_label,
+            };
+            self.metrics.control_findings.get_or_create(&labels).inc();
+        }
+        let controls = || {
+            let ids: Vec<&str> = judgement.findings.iter().map(|f| f.control.id).collect();
+            ids.join(",")
+        };
+        match judgement.decision {
+            Decision::Allowed | Decision::Unselected | Decision::Exempt | Decision::Skipped => {
+                tracing::debug!(
+                    uid,
+                    kind = requested_kind,
+                    namespace = review.namespace,
+                    name = review.name,
+                    operation = review.operation.as_str(),
+                    dry_run,
+                    decision = judgement.decision.as_str(),
+                    "review"
+                );
+            }
+            _ => {
+                tracing::info!(uid, kind = requested_kind, namespace = review.namespace, name = review.name,
+                    operation = review.operation.as_str(), dry_run, decision = judgement.decision.as_str(),
+                    controls = %controls(), "review");
+            }
+        }
+    }
+}
+
+fn outcome_label(outcome: hipaa_controls::model::Outcome) -> &'static str {
+    match outcome {
+        hipaa_controls::model::Outcome::Fail => "fail",
+        hipaa_controls::model::Outcome::Error => "error",
+        hipaa_controls::model::Outcome::Excepted => "excepted",
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(warp::Error),
+}
+
+/// Reads the body up to `limit` bytes. A body that arrives in one chunk is used without a copy.
+async fn read_body<S, B>(body: S, limit: usize, size_hint: usize) -> Result<Bytes, BodyError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    tokio::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    let mut seen = 0usize;
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(BodyError::Read)?;
+        seen += chunk.remaining();
+        if seen > limit {
+            return Err(BodyError::TooLarge);
+        }
+        if first.is_none() && joined.is_none() {
+            first = Some(chunk.copy_to_bytes(chunk.remaining()));
+            continue;
+        }
+        let buf = joined.get_or_insert_with(|| {
+            let head = first.take().unwrap_or_default();
+            let mut buf = BytesMut::with_capacity(size_hint.clamp(seen, limit));
+            buf.extend_from_slice(&head);
+            buf
+        });
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let len = part.len();
+            buf.extend_from_slice(part);
+            chunk.advance(len);
+        }
+    }
+    Ok(match (first, joined) {
+        (_, Some(buf)) => buf.freeze(),
+        (Some(head), None) => head,
+        (None, None) => Bytes::new(),
+    })
+}
+
+/// A plain-text HTTP answer.
+pub fn plain(status: StatusCode, text: &str) -> HttpAnswer {
+    let mut body = String::with_capacity(text.len() + 1);
+    body.push_str(text);
+    body.push('\n');
+    let mut response = http::Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// A 200 answer carrying an AdmissionReview.
+pub fn json(body: Vec<u8>) -> HttpAnswer {
+    let mut response = http::Response::new(Bytes::from(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}

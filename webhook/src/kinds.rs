@@ -1,0 +1,233 @@
+//! The kinds and operations the webhook judges, and the typed parse of a raw object into the
+//! engine's `Object` (one parse, straight from the request body's bytes).
+
+use hipaa_controls::object::Object;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+/// A kind the webhook judges. Every one is served at version `v1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Pod,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    Job,
+    CronJob,
+    Service,
+    Ingress,
+    PersistentVolumeClaim,
+    NetworkPolicy,
+}
+
+impl Kind {
+    /// Every judged kind, in a stable order.
+    pub const ALL: [Kind; 11] = [
+        Kind::Pod,
+        Kind::Deployment,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::ReplicaSet,
+        Kind::Job,
+        Kind::CronJob,
+        Kind::Service,
+        Kind::Ingress,
+        Kind::PersistentVolumeClaim,
+        Kind::NetworkPolicy,
+    ];
+
+    /// The kind for an API group, version and kind, if the webhook judges it.
+    pub fn from_gvk(group: &str, version: &str, kind: &str) -> Option<Kind> {
+        if version != "v1" {
+            return None;
+        }
+        let found = match (group, kind) {
+            ("", "Pod") => Kind::Pod,
+            ("apps", "Deployment") => Kind::Deployment,
+            ("apps", "StatefulSet") => Kind::StatefulSet,
+            ("apps", "DaemonSet") => Kind::DaemonSet,
+            ("apps", "ReplicaSet") => Kind::ReplicaSet,
+            ("batch", "Job") => Kind::Job,
+            ("batch", "CronJob") => Kind::CronJob,
+            ("", "Service") => Kind::Service,
+            ("networking.k8s.io", "Ingress") => Kind::Ingress,
+            ("", "PersistentVolumeClaim") => Kind::PersistentVolumeClaim,
+            ("networking.k8s.io", "NetworkPolicy") => Kind::NetworkPolicy,
+            _ => return None,
+        };
+        Some(found)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Pod => "Pod",
+            Kind::Deployment => "Deployment",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::DaemonSet => "DaemonSet",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::Job => "Job",
+            Kind::CronJob => "CronJob",
+            Kind::Service => "Service",
+            Kind::Ingress => "Ingress",
+            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
+            Kind::NetworkPolicy => "NetworkPolicy",
+        }
+    }
+
+    /// Parses `raw` as this kind. The namespace and name the API server put on the request fill
+    /// in what the object's metadata leaves out (e.g. a Pod that only has `generateName`).
+    pub fn parse(self, raw: &RawValue, namespace: &str, name: &str) -> Result<Object, ParseError> {
+        let object = match self {
+            Kind::Pod => Object::Pod(parse_as(self, raw, namespace, name)?),
+            Kind::Deployment => Object::Deployment(parse_as(self, raw, namespace, name)?),
+            Kind::StatefulSet => Object::StatefulSet(parse_as(self, raw, namespace, name)?),
+            Kind::DaemonSet => Object::DaemonSet(parse_as(self, raw, namespace, name)?),
+            Kind::ReplicaSet => Object::ReplicaSet(parse_as(self, raw, namespace, name)?),
+            Kind::Job => Object::Job(parse_as(self, raw, namespace, name)?),
+            Kind::CronJob => Object::CronJob(parse_as(self, raw, namespace, name)?),
+            Kind::Service => Object::Service(parse_as(self, raw, namespace, name)?),
+            Kind::Ingress => Object::Ingress(parse_as(self, raw, namespace, name)?),
+            Kind::PersistentVolumeClaim => {
+                Object::PersistentVolumeClaim(parse_as(self, raw, namespace, name)?)
+            }
+            Kind::NetworkPolicy => Object::NetworkPolicy(parse_as(self, raw, namespace, name)?),
+        };
+        Ok(object)
+    }
+
+    /// Parses `raw` as a NetworkPolicy (the old object of a DELETE).
+    pub fn parse_network_policy(
+        raw: &RawValue,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Box<NetworkPolicy>, ParseError> {
+        parse_as(Kind::NetworkPolicy, raw, namespace, name)
+    }
+}
+
+/// The object in a review does not parse as the kind the review names.
+#[derive(Debug, thiserror::Error)]
+#[error("the object does not parse as {kind}: {source}")]
+pub struct ParseError {
+    pub kind: &'static str,
+    #[source]
+    pub source: serde_json::Error,
+}
+
+fn parse_as<K>(
+    kind: Kind,
+    raw: &RawValue,
+    namespace: &str,
+    name: &str,
+) -> Result<Box<K>, ParseError>
+where
+    K: DeserializeOwned + k8s_openapi::Metadata<Ty = ObjectMeta>,
+{
+    let mut object: Box<K> = serde_json::from_str(raw.get()).map_err(|source| ParseError {
+        kind: kind.as_str(),
+        source,
+    })?;
+    let meta = object.metadata_mut();
+    if meta.namespace.as_deref().is_none_or(str::is_empty) && !namespace.is_empty() {
+        meta.namespace = Some(namespace.to_owned());
+    }
+    if meta.name.as_deref().is_none_or(str::is_empty) {
+        let fallback = if name.is_empty() {
+            meta.generate_name.clone()
+        } else {
+            Some(name.to_owned())
+        };
+        meta.name = fallback;
+    }
+    Ok(object)
+}
+
+/// A review's operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+    Connect,
+}
+
+impl Operation {
+    pub fn parse(text: &str) -> Option<Operation> {
+        match text {
+            "CREATE" => Some(Operation::Create),
+            "UPDATE" => Some(Operation::Update),
+            "DELETE" => Some(Operation::Delete),
+            "CONNECT" => Some(Operation::Connect),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+            Operation::Connect => "CONNECT",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn maps_group_version_kind() {
+        assert_eq!(
+            Kind::from_gvk("apps", "v1", "Deployment"),
+            Some(Kind::Deployment)
+        );
+        assert_eq!(
+            Kind::from_gvk("networking.k8s.io", "v1", "Ingress"),
+            Some(Kind::Ingress)
+        );
+        assert_eq!(Kind::from_gvk("extensions", "v1beta1", "Ingress"), None);
+        assert_eq!(Kind::from_gvk("", "v1", "ConfigMap"), None);
+        for kind in Kind::ALL {
+            let group = match kind {
+                Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet => "apps",
+                Kind::Job | Kind::CronJob => "batch",
+                Kind::Ingress | Kind::NetworkPolicy => "networking.k8s.io",
+                _ => "",
+            };
+            assert_eq!(Kind::from_gvk(group, "v1", kind.as_str()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn fills_namespace_and_generated_name() {
+        let pod = raw(
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"generateName":"web-"},"spec":{"containers":[]}}"#,
+        );
+        let Object::Pod(pod) = Kind::Pod.parse(&pod, "billing", "").unwrap() else {
+            panic!("not a pod")
+        };
+        assert_eq!(pod.metadata.namespace.as_deref(), Some("billing"));
+        assert_eq!(pod.metadata.name.as_deref(), Some("web-"));
+    }
+
+    #[test]
+    fn rejects_an_object_of_another_shape() {
+        let bad =
+            raw(r#"{"apiVersion":"apps/v1","kind":"Deployment","spec":{"replicas":"three"}}"#);
+        let err = Kind::Deployment.parse(&bad, "ns", "x").unwrap_err();
+        assert_eq!(err.kind, "Deployment");
+        assert!(
+            err.to_string()
+                .starts_with("the object does not parse as Deployment")
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! Which watch caches have synced (listed their resource at least once), for `/readyz`,
+//! the `cache_synced` metric and the snapshot's `synced` flag.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The resources the webhook watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Resource {
+    HipaaPolicies,
+    Namespaces,
+    NetworkPolicies,
+    StorageClasses,
+    PersistentVolumeClaims,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 5] = [
+        Resource::HipaaPolicies,
+        Resource::Namespaces,
+        Resource::NetworkPolicies,
+        Resource::StorageClasses,
+        Resource::PersistentVolumeClaims,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::HipaaPolicies => "hipaapolicies",
+            Resource::Namespaces => "namespaces",
+            Resource::NetworkPolicies => "networkpolicies",
+            Resource::StorageClasses => "storageclasses",
+            Resource::PersistentVolumeClaims => "persistentvolumeclaims",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Resource::HipaaPolicies => 0,
+            Resource::Namespaces => 1,
+            Resource::NetworkPolicies => 2,
+            Resource::StorageClasses => 3,
+            Resource::PersistentVolumeClaims => 4,
+        }
+    }
+}
+
+/// One flag per watched resource.
+#[derive(Debug, Default)]
+pub struct SyncState {
+    synced: [AtomicBool; 5],
+}
+
+impl SyncState {
+    pub fn new() -> Self {
+        SyncState::default()
+    }
+
+    /// Every resource already synced (fixed snapshots in tests and benchmarks).
+    pub fn all_synced() -> Self {
+        let state = SyncState::new();
+        for resource in Resource::ALL {
+            state.mark_synced(resource);
+        }
+        state
+    }
+
+    pub fn mark_synced(&self, resource: Resource) {
+        if let Some(flag) = self.synced.get(resource.index()) {
+            flag.store(true, Ordering::Release);
+        }
+    }
+
+    pub fn is_synced(&self, resource: Resource) -> bool {
+        self.synced
+            .get(resource.index())
+            .is_some_and(|flag| flag.load(Ordering::Acquire))
+    }
+
+    pub fn all(&self) -> bool {
+        Resource::ALL.iter().all(|r| self.is_synced(*r))
+    }
+
+    /// The resources still waiting for their first list.
+    pub fn unsynced(&self) -> Vec<&'static str> {
+        Resource::ALL
+            .iter()
+            .filter(|r| !self.is_synced(**r))
+            .map(|r| r.as_str())
+            .collect()
+    }
+}
