@@ -62,7 +62,7 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
         String::new()
     };
     Verdict::Fail(format!(
-        "{}: no Velero Schedule includes it and PVC {}{more} carry no AWS Backup tag",
+        "{}: no Velero Schedule includes it, and its PVCs {}{more} carry no AWS Backup tag",
         check.subject,
         listed.join(", ")
     ))

@@ -1,0 +1,102 @@
+//! Shared by the engine's integration tests: fixture loading, context building, fixed clocks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use hipaa_controls::{BackupSchedule, ClusterContext, HipaaPolicy, Object};
+use serde_json::Value;
+
+/// The clock every test uses: 2026-06-01T00:00:00Z.
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Every document of a multi-document YAML text, as JSON values (empty documents skipped).
+pub fn documents(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|doc| {
+            let yaml = serde_yaml::Value::deserialize(doc).unwrap();
+            serde_json::to_value(yaml).unwrap()
+        })
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+use serde::Deserialize;
+
+/// Adds one context document (Namespace, NetworkPolicy, StorageClass, PVC, Velero Schedule).
+pub fn add_to_context(ctx: &mut ClusterContext, doc: &Value) {
+    let kind = doc["kind"].as_str().unwrap_or_default();
+    match kind {
+        "Namespace" => ctx.insert_namespace(Arc::new(serde_json::from_value(doc.clone()).unwrap())),
+        "NetworkPolicy" => {
+            ctx.insert_network_policy(Arc::new(serde_json::from_value(doc.clone()).unwrap()))
+        }
+        "StorageClass" => ctx.insert_storage_class(Arc::new(serde_json::from_value(doc.clone()).unwrap())),
+        "PersistentVolumeClaim" => ctx.insert_pvc(Arc::new(serde_json::from_value(doc.clone()).unwrap())),
+        "Schedule" => {
+            let names = |key: &str| -> Vec<String> {
+                doc["spec"]["template"][key]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default()
+            };
+            ctx.insert_backup_schedule(BackupSchedule {
+                name: doc["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                included_namespaces: names("includedNamespaces"),
+                excluded_namespaces: names("excludedNamespaces"),
+            });
+        }
+        other => panic!("fixture context cannot hold a {other}"),
+    }
+}
+
+/// A fixture: the first document is the object under test, the rest its context. Subjects that
+/// are themselves context kinds (Namespace, PVC) are also in the context, as a cache would hold.
+pub struct Fixture {
+    pub path: PathBuf,
+    pub text: String,
+    pub object: Object,
+    pub ctx: ClusterContext,
+}
+
+pub fn load_fixture(path: &Path) -> Fixture {
+    let text = std::fs::read_to_string(path).unwrap();
+    let docs = documents(&text);
+    let (first, rest) = docs.split_first().unwrap_or_else(|| panic!("{} is empty", path.display()));
+    let object = Object::from_value(first.clone(), Some("default"))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut ctx = ClusterContext::new();
+    if matches!(object, Object::Namespace(_) | Object::PersistentVolumeClaim(_)) {
+        add_to_context(&mut ctx, first);
+    }
+    for doc in rest {
+        add_to_context(&mut ctx, doc);
+    }
+    Fixture { path: path.to_path_buf(), text, object, ctx }
+}
+
+/// Parses one object from YAML.
+pub fn object(yaml: &str) -> Object {
+    Object::from_value(serde_yaml::from_str(yaml).unwrap(), Some("default")).unwrap()
+}
+
+/// A context from multi-document YAML.
+pub fn context(yaml: &str) -> ClusterContext {
+    let mut ctx = ClusterContext::new();
+    for doc in documents(yaml) {
+        add_to_context(&mut ctx, &doc);
+    }
+    ctx
+}
+
+/// A HipaaPolicy from YAML.
+pub fn policy(yaml: &str) -> HipaaPolicy {
+    serde_yaml::from_str(yaml).unwrap()
+}
