@@ -1,1 +1,15 @@
-//! The HIPAA Guard operator
+//! The HIPAA Guard operator: keeps every HipaaPolicy's status, metrics and Events current with
+//! the cluster, as observe (watch caches) → decide (the pure engine) → write (status and Events).
+
+pub mod admin;
+pub mod app;
+pub mod aws;
+pub mod cli;
+pub mod controller;
+pub mod decide;
+pub mod leader;
+pub mod metrics;
+pub mod observe;
+pub mod reconcile;
+pub mod time;
+pub mod write;

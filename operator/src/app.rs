@@ -1,0 +1,190 @@
+//! Wiring of the operator process: the client and CRD check, the watch caches, the admin server,
+//! leader election, the controller, and an orderly shutdown on SIGTERM or SIGINT (finish running
+//! reconciles, release the Lease, stop serving).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context as _, bail};
+use hipaa_crds::HipaaPolicy;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::ListParams;
+use kube::runtime::events::Reporter;
+use kube::{Api, Client};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+
+use crate::admin::{self, AdminState};
+use crate::aws::{AwsSnapshots, NoAws};
+use crate::cli::Args;
+use crate::controller::{ControllerSettings, Shared, run_while_leading};
+use crate::leader::{LeaseSettings, run_election};
+use crate::metrics::Metrics;
+use crate::observe::stores::Reflectors;
+use crate::observe::triggers::ScopeMemory;
+use crate::observe::velero;
+use crate::write::events::EventSink;
+use crate::write::status::FIELD_MANAGER;
+
+/// What to tell users whose cluster lacks the CRD.
+pub const CRD_MISSING: &str =
+    "the HipaaPolicy CRD is not installed: kubectl apply -f charts/hipaa-guard/crds/";
+
+/// How many change notifications may wait for the controller before it re-queues everything.
+const CHANGE_BUFFER: usize = 4096;
+
+/// Runs the operator until a shutdown signal, with no AWS collector.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    run_with_aws(args, Arc::new(NoAws)).await
+}
+
+/// Runs the operator with the given AWS snapshot provider.
+pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Result<()> {
+    let client = Client::try_default()
+        .await
+        .context("no usable Kubernetes configuration (kubeconfig or in-cluster)")?;
+    check_crd(&client).await?;
+    let velero = velero::discover(&client)
+        .await
+        .context("discovering the Velero Schedule API")?;
+    if velero.is_none() {
+        tracing::info!(
+            "the Velero Schedule CRD is not installed; backup coverage relies on StorageClass tags only"
+        );
+    }
+
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    tokio::spawn(forward_signals(shutdown_tx));
+
+    let metrics = Arc::new(Metrics::new());
+    let caches_synced = Arc::new(AtomicBool::new(false));
+    let listener = TcpListener::bind(args.admin_listen)
+        .await
+        .with_context(|| format!("binding the admin server to {}", args.admin_listen))?;
+    tracing::info!(address = %args.admin_listen, "admin server listening");
+    let admin_state = AdminState {
+        metrics: metrics.clone(),
+        caches_synced: caches_synced.clone(),
+    };
+    let mut admin_stop = shutdown.clone();
+    let admin_task = tokio::spawn(admin::serve(listener, admin_state, async move {
+        let _ = admin_stop.wait_for(|stop| *stop).await;
+    }));
+
+    let (changes, _) = broadcast::channel(CHANGE_BUFFER);
+    let reflectors = Reflectors::start(&client, velero, changes.clone());
+
+    let identity = args.identity();
+    let (leader_tx, leader) = watch::channel(!args.leader_elect);
+    // Without election the sender stays alive (and true) for the whole run.
+    let mut constant_leadership = None;
+    let election = if args.leader_elect {
+        let settings = LeaseSettings {
+            name: args.lease_name.clone(),
+            namespace: args.lease_namespace.clone(),
+            identity: identity.clone(),
+            lease_duration: args.lease_duration,
+            renew_interval: args.lease_renew_interval,
+            retry_interval: args
+                .lease_renew_interval
+                .min(std::time::Duration::from_secs(2)),
+        };
+        tracing::info!(%identity, lease = %settings.name, namespace = %settings.namespace, "leader election on");
+        let api: Api<Lease> = Api::namespaced(client.clone(), &settings.namespace);
+        Some(tokio::spawn(run_election(
+            api,
+            settings,
+            leader_tx,
+            shutdown.clone(),
+        )))
+    } else {
+        constant_leadership = Some(leader_tx);
+        None
+    };
+    tokio::spawn(export_leadership(leader.clone(), metrics.clone()));
+
+    let mut stop = shutdown.clone();
+    tokio::select! {
+        synced = reflectors.wait_until_synced(caches_synced.clone()) => {
+            synced.context("a watch cache stopped before syncing")?;
+            tracing::info!("watch caches synced");
+        }
+        _ = stop.wait_for(|stop| *stop) => {}
+    }
+
+    let reporter = Reporter {
+        controller: FIELD_MANAGER.to_string(),
+        instance: Some(identity),
+    };
+    let events = Arc::new(EventSink::new(
+        client.clone(),
+        reporter,
+        args.event_burst,
+        args.event_rate,
+        metrics.clone(),
+    ));
+    let shared = Shared {
+        client,
+        stores: reflectors.stores.clone(),
+        metrics,
+        events,
+        aws,
+        scopes: Arc::new(ScopeMemory::default()),
+        changes,
+        settings: ControllerSettings {
+            debounce: args.debounce,
+            concurrency: args.concurrency,
+            policy_selector: args.policy_selector.clone(),
+        },
+    };
+    if !*shutdown.borrow() {
+        run_while_leading(shared, leader, shutdown.clone()).await;
+    }
+    if let Some(election) = election {
+        let _ = election.await;
+    }
+    let _ = admin_task.await;
+    drop(constant_leadership);
+    drop(reflectors);
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// Fails with [`CRD_MISSING`] when the API server does not serve HipaaPolicies.
+async fn check_crd(client: &Client) -> anyhow::Result<()> {
+    let api: Api<HipaaPolicy> = Api::all(client.clone());
+    match api.list(&ListParams::default().limit(1)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.is_not_found() => bail!(CRD_MISSING),
+        Err(error) => {
+            Err(error).context("listing HipaaPolicies to check that the CRD is installed")
+        }
+    }
+}
+
+/// Turns SIGTERM or SIGINT into the shutdown signal.
+async fn forward_signals(shutdown: watch::Sender<bool>) {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                return;
+            }
+        };
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
+    let _ = shutdown.send(true);
+}
+
+async fn export_leadership(mut leader: watch::Receiver<bool>, metrics: Arc<Metrics>) {
+    loop {
+        metrics.set_leader(*leader.borrow_and_update());
+        if leader.changed().await.is_err() {
+            metrics.set_leader(*leader.borrow());
+            return;
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The command line of `hipaa-operator`: every flag has an environment fallback, so the Helm
+//! chart can configure it through `env` (POD_NAME and POD_NAMESPACE come from the downward API).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use hipaa_controls::validate::parse_duration;
+
+/// Keeps every HipaaPolicy's status, metrics and Events current with the cluster.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "hipaa-operator", version, about)]
+pub struct Args {
+    /// Address of the admin server (/metrics, /healthz, /readyz).
+    #[arg(
+        long,
+        env = "HIPAA_OPERATOR_ADMIN_LISTEN",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub admin_listen: SocketAddr,
+
+    /// Take part in leader election over a coordination.k8s.io Lease; only the leader writes.
+    #[arg(long, env = "HIPAA_OPERATOR_LEADER_ELECT")]
+    pub leader_elect: bool,
+
+    /// Name of the Lease used for leader election.
+    #[arg(
+        long,
+        env = "HIPAA_OPERATOR_LEASE_NAME",
+        default_value = "hipaa-operator"
+    )]
+    pub lease_name: String,
+
+    /// Namespace of the Lease (the operator's own namespace in a cluster).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "hipaa-guard")]
+    pub lease_namespace: String,
+
+    /// This replica's identity in the election [default: the hostname and process id].
+    #[arg(long, env = "POD_NAME")]
+    pub leader_identity: Option<String>,
+
+    /// How long a Lease stays valid without renewal, e.g. 15s.
+    #[arg(long, env = "HIPAA_OPERATOR_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+
+    /// How often the leader renews its Lease, e.g. 5s.
+    #[arg(long, env = "HIPAA_OPERATOR_LEASE_RENEW_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub lease_renew_interval: Duration,
+
+    /// Quiet time after the last change before a policy is re-audited, e.g. 300ms.
+    #[arg(long, env = "HIPAA_OPERATOR_DEBOUNCE", default_value = "300ms", value_parser = parse_duration)]
+    pub debounce: Duration,
+
+    /// How many policies are reconciled at once.
+    #[arg(long, env = "HIPAA_OPERATOR_CONCURRENCY", default_value_t = 4)]
+    pub concurrency: u16,
+
+    /// Manage only the HipaaPolicies matching this label selector (e.g. to shard policies).
+    #[arg(long, env = "HIPAA_OPERATOR_POLICY_SELECTOR")]
+    pub policy_selector: Option<String>,
+
+    /// Violation Events published at once before the rate limit applies.
+    #[arg(long, env = "HIPAA_OPERATOR_EVENT_BURST", default_value_t = 25)]
+    pub event_burst: u32,
+
+    /// Violation Events per second after a burst.
+    #[arg(long, env = "HIPAA_OPERATOR_EVENT_RATE", default_value_t = 1.0)]
+    pub event_rate: f64,
+
+    /// Log format.
+    #[arg(long, env = "HIPAA_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Args {
+    /// The identity in the election: the flag, else `<hostname>-<pid>` (unique per process).
+    pub fn identity(&self) -> String {
+        self.leader_identity
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", hostname(), std::process::id()))
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "hipaa-operator".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_interface() {
+        let args = Args::try_parse_from(["hipaa-operator"]).unwrap();
+        assert_eq!(args.admin_listen, "0.0.0.0:8080".parse().unwrap());
+        assert!(!args.leader_elect);
+        assert_eq!(args.lease_duration, Duration::from_secs(15));
+        assert_eq!(args.lease_renew_interval, Duration::from_secs(5));
+        assert_eq!(args.debounce, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn flags_parse() {
+        let args = Args::try_parse_from([
+            "hipaa-operator",
+            "--admin-listen",
+            "127.0.0.1:9090",
+            "--leader-elect",
+            "--leader-identity",
+            "a",
+            "--lease-duration",
+            "4s",
+        ])
+        .unwrap();
+        assert!(args.leader_elect);
+        assert_eq!(args.identity(), "a");
+        assert_eq!(args.lease_duration, Duration::from_secs(4));
+        assert!(Args::try_parse_from(["hipaa-operator", "--debounce", "soon"]).is_err());
+    }
+}

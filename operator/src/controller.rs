@@ -1,0 +1,164 @@
+//! The HipaaPolicy controller, run only while this replica leads: its own watch on policies
+//! (spec changes only: status writes do not re-trigger it), re-queues from cluster changes
+//! mapped to the policies they concern, debounced, and a graceful stop when leadership is lost
+//! or the process is asked to shut down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt, future, stream};
+use hipaa_crds::HipaaPolicy;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, predicates, watcher};
+use kube::{Api, Client};
+use tokio::sync::{broadcast, watch};
+
+use crate::aws::AwsSnapshots;
+use crate::metrics::Metrics;
+use crate::observe::stores::Stores;
+use crate::observe::triggers::{Change, ScopeMemory, affected_policies};
+use crate::reconcile::{Context, error_policy, reconcile};
+use crate::write::events::EventSink;
+
+/// How the controller runs.
+#[derive(Clone, Debug)]
+pub struct ControllerSettings {
+    /// Quiet time after the last change before a policy is re-audited.
+    pub debounce: Duration,
+    /// Policies reconciled at once.
+    pub concurrency: u16,
+    /// Only policies with these labels (a label selector), e.g. to shard policies between
+    /// operator deployments.
+    pub policy_selector: Option<String>,
+}
+
+/// What every leadership term shares.
+#[derive(Clone)]
+pub struct Shared {
+    pub client: Client,
+    pub stores: Stores,
+    pub metrics: Arc<Metrics>,
+    pub events: Arc<EventSink>,
+    pub aws: Arc<dyn AwsSnapshots>,
+    pub scopes: Arc<ScopeMemory>,
+    pub changes: broadcast::Sender<Change>,
+    pub settings: ControllerSettings,
+}
+
+/// Runs the controller during each leadership term until `shutdown` turns true.
+pub async fn run_while_leading(
+    shared: Shared,
+    mut leader: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|stop| *stop) => return,
+            result = leader.wait_for(|leading| *leading) => {
+                if result.is_err() {
+                    return;
+                }
+            }
+        }
+        tracing::info!("starting the HipaaPolicy controller");
+        let mut lost = leader.clone();
+        let mut stop = shutdown.clone();
+        let stopped = async move {
+            tokio::select! {
+                _ = lost.wait_for(|leading| !*leading) => {}
+                _ = stop.wait_for(|stop| *stop) => {}
+            }
+        };
+        run_term(&shared, stopped).await;
+        tracing::info!("the HipaaPolicy controller stopped");
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+/// One leadership term: a fresh policy watch, fresh memories, until `stopped` resolves.
+async fn run_term(
+    shared: &Shared,
+    stopped: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let api: Api<HipaaPolicy> = Api::all(shared.client.clone());
+    let mut config = watcher::Config::default().any_semantic();
+    if let Some(selector) = &shared.settings.policy_selector {
+        config = config.labels(selector);
+    }
+    let (reader, writer) = reflector::store();
+    let policies = watcher(api, config)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    let triggers = policy_triggers(
+        shared.changes.subscribe(),
+        reader.clone(),
+        shared.stores.namespaces.clone(),
+        shared.scopes.clone(),
+    );
+    let context = Arc::new(Context::new(
+        shared.client.clone(),
+        shared.stores.clone(),
+        reader.clone(),
+        shared.metrics.clone(),
+        shared.events.clone(),
+        shared.aws.clone(),
+        shared.scopes.clone(),
+    ));
+    let config = ControllerConfig::default()
+        .debounce(shared.settings.debounce)
+        .concurrency(shared.settings.concurrency);
+    Controller::for_stream(policies, reader)
+        .with_config(config)
+        .reconcile_on(triggers)
+        .graceful_shutdown_on(stopped)
+        .run(reconcile, error_policy, context)
+        .for_each(|result| {
+            if let Err(error) = result {
+                tracing::debug!(%error, "controller");
+            }
+            future::ready(())
+        })
+        .await;
+}
+
+/// Cluster changes as re-queue requests for the policies they concern. A lagging receiver (a
+/// burst larger than the channel) re-queues every policy rather than miss one.
+fn policy_triggers(
+    changes: broadcast::Receiver<Change>,
+    policies: Store<HipaaPolicy>,
+    namespaces: Store<Namespace>,
+    scopes: Arc<ScopeMemory>,
+) -> impl Stream<Item = ObjectRef<HipaaPolicy>> + Send + 'static {
+    stream::unfold(changes, |mut changes| async move {
+        match changes.recv().await {
+            Ok(change) => Some((change, changes)),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::debug!(
+                    missed,
+                    "change notifications lagged; re-queueing every policy"
+                );
+                Some((Change::ClusterWide, changes))
+            }
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    })
+    .flat_map(move |change| {
+        let namespace = match &change {
+            Change::Namespace(name) => namespaces.get(&ObjectRef::new(name)),
+            Change::ClusterWide => None,
+        };
+        stream::iter(affected_policies(
+            &change,
+            &policies.state(),
+            namespace.as_deref(),
+            &scopes,
+        ))
+    })
+}

@@ -1,0 +1,170 @@
+//! Decide: the whole desired status of a policy from what was observed, as a pure function.
+//! Every in-scope object goes through the engine in audit mode, the AWS snapshot (when there is
+//! one) through the AWS controls, and the tally turns the findings into counts, per-control
+//! results, the bounded violation list and exception states. Nothing here touches a client.
+
+pub mod conditions;
+pub mod events;
+pub mod schedule;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hipaa_controls::aws::{AwsSnapshot, evaluate_aws_resources};
+use hipaa_controls::context::ClusterContext;
+use hipaa_controls::engine::{Mode, evaluate};
+use hipaa_controls::model::{Finding, Scope};
+use hipaa_controls::policy::EffectivePolicy;
+use hipaa_controls::tally::{ResourceEvaluation, tally};
+use hipaa_controls::validate::parse_duration;
+use hipaa_crds::{ControlResult, HipaaPolicy, HipaaPolicyStatus, default_audit_interval};
+use kube::ResourceExt;
+
+use crate::observe::Observation;
+use crate::time::to_k8s_time;
+
+/// What one audit of one policy reads.
+#[derive(Clone, Copy)]
+pub struct AuditInput<'a> {
+    pub policy: &'a HipaaPolicy,
+    pub context: &'a ClusterContext,
+    pub observation: &'a Observation,
+    /// The AWS snapshot for the policy's linked resources, when there is one.
+    pub aws: Option<&'a AwsSnapshot>,
+    /// The status the policy has now (for transition times).
+    pub previous: Option<&'a HipaaPolicyStatus>,
+    pub now: DateTime<Utc>,
+}
+
+/// The outcome of one audit.
+#[derive(Clone, Debug)]
+pub struct Audit {
+    /// The complete status the policy should have.
+    pub status: HipaaPolicyStatus,
+    /// Every evaluated resource (empty for an invalid spec).
+    pub evaluations: Vec<ResourceEvaluation>,
+    /// The audit interval; None when the spec is invalid and nothing runs until it changes.
+    pub interval: Option<Duration>,
+}
+
+impl Audit {
+    /// Every violation (failed, not excepted), unbounded.
+    pub fn violations(&self) -> impl Iterator<Item = &Finding> {
+        self.evaluations
+            .iter()
+            .flat_map(|e| e.evaluation.findings.iter())
+            .filter(|f| f.is_violation())
+    }
+
+    /// Violations counted by (control, severity, namespace), for metrics.
+    pub fn violation_counts(&self) -> BTreeMap<(String, String, String), u32> {
+        let mut counts = BTreeMap::new();
+        for finding in self.violations() {
+            let key = (
+                finding.control.id.to_string(),
+                finding.control.severity.as_str().to_string(),
+                finding.resource.namespace.clone().unwrap_or_default(),
+            );
+            *counts.entry(key).or_insert(0_u32) += 1;
+        }
+        counts
+    }
+
+    /// True when the spec was valid and evaluated.
+    pub fn is_evaluated(&self) -> bool {
+        self.interval.is_some()
+    }
+}
+
+/// Audits one policy.
+pub fn audit(input: AuditInput<'_>) -> Audit {
+    let policy = input.policy;
+    let generation = policy.metadata.generation;
+    let previous_conditions = input
+        .previous
+        .map(|p| p.conditions.as_slice())
+        .unwrap_or(&[]);
+    let effective = match EffectivePolicy::from_policy(policy) {
+        Ok(effective) => effective,
+        Err(errors) => {
+            let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            let status = HipaaPolicyStatus {
+                observed_generation: generation,
+                conditions: conditions::settle(
+                    &conditions::invalid(&errors),
+                    previous_conditions,
+                    generation,
+                    input.now,
+                ),
+                ..HipaaPolicyStatus::default()
+            };
+            return Audit {
+                status,
+                evaluations: Vec::new(),
+                interval: None,
+            };
+        }
+    };
+    let interval = parse_duration(&policy.spec.audit_interval)
+        .or_else(|_| parse_duration(&default_audit_interval()))
+        .unwrap_or(Duration::from_secs(600));
+
+    let mut evaluations = evaluate_objects(input.observation, input.context, &effective, input.now);
+    if let Some(snapshot) = input.aws {
+        evaluations.extend(evaluate_aws_resources(snapshot, &effective, input.now));
+    }
+    let tally = tally(&effective, &evaluations, input.now);
+    let mut status = HipaaPolicyStatus::default();
+    tally.write_status(&policy.name_any(), &mut status);
+    if policy.spec.aws.is_some() && input.aws.is_none() {
+        explain_missing_snapshot(&mut status);
+    }
+    let summary = status.summary.clone().unwrap_or_default();
+    status.conditions = conditions::settle(
+        &conditions::evaluated(&summary, input.observation.scope.len()),
+        previous_conditions,
+        generation,
+        input.now,
+    );
+    status.observed_generation = generation;
+    status.last_audit_time = Some(to_k8s_time(input.now));
+    Audit {
+        status,
+        evaluations,
+        interval: Some(interval),
+    }
+}
+
+/// Every in-scope object through the engine, one owned copy at a time.
+pub fn evaluate_objects(
+    observation: &Observation,
+    context: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Vec<ResourceEvaluation> {
+    observation
+        .objects
+        .iter()
+        .map(|cached| {
+            let object = cached.to_object();
+            let evaluation = evaluate(&object, context, policy, Mode::Audit, now);
+            ResourceEvaluation::new(object.resource_ref(), evaluation)
+        })
+        .collect()
+}
+
+/// With `spec.aws` set but no snapshot yet, the AWS controls say so instead of "nothing linked".
+fn explain_missing_snapshot(status: &mut HipaaPolicyStatus) {
+    for control in &mut status.controls {
+        let is_aws =
+            hipaa_controls::catalog::control(&control.id).is_some_and(|c| c.scope == Scope::Aws);
+        if is_aws && control.result == ControlResult::NotEvaluated {
+            control.message =
+                Some("the linked AWS resources have not been looked up yet".to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,301 @@
+//! The watch caches: one reflector per kind the audit reads, trimmed of what no control needs
+//! (managedFields, the last-applied annotation), with controlled Pods, ReplicaSets and Jobs left
+//! out (their owner is judged instead). Every change is announced as a [`Change`] so that the
+//! controller re-queues the policies it concerns.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::{StreamExt, future};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{ApiResource, DynamicObject};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{self, Store, store::Writer};
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use super::triggers::Change;
+
+/// The annotation `kubectl apply` writes: a full copy of the object, useless to the audit.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Read handles on every watch cache.
+#[derive(Clone)]
+pub struct Stores {
+    pub namespaces: Store<Namespace>,
+    pub deployments: Store<Deployment>,
+    pub stateful_sets: Store<StatefulSet>,
+    pub daemon_sets: Store<DaemonSet>,
+    pub replica_sets: Store<ReplicaSet>,
+    pub jobs: Store<Job>,
+    pub cron_jobs: Store<CronJob>,
+    pub pods: Store<Pod>,
+    pub services: Store<Service>,
+    pub ingresses: Store<Ingress>,
+    pub pvcs: Store<PersistentVolumeClaim>,
+    pub network_policies: Store<NetworkPolicy>,
+    pub storage_classes: Store<StorageClass>,
+    /// Velero `Schedule`s, when the Velero CRD is installed.
+    pub backup_schedules: Option<Store<DynamicObject>>,
+}
+
+/// The running reflectors.
+pub struct Reflectors {
+    pub stores: Stores,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Reflectors {
+    /// Starts one reflector per kind. `velero` is the Velero Schedule resource when its CRD exists.
+    pub fn start(
+        client: &Client,
+        velero: Option<ApiResource>,
+        changes: broadcast::Sender<Change>,
+    ) -> Self {
+        let mut tasks = Vec::new();
+        let mut spawn = |task: JoinHandle<()>| tasks.push(task);
+        let stores = Stores {
+            namespaces: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespace,
+                &changes,
+                &mut spawn,
+            ),
+            deployments: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            stateful_sets: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            daemon_sets: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            replica_sets: reflect(
+                Api::all(client.clone()),
+                (),
+                has_no_owner,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            jobs: reflect(
+                Api::all(client.clone()),
+                (),
+                has_no_controller,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            cron_jobs: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            pods: reflect(
+                Api::all(client.clone()),
+                (),
+                has_no_controller,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            services: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            ingresses: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            pvcs: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            network_policies: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
+            storage_classes: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::cluster_wide,
+                &changes,
+                &mut spawn,
+            ),
+            backup_schedules: velero.map(|resource| {
+                reflect(
+                    Api::all_with(client.clone(), &resource),
+                    resource.clone(),
+                    keep_all,
+                    Change::cluster_wide,
+                    &changes,
+                    &mut spawn,
+                )
+            }),
+        };
+        Reflectors { stores, tasks }
+    }
+
+    /// Resolves once every cache holds a complete initial list.
+    pub async fn wait_until_synced(
+        &self,
+        synced: Arc<AtomicBool>,
+    ) -> Result<(), reflector::store::WriterDropped> {
+        let s = &self.stores;
+        futures::try_join!(
+            s.namespaces.wait_until_ready(),
+            s.deployments.wait_until_ready(),
+            s.stateful_sets.wait_until_ready(),
+            s.daemon_sets.wait_until_ready(),
+            s.replica_sets.wait_until_ready(),
+            s.jobs.wait_until_ready(),
+            s.cron_jobs.wait_until_ready(),
+            s.pods.wait_until_ready(),
+            s.services.wait_until_ready(),
+            s.ingresses.wait_until_ready(),
+            s.pvcs.wait_until_ready(),
+            s.network_policies.wait_until_ready(),
+            s.storage_classes.wait_until_ready(),
+            async {
+                match &s.backup_schedules {
+                    Some(store) => store.wait_until_ready().await,
+                    None => Ok(()),
+                }
+            },
+        )?;
+        synced.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+impl Drop for Reflectors {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn keep_all<K>(_: &K) -> bool {
+    true
+}
+
+/// Pods and Jobs created by a controller (a ReplicaSet, a CronJob, ...) are judged through it.
+fn has_no_controller<K: Resource>(object: &K) -> bool {
+    !object
+        .owner_references()
+        .iter()
+        .any(|owner| owner.controller == Some(true))
+}
+
+/// ReplicaSets owned by a Deployment are judged through the Deployment.
+fn has_no_owner<K: Resource>(object: &K) -> bool {
+    object.owner_references().is_empty()
+}
+
+/// Drops what no control reads, to keep the caches small.
+fn trim<K: Resource>(object: &mut K) {
+    object.managed_fields_mut().clear();
+    object.annotations_mut().remove(LAST_APPLIED);
+}
+
+/// Keeps only objects that `keep` accepts: an update that makes an object unwanted (a Pod adopted
+/// by a controller) removes it from the cache.
+fn filter_event<K>(event: Event<K>, keep: fn(&K) -> bool) -> Option<Event<K>> {
+    match event {
+        Event::Apply(object) if !keep(&object) => Some(Event::Delete(object)),
+        Event::InitApply(object) if !keep(&object) => None,
+        other => Some(other),
+    }
+}
+
+fn reflect<K>(
+    api: Api<K>,
+    dyntype: K::DynamicType,
+    keep: fn(&K) -> bool,
+    change_of: fn(&K) -> Change,
+    changes: &broadcast::Sender<Change>,
+    spawn: &mut impl FnMut(JoinHandle<()>),
+) -> Store<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Clone + Eq + Hash + Send + Sync + Unpin,
+{
+    let kind = K::kind(&dyntype).to_string();
+    let writer = Writer::new(dyntype);
+    let reader = writer.as_reader();
+    let config = watcher::Config::default().any_semantic().page_size(500);
+    let events = watcher::watcher(api, config)
+        .default_backoff()
+        .modify(trim::<K>)
+        .filter_map(move |event| future::ready(event.map(|e| filter_event(e, keep)).transpose()));
+    let changes = changes.clone();
+    let mut initial_lists = 0_u32;
+    let task = tokio::spawn(reflector::reflector(writer, events).for_each(move |event| {
+        match event {
+            Ok(Event::Apply(object) | Event::Delete(object)) => {
+                // Nobody listens while this replica does not lead; that is fine.
+                let _ = changes.send(change_of(&object));
+            }
+            Ok(Event::InitDone) => {
+                initial_lists = initial_lists.saturating_add(1);
+                if initial_lists > 1 {
+                    // A relist after a broken watch may hide any change: re-audit everything.
+                    tracing::info!(%kind, "watch cache relisted");
+                    let _ = changes.send(Change::ClusterWide);
+                }
+            }
+            Ok(Event::Init | Event::InitApply(_)) => {}
+            Err(error) => tracing::warn!(%kind, %error, "watch failed; retrying with backoff"),
+        }
+        future::ready(())
+    }));
+    spawn(task);
+    reader
+}
