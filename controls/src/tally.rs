@@ -1,0 +1,325 @@
+//! The tally of everything in a policy's scope: per-control results, counts by severity, the
+//! compliance score, exception states and a bounded, most-severe-first violation list. The
+//! operator writes it into a HipaaPolicy's status; `kubectl hipaa scan` and `report` print it.
+//!
+//! Score (also in docs/controls.md): the controls that apply and were evaluated (result Pass,
+//! Excepted, Fail or Error) each weigh their severity's weight (LOW 1, MEDIUM 2, HIGH 4,
+//! CRITICAL 8); the score is the passing weight (Pass or Excepted) over the total weight, times
+//! 100, rounded down, so any failure or error keeps it below 100. NotEvaluated and Disabled
+//! controls do not count; with nothing evaluated the score is 100.
+
+mod status;
+
+pub use status::{exception_state, expires_in};
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use hipaa_crds::{ComplianceSummary, ControlResult, ExceptionState, MAX_STATUS_VIOLATIONS};
+
+use crate::catalog;
+use crate::engine::Evaluation;
+use crate::model::{Control, Finding, Outcome, ResourceRef, Scope, Severity, Target};
+use crate::policy::EffectivePolicy;
+
+/// One resource (Kubernetes object or AWS resource) and what the engine found on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceEvaluation {
+    pub resource: ResourceRef,
+    pub evaluation: Evaluation,
+    /// When the evidence was observed (the AWS snapshot's time); `None` for Kubernetes objects.
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+impl ResourceEvaluation {
+    pub fn new(resource: ResourceRef, evaluation: Evaluation) -> Self {
+        ResourceEvaluation {
+            resource,
+            evaluation,
+            observed_at: None,
+        }
+    }
+
+    /// Whether the evaluation touched `control` (checked it or reported on it).
+    fn touches(&self, control: &Control) -> bool {
+        self.evaluation.checked.iter().any(|c| c.id == control.id)
+            || self
+                .evaluation
+                .findings
+                .iter()
+                .any(|f| f.control.id == control.id)
+    }
+}
+
+/// One control's result over the whole scope.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControlTally {
+    pub control: &'static Control,
+    pub result: ControlResult,
+    /// Resources that fail it (not excepted).
+    pub violations: u32,
+    /// Resources whose failure an exception waives.
+    pub excepted: u32,
+    /// Resources on which it could not be evaluated.
+    pub errors: u32,
+    /// Resources it was checked on.
+    pub resources_checked: u32,
+    /// Why the result is Error or NotEvaluated, or which checks errored besides failures.
+    pub message: Option<String>,
+}
+
+/// The state of one exception of the policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExceptionTally {
+    pub policy: String,
+    /// Its index in the policy's `spec.exceptions`.
+    pub index: usize,
+    pub state: ExceptionState,
+    /// Time left, e.g. `123d` or `5h`; `None` once expired.
+    pub expires_in: Option<String>,
+    /// Failures it waived.
+    pub matched: u32,
+}
+
+/// The result over one AWS resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AwsResourceTally {
+    pub resource: ResourceRef,
+    pub result: ControlResult,
+    /// Controls that fail or could not be evaluated on it, in catalog order.
+    pub failed_controls: Vec<&'static str>,
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// Everything the status and the reports say about a policy's scope.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tally {
+    /// One entry per catalog control, in catalog order.
+    pub controls: Vec<ControlTally>,
+    pub summary: ComplianceSummary,
+    /// Violations (failed, not excepted), most severe first, at most the limit given.
+    pub violations: Vec<Finding>,
+    /// True when more violations exist than `violations` holds (`summary.violations` counts all).
+    pub truncated: bool,
+    /// One entry per exception of the policy, in policy order.
+    pub exceptions: Vec<ExceptionTally>,
+    /// AWS resources, failing first.
+    pub aws_resources: Vec<AwsResourceTally>,
+}
+
+impl Tally {
+    /// No control fails and none could not be evaluated (an error never counts as compliant).
+    pub fn is_compliant(&self) -> bool {
+        self.controls
+            .iter()
+            .all(|c| !matches!(c.result, ControlResult::Fail | ControlResult::Error))
+    }
+
+    /// The tally of one control.
+    pub fn control(&self, id: &str) -> Option<&ControlTally> {
+        self.controls.iter().find(|c| c.control.id == id)
+    }
+}
+
+/// Tallies `evaluations` (every in-scope object and AWS resource) under `policy` at `now`,
+/// keeping at most [`MAX_STATUS_VIOLATIONS`] violations.
+pub fn tally<'a>(
+    policy: &EffectivePolicy,
+    evaluations: impl IntoIterator<Item = &'a ResourceEvaluation>,
+    now: DateTime<Utc>,
+) -> Tally {
+    tally_with_limit(policy, evaluations, now, MAX_STATUS_VIOLATIONS)
+}
+
+/// [`tally`] with another bound on the violation list (reports may want them all).
+pub fn tally_with_limit<'a>(
+    policy: &EffectivePolicy,
+    evaluations: impl IntoIterator<Item = &'a ResourceEvaluation>,
+    now: DateTime<Utc>,
+    max_violations: usize,
+) -> Tally {
+    let evaluations: Vec<&ResourceEvaluation> = evaluations.into_iter().collect();
+    let findings: Vec<&Finding> = evaluations
+        .iter()
+        .flat_map(|e| &e.evaluation.findings)
+        .collect();
+    let controls: Vec<ControlTally> = catalog::catalog()
+        .iter()
+        .map(|control| control_tally(control, policy, &evaluations))
+        .collect();
+
+    let mut violations: Vec<&Finding> = findings
+        .iter()
+        .copied()
+        .filter(|f| f.is_violation())
+        .collect();
+    let violation_total = violations.len();
+    violations.sort_by(|a, b| violation_order(a, b));
+    let truncated = violation_total > max_violations;
+    let violations: Vec<Finding> = violations
+        .into_iter()
+        .take(max_violations)
+        .cloned()
+        .collect();
+
+    let by_severity = |severity: Severity| {
+        count(
+            findings
+                .iter()
+                .filter(|f| f.is_violation() && f.control.severity == severity)
+                .count(),
+        )
+    };
+    let evaluated: BTreeSet<&ResourceRef> = evaluations
+        .iter()
+        .filter(|e| !e.evaluation.checked.is_empty() || !e.evaluation.findings.is_empty())
+        .map(|e| &e.resource)
+        .collect();
+    let summary = ComplianceSummary {
+        resources_evaluated: count(evaluated.len()),
+        violations: count(violation_total),
+        critical: by_severity(Severity::Critical),
+        high: by_severity(Severity::High),
+        medium: by_severity(Severity::Medium),
+        low: by_severity(Severity::Low),
+        excepted: count(
+            findings
+                .iter()
+                .filter(|f| f.outcome == Outcome::Excepted)
+                .count(),
+        ),
+        errors: count(
+            findings
+                .iter()
+                .filter(|f| f.outcome == Outcome::Error)
+                .count(),
+        ),
+        score: score(&controls),
+    };
+    Tally {
+        controls,
+        summary,
+        violations,
+        truncated,
+        exceptions: status::exception_tallies(policy, &findings, now),
+        aws_resources: status::aws_resource_tallies(&evaluations),
+    }
+}
+
+/// Most severe first, then catalog order, then the resource.
+fn violation_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    b.control
+        .severity
+        .cmp(&a.control.severity)
+        .then_with(|| catalog::index_of(a.control.id).cmp(&catalog::index_of(b.control.id)))
+        .then_with(|| a.resource.cmp(&b.resource))
+        .then_with(|| a.message.cmp(&b.message))
+}
+
+fn control_tally(
+    control: &'static Control,
+    policy: &EffectivePolicy,
+    evaluations: &[&ResourceEvaluation],
+) -> ControlTally {
+    let mut tally = ControlTally {
+        control,
+        result: ControlResult::Disabled,
+        violations: 0,
+        excepted: 0,
+        errors: 0,
+        resources_checked: 0,
+        message: None,
+    };
+    if policy.setting(control.id).is_none() {
+        return tally;
+    }
+    let checked: BTreeSet<&ResourceRef> = evaluations
+        .iter()
+        .filter(|e| e.touches(control))
+        .map(|e| &e.resource)
+        .collect();
+    tally.resources_checked = count(checked.len());
+    let mine: Vec<&Finding> = evaluations
+        .iter()
+        .flat_map(|e| &e.evaluation.findings)
+        .filter(|f| f.control.id == control.id)
+        .collect();
+    let of = |outcome: Outcome| mine.iter().copied().filter(move |f| f.outcome == outcome);
+    tally.violations = count(of(Outcome::Fail).count());
+    tally.excepted = count(of(Outcome::Excepted).count());
+    let errors: Vec<&Finding> = of(Outcome::Error).collect();
+    tally.errors = count(errors.len());
+    tally.result = if checked.is_empty() {
+        ControlResult::NotEvaluated
+    } else if tally.violations > 0 {
+        ControlResult::Fail
+    } else if tally.errors > 0 {
+        ControlResult::Error
+    } else if tally.excepted > 0 {
+        ControlResult::Excepted
+    } else {
+        ControlResult::Pass
+    };
+    tally.message = match tally.result {
+        ControlResult::NotEvaluated => Some(not_evaluated_reason(control)),
+        _ => error_summary(&errors),
+    };
+    tally
+}
+
+/// `<first error>`, or `<first error> (and 3 more resources could not be evaluated)`.
+fn error_summary(errors: &[&Finding]) -> Option<String> {
+    let (first, rest) = errors.split_first()?;
+    Some(match rest.len() {
+        0 => first.message.clone(),
+        more => format!(
+            "{} (and {more} more resources could not be evaluated)",
+            first.message
+        ),
+    })
+}
+
+/// Why nothing was evaluated, by what the control looks at.
+fn not_evaluated_reason(control: &Control) -> String {
+    match control.targets.first() {
+        Some(Target::EksCluster) => "no EKS cluster is linked (spec.aws.eksClusterName)".to_string(),
+        Some(Target::EcrRepository) => {
+            "no ECR repository is linked (spec.aws.ecrRepositories) or runs an in-scope image".to_string()
+        }
+        Some(Target::SecretsManagerSecret) => {
+            "no Secrets Manager secret is linked (spec.aws.secrets) or referenced by an in-scope workload".to_string()
+        }
+        Some(Target::KmsKey) => "no KMS key is used by the linked AWS resources".to_string(),
+        _ if control.scope == Scope::Aws => "no linked AWS resource".to_string(),
+        _ => {
+            let kinds: Vec<&str> = control.targets.iter().map(|t| t.as_str()).collect();
+            format!("nothing in scope that the control applies to ({})", kinds.join(", "))
+        }
+    }
+}
+
+/// The severity-weighted share of evaluated controls that pass (see the module documentation).
+pub fn score(controls: &[ControlTally]) -> u8 {
+    let mut total: u64 = 0;
+    let mut passing: u64 = 0;
+    for tally in controls {
+        let weight = u64::from(tally.control.severity.weight());
+        match tally.result {
+            ControlResult::Pass | ControlResult::Excepted => {
+                total += weight;
+                passing += weight;
+            }
+            ControlResult::Fail | ControlResult::Error => total += weight,
+            ControlResult::NotEvaluated | ControlResult::Disabled => {}
+        }
+    }
+    if total == 0 {
+        return 100;
+    }
+    u8::try_from(passing * 100 / total).unwrap_or(100)
+}
+
+/// A count for the status (which uses u32), saturating.
+pub(crate) fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
