@@ -227,9 +227,9 @@ impl Object {
         self.metadata().labels.as_ref()
     }
 
-    /// Kind, namespace and name, for findings.
+    /// Kind, namespace and name, for findings; the namespace as the API server would default it.
     pub fn resource_ref(&self) -> ResourceRef {
-        ResourceRef::new(self.kind(), self.namespace(), self.name())
+        ResourceRef::new(self.kind(), self.effective_namespace(), self.name())
     }
 
     /// The pod template, for the kinds that run pods; None for other kinds. A workload without a

@@ -44,31 +44,53 @@ fn every_fixture_gives_its_expected_verdict() {
     dirs.sort();
     for dir in dirs {
         let id = dir.file_name().unwrap().to_str().unwrap().to_string();
-        let control = control(&id).unwrap_or_else(|| panic!("fixture directory {id} names no control"));
-        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let control =
+            control(&id).unwrap_or_else(|| panic!("fixture directory {id} names no control"));
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         files.sort();
         for path in files {
             let name = path.file_name().unwrap().to_str().unwrap().to_string();
             let expect = expectation(&name);
             seen.entry(id.clone()).or_default().push(expect);
             let fixture = common::load_fixture(&path);
-            let eval = evaluate(&fixture.object, &fixture.ctx, &policy, Mode::Audit, common::now());
+            let eval = evaluate(
+                &fixture.object,
+                &fixture.ctx,
+                &policy,
+                Mode::Audit,
+                common::now(),
+            );
             let finding = eval.findings.iter().find(|f| f.control.id == control.id);
             let checked = eval.checked.iter().any(|c| c.id == control.id);
             let got = match (finding.map(|f| f.outcome), checked) {
                 (Some(Outcome::Fail), _) => Expect::Fail,
                 (Some(Outcome::Error), _) => Expect::Error,
-                (Some(Outcome::Excepted), _) => panic!("{name}: no exception in the default policy"),
+                (Some(Outcome::Excepted), _) => {
+                    panic!("{name}: no exception in the default policy")
+                }
                 (None, true) => Expect::Pass,
                 (None, false) => Expect::NotApplicable,
             };
             if got != expect {
-                failures.push(format!("{id}/{name}: expected {expect:?}, got {got:?} ({:?})", finding.map(|f| &f.message)));
+                failures.push(format!(
+                    "{id}/{name}: expected {expect:?}, got {got:?} ({:?})",
+                    finding.map(|f| &f.message)
+                ));
                 continue;
             }
             if let Some(f) = finding {
-                assert!(checked, "{name}: a control with a finding is listed as checked");
-                assert!(f.message.contains(fixture.object.name()), "{name}: message names the object: {}", f.message);
+                assert!(
+                    checked,
+                    "{name}: a control with a finding is listed as checked"
+                );
+                assert!(
+                    f.message.contains(fixture.object.name()),
+                    "{name}: message names the object: {}",
+                    f.message
+                );
             }
             for line in fixture.text.lines() {
                 if let Some(want) = line.strip_prefix("# expect-message: ") {
@@ -80,22 +102,46 @@ fn every_fixture_gives_its_expected_verdict() {
             }
         }
     }
-    assert!(failures.is_empty(), "fixture mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "fixture mismatches:\n{}",
+        failures.join("\n")
+    );
 
     for control in catalog().iter().filter(|c| c.scope != Scope::Aws) {
         let expects = seen.get(control.id).cloned().unwrap_or_default();
-        assert!(expects.contains(&Expect::Pass), "{} has no passing fixture", control.id);
-        assert!(expects.contains(&Expect::Fail), "{} has no failing fixture", control.id);
+        assert!(
+            expects.contains(&Expect::Pass),
+            "{} has no passing fixture",
+            control.id
+        );
+        assert!(
+            expects.contains(&Expect::Fail),
+            "{} has no failing fixture",
+            control.id
+        );
     }
 }
 
 #[test]
 fn no_message_quotes_an_environment_value() {
     let policy = EffectivePolicy::defaults();
-    for name in ["fail-literal-password-cronjob.yaml", "fail-init-container-token.yaml"] {
-        let path = common::fixtures_dir().join("k8s").join("HIPAA-K8S-SECRETS-IN-ENV").join(name);
+    for name in [
+        "fail-literal-password-cronjob.yaml",
+        "fail-init-container-token.yaml",
+    ] {
+        let path = common::fixtures_dir()
+            .join("k8s")
+            .join("HIPAA-K8S-SECRETS-IN-ENV")
+            .join(name);
         let fixture = common::load_fixture(&path);
-        let eval = evaluate(&fixture.object, &fixture.ctx, &policy, Mode::Audit, common::now());
+        let eval = evaluate(
+            &fixture.object,
+            &fixture.ctx,
+            &policy,
+            Mode::Audit,
+            common::now(),
+        );
         assert!(!eval.findings.is_empty());
         for finding in &eval.findings {
             let line = finding.denial_line();

@@ -1,5 +1,10 @@
 //! Shared by the engine's integration tests: fixture loading, context building, fixed clocks.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    dead_code
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,17 +43,28 @@ pub fn add_to_context(ctx: &mut ClusterContext, doc: &Value) {
         "NetworkPolicy" => {
             ctx.insert_network_policy(Arc::new(serde_json::from_value(doc.clone()).unwrap()))
         }
-        "StorageClass" => ctx.insert_storage_class(Arc::new(serde_json::from_value(doc.clone()).unwrap())),
-        "PersistentVolumeClaim" => ctx.insert_pvc(Arc::new(serde_json::from_value(doc.clone()).unwrap())),
+        "StorageClass" => {
+            ctx.insert_storage_class(Arc::new(serde_json::from_value(doc.clone()).unwrap()))
+        }
+        "PersistentVolumeClaim" => {
+            ctx.insert_pvc(Arc::new(serde_json::from_value(doc.clone()).unwrap()))
+        }
         "Schedule" => {
             let names = |key: &str| -> Vec<String> {
                 doc["spec"]["template"][key]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default()
             };
             ctx.insert_backup_schedule(BackupSchedule {
-                name: doc["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                name: doc["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 included_namespaces: names("includedNamespaces"),
                 excluded_namespaces: names("excludedNamespaces"),
             });
@@ -69,17 +85,27 @@ pub struct Fixture {
 pub fn load_fixture(path: &Path) -> Fixture {
     let text = std::fs::read_to_string(path).unwrap();
     let docs = documents(&text);
-    let (first, rest) = docs.split_first().unwrap_or_else(|| panic!("{} is empty", path.display()));
+    let (first, rest) = docs
+        .split_first()
+        .unwrap_or_else(|| panic!("{} is empty", path.display()));
     let object = Object::from_value(first.clone(), Some("default"))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut ctx = ClusterContext::new();
-    if matches!(object, Object::Namespace(_) | Object::PersistentVolumeClaim(_)) {
+    if matches!(
+        object,
+        Object::Namespace(_) | Object::PersistentVolumeClaim(_)
+    ) {
         add_to_context(&mut ctx, first);
     }
     for doc in rest {
         add_to_context(&mut ctx, doc);
     }
-    Fixture { path: path.to_path_buf(), text, object, ctx }
+    Fixture {
+        path: path.to_path_buf(),
+        text,
+        object,
+        ctx,
+    }
 }
 
 /// Parses one object from YAML.

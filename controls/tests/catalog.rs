@@ -1,0 +1,135 @@
+//! The catalog holds every control of the design's table, completely described.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::BTreeSet;
+
+use hipaa_controls::catalog::{
+    DEFAULT_MAX_AGE_DAYS, DEFAULT_MIN_REPLICAS, DEFAULT_MIN_VERSION, ids, index_of,
+};
+use hipaa_controls::policy::parse_minor_version;
+use hipaa_controls::{Parameters, Scope, Severity, catalog, control};
+
+/// The IDs of the design's control table (draft v1), in its order.
+const DESIGN_IDS: [&str; 21] = [
+    "HIPAA-K8S-TLS-INGRESS",
+    "HIPAA-K8S-TLS-LB",
+    "HIPAA-K8S-TLS-WORKLOAD",
+    "HIPAA-K8S-NETPOL",
+    "HIPAA-K8S-VOLUME-ENCRYPTION",
+    "HIPAA-K8S-SECRETS-IN-ENV",
+    "HIPAA-K8S-PRIVILEGED",
+    "HIPAA-K8S-IMAGE-REGISTRY",
+    "HIPAA-K8S-HA",
+    "HIPAA-K8S-DEV-PHI",
+    "HIPAA-K8S-BACKUP",
+    "HIPAA-EKS-SECRETS-KMS",
+    "HIPAA-EKS-AUDIT-LOGGING",
+    "HIPAA-EKS-ENDPOINT",
+    "HIPAA-EKS-VERSION",
+    "HIPAA-ECR-SCAN",
+    "HIPAA-ECR-IMMUTABLE-TAGS",
+    "HIPAA-ECR-KMS",
+    "HIPAA-SM-KMS",
+    "HIPAA-SM-ROTATION",
+    "HIPAA-KMS-ROTATION",
+];
+
+#[test]
+fn the_catalog_is_the_design_table() {
+    let ids: Vec<&str> = catalog().iter().map(|c| c.id).collect();
+    assert_eq!(ids, DESIGN_IDS);
+    for (i, id) in DESIGN_IDS.iter().enumerate() {
+        assert_eq!(control(id).unwrap().id, *id);
+        assert_eq!(index_of(id), Some(i));
+    }
+    assert!(control("HIPAA-K8S-NOPE").is_none());
+}
+
+#[test]
+fn every_control_is_fully_described() {
+    for c in catalog() {
+        assert!(!c.title.is_empty() && !c.description.is_empty(), "{}", c.id);
+        assert!(!c.sections.is_empty(), "{}", c.id);
+        for section in c.sections {
+            assert!(
+                section.starts_with("164.3") && section.ends_with(')'),
+                "{}: {section}",
+                c.id
+            );
+        }
+        let unique: BTreeSet<_> = c.sections.iter().collect();
+        assert_eq!(unique.len(), c.sections.len(), "{}", c.id);
+        // Remediation is an imperative sentence that reads after "; ".
+        let first = c.remediation.chars().next().unwrap();
+        assert!(first.is_ascii_uppercase(), "{}", c.id);
+        assert!(!c.remediation.ends_with('.'), "{}", c.id);
+        assert!(!c.targets.is_empty(), "{}", c.id);
+        let expected_scope = if c.id.starts_with("HIPAA-K8S-") {
+            Scope::Kubernetes
+        } else {
+            Scope::Aws
+        };
+        let expected_scope = if c.id == ids::K8S_BACKUP {
+            Scope::KubernetesAudit
+        } else {
+            expected_scope
+        };
+        assert_eq!(c.scope, expected_scope, "{}", c.id);
+    }
+}
+
+#[test]
+fn the_netpol_denial_cites_transmission_security_first() {
+    assert_eq!(
+        control(ids::K8S_NETPOL).unwrap().sections,
+        ["164.312(e)(1)", "164.312(a)(1)"]
+    );
+}
+
+#[test]
+fn severities_rank_encryption_and_privilege_above_availability() {
+    let sev = |id: &str| control(id).unwrap().severity;
+    for id in [
+        ids::K8S_PRIVILEGED,
+        ids::K8S_SECRETS_IN_ENV,
+        ids::K8S_TLS_INGRESS,
+        ids::K8S_TLS_LB,
+        ids::K8S_TLS_WORKLOAD,
+        ids::K8S_VOLUME_ENCRYPTION,
+        ids::EKS_SECRETS_KMS,
+    ] {
+        assert!(sev(id) >= Severity::High, "{id}");
+    }
+    assert_eq!(sev(ids::K8S_HA), Severity::Medium);
+}
+
+#[test]
+fn documented_parameter_defaults_are_the_applied_defaults() {
+    let defaults = Parameters::default();
+    let mut seen = BTreeSet::new();
+    for c in catalog() {
+        for p in c.parameters {
+            seen.insert(p.name);
+            match p.name {
+                "allowedRegistries" => assert_eq!(defaults.allowed_registries, None),
+                "requireEgress" => {
+                    assert_eq!(p.default.parse::<bool>().unwrap(), defaults.require_egress)
+                }
+                "minReplicas" => {
+                    assert_eq!(p.default.parse::<i32>().unwrap(), DEFAULT_MIN_REPLICAS)
+                }
+                "minVersion" => {
+                    assert_eq!(parse_minor_version(p.default), Some(DEFAULT_MIN_VERSION))
+                }
+                "failOn" => assert_eq!(Severity::parse(p.default), Some(defaults.fail_on)),
+                "maxAgeDays" => assert_eq!(p.default.parse::<i64>().unwrap(), DEFAULT_MAX_AGE_DAYS),
+                other => panic!("{}: undocumented parameter {other}", c.id),
+            }
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        6,
+        "every typed parameter of the CRD belongs to a control"
+    );
+}
