@@ -1,9 +1,21 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: test demo crds
+.PHONY: test demo demo-ci manifests crds
 
 ## Run every check and test (fmt, clippy, unit, end-to-end on a real control plane).
 test:
 	bash scripts/test.sh
+
+## The whole product on a local control plane and a local AWS endpoint; Ctrl-C tears it down.
+demo:
+	bash scripts/demo.sh
+
+## The demo without waiting: prints everything, then tears down (what CI and tests/tests/demo_e2e.rs run).
+demo-ci:
+	DEMO_NONINTERACTIVE=1 bash scripts/demo.sh
+
+## Re-render deploy/hipaa-guard.yaml from the Helm chart.
+manifests:
+	bash scripts/render-manifests.sh
 
 ## Regenerate the CRD YAML from the Rust types.
 crds:
