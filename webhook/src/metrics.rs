@@ -121,6 +121,19 @@ impl Metrics {
             "Reviews being processed",
             in_flight.clone(),
         );
+        // Series that exist from the start, so that dashboards and alerts see zeros, not gaps.
+        for resource in crate::sync::Resource::ALL {
+            cache_synced
+                .get_or_create(&ResourceLabels {
+                    resource: resource.as_str(),
+                })
+                .set(0);
+        }
+        for result in ["reloaded", "failed"] {
+            tls_reloads
+                .get_or_create(&ResultLabels { result })
+                .inc_by(0);
+        }
         Metrics {
             registry,
             reviews,

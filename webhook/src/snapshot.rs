@@ -22,6 +22,45 @@ pub struct ClusterState {
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
 }
 
+impl ClusterState {
+    /// State from objects in their JSON form (e.g. manifests of a test cluster); objects of other
+    /// kinds are ignored, objects that do not parse as their kind are an error.
+    pub fn from_documents(
+        documents: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Result<Self, serde_json::Error> {
+        let mut state = ClusterState::default();
+        for document in documents {
+            let kind = document
+                .get("kind")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            match kind {
+                "HipaaPolicy" => state
+                    .policies
+                    .push(Arc::new(serde_json::from_value(document)?)),
+                "Namespace" => state
+                    .namespaces
+                    .push(Arc::new(serde_json::from_value(document)?)),
+                "NetworkPolicy" => {
+                    state
+                        .network_policies
+                        .push(Arc::new(serde_json::from_value(document)?));
+                }
+                "StorageClass" => {
+                    state
+                        .storage_classes
+                        .push(Arc::new(serde_json::from_value(document)?));
+                }
+                "PersistentVolumeClaim" => {
+                    state.pvcs.push(Arc::new(serde_json::from_value(document)?))
+                }
+                _ => {}
+            }
+        }
+        Ok(state)
+    }
+}
+
 /// Where a namespace stands.
 #[derive(Debug)]
 pub enum Scope<'a> {
