@@ -14,14 +14,21 @@ MOTO_VERSION="5.2.5"
 cache_root="${HIPAA_GUARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hipaa-guard}"
 bin="$cache_root/k8s-$K8S_VERSION"
 helm_bin="$cache_root/helm-$HELM_VERSION"
-venv="$cache_root/moto-$MOTO_VERSION"
+moto_reqs="$here/moto/requirements.txt"
+venv="$cache_root/moto-$MOTO_VERSION-$(sha256sum "$moto_reqs" | cut -c1-8)"
 
 say() { printf '[controlplane] %s\n' "$*" >&2; }
 die() { printf '[controlplane] error: %s\n' "$*" >&2; exit 1; }
+cached="" # what was already built, reported in one line
 
 command -v go >/dev/null || die "Go is required to build kube-apiserver, etcd, kubectl and helm (Go 1.26+)"
 command -v python3 >/dev/null || die "python3 is required for the moto AWS endpoint"
 mkdir -p "$bin" "$helm_bin"
+# Test binaries may call this script concurrently: one builds, the others wait and reuse.
+if command -v flock >/dev/null; then
+  exec 9>"$cache_root/.build.lock"
+  flock -n 9 || { say "another build holds $cache_root/.build.lock; waiting for it"; flock 9; }
+fi
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 k8s_ldflags() {
@@ -35,7 +42,7 @@ k8s_ldflags() {
 
 build() { # build NAME OUTDIR MODULE_DIR PACKAGE LDFLAGS
   local name="$1" out="$2/$1" dir="$3" pkg="$4" ldflags="$5" start
-  if [ -x "$out" ]; then say "$name: cached at $out"; return; fi
+  if [ -x "$out" ]; then cached="$cached $name"; return; fi
   start=$(date +%s)
   say "$name: building $pkg (first build takes minutes)"
   (cd "$dir" && go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$out.tmp" "$pkg") \
@@ -47,22 +54,35 @@ build() { # build NAME OUTDIR MODULE_DIR PACKAGE LDFLAGS
 build etcd "$bin" "$here/k8s" go.etcd.io/etcd/server/v3 "-s -w"
 build kube-apiserver "$bin" "$here/k8s" k8s.io/kubernetes/cmd/kube-apiserver "$(k8s_ldflags "$K8S_VERSION")"
 build kubectl "$bin" "$here/k8s" k8s.io/kubernetes/cmd/kubectl "$(k8s_ldflags "$K8S_VERSION")"
-hv="helm.sh/helm/v3/internal/version"
+# helm's default .Capabilities.KubeVersion (helm template, lint) follows the pinned Kubernetes.
+hv="helm.sh/helm/v3/internal/version"; k8s_minor="${K8S_VERSION#v*.}"; k8s_minor="${k8s_minor%%.*}"
 build helm "$helm_bin" "$here/helm" helm.sh/helm/v3/cmd/helm \
-  "-s -w -X $hv.version=$HELM_VERSION -X $hv.gitTreeState=clean -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=35 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=35"
+  "-s -w -X $hv.version=$HELM_VERSION -X $hv.gitTreeState=clean \
+   -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor \
+   -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor"
 ln -sf "$helm_bin/helm" "$bin/helm"
 
-if [ ! -x "$venv/bin/moto_server" ]; then
-  say "moto: installing moto[server]==$MOTO_VERSION into $venv"
+if [ ! -e "$venv/.installed" ]; then
+  say "moto: installing moto[server]==$MOTO_VERSION (pins: $moto_reqs) into $venv"
   rm -rf "$venv"
   python3 -m venv "$venv" || die "moto: python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$moto_reqs" \
     || die "moto: pip install failed; is PyPI reachable?"
+  touch "$venv/.installed"
 else
-  say "moto: cached at $venv"
+  cached="$cached moto"
 fi
 ln -sf "$venv/bin/moto_server" "$bin/moto_server"
 
-"$bin/kube-apiserver" --version >&2
-"$bin/etcd" --version | head -1 >&2
+expect_version() { # expect_version NAME WANTED ACTUAL
+  [ "$3" = "$2" ] || die "$1 reports version '$3', expected '$2'; delete it from $bin (or $helm_bin) and rerun"
+  [ "$cached" = " etcd kube-apiserver kubectl helm moto" ] || say "$1: $3"
+}
+expect_version kube-apiserver "Kubernetes $K8S_VERSION" "$("$bin/kube-apiserver" --version)"
+expect_version kubectl "$K8S_VERSION" "$("$bin/kubectl" version --client -o json | sed -n 's/^ *"gitVersion": "\(.*\)",$/\1/p')"
+expect_version helm "$HELM_VERSION" "$("$bin/helm" version --template '{{.Version}}')"
+expect_version etcd "etcd Version: $(cd "$here/k8s" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3 | sed 's/^v//')" \
+  "$("$bin/etcd" --version | head -1)"
+expect_version moto "$MOTO_VERSION" "$("$venv/bin/python" -c 'import moto; print(moto.__version__)')"
+[ -z "$cached" ] || say "cached in $cache_root:$cached"
 echo "$bin"

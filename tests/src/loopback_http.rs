@@ -1,0 +1,57 @@
+//! A minimal HTTP/1.1 client for health checks and moto's control API. It only ever connects to
+//! loopback addresses: tests never send traffic outside 127.0.0.0/8.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A reply: status code and body (lossy UTF-8).
+#[derive(Debug)]
+pub(crate) struct HttpReply {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Sends `method path` with an empty body to `addr` (which must be a loopback address) and reads
+/// the whole reply, within 10 seconds.
+pub(crate) async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+) -> anyhow::Result<HttpReply> {
+    if !addr.ip().is_loopback() {
+        bail!("refusing to send {method} {path} to {addr}: tests only talk to loopback addresses");
+    }
+    tokio::time::timeout(Duration::from_secs(10), exchange(addr, method, path))
+        .await
+        .with_context(|| format!("{method} http://{addr}{path} timed out"))?
+}
+
+async fn exchange(addr: SocketAddr, method: &str, path: &str) -> anyhow::Result<HttpReply> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse::<u16>().ok())
+        .with_context(|| format!("no HTTP status line in the reply from {addr}: {text:.200}"))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
+    Ok(HttpReply {
+        status,
+        body: body.to_string(),
+    })
+}
