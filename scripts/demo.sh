@@ -166,7 +166,8 @@ start webhook "$state/logs/webhook.log" env KUBECONFIG="$webhook_kubeconfig" POD
   --listen "127.0.0.1:$webhook_port" --admin-listen "127.0.0.1:$webhook_admin_port"
 start operator "$state/logs/operator.log" env KUBECONFIG="$operator_kubeconfig" POD_NAMESPACE="$namespace" \
   POD_NAME="hipaa-operator-local" RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 HIPAA_OPERATOR_LOG_FORMAT=text \
-  "$target/hipaa-operator" --admin-listen "127.0.0.1:$operator_admin_port" --leader-elect
+  "$target/hipaa-operator" --admin-listen "127.0.0.1:$operator_admin_port" --leader-elect \
+  --lease-name "$release-operator"
 wait_ready() { # NAME URL PID
   local deadline=$((SECONDS + 90))
   until http_ok "$2"; do
