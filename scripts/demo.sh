@@ -37,7 +37,8 @@ names=()
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  if [ "$status" -ne 0 ] && [ -n "$state" ] && [ -d "$state/logs" ]; then
+  # A failure shows the logs; an interrupt (130) or a termination (143) is the user's teardown.
+  if [ "$status" -ne 0 ] && [ "$status" -ne 130 ] && [ "$status" -ne 143 ] && [ -n "$state" ] && [ -d "$state/logs" ]; then
     for log in "$state"/logs/*.log; do
       [ -s "$log" ] || continue
       printf '\n---- last lines of %s ----\n' "$log" >&2
@@ -89,7 +90,7 @@ done
 if [ "${DEMO_SKIP_BUILD:-0}" = 0 ]; then
   cargo_profile=()
   if [ "$profile" = release ]; then cargo_profile=(--release); fi
-  cargo build "${cargo_profile[@]}" --quiet --locked \
+  cargo build "${cargo_profile[@]}" --locked \
     -p hipaa-operator -p hipaa-webhook -p kubectl-hipaa -p hipaa-testkit --bins \
     || die "cargo build failed"
 fi
@@ -246,9 +247,13 @@ cat <<EOF
       export PATH=$bins:$target:\$PATH
       kubectl get hipaapolicies
       kubectl describe hipaapolicy phi-onboarding
-      kubectl apply -f $root/$samples/workloads/billing-non-compliant.yaml     # denied, naming each control
-      kubectl -n billing delete networkpolicy default-deny-ingress              # removing PHI isolation
-      kubectl hipaa scan -f $root/$samples/workloads/                           # the same checks, offline
+      # denied, one line per failed control with its 45 CFR section:
+      kubectl apply -f $root/$samples/workloads/billing-non-compliant.yaml
+      # removing the last isolation of PHI pods is denied too:
+      kubectl -n billing delete networkpolicy default-deny-ingress
+      # the same checks offline, as in CI:
+      kubectl hipaa scan -f $root/$samples/workloads/
+      # metrics of the webhook and the operator:
       curl -s http://127.0.0.1:$webhook_admin_port/metrics | grep '^hipaaguard_'
       curl -s http://127.0.0.1:$operator_admin_port/metrics | grep '^hipaaguard_'
 
