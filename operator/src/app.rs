@@ -155,7 +155,7 @@ async fn check_crd(client: &Client) -> anyhow::Result<()> {
     let api: Api<HipaaPolicy> = Api::all(client.clone());
     match api.list(&ListParams::default().limit(1)).await {
         Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.is_not_found() => bail!(CRD_MISSING),
+        Err(kube::Error::Api(status)) if status.code == 404 => bail!(CRD_MISSING),
         Err(error) => {
             Err(error).context("listing HipaaPolicies to check that the CRD is installed")
         }

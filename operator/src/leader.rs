@@ -273,7 +273,7 @@ impl Elector {
         };
         match self.api.create(&PostParams::default(), &lease).await {
             Ok(_) => Ok(true),
-            Err(kube::Error::Api(status)) if status.is_already_exists() => Ok(false),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
             Err(source) => Err(self.write_error(source)),
         }
     }
@@ -297,7 +297,7 @@ impl Elector {
             .await
         {
             Ok(_) => Ok(true),
-            Err(kube::Error::Api(status)) if status.is_conflict() => Ok(false),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
             Err(source) => Err(self.write_error(source)),
         }
     }

@@ -190,7 +190,7 @@ async fn reconcile_inner(policy: &HipaaPolicy, ctx: &Context) -> Result<Action, 
         let api: Api<HipaaPolicy> = Api::all(ctx.client.clone());
         match apply_status(&api, &name, &audit.status).await {
             Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.is_not_found() => {
+            Err(kube::Error::Api(status)) if status.code == 404 => {
                 return Ok(Action::await_change());
             }
             Err(source) => return Err(ReconcileError::StatusWrite { name, source }),

@@ -88,7 +88,7 @@ fn fixed_cluster() -> String {
             "docker.io/library/busybox:latest",
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/billing/worker:2.0.1",
         )
-        .replace(", privileged: true}", "}")
+        .replace("{privileged: true}", "{allowPrivilegeEscalation: false}")
         .replace(
             "          env:\n            - {name: DB_PASSWORD, value: hunter2}\n",
             "",

@@ -10,7 +10,7 @@ pub async fn discover(client: &Client) -> Result<Option<ApiResource>, kube::Erro
     let gvk = GroupVersionKind::gvk("velero.io", "v1", "Schedule");
     match discovery::pinned_kind(client, &gvk).await {
         Ok((resource, _)) => Ok(Some(resource)),
-        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(None),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
         Err(kube::Error::Discovery(_)) => Ok(None),
         Err(error) => Err(error),
     }

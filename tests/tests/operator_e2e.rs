@@ -1,0 +1,458 @@
+//! `hipaa-operator` on the real control plane: the status of a HipaaPolicy over a mix of
+//! compliant and non-compliant workloads (and as `kubectl get hipaapolicies` prints it), fixing
+//! and breaking a workload, exceptions that expired or expire soon, and an invalid spec that
+//! waits for a change instead of hot-looping. Each test runs its own operator, scoped to its own
+//! policies by a label.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod operator_support;
+
+use std::time::Duration;
+
+use hipaa_crds::{ControlResult, ExceptionState, HipaaPolicy};
+use hipaa_testkit::{apply_yaml, apply_yaml_in, control_plane, fresh_namespace, run};
+use kube::ResourceExt;
+use operator_support::*;
+
+fn result_of(policy: &HipaaPolicy, id: &str) -> ControlResult {
+    let status = policy.status.as_ref().unwrap();
+    status
+        .controls
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no {id} in {status:#?}"))
+        .result
+}
+
+fn audited(policy: &HipaaPolicy) -> bool {
+    policy
+        .status
+        .as_ref()
+        .is_some_and(|s| s.summary.is_some() && s.observed_generation == policy.metadata.generation)
+}
+
+#[tokio::test]
+async fn the_status_counts_violations_and_kubectl_prints_them() {
+    let plane = control_plane().await.unwrap();
+    plane.install_hipaa_crd().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let case = unique_case("status");
+    let ns = fresh_namespace(&client, "op-status", &governed(&case))
+        .await
+        .unwrap();
+    let outside = fresh_namespace(&client, "op-status-outside", &[])
+        .await
+        .unwrap();
+    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
+    apply_yaml_in(&client, &ns, &compliant_deployment("api"))
+        .await
+        .unwrap();
+    apply_yaml_in(&client, &ns, &non_compliant_deployment("worker"))
+        .await
+        .unwrap();
+    apply_yaml_in(
+        &client,
+        &ns,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: public}\nspec:\n  type: LoadBalancer\n  selector: {app: api}\n  ports: [{port: 80}]\n",
+    )
+    .await
+    .unwrap();
+    apply_yaml_in(&client, &outside, &non_compliant_deployment("ignored"))
+        .await
+        .unwrap();
+
+    let _operator = Operator::start(plane, &case, "operator-status", &[])
+        .await
+        .unwrap();
+    let name = format!("{case}-policy");
+    apply_yaml(&client, &policy_yaml(&name, &case, ""))
+        .await
+        .unwrap();
+    let (policy, _) = wait_policy(&client, &name, "audited", Duration::from_secs(30), audited)
+        .await
+        .unwrap();
+    let status = policy.status.clone().unwrap();
+    let summary = status.summary.clone().unwrap();
+
+    // worker: SECRETS-IN-ENV (critical), PRIVILEGED (high), IMAGE-REGISTRY (medium); the
+    // LoadBalancer Service: TLS-LB (high). Nothing from the namespace outside the scope.
+    assert_eq!(
+        (
+            summary.violations,
+            summary.critical,
+            summary.high,
+            summary.medium,
+            summary.low
+        ),
+        (4, 1, 2, 1, 0),
+        "{status:#?}"
+    );
+    assert_eq!(
+        summary.resources_evaluated, 4,
+        "Namespace, api, worker and the Service: {status:#?}"
+    );
+    assert!(
+        status
+            .violations
+            .iter()
+            .all(|v| v.namespace.as_deref() == Some(ns.as_str())),
+        "{status:#?}"
+    );
+    assert_eq!(status.violations[0].severity, "CRITICAL");
+    assert_eq!(result_of(&policy, "HIPAA-K8S-NETPOL"), ControlResult::Pass);
+    assert_eq!(result_of(&policy, "HIPAA-K8S-TLS-LB"), ControlResult::Fail);
+    assert_eq!(
+        result_of(&policy, "HIPAA-K8S-PRIVILEGED"),
+        ControlResult::Fail
+    );
+    assert_eq!(
+        result_of(&policy, "HIPAA-EKS-SECRETS-KMS"),
+        ControlResult::NotEvaluated
+    );
+    assert_eq!(
+        condition(&policy, "Ready"),
+        Some(("True".into(), "Evaluated".into()))
+    );
+    assert_eq!(
+        condition(&policy, "Compliant"),
+        Some(("False".into(), "ViolationsFound".into()))
+    );
+    let managers: Vec<(String, String)> = policy
+        .managed_fields()
+        .iter()
+        .map(|m| {
+            (
+                m.manager.clone().unwrap_or_default(),
+                m.subresource.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        managers.contains(&("hipaa-operator".into(), "status".into())),
+        "{managers:?}"
+    );
+
+    let out = run(plane.kubectl().args(["get", "hipaapolicies", &name]), None).unwrap();
+    assert_eq!(out.status, 0, "{out}");
+    let mut lines = out.stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "ENFORCEMENT",
+            "COMPLIANT",
+            "SCORE",
+            "VIOLATIONS",
+            "LAST",
+            "AUDIT",
+            "AGE"
+        ],
+        "{out}"
+    );
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let score = summary.score.to_string();
+    assert_eq!(
+        row[..5],
+        [name.as_str(), "Enforce", "False", score.as_str(), "4"],
+        "{out}"
+    );
+    assert!(summary.score > 0 && summary.score < 100, "{summary:?}");
+    let is_age = |text: &str| {
+        text.ends_with('s')
+            && text
+                .trim_end_matches('s')
+                .chars()
+                .all(|c| c.is_ascii_digit())
+    };
+    assert!(
+        is_age(row[5]) && is_age(row[6]),
+        "LAST AUDIT and AGE are recent ages: {out}"
+    );
+}
+
+#[tokio::test]
+async fn fixing_a_violation_turns_compliant_within_two_seconds_and_breaking_it_turns_back_with_events()
+ {
+    let plane = control_plane().await.unwrap();
+    plane.install_hipaa_crd().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let case = unique_case("flip");
+    let ns = fresh_namespace(&client, "op-flip", &governed(&case))
+        .await
+        .unwrap();
+    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
+    apply_yaml_in(&client, &ns, &privileged_deployment("api"))
+        .await
+        .unwrap();
+    let _operator = Operator::start(plane, &case, "operator-flip", &[])
+        .await
+        .unwrap();
+    let name = format!("{case}-policy");
+    apply_yaml(&client, &policy_yaml(&name, &case, ""))
+        .await
+        .unwrap();
+    let is = |wanted: &'static str| {
+        move |p: &HipaaPolicy| condition(p, "Compliant").is_some_and(|(s, _)| s == wanted)
+    };
+    wait_policy(
+        &client,
+        &name,
+        "non-compliant",
+        Duration::from_secs(30),
+        is("False"),
+    )
+    .await
+    .unwrap();
+
+    apply_yaml_in(&client, &ns, &compliant_deployment("api"))
+        .await
+        .unwrap();
+    let (_, took) = wait_policy(
+        &client,
+        &name,
+        "compliant",
+        Duration::from_secs(10),
+        is("True"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        took <= Duration::from_secs(2),
+        "turned compliant after {took:?}"
+    );
+
+    apply_yaml_in(&client, &ns, &privileged_deployment("api"))
+        .await
+        .unwrap();
+    let (_, took) = wait_policy(
+        &client,
+        &name,
+        "non-compliant again",
+        Duration::from_secs(10),
+        is("False"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        took <= Duration::from_secs(2),
+        "turned non-compliant after {took:?}"
+    );
+
+    // Events are published right after the status write; give them a moment.
+    hipaa_testkit::wait_for("the Events of both flips", Duration::from_secs(10), || {
+        let client = client.clone();
+        let (name, ns) = (name.clone(), ns.clone());
+        async move {
+            let on_policy = events_about(&client, "default", "HipaaPolicy", &name).await?;
+            let on_object = events_about(&client, &ns, "Deployment", "api").await?;
+            let flips = (
+                occurrences(&on_policy, "NonCompliant"),
+                occurrences(&on_policy, "Compliant"),
+            );
+            let violation_events: Vec<_> = on_object
+                .iter()
+                .filter(|e| {
+                    e.reason.as_deref() == Some("HipaaViolation")
+                        && e.action.as_deref() == Some("HIPAA-K8S-PRIVILEGED")
+                })
+                .collect();
+            let reported = occurrences(&on_object, "HipaaViolation");
+            let note_ok = violation_events.iter().all(|e| {
+                e.note
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("[HIPAA-K8S-PRIVILEGED] 164.312(a)(1)")
+            });
+            Ok((flips == (2, 1) && reported == 2 && note_ok).then_some(()))
+        }
+    })
+    .await
+    .unwrap();
+}
+
+const EXCEPTIONS: &str = "  exceptions:
+    - controls: [HIPAA-K8S-PRIVILEGED]
+      justification: vendor agent needs privileges
+      approvedBy: security@example.com
+      expires: \"2020-01-01T00:00:00Z\"
+    - controls: [HIPAA-K8S-SECRETS-IN-ENV]
+      justification: migration to Secrets Manager in progress
+      approvedBy: security@example.com
+      expires: \"EXPIRES_SOON\"
+";
+
+#[tokio::test]
+async fn an_expired_exception_does_not_suppress_and_one_expiring_soon_is_flagged() {
+    let plane = control_plane().await.unwrap();
+    plane.install_hipaa_crd().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let case = unique_case("exc");
+    let ns = fresh_namespace(&client, "op-exc", &governed(&case))
+        .await
+        .unwrap();
+    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
+    apply_yaml_in(&client, &ns, &non_compliant_deployment("worker"))
+        .await
+        .unwrap();
+    let _operator = Operator::start(plane, &case, "operator-exceptions", &[])
+        .await
+        .unwrap();
+    let name = format!("{case}-policy");
+    let in_a_week = k8s_openapi::jiff::Timestamp::now()
+        .checked_add(k8s_openapi::jiff::SignedDuration::from_hours(7 * 24))
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    apply_yaml(
+        &client,
+        &policy_yaml(
+            &name,
+            &case,
+            &EXCEPTIONS.replace("EXPIRES_SOON", &in_a_week),
+        ),
+    )
+    .await
+    .unwrap();
+    let (policy, _) = wait_policy(&client, &name, "audited", Duration::from_secs(30), audited)
+        .await
+        .unwrap();
+    let status = policy.status.clone().unwrap();
+
+    assert_eq!(
+        result_of(&policy, "HIPAA-K8S-PRIVILEGED"),
+        ControlResult::Fail,
+        "the expired exception does not waive"
+    );
+    assert_eq!(
+        result_of(&policy, "HIPAA-K8S-SECRETS-IN-ENV"),
+        ControlResult::Excepted
+    );
+    let summary = status.summary.clone().unwrap();
+    assert_eq!(
+        (summary.violations, summary.excepted),
+        (2, 1),
+        "{status:#?}"
+    );
+    let states: Vec<_> = status
+        .exceptions
+        .iter()
+        .map(|e| (e.index, e.active, e.state, e.expires_in.clone(), e.matched))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (0, false, ExceptionState::Expired, None, 0),
+            (
+                1,
+                true,
+                ExceptionState::ExpiringSoon,
+                Some("6d".to_string()),
+                1
+            )
+        ],
+        "{status:#?}"
+    );
+    hipaa_testkit::wait_for("the exception Events", Duration::from_secs(10), || {
+        let client = client.clone();
+        let name = name.clone();
+        async move {
+            let events = events_about(&client, "default", "HipaaPolicy", &name).await?;
+            let expired = events.iter().any(|e| {
+                e.reason.as_deref() == Some("ExceptionExpired")
+                    && e.note
+                        .as_deref()
+                        .unwrap_or("")
+                        .contains("HIPAA-K8S-PRIVILEGED")
+            });
+            let soon = events.iter().any(|e| {
+                e.reason.as_deref() == Some("ExceptionExpiringSoon")
+                    && e.note.as_deref().unwrap_or("").contains("expires in 6d")
+            });
+            Ok((expired && soon).then_some(()))
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop() {
+    let plane = control_plane().await.unwrap();
+    plane.install_hipaa_crd().await.unwrap();
+    let client = plane.client().await.unwrap();
+    let case = unique_case("invalid");
+    let ns = fresh_namespace(&client, "op-invalid", &governed(&case))
+        .await
+        .unwrap();
+    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
+    let operator = Operator::start(plane, &case, "operator-invalid", &[])
+        .await
+        .unwrap();
+    let name = format!("{case}-policy");
+    let bad = "  controls:\n    - id: HIPAA-K8S-NOPE\n";
+    apply_yaml(&client, &policy_yaml(&name, &case, bad))
+        .await
+        .unwrap();
+    let invalid = |p: &HipaaPolicy| {
+        condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == "InvalidSpec")
+    };
+    let (policy, _) = wait_policy(
+        &client,
+        &name,
+        "Ready=False",
+        Duration::from_secs(30),
+        invalid,
+    )
+    .await
+    .unwrap();
+    let ready = policy
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert!(
+        ready.message.contains("unknown control HIPAA-K8S-NOPE"),
+        "{ready:?}"
+    );
+    assert!(policy.status.as_ref().unwrap().summary.is_none());
+
+    let series = format!("hipaaguard_reconciles_total{{policy=\"{name}\"}}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let settled = operator.metric(&series).await.unwrap();
+    assert!(settled >= 1.0);
+    // Changes in its namespace do not wake it, and nothing retries it.
+    apply_yaml_in(&client, &ns, &privileged_deployment("api"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let later = operator.metric(&series).await.unwrap();
+    assert_eq!(
+        later,
+        settled,
+        "reconciles went from {settled} to {later}: {}",
+        operator.guard.log_tail(30)
+    );
+    assert_eq!(
+        operator
+            .metric(&format!(
+                "hipaaguard_status_writes_total{{policy=\"{name}\"}}"
+            ))
+            .await
+            .unwrap(),
+        1.0
+    );
+
+    // Fixing the spec is a change: it is evaluated at once.
+    apply_yaml(&client, &policy_yaml(&name, &case, ""))
+        .await
+        .unwrap();
+    let ready = |p: &HipaaPolicy| condition(p, "Ready").is_some_and(|(s, _)| s == "True");
+    let (policy, _) = wait_policy(&client, &name, "Ready=True", Duration::from_secs(15), ready)
+        .await
+        .unwrap();
+    assert_eq!(policy.status.unwrap().summary.unwrap().violations, 1);
+}
