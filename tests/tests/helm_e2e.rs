@@ -244,6 +244,8 @@ async fn api_server_accepts_default_and_non_default_renderings() {
                 "serviceMonitor.enabled=true",
                 "--set",
                 "imageRegistry=registry.example/platform",
+                "--set-json",
+                r#"admission.namespaceSelectorExpressions=[{"key":"hipaaguard.io/phi","operator":"Exists"}]"#,
             ],
         ),
         (
@@ -324,6 +326,9 @@ async fn api_server_accepts_default_and_non_default_renderings() {
                 let excluded =
                     strings(&webhook["namespaceSelector"]["matchExpressions"][0]["values"]);
                 assert!(excluded.contains(&"monitoring".to_string()), "{excluded:?}");
+                let narrowed = &webhook["namespaceSelector"]["matchExpressions"][1];
+                assert_eq!(narrowed["key"], "hipaaguard.io/phi");
+                assert_eq!(narrowed["operator"], "Exists");
                 let account = object(&docs, "ServiceAccount", "hipaa-guard-operator");
                 let role = &account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"];
                 assert_eq!(role, "arn:aws:iam::123456789012:role/hipaa-guard-operator");
