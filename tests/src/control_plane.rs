@@ -1,13 +1,13 @@
 //! The test control plane: a real etcd and kube-apiserver on free loopback ports, with RBAC, a
 //! service-account signing key, a bearer-token admin and a kubeconfig; one per test binary.
 
-use std::net::{Ipv4Addr, SocketAddr};
+mod bootstrap;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
-use k8s_openapi::api::core::v1::Namespace;
+use anyhow::{Context, anyhow};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -15,10 +15,7 @@ use kube::{Client, Config, CustomResourceExt};
 use tokio::sync::OnceCell;
 
 use crate::binaries::bin_dir;
-use crate::command::free_port;
-use crate::guard::{ChildGuard, spawn_supervised};
-use crate::loopback_http;
-use crate::run_dir::unique_path;
+use crate::guard::ChildGuard;
 use crate::wait::wait_for;
 
 /// Seconds the control plane may take to become ready (default 120), not counting a build.
@@ -61,7 +58,7 @@ impl ControlPlane {
         let timeout = start_timeout();
         let mut attempt = 1;
         loop {
-            match start_once(&bins, timeout).await {
+            match bootstrap::start_once(&bins, timeout).await {
                 Ok(plane) => return Ok(plane),
                 Err(error) if attempt < ATTEMPTS && is_port_clash(&error) => {
                     eprintln!(
@@ -200,181 +197,4 @@ fn start_timeout() -> Duration {
 
 fn is_port_clash(error: &anyhow::Error) -> bool {
     format!("{error:#}").contains("address already in use")
-}
-
-async fn start_once(bins: &Path, timeout: Duration) -> anyhow::Result<ControlPlane> {
-    let deadline = Instant::now() + timeout;
-    let dir = unique_path("control-plane", "")?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-
-    let (etcd_port, peer_port) = (free_port(), free_port());
-    let mut etcd = start_etcd(bins, &dir, etcd_port, peer_port)?;
-    let etcd_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, etcd_port));
-    until_ready(&mut etcd, deadline, || async {
-        let reply = loopback_http::request(etcd_addr, "GET", "/health").await?;
-        Ok(reply.body.contains("\"health\":\"true\""))
-    })
-    .await?;
-
-    let port = free_port();
-    let token = random_token();
-    let ca_file = dir.join("certs/apiserver.crt");
-    let kubeconfig = dir.join("kubeconfig");
-    let server = format!("https://127.0.0.1:{port}");
-    write_credentials(&dir, &token)?;
-    std::fs::write(&kubeconfig, kubeconfig_yaml(&server, &ca_file, &token))
-        .with_context(|| format!("writing {}", kubeconfig.display()))?;
-    let mut apiserver = start_apiserver(bins, &dir, etcd_port, port)?;
-    until_ready(&mut apiserver, deadline, || async {
-        if !ca_file.exists() {
-            return Ok(false);
-        }
-        let client = client_for(&kubeconfig).await?;
-        let readyz = http::Request::get("/readyz").body(Vec::new())?;
-        if client.request_text(readyz).await?.trim() != "ok" {
-            return Ok(false);
-        }
-        // Bootstrapping creates `default`; tests may need it right away.
-        Ok(Api::<Namespace>::all(client)
-            .get_opt("default")
-            .await?
-            .is_some())
-    })
-    .await?;
-
-    Ok(ControlPlane {
-        bin_dir: bins.to_path_buf(),
-        kubeconfig,
-        server,
-        token,
-        ca_file,
-        etcd_log: etcd.log_path().to_path_buf(),
-        apiserver_log: apiserver.log_path().to_path_buf(),
-        _servers: [etcd, apiserver],
-        dir,
-    })
-}
-
-/// Polls `ready` until it returns true, failing with the server's log if it exits or the
-/// deadline passes. Errors from `ready` count as "not yet".
-async fn until_ready<F, Fut>(
-    server: &mut ChildGuard,
-    deadline: Instant,
-    mut ready: F,
-) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<bool>>,
-{
-    let mut last_error = String::from("none");
-    loop {
-        match ready().await {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            Err(error) => last_error = format!("{error:#}"),
-        }
-        if let Some(status) = server.try_exit_status() {
-            bail!(
-                "{} exited during start-up ({status}); log {}:\n{}",
-                server.name(),
-                server.log_path().display(),
-                server.log_tail(30)
-            );
-        }
-        if Instant::now() >= deadline {
-            bail!(
-                "{} was not ready in time (raise {START_TIMEOUT_ENV}); last error: {last_error}; \
-                 log {}:\n{}",
-                server.name(),
-                server.log_path().display(),
-                server.log_tail(30)
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn start_etcd(bins: &Path, dir: &Path, port: u16, peer_port: u16) -> anyhow::Result<ChildGuard> {
-    let client_url = format!("http://127.0.0.1:{port}");
-    let peer_url = format!("http://127.0.0.1:{peer_port}");
-    let mut cmd = Command::new(bins.join("etcd"));
-    cmd.arg("--name=default")
-        .arg(format!("--data-dir={}", dir.join("etcd").display()))
-        .arg(format!("--listen-client-urls={client_url}"))
-        .arg(format!("--advertise-client-urls={client_url}"))
-        .arg(format!("--listen-peer-urls={peer_url}"))
-        .arg(format!("--initial-advertise-peer-urls={peer_url}"))
-        .arg(format!("--initial-cluster=default={peer_url}"))
-        .arg("--unsafe-no-fsync=true")
-        .arg("--log-level=warn");
-    spawn_supervised(&cmd, "etcd", 0)
-}
-
-fn start_apiserver(
-    bins: &Path,
-    dir: &Path,
-    etcd_port: u16,
-    port: u16,
-) -> anyhow::Result<ChildGuard> {
-    let mut cmd = Command::new(bins.join("kube-apiserver"));
-    cmd.arg(format!("--etcd-servers=http://127.0.0.1:{etcd_port}"))
-        .arg(format!("--cert-dir={}", dir.join("certs").display()))
-        .arg("--bind-address=127.0.0.1")
-        .arg(format!("--secure-port={port}"))
-        .arg("--advertise-address=127.0.0.1")
-        .arg("--endpoint-reconciler-type=none")
-        .arg("--service-cluster-ip-range=10.0.0.0/24")
-        .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
-        .arg(format!(
-            "--service-account-key-file={}",
-            dir.join("sa.pub").display()
-        ))
-        .arg(format!(
-            "--service-account-signing-key-file={}",
-            dir.join("sa.key").display()
-        ))
-        .arg(format!(
-            "--token-auth-file={}",
-            dir.join("tokens.csv").display()
-        ))
-        .arg("--authorization-mode=RBAC")
-        // No controller-manager creates `default` service accounts, so Pods must be admitted without.
-        .arg("--disable-admission-plugins=ServiceAccount")
-        .arg("--allow-privileged=true");
-    spawn_supervised(&cmd, "kube-apiserver", 0)
-}
-
-/// Writes the service-account signing key pair and the static token file of the admin.
-fn write_credentials(dir: &Path, token: &str) -> anyhow::Result<()> {
-    let key = rcgen::KeyPair::generate().context("generating the service-account signing key")?;
-    let files = [
-        ("sa.key", key.serialize_pem()),
-        ("sa.pub", key.public_key_pem()),
-        (
-            "tokens.csv",
-            format!("{token},hipaa-testkit-admin,hipaa-testkit-admin,\"system:masters\"\n"),
-        ),
-    ];
-    for (name, contents) in files {
-        let path = dir.join(name);
-        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
-}
-
-fn kubeconfig_yaml(server: &str, ca_file: &Path, token: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Config\n\
-         clusters:\n- name: hipaa-testkit\n  cluster:\n    server: \"{server}\"\n    certificate-authority: \"{}\"\n\
-         users:\n- name: hipaa-testkit-admin\n  user:\n    token: \"{token}\"\n\
-         contexts:\n- name: hipaa-testkit\n  context:\n    cluster: hipaa-testkit\n    user: hipaa-testkit-admin\n    namespace: default\n\
-         current-context: hipaa-testkit\n",
-        ca_file.display()
-    )
-}
-
-fn random_token() -> String {
-    use std::hash::{BuildHasher, RandomState};
-    let part = |salt: u64| RandomState::new().hash_one((salt, std::process::id()));
-    format!("{:016x}{:016x}", part(1), part(2))
 }

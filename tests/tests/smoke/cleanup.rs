@@ -1,7 +1,7 @@
 //! Nothing of a run survives its test process: not when a guard is dropped, not when the process
 //! panics, not when it is SIGKILLed.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,12 +10,14 @@ use hipaa_testkit::{processes_of_run, run_dir, spawn_guarded};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_hipaa-testkit-probe");
 
-/// Starts the probe (its own control plane and moto) and returns it with its run directory.
+/// Starts the probe (its own control plane and moto) and returns it with its run directory. Its
+/// stderr goes to a file, shown if it fails (the `panic` mode's panic message is expected).
 fn start_probe(mode: &str) -> (Child, PathBuf) {
+    let stderr = tempfile::tempfile().unwrap();
     let mut probe = Command::new(PROBE)
         .arg(mode)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(stderr.try_clone().unwrap())
         .spawn()
         .unwrap();
     let stdout = probe.stdout.take().unwrap();
@@ -24,7 +26,11 @@ fn start_probe(mode: &str) -> (Child, PathBuf) {
     let dir = line.trim().strip_prefix("run-dir ").map(PathBuf::from);
     let Some(dir) = dir else {
         let status = probe.wait().unwrap();
-        panic!("the probe printed {line:?} and exited with {status}");
+        let mut log = String::new();
+        let mut stderr = stderr;
+        stderr.seek(SeekFrom::Start(0)).unwrap();
+        stderr.read_to_string(&mut log).unwrap();
+        panic!("the probe printed {line:?} and exited with {status}; its stderr:\n{log}");
     };
     (probe, dir)
 }
