@@ -72,9 +72,10 @@ impl Moto {
         &self.log_path
     }
 
-    /// An AWS SDK configuration for moto: static test credentials, region us-east-1, the moto
-    /// endpoint, and none of the host's AWS environment or profile files, so no credential or
-    /// region provider can reach instance metadata (the SDK sees `AWS_EC2_METADATA_DISABLED=true`).
+    /// An AWS SDK configuration for moto: static test credentials, region us-east-1 and the moto
+    /// endpoint, all explicit, so no credential or region provider chain runs and nothing can
+    /// reach instance metadata; the host's environment (and with it `HOME`'s profile files) is
+    /// ignored, so a developer's `AWS_*` variables cannot redirect the tests.
     /// For S3 use `force_path_style(true)`: virtual-host addressing would put the bucket in the host.
     pub async fn sdk_config(&self) -> aws_types::SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
