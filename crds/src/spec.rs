@@ -15,6 +15,8 @@ pub const CONTROL_ID_PATTERN: &str = "^HIPAA-[A-Z0-9]+(-[A-Z0-9]+)*$";
 
 /// A HipaaPolicy declares which namespaces are in HIPAA scope and how the catalog's controls
 /// are enforced there.
+// kube's printcolumn(...) repeats `type_ =` per column, which clippy mistakes for a duplicate.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "hipaaguard.io",
