@@ -1,4 +1,5 @@
 //! The committed CRD YAML must equal what the Rust types generate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::path::PathBuf;
 
