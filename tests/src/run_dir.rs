@@ -17,8 +17,12 @@ pub const RUN_MARKER_ENV: &str = "HIPAA_TESTKIT_RUN";
 pub const KEEP_ENV: &str = "HIPAA_TESTKIT_KEEP";
 
 /// Removes the run directory once its stdin reaches end-of-file (the test process is gone) and no
-/// process carrying the run marker is left (their supervisors kill them on the same signal).
+/// process carrying the run marker is left (their supervisors kill them on the same signal). It
+/// ignores the signals a terminal or a job runner sends to the whole process group (and runs in a
+/// session of its own where `setsid` exists), so that killing the group does not leave the
+/// directory behind.
 const JANITOR_SCRIPT: &str = r#"
+trap '' HUP INT TERM
 dir="$1"; marker="$2"
 read -r _ || true
 n=0
@@ -61,7 +65,7 @@ fn create() -> anyhow::Result<RunDir> {
             _janitor: None,
         });
     }
-    let mut janitor = Command::new("sh")
+    let mut janitor = janitor_command()
         .arg("-c")
         .arg(JANITOR_SCRIPT)
         .arg("hipaa-testkit-janitor")
@@ -81,6 +85,22 @@ fn create() -> anyhow::Result<RunDir> {
         path,
         _janitor: Some((janitor, lifeline)),
     })
+}
+
+/// `setsid sh` where util-linux's `setsid` exists (a new session: signals to the test's process
+/// group do not reach it), plain `sh` otherwise.
+fn janitor_command() -> Command {
+    let setsid = ["/usr/bin/setsid", "/bin/setsid"]
+        .into_iter()
+        .find(|path| Path::new(path).is_file());
+    match setsid {
+        Some(setsid) => {
+            let mut cmd = Command::new(setsid);
+            cmd.arg("sh");
+            cmd
+        }
+        None => Command::new("sh"),
+    }
 }
 
 /// The `NAME=VALUE` entry that marks a process of the run in `/proc/<pid>/environ`.

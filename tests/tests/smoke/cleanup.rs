@@ -2,6 +2,7 @@
 //! panics, not when it is SIGKILLed.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +17,8 @@ fn start_probe(mode: &str) -> (Child, PathBuf) {
     let stderr = tempfile::tempfile().unwrap();
     let mut probe = Command::new(PROBE)
         .arg(mode)
+        // Its own process group, as a test binary run from a shell or a CI job has.
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(stderr.try_clone().unwrap())
         .spawn()
@@ -83,6 +86,22 @@ fn a_sigkilled_test_process_leaves_no_server_or_directory_behind() {
     assert!(dir.join("control-plane/kubeconfig").is_file());
 
     probe.kill().unwrap(); // SIGKILL: no destructor, no atexit, nothing runs in the probe
+    probe.wait().unwrap();
+    assert_run_vanishes(&dir);
+}
+
+#[test]
+fn a_sigkilled_process_group_leaves_no_server_or_directory_behind() {
+    // What a job runner or a terminal does: signal the test's whole process group at once, which
+    // also hits the supervisors.
+    let (mut probe, dir) = start_probe("hold");
+    assert_eq!(servers_of(&dir), ["etcd", "kube-apiserver", "moto_server"]);
+    let group = format!("-{}", probe.id());
+    let status = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -KILL -- {group} failed");
     probe.wait().unwrap();
     assert_run_vanishes(&dir);
 }
