@@ -37,3 +37,12 @@ rm -f "$cp_log" "$cp_log.out"
 
 step "cargo test --workspace"
 cargo test --workspace --locked -- "$@"
+
+step "no etcd, kube-apiserver or moto process of this run is left behind"
+sleep 3
+if leftovers=$(grep -l HIPAA_TESTKIT_RUN= /proc/[0-9]*/environ 2>/dev/null) && [ -n "$leftovers" ]; then
+  echo "test processes left behind:" >&2
+  for f in $leftovers; do pid=${f#/proc/}; pid=${pid%/environ}; tr '\0' ' ' < "/proc/$pid/cmdline" >&2; echo >&2; done
+  exit 1
+fi
+echo "none left"
