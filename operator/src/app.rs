@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
 use crate::admin::{self, AdminState};
-use crate::aws::{AwsSnapshots, NoAws};
+use crate::aws::{AwsCollector, AwsSnapshots};
 use crate::cli::Args;
 use crate::controller::{ControllerSettings, Shared, run_while_leading};
 use crate::leader::{LeaseSettings, run_election};
@@ -33,9 +33,11 @@ pub const CRD_MISSING: &str =
 /// How many change notifications may wait for the controller before it re-queues everything.
 const CHANGE_BUFFER: usize = 4096;
 
-/// Runs the operator until a shutdown signal, with no AWS collector.
+/// Runs the operator until a shutdown signal, looking up linked AWS resources through the
+/// default AWS configuration chain.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    run_with_aws(args, Arc::new(NoAws)).await
+    let aws = Arc::new(AwsCollector::new(args.aws_call_settings()));
+    run_with_aws(args, aws).await
 }
 
 /// Runs the operator with the given AWS snapshot provider.
@@ -73,6 +75,7 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
 
     let (changes, _) = broadcast::channel(CHANGE_BUFFER);
     let reflectors = Reflectors::start(&client, velero, changes.clone());
+    aws.start(&client, &changes).await;
 
     let identity = args.identity();
     let (leader_tx, leader) = watch::channel(!args.leader_elect);

@@ -67,6 +67,14 @@ pub struct Args {
     #[arg(long, env = "HIPAA_OPERATOR_EVENT_RATE", default_value_t = 1.0)]
     pub event_rate: f64,
 
+    /// AWS calls in flight at once (over every policy's refresh).
+    #[arg(long, env = "HIPAA_OPERATOR_AWS_CONCURRENCY", default_value_t = 6)]
+    pub aws_concurrency: usize,
+
+    /// Attempts per AWS call in the SDK's standard retry mode (backoff on throttling).
+    #[arg(long, env = "HIPAA_OPERATOR_AWS_MAX_ATTEMPTS", default_value_t = 5)]
+    pub aws_max_attempts: u32,
+
     /// Log format.
     #[arg(long, env = "HIPAA_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -79,6 +87,15 @@ pub enum LogFormat {
 }
 
 impl Args {
+    /// How the AWS collectors call AWS.
+    pub fn aws_call_settings(&self) -> crate::aws::CallSettings {
+        crate::aws::CallSettings {
+            concurrency: self.aws_concurrency,
+            max_attempts: self.aws_max_attempts,
+            ..Default::default()
+        }
+    }
+
     /// The identity in the election: the flag, else `<hostname>-<pid>` (unique per process).
     pub fn identity(&self) -> String {
         self.leader_identity

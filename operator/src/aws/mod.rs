@@ -1,7 +1,22 @@
 //! The seam between the audit and AWS: a provider of [`AwsSnapshot`]s for the resources a policy
 //! links. The reconcile asks it for a snapshot only when the policy has `spec.aws`; without one
-//! (or with [`NoAws`]) the AWS controls report NotEvaluated. The collectors behind a real
-//! provider (EKS, ECR, Secrets Manager, KMS) live in this module's submodules.
+//! (or with [`NoAws`]) the AWS controls report NotEvaluated. The real provider,
+//! [`AwsCollector`], links a policy to its resources ([`link`]), looks them up with one module
+//! per service ([`eks`], [`ecr`], [`secrets`], [`kms`]) and caches the result per policy
+//! ([`cache`], [`assemble`]).
+
+pub mod assemble;
+pub mod cache;
+pub mod clients;
+pub mod collector;
+pub mod ecr;
+pub mod eks;
+pub mod error;
+pub mod kms;
+pub mod link;
+pub mod secret_refs;
+pub mod secrets;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -9,8 +24,14 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use hipaa_controls::aws::AwsSnapshot;
 use hipaa_crds::HipaaPolicy;
+use kube::Client;
+use tokio::sync::broadcast;
 
 use crate::observe::Observation;
+use crate::observe::triggers::Change;
+
+pub use clients::CallSettings;
+pub use collector::AwsCollector;
 
 /// What a provider needs to know to link and look up a policy's AWS resources.
 #[derive(Clone, Copy)]
@@ -28,6 +49,16 @@ pub trait AwsSnapshots: Send + Sync {
     /// The snapshot for the policy's linked resources; `None` when nothing can be said yet (no
     /// collector, or no resource linked), which leaves the AWS controls NotEvaluated.
     fn snapshot<'a>(&'a self, request: AwsRequest<'a>) -> BoxFuture<'a, Option<Arc<AwsSnapshot>>>;
+
+    /// Starts what the provider watches in the cluster (the secret integrations), announcing
+    /// their changes on `changes`. Called once, after the operator's own watch caches started.
+    fn start<'a>(
+        &'a self,
+        _client: &'a Client,
+        _changes: &'a broadcast::Sender<Change>,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// The provider used while no AWS collector is configured: never a snapshot.
@@ -38,4 +69,9 @@ impl AwsSnapshots for NoAws {
     fn snapshot<'a>(&'a self, _request: AwsRequest<'a>) -> BoxFuture<'a, Option<Arc<AwsSnapshot>>> {
         Box::pin(std::future::ready(None))
     }
+}
+
+/// An SDK timestamp as a chrono one; `None` when out of range.
+pub(crate) fn to_chrono(time: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(time.secs(), time.subsec_nanos())
 }

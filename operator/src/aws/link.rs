@@ -1,0 +1,279 @@
+//! Linking: which AWS resources one policy's audit looks up, from its `spec.aws` and from what
+//! its in-scope workloads run: ECR repositories (and the image tags or digests in use) from
+//! container images, Secrets Manager secrets from the SecretProviderClasses a pod mounts and the
+//! ExternalSecret-written Secrets it reads. A pure function of the spec, the observation and the
+//! integration objects, so that an unchanged result means nothing new to look up.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hipaa_controls::aws::parse_ecr_image;
+use hipaa_controls::model::ResourceRef;
+use hipaa_crds::AwsLinks;
+use k8s_openapi::api::core::v1::PodSpec;
+
+use super::secret_refs::{SecretIndex, SecretReference, arn_region};
+use crate::observe::{Cached, Observation};
+
+/// The CSI driver of the Secrets Store CSI driver.
+const SECRETS_STORE_DRIVER: &str = "secrets-store.csi.k8s.io";
+/// The volume attribute naming the SecretProviderClass.
+const PROVIDER_CLASS_ATTRIBUTE: &str = "secretProviderClass";
+
+/// An ECR repository: its region, its registry (the account, when an image names it; `None` for
+/// the caller's own registry) and its name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RepositoryKey {
+    pub region: String,
+    pub registry: Option<String>,
+    pub name: String,
+}
+
+/// A Secrets Manager secret: its region and its name or ARN.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SecretKey {
+    pub region: String,
+    pub id: String,
+}
+
+/// The workloads that use something.
+pub type Users = BTreeSet<ResourceRef>;
+
+/// Everything one policy links to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Links {
+    /// `spec.aws.region`: the region of the cluster, of named resources and of globs.
+    pub region: String,
+    pub eks_cluster: Option<String>,
+    /// Repositories named in the spec or run by in-scope workloads, with the images in use:
+    /// tag or digest → the workloads running it.
+    pub repositories: BTreeMap<RepositoryKey, BTreeMap<String, Users>>,
+    /// `spec.aws.ecrRepositories` entries with `*`, matched against the region's repositories.
+    pub repository_globs: Vec<String>,
+    /// Secrets named in the spec or read by in-scope workloads, with those workloads.
+    pub secrets: BTreeMap<SecretKey, Users>,
+    /// `spec.aws.secrets` entries with `*`, matched against the region's secrets.
+    pub secret_globs: Vec<String>,
+}
+
+impl Links {
+    /// True when nothing at all is linked.
+    pub fn is_empty(&self) -> bool {
+        self.eks_cluster.is_none()
+            && self.repositories.is_empty()
+            && self.repository_globs.is_empty()
+            && self.secrets.is_empty()
+            && self.secret_globs.is_empty()
+    }
+}
+
+/// What a policy with `aws` links, given what it governs and the integration objects.
+pub fn link(aws: &AwsLinks, observation: &Observation, index: &SecretIndex) -> Links {
+    let region = aws.region.trim().to_string();
+    let mut links = Links {
+        region: region.clone(),
+        eks_cluster: aws
+            .eks_cluster_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_string),
+        ..Links::default()
+    };
+    for cached in &observation.objects {
+        let Some(spec) = pod_spec(cached) else {
+            continue;
+        };
+        let workload = cached.resource_ref();
+        link_images(&mut links, spec, &workload);
+        let namespace = workload.namespace.clone().unwrap_or_default();
+        for reference in secret_references(spec, &namespace, index) {
+            let key = SecretKey {
+                region: reference.region.clone().unwrap_or_else(|| region.clone()),
+                id: reference.id.clone(),
+            };
+            links
+                .secrets
+                .entry(key)
+                .or_default()
+                .insert(workload.clone());
+        }
+    }
+    for pattern in aws
+        .ecr_repositories
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+    {
+        if pattern.contains('*') {
+            links.repository_globs.push(pattern.to_string());
+            continue;
+        }
+        let known = links
+            .repositories
+            .keys()
+            .any(|key| key.region == region && key.name == pattern);
+        if !known {
+            links.repositories.insert(
+                RepositoryKey {
+                    region: region.clone(),
+                    registry: None,
+                    name: pattern.to_string(),
+                },
+                BTreeMap::new(),
+            );
+        }
+    }
+    for pattern in aws
+        .secrets
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+    {
+        if pattern.contains('*') {
+            links.secret_globs.push(pattern.to_string());
+        } else {
+            let key = SecretKey {
+                region: arn_region(pattern).unwrap_or(&region).to_string(),
+                id: pattern.to_string(),
+            };
+            links.secrets.entry(key).or_default();
+        }
+    }
+    links.repository_globs.sort();
+    links.repository_globs.dedup();
+    links.secret_globs.sort();
+    links.secret_globs.dedup();
+    links
+}
+
+/// Every ECR image of the pod (containers, init and ephemeral containers).
+fn link_images(links: &mut Links, spec: &PodSpec, workload: &ResourceRef) {
+    let images = spec
+        .containers
+        .iter()
+        .map(|c| c.image.as_deref())
+        .chain(
+            spec.init_containers
+                .iter()
+                .flatten()
+                .map(|c| c.image.as_deref()),
+        )
+        .chain(
+            spec.ephemeral_containers
+                .iter()
+                .flatten()
+                .map(|c| c.image.as_deref()),
+        )
+        .flatten();
+    for image in images.filter_map(parse_ecr_image) {
+        let key = RepositoryKey {
+            region: image.region.clone(),
+            registry: Some(image.account.clone()),
+            name: image.repository.clone(),
+        };
+        links
+            .repositories
+            .entry(key)
+            .or_default()
+            .entry(image.reference().to_string())
+            .or_default()
+            .insert(workload.clone());
+    }
+}
+
+/// The Secrets Manager secrets the pod reads: through the SecretProviderClasses it mounts and
+/// the ExternalSecret-written Secrets it mounts or takes environment variables from.
+fn secret_references<'a>(
+    spec: &'a PodSpec,
+    namespace: &'a str,
+    index: &'a SecretIndex,
+) -> impl Iterator<Item = &'a SecretReference> + 'a {
+    let volumes = spec.volumes.iter().flatten();
+    let classes = volumes
+        .clone()
+        .filter_map(|volume| volume.csi.as_ref())
+        .filter(|csi| csi.driver == SECRETS_STORE_DRIVER)
+        .filter_map(|csi| {
+            csi.volume_attributes
+                .as_ref()?
+                .get(PROVIDER_CLASS_ATTRIBUTE)
+        })
+        .filter_map(move |class| {
+            index
+                .by_provider_class
+                .get(&(namespace.to_string(), class.clone()))
+        });
+    let secrets = kubernetes_secret_names(spec)
+        .into_iter()
+        .filter_map(move |name| {
+            index
+                .by_kubernetes_secret
+                .get(&(namespace.to_string(), name))
+        });
+    classes.chain(secrets).flatten()
+}
+
+/// Names of the Kubernetes Secrets a pod mounts or reads environment variables from.
+fn kubernetes_secret_names(spec: &PodSpec) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for volume in spec.volumes.iter().flatten() {
+        if let Some(name) = volume.secret.as_ref().and_then(|s| s.secret_name.clone()) {
+            names.insert(name);
+        }
+        let projected = volume.projected.as_ref().and_then(|p| p.sources.as_ref());
+        for source in projected.into_iter().flatten() {
+            if let Some(secret) = &source.secret {
+                names.insert(secret.name.clone());
+            }
+        }
+    }
+    let containers = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten());
+    for container in containers {
+        for env in container.env.iter().flatten() {
+            if let Some(reference) = env
+                .value_from
+                .as_ref()
+                .and_then(|v| v.secret_key_ref.as_ref())
+            {
+                names.insert(reference.name.clone());
+            }
+        }
+        for source in container.env_from.iter().flatten() {
+            if let Some(reference) = &source.secret_ref {
+                names.insert(reference.name.clone());
+            }
+        }
+    }
+    names
+}
+
+/// The pod spec a cached workload runs; `None` for kinds without pods.
+fn pod_spec(cached: &Cached) -> Option<&PodSpec> {
+    match cached {
+        Cached::Pod(pod) => pod.spec.as_ref(),
+        Cached::Deployment(o) => o.spec.as_ref()?.template.spec.as_ref(),
+        Cached::StatefulSet(o) => o.spec.as_ref()?.template.spec.as_ref(),
+        Cached::DaemonSet(o) => o.spec.as_ref()?.template.spec.as_ref(),
+        Cached::ReplicaSet(o) => o.spec.as_ref()?.template.as_ref()?.spec.as_ref(),
+        Cached::Job(o) => o.spec.as_ref()?.template.spec.as_ref(),
+        Cached::CronJob(o) => o
+            .spec
+            .as_ref()?
+            .job_template
+            .spec
+            .as_ref()?
+            .template
+            .spec
+            .as_ref(),
+        Cached::Namespace(_)
+        | Cached::Service(_)
+        | Cached::Ingress(_)
+        | Cached::PersistentVolumeClaim(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
