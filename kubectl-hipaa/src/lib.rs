@@ -1,1 +1,62 @@
-//! kubectl hipaa: offline scans, live status and evidence reports
+//! kubectl hipaa: offline scans, live status and evidence reports, around the hipaa-controls
+//! engine (which gives every verdict).
+//!
+//! Exit status: 0 success (for `scan`: nothing at or above `--fail-on` fails), 1 `scan` found
+//! something at or above `--fail-on`, 2 bad usage, unreadable or invalid input, or a cluster
+//! that cannot be read.
+
+pub mod cli;
+pub mod cluster;
+pub mod controls_cmd;
+pub mod input;
+pub mod output;
+pub mod report;
+pub mod scan;
+pub mod status;
+
+use std::io::{Read, Write};
+
+use chrono::Utc;
+
+use cli::{Cli, Command};
+use output::Style;
+
+/// What the process exits with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    Failed = 1,
+    Error = 2,
+}
+
+/// Runs one command; errors are the caller's to print (they exit 2).
+pub fn run(cli: &Cli, stdin: &mut dyn Read, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    match &cli.command {
+        Command::Scan(args) => {
+            let report = scan::run(args, &cli.global, stdin, Utc::now())?;
+            output::write_scan(&report, args.output, Style::for_stdout(args.color), out)?;
+            out.flush()?;
+            Ok(if report.failed() {
+                Exit::Failed
+            } else {
+                Exit::Ok
+            })
+        }
+        Command::Status(args) => {
+            status::run(args, &cli.global, out)?;
+            Ok(Exit::Ok)
+        }
+        Command::Report(args) => {
+            report::run(args, &cli.global, out)?;
+            Ok(Exit::Ok)
+        }
+        Command::Controls(args) => {
+            controls_cmd::run(args, out)?;
+            Ok(Exit::Ok)
+        }
+        Command::Completion(args) => {
+            cli::write_completion(args.shell, out);
+            Ok(Exit::Ok)
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The command line: subcommands, flags, help text with examples, and shell completions.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+use hipaa_controls::model::Severity;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Check manifests before applying them (exit 1 when something fails)
+  kubectl hipaa scan -f k8s/
+
+  # Check a Helm chart's output against your policy, as SARIF for code scanning
+  helm template my-app ./chart | kubectl hipaa scan -f - --policy hipaa-policy.yaml -o sarif
+
+  # Compliance of every HipaaPolicy in the cluster
+  kubectl hipaa status
+
+  # An evidence report for auditors, organised by 45 CFR section
+  kubectl hipaa report -o html --output hipaa-evidence.html
+
+  # What a control checks and how to fix it
+  kubectl hipaa controls HIPAA-K8S-NETPOL";
+
+/// HIPAA Guard's kubectl plugin: check manifests offline, see compliance, export evidence.
+#[derive(Debug, Parser)]
+#[command(name = "kubectl-hipaa", bin_name = "kubectl hipaa", version, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The flags every kubectl plugin takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// scan: the namespace of objects that name none (as `kubectl apply -n`; default
+    /// `default`). status, report: only this namespace's violations and the policies selecting it.
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests offline (CI, laptops) against HIPAA Guard's controls.
+    #[command(after_help = SCAN_HELP)]
+    Scan(ScanArgs),
+    /// Show each HipaaPolicy's compliance: score, failing controls, worst violations, exceptions.
+    Status(StatusArgs),
+    /// Write an evidence report organised by HIPAA section (164.308, 164.312).
+    Report(ReportArgs),
+    /// List the control catalog, or show one control.
+    Controls(ControlsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = COMPLETION_HELP)]
+    Completion(CompletionArgs),
+}
+
+const SCAN_HELP: &str = "\
+Inputs: files, directories (recursive: *.yaml, *.yml, *.json), and - for standard input;
+multi-document YAML and List objects are read. Kinds HIPAA Guard does not judge are skipped
+and counted. NetworkPolicies, StorageClasses, PVCs and Namespaces among the inputs are the
+context that context-dependent controls are judged against; --cluster reads that context
+(and the HipaaPolicies) from the live cluster instead.
+
+Exit status: 0 when nothing at or above --fail-on fails, 1 when something does (a check
+that cannot be evaluated counts as failing), 2 on bad usage or unreadable or invalid input.
+
+Examples:
+  kubectl hipaa scan -f k8s/ -o sarif > hipaa.sarif
+  kustomize build overlays/prod | kubectl hipaa scan -f - --fail-on HIGH
+  kubectl hipaa scan -f deploy.yaml --policy policies/production-phi.yaml -o junit";
+
+const COMPLETION_HELP: &str = "\
+Examples:
+  source <(kubectl hipaa completion bash)
+  kubectl hipaa completion zsh > \"${fpath[1]}/_kubectl-hipaa\"
+  kubectl hipaa completion fish > ~/.config/fish/completions/kubectl-hipaa.fish";
+
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Manifest files or directories to check; - reads standard input. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, num_args = 1..)]
+    pub files: Vec<String>,
+    /// A HipaaPolicy YAML file to judge against (repeatable; several policies merge as in the
+    /// cluster). Default: every catalog control, enforced, with default parameters.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ScanFormat::Table, env = "KUBECTL_HIPAA_OUTPUT")]
+    pub output: ScanFormat,
+    /// Exit 1 when a check of at least this severity fails (LOW, MEDIUM, HIGH, CRITICAL).
+    #[arg(long, value_name = "SEVERITY", default_value = "LOW", value_parser = parse_severity, env = "KUBECTL_HIPAA_FAIL_ON")]
+    pub fail_on: Severity,
+    /// Take the context (Namespaces, NetworkPolicies, StorageClasses, PVCs, backup schedules)
+    /// and the HipaaPolicies from the live cluster; the inputs override objects of the same name.
+    #[arg(long)]
+    pub cluster: bool,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    Sarif,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when standard output is a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Only this HipaaPolicy.
+    #[arg(long, value_name = "NAME")]
+    pub policy: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = StatusFormat::Table)]
+    pub output: StatusFormat,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Only this HipaaPolicy (default: every policy).
+    #[arg(long, value_name = "NAME")]
+    pub policy: Option<String>,
+    /// Report format (`-o`; the long form is --format, as --output names the file).
+    #[arg(short = 'o', long = "format", value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long = "output", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ControlsArgs {
+    /// A control ID, e.g. HIPAA-K8S-NETPOL (default: the whole catalog).
+    pub id: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ControlsFormat::Table)]
+    pub output: ControlsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ControlsFormat {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    Severity::parse(text)
+        .ok_or_else(|| format!("unknown severity {text:?}: use LOW, MEDIUM, HIGH or CRITICAL"))
+}
+
+/// Writes the completion script for `shell`. The script completes the `kubectl-hipaa` binary;
+/// kubectl 1.26+ completes `kubectl hipaa` through it too (see the README).
+pub fn write_completion(shell: Shell, out: &mut dyn std::io::Write) {
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "kubectl-hipaa", out);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn scan_takes_repeated_files_policies_and_a_severity() {
+        let cli = Cli::try_parse_from([
+            "kubectl-hipaa",
+            "scan",
+            "-f",
+            "a.yaml",
+            "-f",
+            "-",
+            "--policy",
+            "p.yaml",
+            "--fail-on",
+            "high",
+            "-o",
+            "sarif",
+            "-n",
+            "apps",
+        ])
+        .unwrap();
+        let Command::Scan(scan) = cli.command else {
+            panic!("not scan")
+        };
+        assert_eq!(scan.files, ["a.yaml", "-"]);
+        assert_eq!(scan.policy, [PathBuf::from("p.yaml")]);
+        assert_eq!(scan.fail_on, Severity::High);
+        assert_eq!(scan.output, ScanFormat::Sarif);
+        assert_eq!(cli.global.namespace.as_deref(), Some("apps"));
+    }
+
+    #[test]
+    fn bad_usage_is_refused() {
+        assert!(Cli::try_parse_from(["kubectl-hipaa", "scan"]).is_err());
+        assert!(
+            Cli::try_parse_from(["kubectl-hipaa", "scan", "-f", "x", "--fail-on", "urgent"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["kubectl-hipaa", "scan", "-f", "x", "-o", "xml"]).is_err());
+    }
+
+    #[test]
+    fn completions_name_the_subcommands() {
+        let mut out = Vec::new();
+        write_completion(Shell::Bash, &mut out);
+        let script = String::from_utf8(out).unwrap();
+        assert!(script.contains("kubectl-hipaa"));
+        assert!(
+            script.contains("scan") && script.contains("report") && script.contains("controls")
+        );
+    }
+}

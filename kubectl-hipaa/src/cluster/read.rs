@@ -1,0 +1,88 @@
+//! Reading from the cluster: paged lists of every object of a kind, tolerating kinds whose CRD
+//! is not installed (Velero, or HIPAA Guard itself), and the context `scan --cluster` needs.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use hipaa_controls::HipaaPolicy;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+
+use crate::scan::context::LiveContext;
+use crate::scan::manifests::backup_schedule;
+
+const PAGE_SIZE: u32 = 500;
+
+/// Every object of `api`, page by page. `Ok(None)` when the kind is not served (404).
+pub async fn list_all<K>(api: &Api<K>) -> Result<Option<Vec<K>>, kube::Error>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let mut items = Vec::new();
+    let mut params = ListParams::default().limit(PAGE_SIZE);
+    loop {
+        let page = match api.list(&params).await {
+            Ok(page) => page,
+            Err(err) if is_not_found(&err) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        items.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(Some(items)),
+        }
+    }
+}
+
+fn is_not_found(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if status.code == 404)
+}
+
+/// Every HipaaPolicy; `Ok(None)` when the CRD is not installed.
+pub async fn hipaa_policies(client: &Client) -> anyhow::Result<Option<Vec<HipaaPolicy>>> {
+    list_all(&Api::<HipaaPolicy>::all(client.clone()))
+        .await
+        .context("cannot list HipaaPolicies")
+}
+
+/// Velero `Schedule` objects (velero.io/v1), as dynamic objects; empty when Velero is absent.
+pub async fn velero_schedules(client: &Client) -> anyhow::Result<Vec<DynamicObject>> {
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("velero.io", "v1", "Schedule"));
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    Ok(list_all(&api)
+        .await
+        .context("cannot list Velero Schedules")?
+        .unwrap_or_default())
+}
+
+/// The context `scan --cluster` judges against, and the cluster's HipaaPolicies.
+pub async fn live_context(client: &Client) -> anyhow::Result<LiveContext> {
+    async fn all<K>(client: &Client, what: &str) -> anyhow::Result<Vec<Arc<K>>>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        let items = list_all(&Api::<K>::all(client.clone()))
+            .await
+            .with_context(|| format!("cannot list {what}"))?
+            .unwrap_or_default();
+        Ok(items.into_iter().map(Arc::new).collect())
+    }
+    let schedules = velero_schedules(client).await?;
+    Ok(LiveContext {
+        namespaces: all::<Namespace>(client, "Namespaces").await?,
+        network_policies: all::<NetworkPolicy>(client, "NetworkPolicies").await?,
+        pvcs: all::<PersistentVolumeClaim>(client, "PersistentVolumeClaims").await?,
+        storage_classes: all::<StorageClass>(client, "StorageClasses").await?,
+        backup_schedules: schedules
+            .iter()
+            .filter_map(|s| serde_json::to_value(s).ok())
+            .map(|v| backup_schedule(&v))
+            .collect(),
+        policies: hipaa_policies(client).await?.unwrap_or_default(),
+    })
+}

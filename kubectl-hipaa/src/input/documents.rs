@@ -1,0 +1,209 @@
+//! Splits a manifest file into its YAML documents, keeping the line each starts on, and parses
+//! each into JSON. serde_yaml reports no document positions, so the split happens here, on
+//! `---` and `...` marker lines at column 0 (which YAML reserves for markers, even inside block
+//! scalars).
+
+use super::InputError;
+
+/// One document of a file: its text and the 1-based line of the file its text starts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawDocument<'a> {
+    pub text: &'a str,
+    /// The file line of the first line of `text`.
+    pub first_line: usize,
+    /// The file line of the first line with content (not blank, not a comment, not a marker):
+    /// where the object starts, and what findings point at.
+    pub content_line: usize,
+}
+
+/// Splits `text` into documents; documents that hold only comments, blank lines, markers or
+/// directives are left out (Helm writes such documents for templates that render to nothing).
+pub fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
+    let mut documents = Vec::new();
+    let mut start_offset = 0;
+    let mut start_line = 1;
+    let mut content_line: Option<usize> = None;
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let line_number = index + 1;
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if is_document_start(bare) || is_document_end(bare) {
+            push_document(
+                &mut documents,
+                text,
+                start_offset,
+                offset,
+                start_line,
+                content_line,
+            );
+            content_line = None;
+            if is_document_end(bare) {
+                start_offset = offset + line.len();
+                start_line = line_number + 1;
+            } else {
+                // The document includes its own `---` line, so that inline content after the
+                // marker (`--- {kind: ...}`) parses and serde_yaml's line numbers stay aligned.
+                start_offset = offset;
+                start_line = line_number;
+                if has_inline_content(bare) {
+                    content_line = Some(line_number);
+                }
+            }
+        } else if content_line.is_none() && is_content(bare) {
+            content_line = Some(line_number);
+        }
+        offset += line.len();
+    }
+    push_document(
+        &mut documents,
+        text,
+        start_offset,
+        text.len(),
+        start_line,
+        content_line,
+    );
+    documents
+}
+
+fn push_document<'a>(
+    documents: &mut Vec<RawDocument<'a>>,
+    text: &'a str,
+    start: usize,
+    end: usize,
+    first_line: usize,
+    content_line: Option<usize>,
+) {
+    if let (Some(content_line), Some(slice)) = (content_line, text.get(start..end)) {
+        documents.push(RawDocument {
+            text: slice,
+            first_line,
+            content_line,
+        });
+    }
+}
+
+fn is_document_start(line: &str) -> bool {
+    line == "---" || line.starts_with("--- ") || line.starts_with("---\t")
+}
+
+fn is_document_end(line: &str) -> bool {
+    line == "..." || line.starts_with("... ") || line.starts_with("...\t")
+}
+
+/// `--- {a: 1}` or `--- |` carry content on the marker line; `--- # comment` does not.
+fn has_inline_content(marker_line: &str) -> bool {
+    let rest = marker_line.get(3..).unwrap_or("").trim();
+    !rest.is_empty() && !rest.starts_with('#')
+}
+
+fn is_content(line: &str) -> bool {
+    let trimmed = line.trim();
+    !trimmed.is_empty() && !trimmed.starts_with('#') && !line.starts_with('%')
+}
+
+/// Parses one document into JSON. Errors name the file line: serde_yaml's positions are
+/// relative to the document, so they are moved by the document's first line.
+pub fn parse_document(
+    file: &str,
+    document: &RawDocument<'_>,
+) -> Result<serde_json::Value, InputError> {
+    serde_yaml::from_str::<serde_json::Value>(document.text).map_err(|err| {
+        let line = err
+            .location()
+            .map(|location| location.line() + document.first_line - 1)
+            .unwrap_or(document.content_line);
+        let message = rebase_line_numbers(&err.to_string(), document.first_line - 1);
+        InputError::invalid(file, line, format!("invalid YAML: {message}"))
+    })
+}
+
+/// Rewrites every `line N` in a serde_yaml message to `line N + offset`.
+fn rebase_line_numbers(message: &str, offset: usize) -> String {
+    const NEEDLE: &str = "line ";
+    let mut out = String::with_capacity(message.len() + 8);
+    let mut rest = message;
+    while let Some(position) = rest.find(NEEDLE) {
+        let (before, after_before) = rest.split_at(position);
+        out.push_str(before);
+        out.push_str(NEEDLE);
+        let after = after_before.get(NEEDLE.len()..).unwrap_or("");
+        let digits_len = after.bytes().take_while(u8::is_ascii_digit).count();
+        let (digits, tail) = after.split_at(digits_len);
+        match digits.parse::<usize>() {
+            Ok(number) => out.push_str(&(number + offset).to_string()),
+            Err(_) => out.push_str(digits),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn lines(text: &str) -> Vec<(usize, usize)> {
+        split_documents(text)
+            .iter()
+            .map(|d| (d.first_line, d.content_line))
+            .collect()
+    }
+
+    #[test]
+    fn splits_on_markers_and_keeps_lines() {
+        let text = "# Source: chart/a.yaml\napiVersion: v1\nkind: A\n---\n# only a comment\n---\n\n# Source: b\napiVersion: v1\nkind: B\n";
+        assert_eq!(lines(text), vec![(1, 2), (6, 9)]);
+        let docs = split_documents(text);
+        assert!(docs[1].text.starts_with("---\n"));
+        assert!(docs[1].text.ends_with("kind: B\n"));
+    }
+
+    #[test]
+    fn leading_marker_end_marker_and_crlf() {
+        let text = "---\r\napiVersion: v1\r\nkind: A\r\n...\r\n--- # next\r\nkind: B\r\n";
+        assert_eq!(lines(text), vec![(1, 2), (5, 6)]);
+    }
+
+    #[test]
+    fn inline_content_on_the_marker_line_counts() {
+        let text = "--- {apiVersion: v1, kind: A}\n";
+        assert_eq!(lines(text), vec![(1, 1)]);
+        let value = parse_document("f", &split_documents(text)[0]).unwrap();
+        assert_eq!(value["kind"], "A");
+    }
+
+    #[test]
+    fn markers_must_start_at_column_zero() {
+        let text = "a: |\n  ---\n  text\nb: 1\n";
+        assert_eq!(lines(text), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn empty_and_comment_only_input_has_no_documents() {
+        assert!(split_documents("").is_empty());
+        assert!(split_documents("# nothing\n---\n---\n").is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_file_line_of_the_problem() {
+        let text = "apiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: x\n   bad: indentation\n";
+        let docs = split_documents(text);
+        assert_eq!(docs.len(), 2);
+        parse_document("m.yaml", &docs[0]).unwrap();
+        let err = parse_document("m.yaml", &docs[1]).unwrap_err().to_string();
+        assert!(err.starts_with("m.yaml:8: invalid YAML: "), "{err}");
+        assert!(err.contains("line 8"), "{err}");
+        assert!(!err.contains("line 6 "), "{err}");
+    }
+
+    #[test]
+    fn rebases_every_line_number() {
+        assert_eq!(
+            rebase_line_numbers("x at line 3 column 5, while parsing at line 2 column 1", 10),
+            "x at line 13 column 5, while parsing at line 12 column 1"
+        );
+        assert_eq!(rebase_line_numbers("no numbers", 4), "no numbers");
+    }
+}

@@ -1,0 +1,162 @@
+//! Turns the `-f` arguments into the list of inputs to read: files as given, directories walked
+//! recursively for `*.yaml`, `*.yml` and `*.json`, and `-` for standard input.
+
+use std::path::{Path, PathBuf};
+
+use super::InputError;
+
+/// The name findings and errors give to standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// One input to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputPath {
+    Stdin,
+    File(PathBuf),
+}
+
+impl InputPath {
+    /// How findings and error messages name the input: the path as the user gave it (joined
+    /// with the directory's files), with `/` separators, or `<stdin>`.
+    pub fn display_name(&self) -> String {
+        match self {
+            InputPath::Stdin => STDIN_NAME.to_string(),
+            InputPath::File(path) => path_to_slash(path),
+        }
+    }
+}
+
+/// The manifest file extensions a directory walk picks up.
+const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+
+/// Expands the `-f` arguments, in order. Files inside a directory are sorted by path so that
+/// output is the same on every machine. A file named explicitly is read whatever its extension.
+pub fn expand(arguments: &[String]) -> Result<Vec<InputPath>, InputError> {
+    let mut inputs = Vec::new();
+    let mut stdin_seen = false;
+    for argument in arguments {
+        if argument == "-" {
+            if stdin_seen {
+                return Err(InputError::usage(
+                    "`-f -` (standard input) may be given only once",
+                ));
+            }
+            stdin_seen = true;
+            inputs.push(InputPath::Stdin);
+            continue;
+        }
+        let path = PathBuf::from(argument);
+        let metadata = std::fs::metadata(&path)
+            .map_err(|err| InputError::unreadable(argument, &err.to_string()))?;
+        if metadata.is_dir() {
+            let mut found = Vec::new();
+            walk(&path, &mut found)?;
+            found.sort();
+            inputs.extend(found.into_iter().map(InputPath::File));
+        } else {
+            inputs.push(InputPath::File(path));
+        }
+    }
+    Ok(inputs)
+}
+
+/// Collects manifest files below `dir`. Symbolic links to directories are not followed (they
+/// could form loops); symbolic links to files are read.
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|err| InputError::unreadable(&path_to_slash(dir), &err.to_string()))?;
+    for entry in entries {
+        let entry =
+            entry.map_err(|err| InputError::unreadable(&path_to_slash(dir), &err.to_string()))?;
+        let path = entry.path();
+        let file_type = entry
+            .file_type()
+            .map_err(|err| InputError::unreadable(&path_to_slash(&path), &err.to_string()))?;
+        if file_type.is_dir() {
+            walk(&path, found)?;
+        } else if has_manifest_extension(&path) && (file_type.is_file() || path.is_file()) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| {
+            MANIFEST_EXTENSIONS
+                .iter()
+                .any(|m| ext.eq_ignore_ascii_case(m))
+        })
+}
+
+/// A path with `/` separators, without a leading `./`.
+fn path_to_slash(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    match text.strip_prefix("./") {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn walks_directories_recursively_sorted_and_filters_extensions() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("b/nested")).unwrap();
+        for name in [
+            "z.yaml",
+            "a.yml",
+            "b/nested/c.JSON",
+            "b/readme.md",
+            "b/x.txt",
+        ] {
+            std::fs::write(root.join(name), "{}").unwrap();
+        }
+        let inputs = expand(&[root.to_string_lossy().into_owned()]).unwrap();
+        let names: Vec<String> = inputs
+            .iter()
+            .map(|i| match i {
+                InputPath::File(p) => p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                InputPath::Stdin => "-".into(),
+            })
+            .collect();
+        assert_eq!(names, ["a.yml", "b/nested/c.JSON", "z.yaml"]);
+    }
+
+    #[test]
+    fn explicit_files_are_read_whatever_their_extension_and_stdin_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("manifest.txt");
+        std::fs::write(&file, "{}").unwrap();
+        let file_arg = file.to_string_lossy().into_owned();
+        let inputs = expand(&["-".into(), file_arg.clone()]).unwrap();
+        assert_eq!(inputs, vec![InputPath::Stdin, InputPath::File(file)]);
+        let twice = expand(&["-".into(), "-".into()]).unwrap_err();
+        assert!(twice.to_string().contains("only once"), "{twice}");
+    }
+
+    #[test]
+    fn a_missing_path_is_an_error_naming_it() {
+        let err = expand(&["does/not/exist.yaml".into()]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("does/not/exist.yaml: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn display_names_use_slashes_without_leading_dot() {
+        assert_eq!(
+            InputPath::File("./k8s/app.yaml".into()).display_name(),
+            "k8s/app.yaml"
+        );
+        assert_eq!(InputPath::Stdin.display_name(), "<stdin>");
+    }
+}

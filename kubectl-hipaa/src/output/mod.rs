@@ -1,0 +1,29 @@
+//! Printing a scan: table, JSON, SARIF 2.1.0 and JUnit XML.
+
+pub mod json;
+pub mod junit;
+pub mod sarif;
+pub mod style;
+pub mod table;
+
+use std::io::{self, Write};
+
+pub use style::Style;
+
+use crate::cli::ScanFormat;
+use crate::scan::model::ScanReport;
+
+/// Writes `report` in `format`; `style` only affects the table.
+pub fn write_scan(
+    report: &ScanReport,
+    format: ScanFormat,
+    style: Style,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        ScanFormat::Table => table::write(report, style, out),
+        ScanFormat::Json => json::write(report, out),
+        ScanFormat::Sarif => sarif::write(report, out),
+        ScanFormat::Junit => junit::write(report, out),
+    }
+}

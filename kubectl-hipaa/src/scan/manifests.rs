@@ -1,0 +1,262 @@
+//! Sorts the objects read from the inputs: objects the engine judges (typed, with their file and
+//! line), the context they are judged against (Namespaces, NetworkPolicies, PVCs,
+//! StorageClasses, Velero Schedules), and the kinds that are skipped.
+
+use std::sync::Arc;
+
+use hipaa_controls::{BackupSchedule, Object, ObjectError};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::storage::v1::StorageClass;
+use serde_json::Value;
+
+use crate::input::{InputError, ManifestObject};
+use crate::scan::model::SkippedSummary;
+
+/// An object to judge and where it is written.
+#[derive(Clone, Debug)]
+pub struct JudgedObject {
+    pub object: Object,
+    pub file: Arc<str>,
+    pub line: usize,
+}
+
+/// Everything read from the inputs, sorted.
+#[derive(Debug, Default)]
+pub struct Manifests {
+    /// Objects the engine judges, in input order.
+    pub objects: Vec<JudgedObject>,
+    pub namespaces: Vec<Arc<Namespace>>,
+    pub network_policies: Vec<Arc<NetworkPolicy>>,
+    pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
+    pub storage_classes: Vec<Arc<StorageClass>>,
+    pub backup_schedules: Vec<BackupSchedule>,
+    /// Objects of kinds that are neither judged nor context.
+    pub skipped: SkippedSummary,
+    /// HipaaPolicy objects among the inputs (not used as policy; `--policy` is).
+    pub policies_among_inputs: usize,
+    /// Every object read (List items count one each).
+    pub objects_read: usize,
+}
+
+impl Manifests {
+    /// Sorts one object. `default_namespace` is given to namespaced objects that name none.
+    pub fn add(
+        &mut self,
+        manifest: ManifestObject,
+        default_namespace: &str,
+    ) -> Result<(), InputError> {
+        self.objects_read += 1;
+        let ManifestObject {
+            file,
+            line,
+            mut value,
+        } = manifest;
+        octal_file_modes(&mut value);
+        let api_version = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let kind = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match (api_version, kind) {
+            ("storage.k8s.io/v1", "StorageClass") => {
+                let class = parse::<StorageClass>(value, &file, line, "StorageClass")?;
+                self.storage_classes.push(Arc::new(class));
+                return Ok(());
+            }
+            ("velero.io/v1", "Schedule") => {
+                self.backup_schedules.push(backup_schedule(&value));
+                return Ok(());
+            }
+            ("hipaaguard.io/v1alpha1", "HipaaPolicy") => {
+                self.policies_among_inputs += 1;
+                self.skipped.add(skipped_kind(api_version, kind));
+                return Ok(());
+            }
+            _ => {}
+        }
+        let kind_label = skipped_kind(api_version, kind);
+        match Object::from_value(value, Some(default_namespace)) {
+            Ok(object) => {
+                match &object {
+                    Object::Namespace(ns) => self.namespaces.push(Arc::new(ns.as_ref().clone())),
+                    Object::NetworkPolicy(np) => {
+                        self.network_policies.push(Arc::new(np.as_ref().clone()))
+                    }
+                    Object::PersistentVolumeClaim(pvc) => {
+                        self.pvcs.push(Arc::new(pvc.as_ref().clone()))
+                    }
+                    _ => {}
+                }
+                self.objects.push(JudgedObject { object, file, line });
+                Ok(())
+            }
+            Err(ObjectError::UnsupportedKind { .. }) => {
+                self.skipped.add(kind_label);
+                Ok(())
+            }
+            Err(err) => Err(InputError::invalid(&file, line, err.to_string())),
+        }
+    }
+}
+
+/// Kubernetes reads manifests as YAML 1.1, where a plain `0440` is the octal number 288;
+/// serde_yaml (YAML 1.2) keeps it as the string "0440". File modes are the integer fields where
+/// octal is idiomatic (`defaultMode: 0440`, `items[].mode: 0400`), so those become numbers as
+/// kubectl would read them. Quoted modes are invalid for the API server either way.
+fn octal_file_modes(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if (key == "defaultMode" || key == "mode")
+                    && let Some(mode) = child.as_str().and_then(parse_octal)
+                {
+                    *child = Value::from(mode);
+                    continue;
+                }
+                octal_file_modes(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(octal_file_modes),
+        _ => {}
+    }
+}
+
+/// `0440` -> 288; None for anything that is not a leading-zero octal literal.
+fn parse_octal(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix('0').filter(|d| !d.is_empty())?;
+    u32::from_str_radix(digits, 8).ok()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    value: Value,
+    file: &str,
+    line: usize,
+    kind: &str,
+) -> Result<T, InputError> {
+    serde_json::from_value(value)
+        .map_err(|err| InputError::invalid(file, line, format!("{kind} does not parse: {err}")))
+}
+
+/// `ConfigMap` for the core group, `Widget (example.com/v1)` otherwise.
+fn skipped_kind(api_version: &str, kind: &str) -> String {
+    if api_version == "v1" {
+        kind.to_string()
+    } else {
+        format!("{kind} ({api_version})")
+    }
+}
+
+/// A Velero Schedule's namespace coverage (`spec.template.includedNamespaces` and
+/// `excludedNamespaces`).
+pub fn backup_schedule(value: &Value) -> BackupSchedule {
+    let template = value.pointer("/spec/template");
+    let list = |key: &str| -> Vec<String> {
+        template
+            .and_then(|t| t.get(key))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    BackupSchedule {
+        name: value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        included_namespaces: list("includedNamespaces"),
+        excluded_namespaces: list("excludedNamespaces"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use serde_json::json;
+
+    fn manifest(value: Value) -> ManifestObject {
+        ManifestObject {
+            file: Arc::from("m.yaml"),
+            line: 3,
+            value,
+        }
+    }
+
+    #[test]
+    fn sorts_judged_context_and_skipped_objects() {
+        let mut m = Manifests::default();
+        let inputs = [
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "billing"}}),
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "billing"}, "spec": {"podSelector": {}}}),
+            json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "gp3"}, "provisioner": "ebs.csi.aws.com"}),
+            json!({"apiVersion": "velero.io/v1", "kind": "Schedule", "metadata": {"name": "daily"}, "spec": {"template": {"includedNamespaces": ["billing"]}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+            json!({"apiVersion": "hipaaguard.io/v1alpha1", "kind": "HipaaPolicy", "metadata": {"name": "p"}}),
+        ];
+        for value in inputs {
+            m.add(manifest(value), "apps").unwrap();
+        }
+        assert_eq!(m.objects_read, 8);
+        let judged: Vec<&str> = m.objects.iter().map(|o| o.object.kind()).collect();
+        assert_eq!(judged, ["Deployment", "Namespace", "NetworkPolicy"]);
+        assert_eq!(m.objects[0].object.namespace(), Some("apps"));
+        assert_eq!(
+            (
+                m.namespaces.len(),
+                m.network_policies.len(),
+                m.storage_classes.len()
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!(m.backup_schedules[0].included_namespaces, ["billing"]);
+        assert_eq!(m.policies_among_inputs, 1);
+        assert_eq!(m.skipped.objects, 3);
+        assert!(m.skipped.kinds.contains_key("Widget (example.com/v1)"));
+        assert!(m.skipped.kinds.contains_key("ConfigMap"));
+    }
+
+    #[test]
+    fn octal_file_modes_read_as_kubectl_reads_them() {
+        let mut m = Manifests::default();
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i}]\n  volumes:\n  - name: s\n    secret:\n      secretName: s\n      defaultMode: 0440\n      items: [{key: k, path: p, mode: 0400}]\n";
+        let value: Value = serde_yaml::from_str(yaml).unwrap();
+        assert_eq!(value["spec"]["volumes"][0]["secret"]["defaultMode"], "0440");
+        m.add(manifest(value), "default").unwrap();
+        let Object::Pod(pod) = &m.objects[0].object else {
+            panic!("not a pod")
+        };
+        let secret = pod.spec.as_ref().unwrap().volumes.as_ref().unwrap()[0]
+            .secret
+            .as_ref()
+            .unwrap();
+        assert_eq!(secret.default_mode, Some(0o440));
+        assert_eq!(secret.items.as_ref().unwrap()[0].mode, Some(0o400));
+        assert_eq!(parse_octal("0"), None);
+        assert_eq!(parse_octal("0755"), Some(0o755));
+        assert_eq!(parse_octal("0759"), None);
+        assert_eq!(parse_octal("440"), None);
+    }
+
+    #[test]
+    fn an_object_that_does_not_parse_is_an_error_at_its_line() {
+        let mut m = Manifests::default();
+        let bad = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"}, "spec": {"replicas": "two"}});
+        let err = m.add(manifest(bad), "default").unwrap_err().to_string();
+        assert!(
+            err.starts_with("m.yaml:3: Deployment does not parse"),
+            "{err}"
+        );
+    }
+}
