@@ -138,7 +138,7 @@ helm install "$release" charts/hipaa-guard --namespace "$namespace" --create-nam
   --set "admission.url=https://127.0.0.1:$webhook_port/validate" \
   --set-file "certificates.provided.caBundle=$state/cluster/webhook/ca.crt" \
   >"$state/logs/helm-install.log" 2>&1 || { cat "$state/logs/helm-install.log" >&2; die "helm install failed"; }
-helm list --namespace "$namespace"
+helm list --namespace "$namespace" | sed "s/^/    /"
 
 # A kubeconfig holding the token of one of the chart's ServiceAccounts, so that the local processes
 # have exactly the permissions the chart grants them in a cluster.
@@ -181,9 +181,10 @@ wait_ready() { # NAME URL PID
 wait_ready hipaa-webhook "http://127.0.0.1:$webhook_admin_port/readyz" "${pids[1]}"
 wait_ready hipaa-operator "http://127.0.0.1:$operator_admin_port/readyz" "${pids[2]}"
 
-# ---- 5. policies and workloads -------------------------------------------------------------------
-# The webhook learns of new policies and StorageClasses through its watches; retry an apply that
-# races them for a few seconds.
+# ---- 5. workloads, then policies -----------------------------------------------------------------
+# As on an existing cluster: the workloads run first, then the policies arrive and the operator
+# audits what is there. The webhook learns of new objects through its watches; an apply that races
+# them is retried for a few seconds.
 apply_with_retry() {
   local out n=0
   until out="$(kubectl apply "$@" 2>&1)"; do
@@ -195,22 +196,28 @@ apply_with_retry() {
 }
 step "kubectl apply: namespaces (billing: PHI production, claims: PHI onboarding, sandbox: development)"
 apply_with_retry -f "$samples/namespaces.yaml" -f "$samples/storageclass.yaml"
-step "kubectl apply: HipaaPolicies"
-apply_with_retry -f "$samples/policies/"
-step "kubectl apply: workloads (compliant billing, legacy claims under Audit, PHI in sandbox under Warn)"
+step "kubectl apply: the workloads already running (compliant billing, legacy claims, PHI in sandbox)"
 apply_with_retry -f "$samples/workloads/billing-compliant.yaml" -f "$samples/workloads/claims-legacy.yaml" \
   -f "$samples/workloads/sandbox-phi.yaml"
+step "kubectl apply: HipaaPolicies (phi-production: Enforce, phi-onboarding: Audit, no-phi-in-development: Warn)"
+apply_with_retry -f "$samples/policies/"
 
 # ---- 6. compliance, as the operator sees it --------------------------------------------------------
-step "waiting for the operator's first audit of each policy"
-policies="$(kubectl get hipaapolicies -o jsonpath='{.items[*].metadata.name}')"
+# Done when every policy has been audited and its status has held still for two polls (a change
+# seen late triggers another audit within a second).
+step "waiting for the operator's audit of each policy"
+audit_state() {
+  kubectl get hipaapolicies -o jsonpath='{range .items[*]}{.metadata.name}={.status.lastAuditTime},{.status.summary}{"\n"}{end}'
+}
 deadline=$((SECONDS + 120))
-for policy in $policies; do
-  until [ -n "$(kubectl get hipaapolicy "$policy" -o jsonpath='{.status.lastAuditTime}')" ]; do
-    kill -0 "${pids[2]}" 2>/dev/null || die "hipaa-operator exited"
-    [ "$SECONDS" -lt "$deadline" ] || die "policy $policy was not audited within 120s"
-    sleep 1
-  done
+previous=""
+while :; do
+  kill -0 "${pids[2]}" 2>/dev/null || die "hipaa-operator exited"
+  current="$(audit_state)"
+  if ! printf '%s\n' "$current" | grep -q '=,' && [ "$current" = "$previous" ]; then break; fi
+  [ "$SECONDS" -lt "$deadline" ] || die "the policies were not all audited within 120s: $current"
+  previous="$current"
+  sleep 1
 done
 step "kubectl get hipaapolicies"
 kubectl get hipaapolicies
@@ -249,6 +256,8 @@ cat <<EOF
       kubectl describe hipaapolicy phi-onboarding
       # denied, one line per failed control with its 45 CFR section:
       kubectl apply -f $root/$samples/workloads/billing-non-compliant.yaml
+      # any change to the PHI workload in development is admitted, with warnings (Warn policy):
+      kubectl -n sandbox annotate deployment patient-import example.com/reviewed=yes --overwrite
       # removing the last isolation of PHI pods is denied too:
       kubectl -n billing delete networkpolicy default-deny-ingress
       # the same checks offline, as in CI:

@@ -58,7 +58,7 @@ def seed_kms(kms) -> str:
     key_arn = key["KeyMetadata"]["Arn"]
     kms.create_alias(AliasName="alias/hipaa-demo", TargetKeyId=key["KeyMetadata"]["KeyId"])
     kms.enable_key_rotation(KeyId=key["KeyMetadata"]["KeyId"])
-    print(f"  kms: customer-managed key {key_arn} (rotation on)")
+    print(f"    kms: customer-managed key {key_arn} (rotation on)")
     return key_arn
 
 
@@ -82,7 +82,7 @@ def seed_eks(eks, key_arn: str) -> None:
             ]
         },
     )
-    print(f"  eks: cluster {CLUSTER} 1.33 (secrets KMS, audit logs, private endpoint)")
+    print(f"    eks: cluster {CLUSTER} 1.33 (secrets KMS, audit logs, private endpoint)")
 
 
 def seed_ecr(ecr, endpoint: str, region: str, key_arn: str) -> None:
@@ -94,16 +94,16 @@ def seed_ecr(ecr, endpoint: str, region: str, key_arn: str) -> None:
                 imageScanningConfiguration={"scanOnPush": True},
                 encryptionConfiguration={"encryptionType": "KMS", "kmsKey": key_arn},
             )
-            print(f"  ecr: {repository} (scan on push, immutable tags, KMS)")
+            print(f"    ecr: {repository} (scan on push, immutable tags, KMS)")
         else:
             ecr.create_repository(repositoryName=repository)
-            print(f"  ecr: {repository} (defaults: no scan on push, mutable tags, AES256)")
+            print(f"    ecr: {repository} (defaults: no scan on push, mutable tags, AES256)")
     for repository, tag, digest in IMAGES:
         ecr.put_image(repositoryName=repository, imageManifest=manifest(repository, tag), imageTag=tag, imageDigest=digest)
         if repository not in COMPLIANT_REPOSITORIES:
             set_critical_finding(endpoint, region, repository, tag, digest)
         ecr.start_image_scan(repositoryName=repository, imageId={"imageDigest": digest})
-        print(f"  ecr: image {repository}:{tag}@{digest[:19]}... scanned")
+        print(f"    ecr: image {repository}:{tag}@{digest[:19]}... scanned")
 
 
 def set_critical_finding(endpoint: str, region: str, repository: str, tag: str, digest: str) -> None:
@@ -145,9 +145,9 @@ def seed_secrets(sm, key_arn: str) -> None:
     for name in ("prod/billing/db", "prod/billing/export-token"):
         sm.create_secret(Name=name, SecretString=json.dumps({"value": "demo-only"}), KmsKeyId=key_arn)
         sm.rotate_secret(SecretId=name, RotationRules={"AutomaticallyAfterDays": 30})
-        print(f"  secretsmanager: {name} (CMK, rotated every 30 days)")
+        print(f"    secretsmanager: {name} (CMK, rotated every 30 days)")
     sm.create_secret(Name="prod/claims/api-token", SecretString=json.dumps({"value": "demo-only"}))
-    print("  secretsmanager: prod/claims/api-token (AWS-managed key, never rotated)")
+    print("    secretsmanager: prod/claims/api-token (AWS-managed key, never rotated)")
 
 
 def main() -> int:
