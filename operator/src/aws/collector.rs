@@ -120,7 +120,9 @@ impl AwsCollector {
         self.run(key_jobs(&links, &found, now), &mut found, now)
             .await;
         prune(&mut found, &links);
-        let taken_at = state.cycle_started.unwrap_or(now);
+        // Whole seconds, as the API server keeps `checkedAt`: a status computed from this
+        // snapshot then equals the same status read back, and is not rewritten each audit.
+        let taken_at = whole_seconds(state.cycle_started.unwrap_or(now));
         let snapshot = Arc::new(assemble(&links, &found, taken_at));
         tracing::info!(
             policy = %policy.name_any(),
@@ -267,6 +269,10 @@ fn audit_interval(policy: &HipaaPolicy) -> chrono::Duration {
         .or_else(|_| parse_duration(&default_audit_interval()))
         .unwrap_or(Duration::from_secs(600));
     chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::minutes(10))
+}
+
+fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 
 /// How many looked-up resources (and images, and key rotation statuses) failed.

@@ -166,7 +166,11 @@ mod tests {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
         let deployed =
             std::fs::read_to_string(format!("{root}/deploy/aws/operator-iam-policy.json")).unwrap();
-        assert_eq!(policy_actions(&deployed), called, "deploy/aws/operator-iam-policy.json");
+        assert_eq!(
+            policy_actions(&deployed),
+            called,
+            "deploy/aws/operator-iam-policy.json"
+        );
         let doc = std::fs::read_to_string(format!("{root}/docs/aws-iam.md")).unwrap();
         let block = doc
             .split("```json")
