@@ -19,6 +19,9 @@ pub struct Connection {
 
 /// Connects with the global flags.
 pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Connection> {
+    // Other crates of the workspace may enable a second rustls provider; pick ring explicitly.
+    // An Err only means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let options = KubeConfigOptions {
         context: global.context.clone(),
         cluster: None,
