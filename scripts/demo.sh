@@ -77,11 +77,13 @@ start() {
 }
 
 # ---- 1. build -----------------------------------------------------------------------------------
+state="$(mktemp -d "${TMPDIR:-/tmp}/hipaa-guard-demo.XXXXXX")"
+mkdir -p "$state/logs"
 step "building: control plane (etcd, kube-apiserver, kubectl, helm, moto) and HIPAA Guard ($profile)"
 if [ -z "${HIPAA_GUARD_K8S_BIN:-}" ]; then
   note "tests/controlplane/build.sh (the first run builds from source and takes minutes; then cached)"
-  HIPAA_GUARD_K8S_BIN="$(bash tests/controlplane/build.sh 2>"${TMPDIR:-/tmp}/hipaa-guard-demo-build.log" | tail -n 1)" \
-    || die "the control-plane build failed; see ${TMPDIR:-/tmp}/hipaa-guard-demo-build.log"
+  HIPAA_GUARD_K8S_BIN="$(bash tests/controlplane/build.sh 2>"$state/logs/controlplane-build.log" | tail -n 1)" \
+    || die "the control-plane build failed (its log is below)"
 fi
 bins="$HIPAA_GUARD_K8S_BIN"
 for tool in kubectl helm moto_server; do
@@ -104,8 +106,6 @@ helm() { "$bins/helm" "$@"; }
 free_port() { "$moto_python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 http_ok() { "$moto_python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1" 2>/dev/null; }
 
-state="$(mktemp -d "${TMPDIR:-/tmp}/hipaa-guard-demo.XXXXXX")"
-mkdir -p "$state/logs"
 # Helm's own files stay in the demo's state directory, away from the user's.
 export HELM_CACHE_HOME="$state/helm/cache" HELM_CONFIG_HOME="$state/helm/config" HELM_DATA_HOME="$state/helm/data"
 

@@ -203,9 +203,10 @@ async fn api_server_accepts_default_and_non_default_renderings() {
     )
     .unwrap();
     assert!(wait.success(), "{wait}");
-    let ca_file = std::env::temp_dir().join(format!("helm-e2e-ca-{}.pem", std::process::id()));
-    std::fs::write(&ca_file, render::ca_pem().unwrap()).unwrap();
-    let ca = ca_file.display().to_string();
+    // Removed when dropped, also when an assertion fails.
+    let ca_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca_file.path(), render::ca_pem().unwrap()).unwrap();
+    let ca = ca_file.path().display().to_string();
     let demo_values = repo_root()
         .join("deploy/demo/values-local.yaml")
         .display()
@@ -370,7 +371,6 @@ async fn api_server_accepts_default_and_non_default_renderings() {
             _ => assert_eq!(of_kind(&docs, "Deployment").len(), 2),
         }
     }
-    let _ = std::fs::remove_file(&ca_file);
 }
 
 #[tokio::test]
