@@ -64,7 +64,9 @@ fn name_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) ->
 }
 
 fn namespace_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
-    meta.namespace.clone().unwrap_or_else(|| "default".to_string())
+    meta.namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_string())
 }
 
 impl ClusterContext {
@@ -89,7 +91,8 @@ impl ClusterContext {
     }
 
     pub fn insert_pvc(&mut self, pvc: Arc<PersistentVolumeClaim>) {
-        self.pvcs.insert((namespace_of(&pvc.metadata), name_of(&pvc.metadata)), pvc);
+        self.pvcs
+            .insert((namespace_of(&pvc.metadata), name_of(&pvc.metadata)), pvc);
     }
 
     pub fn insert_backup_schedule(&mut self, schedule: BackupSchedule) {
@@ -106,7 +109,10 @@ impl ClusterContext {
 
     /// NetworkPolicies of one namespace.
     pub fn network_policies(&self, namespace: &str) -> &[Arc<NetworkPolicy>] {
-        self.network_policies.get(namespace).map(Vec::as_slice).unwrap_or(&[])
+        self.network_policies
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn storage_class(&self, name: &str) -> Option<&StorageClass> {
@@ -126,12 +132,20 @@ impl ClusterContext {
     }
 
     pub fn pvc(&self, namespace: &str, name: &str) -> Option<&PersistentVolumeClaim> {
-        self.pvcs.get(&(namespace.to_string(), name.to_string())).map(Arc::as_ref)
+        self.pvcs
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(Arc::as_ref)
     }
 
     /// PVCs of one namespace.
-    pub fn pvcs_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a PersistentVolumeClaim> {
-        self.pvcs.iter().filter(move |((ns, _), _)| ns == namespace).map(|(_, pvc)| pvc.as_ref())
+    pub fn pvcs_in<'a>(
+        &'a self,
+        namespace: &'a str,
+    ) -> impl Iterator<Item = &'a PersistentVolumeClaim> {
+        self.pvcs
+            .iter()
+            .filter(move |((ns, _), _)| ns == namespace)
+            .map(|(_, pvc)| pvc.as_ref())
     }
 
     pub fn backup_schedules(&self) -> &[BackupSchedule] {
