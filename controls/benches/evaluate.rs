@@ -50,7 +50,11 @@ fn context(with_default_deny: bool) -> ClusterContext {
     let last = if with_default_deny {
         network_policy("default-deny", "billing", json!({}))
     } else {
-        network_policy("svc-99", "billing", json!({"matchLabels": {"app.kubernetes.io/name": "svc-99"}}))
+        network_policy(
+            "svc-99",
+            "billing",
+            json!({"matchLabels": {"app.kubernetes.io/name": "svc-99"}}),
+        )
     };
     ctx.insert_network_policy(Arc::new(serde_json::from_value(last).unwrap()));
     let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
@@ -72,19 +76,48 @@ fn bench(c: &mut Criterion) {
 
     let passing = context(true);
     let eval = evaluate(&object, &passing, &policy, Mode::Admission, now);
-    assert!(eval.findings.is_empty(), "the benchmark Deployment should pass: {:?}", eval.findings);
+    assert!(
+        eval.findings.is_empty(),
+        "the benchmark Deployment should pass: {:?}",
+        eval.findings
+    );
     // TLS-WORKLOAD, NETPOL, VOLUME-ENCRYPTION, SECRETS-IN-ENV, PRIVILEGED, IMAGE-REGISTRY, HA;
     // DEV-PHI does not apply in production, BACKUP is audit-only, the rest target other kinds.
-    assert_eq!(eval.checked.len(), 7, "every control that applies to this Deployment ran");
+    assert_eq!(
+        eval.checked.len(),
+        7,
+        "every control that applies to this Deployment ran"
+    );
     c.bench_function("evaluate/deployment-5k/100-netpols/pass", |b| {
-        b.iter(|| evaluate(black_box(&object), black_box(&passing), &policy, Mode::Admission, now))
+        b.iter(|| {
+            evaluate(
+                black_box(&object),
+                black_box(&passing),
+                &policy,
+                Mode::Admission,
+                now,
+            )
+        })
     });
 
     let failing = context(false);
     let eval = evaluate(&object, &failing, &policy, Mode::Admission, now);
-    assert_eq!(eval.findings.len(), 1, "only HIPAA-K8S-NETPOL fails: {:?}", eval.findings);
+    assert_eq!(
+        eval.findings.len(),
+        1,
+        "only HIPAA-K8S-NETPOL fails: {:?}",
+        eval.findings
+    );
     c.bench_function("evaluate/deployment-5k/100-netpols/netpol-fails", |b| {
-        b.iter(|| evaluate(black_box(&object), black_box(&failing), &policy, Mode::Admission, now))
+        b.iter(|| {
+            evaluate(
+                black_box(&object),
+                black_box(&failing),
+                &policy,
+                Mode::Admission,
+                now,
+            )
+        })
     });
 
     c.bench_function("object/from_value/deployment-5k", |b| {

@@ -146,6 +146,29 @@ pub fn evaluate_network_policy_deletion(
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Evaluation {
+    judge_network_policy_change(np, None, ctx, policy, now)
+}
+
+/// Judges an update of a NetworkPolicy from `old` to `new` under HIPAA-K8S-NETPOL: as a deletion
+/// of `old` in which `new` counts among the remaining policies (an update that narrows the
+/// selector or drops Ingress from policyTypes can uncover pods just like a deletion).
+pub fn evaluate_network_policy_update(
+    old: &NetworkPolicy,
+    new: &NetworkPolicy,
+    ctx: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Evaluation {
+    judge_network_policy_change(old, Some(new), ctx, policy, now)
+}
+
+fn judge_network_policy_change(
+    np: &NetworkPolicy,
+    replacement: Option<&NetworkPolicy>,
+    ctx: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Evaluation {
     let mut out = Evaluation::default();
     let (Some(control), Some(setting)) = (
         catalog::control(ids::K8S_NETPOL),
@@ -158,7 +181,7 @@ pub fn evaluate_network_policy_deletion(
         namespace: Some(np.metadata.namespace.as_deref().unwrap_or("default")),
         name: np.metadata.name.as_deref().unwrap_or(""),
     };
-    let verdict = k8s::netpol::deletion(np, subject, ctx, &setting.parameters);
+    let verdict = k8s::netpol::deletion(np, replacement, subject, ctx, &setting.parameters);
     record(
         &mut out,
         control,

@@ -18,7 +18,9 @@ pub mod validate;
 
 pub use catalog::{catalog, control};
 pub use context::{BackupSchedule, ClusterContext, Completeness, DEFAULT_STORAGE_CLASS_ANNOTATION};
-pub use engine::{Evaluation, Mode, evaluate, evaluate_network_policy_deletion};
+pub use engine::{
+    Evaluation, Mode, evaluate, evaluate_network_policy_deletion, evaluate_network_policy_update,
+};
 pub use image_ref::ImageReference;
 pub use k8s::{ENVIRONMENT_LABEL, PHI_LABEL};
 pub use model::{

@@ -148,3 +148,46 @@ fn unknown_network_policies_are_an_error_and_a_disabled_control_checks_nothing()
     let eval = delete(DENY_ALL, &[], &policy);
     assert!(eval.checked.is_empty() && eval.findings.is_empty());
 }
+
+#[test]
+fn an_update_is_judged_as_a_deletion_with_the_new_version_remaining() {
+    let policy = EffectivePolicy::defaults();
+    let ctx = common::context(API_ONLY);
+    let old = np(API_ONLY);
+    let update = |new_yaml: &str| {
+        let eval = hipaa_controls::evaluate_network_policy_update(
+            &old,
+            &np(new_yaml),
+            &ctx,
+            &policy,
+            common::now(),
+        );
+        outcome(&eval)
+    };
+    // Widening the selector keeps the pods covered.
+    let wider = API_ONLY.replace("{app: api, tier: backend}", "{app: api}");
+    assert_eq!(update(&wider), None);
+    // Narrowing it uncovers pods the old one isolated.
+    let narrower = API_ONLY.replace(
+        "{app: api, tier: backend}",
+        "{app: api, tier: backend, canary: \"true\"}",
+    );
+    assert_eq!(update(&narrower), Some(Outcome::Fail));
+    // Dropping Ingress from policyTypes uncovers them too.
+    let egress_only = format!("{API_ONLY}\n  policyTypes: [Egress]");
+    let eval = hipaa_controls::evaluate_network_policy_update(
+        &old,
+        &np(&egress_only),
+        &ctx,
+        &policy,
+        common::now(),
+    );
+    assert_eq!(outcome(&eval), Some(Outcome::Fail));
+    assert!(
+        eval.findings[0]
+            .message
+            .starts_with("updating NetworkPolicy billing/api-ingress leaves"),
+        "{}",
+        eval.findings[0].message
+    );
+}

@@ -10,7 +10,8 @@
 //! Deletion: without the pods, the rule is "still covered if a remaining policy that restricts
 //! the same direction selects a superset of the deleted one's pods", proved from selectors alone
 //! (an empty podSelector, or one whose requirements follow from the deleted selector; see
-//! selector_covers). When that cannot be proved the deletion fails: sound, possibly strict.
+//! selector_covers). When that cannot be proved the deletion fails: sound, possibly strict. An
+//! update is judged as the deletion of the old policy with the new one among the remaining.
 
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -160,9 +161,11 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
     }
 }
 
-/// Judges the deletion of `np` (see the module documentation).
+/// Judges the deletion of `np`, or its replacement by `replacement` on an update (see the module
+/// documentation): the replacement counts as one of the remaining policies.
 pub(crate) fn deletion(
     np: &NetworkPolicy,
+    replacement: Option<&NetworkPolicy>,
     subject: Subject<'_>,
     ctx: &ClusterContext,
     parameters: &Parameters,
@@ -174,11 +177,13 @@ pub(crate) fn deletion(
     let Some(spec) = np.spec.as_ref() else {
         return Verdict::Pass;
     };
+    let replacement = replacement.and_then(|r| r.spec.as_ref());
     let remaining = || {
         ctx.network_policies(namespace)
             .iter()
             .filter(|other| other.metadata.name != np.metadata.name)
             .filter_map(|other| other.spec.as_ref())
+            .chain(replacement)
     };
     let mut lost = Vec::new();
     for direction in [Direction::Ingress, Direction::Egress] {
@@ -198,8 +203,13 @@ pub(crate) fn deletion(
     if lost.is_empty() {
         Verdict::Pass
     } else {
+        let verb = if replacement.is_some() {
+            "updating"
+        } else {
+            "deleting"
+        };
         Verdict::Fail(format!(
-            "deleting {subject} leaves the pods it selects without a NetworkPolicy that restricts {}",
+            "{verb} {subject} leaves the pods it selects without a NetworkPolicy that restricts {}",
             lost.join(" and ")
         ))
     }
