@@ -26,16 +26,32 @@ pub const CONTROL_ID_PATTERN: &str = "^HIPAA-[A-Z0-9]+(-[A-Z0-9]+)*$";
     shortname = "hp",
     category = "hipaaguard",
     status = "HipaaPolicyStatus",
-    printcolumn(name = "Enforcement", type_ = "string", json_path = ".spec.enforcement"),
+    printcolumn(
+        name = "Enforcement",
+        type_ = "string",
+        json_path = ".spec.enforcement"
+    ),
     printcolumn(
         name = "Compliant",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Compliant\")].status"
     ),
     printcolumn(name = "Score", type_ = "integer", json_path = ".status.summary.score"),
-    printcolumn(name = "Violations", type_ = "integer", json_path = ".status.summary.violations"),
-    printcolumn(name = "Last Audit", type_ = "date", json_path = ".status.lastAuditTime"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Violations",
+        type_ = "integer",
+        json_path = ".status.summary.violations"
+    ),
+    printcolumn(
+        name = "Last Audit",
+        type_ = "date",
+        json_path = ".status.lastAuditTime"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct HipaaPolicySpec {
@@ -106,7 +122,11 @@ impl Enforcement {
 
     /// The stricter of two enforcement modes.
     pub fn strictest(self, other: Enforcement) -> Enforcement {
-        if other.strictness() > self.strictness() { other } else { self }
+        if other.strictness() > self.strictness() {
+            other
+        } else {
+            self
+        }
     }
 
     /// The mode's name as it appears in YAML.

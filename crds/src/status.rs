@@ -96,9 +96,7 @@ pub struct ControlStatus {
 }
 
 /// The result of a control.
-#[derive(
-    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash,
-)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ControlResult {
     /// Every object in scope passes.
     Pass,
@@ -184,9 +182,7 @@ pub struct ExceptionStatus {
 }
 
 /// Lifecycle of an exception.
-#[derive(
-    Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash,
-)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExceptionState {
     /// In force.
     Active,

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 #[test]
 fn committed_crd_matches_the_types() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(hipaa_crds::CRD_PATH);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(hipaa_crds::CRD_PATH);
     let committed = std::fs::read_to_string(&path)
         .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
     let generated = hipaa_crds::crd_yaml().expect("the CRD serializes");
@@ -33,8 +35,24 @@ fn crd_has_the_designed_names_and_columns() {
         .flatten()
         .map(|c| c.name.to_uppercase())
         .collect();
-    assert_eq!(columns, ["ENFORCEMENT", "COMPLIANT", "SCORE", "VIOLATIONS", "LAST AUDIT", "AGE"]);
-    assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+    assert_eq!(
+        columns,
+        [
+            "ENFORCEMENT",
+            "COMPLIANT",
+            "SCORE",
+            "VIOLATIONS",
+            "LAST AUDIT",
+            "AGE"
+        ]
+    );
+    assert!(
+        version
+            .subresources
+            .as_ref()
+            .and_then(|s| s.status.as_ref())
+            .is_some()
+    );
 }
 
 #[test]
@@ -63,5 +81,12 @@ spec:
     assert_eq!(policy.spec.enforcement, hipaa_crds::Enforcement::Enforce);
     assert_eq!(policy.spec.controls.len(), 3);
     assert!(policy.spec.controls.iter().any(|c| c.disabled));
-    assert_eq!(policy.spec.exceptions.first().map(|e| e.match_.names.clone()), Some(vec!["batch-*".to_string()]));
+    assert_eq!(
+        policy
+            .spec
+            .exceptions
+            .first()
+            .map(|e| e.match_.names.clone()),
+        Some(vec!["batch-*".to_string()])
+    );
 }

@@ -15,7 +15,9 @@ fn main() -> ExitCode {
         print!("{yaml}");
         return ExitCode::SUCCESS;
     }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(hipaa_crds::CRD_PATH);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(hipaa_crds::CRD_PATH);
     if let Some(dir) = path.parent()
         && let Err(err) = std::fs::create_dir_all(dir)
     {
