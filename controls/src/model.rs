@@ -3,7 +3,7 @@
 use std::fmt;
 
 use hipaa_crds::Enforcement;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How bad a failure of a control is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -145,7 +145,7 @@ pub struct Control {
 }
 
 /// The object a finding is about.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ResourceRef {
     /// Kubernetes kind, or `EKSCluster`, `ECRRepository`, `SecretsManagerSecret`, `KMSKey`.
     pub kind: String,

@@ -147,7 +147,7 @@ pub struct ImageInUse {
     /// The tag (`v1.2`) or digest (`sha256:...`) the workloads use.
     pub reference: String,
     /// The workloads that run it.
-    #[serde(default, with = "super::serde_refs")]
+    #[serde(default)]
     pub used_by: Vec<ResourceRef>,
     /// DescribeImageScanFindings, or why it failed (`ScanNotFoundException` when never scanned).
     pub findings: Lookup<ScanFindings>,

@@ -62,7 +62,7 @@ pub struct KmsKey {
     /// with its own permission, `kms:GetKeyRotationStatus`).
     pub rotation_enabled: Lookup<bool>,
     /// The workloads and AWS resources that use the key.
-    #[serde(default, with = "super::serde_refs")]
+    #[serde(default)]
     pub used_by: Vec<ResourceRef>,
 }
 

@@ -11,7 +11,6 @@ mod judge;
 mod kms;
 mod link;
 mod secrets;
-mod serde_refs;
 
 pub use ecr::{
     EcrRepository, EncryptionType, ImageInUse, RegistryScanning, ScanFindings, ScanFrequency,

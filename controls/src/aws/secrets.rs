@@ -42,7 +42,7 @@ pub struct SecretsManagerSecret {
     pub created: Option<DateTime<Utc>>,
     /// The workloads that reference the secret (through a SecretProviderClass or an
     /// ExternalSecret).
-    #[serde(default, with = "super::serde_refs")]
+    #[serde(default)]
     pub referenced_by: Vec<ResourceRef>,
 }
 
