@@ -70,22 +70,36 @@ impl<'a> ImageReference<'a> {
     }
 }
 
-/// Parses `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` into (account, region).
+/// Parses `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`, or the dual-stack
+/// `<account>.dkr-ecr[-fips].<region>.on.aws`, into (account, region).
 pub fn ecr_registry(host: &str) -> Option<(&str, &str)> {
+    let valid_account =
+        |account: &str| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let valid_region = |region: &str| {
+        !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    // Dual-stack endpoint: <account>.dkr-ecr.<region>.on.aws
+    if let Some(rest) = host.strip_suffix(".on.aws") {
+        let (account, rest) = rest.split_once('.')?;
+        let (dkr, region) = rest.split_once('.')?;
+        let valid = valid_account(account)
+            && (dkr == "dkr-ecr" || dkr == "dkr-ecr-fips")
+            && valid_region(region);
+        return valid.then_some((account, region));
+    }
     let mut parts = host.splitn(4, '.');
     let account = parts.next()?;
     let dkr = parts.next()?;
     let ecr = parts.next()?;
     let rest = parts.next()?;
     let (region, domain) = rest.split_once('.')?;
-    let valid = account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
+    let valid = valid_account(account)
         && dkr == "dkr"
         && (ecr == "ecr" || ecr == "ecr-fips")
-        && !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && valid_region(region)
         && (domain == "amazonaws.com" || domain == "amazonaws.com.cn");
     valid.then_some((account, region))
 }

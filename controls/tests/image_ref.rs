@@ -80,6 +80,12 @@ fn only_private_ecr_hosts_are_ecr() {
         ecr_registry("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"),
         Some(("123456789012", "cn-north-1"))
     );
+    assert_eq!(
+        ecr_registry("123456789012.dkr-ecr.eu-west-1.on.aws"),
+        Some(("123456789012", "eu-west-1"))
+    );
+    assert_eq!(ecr_registry("123456789012.dkr-ecr.on.aws"), None);
+    assert_eq!(ecr_registry("123456789012.evil.eu-west-1.on.aws"), None);
     assert_eq!(ecr_registry("public.ecr.aws"), None);
     assert_eq!(ecr_registry("12345.dkr.ecr.us-east-1.amazonaws.com"), None);
     assert_eq!(
