@@ -234,7 +234,7 @@ fn images_in_use(
         .iter()
         .map(|(reference, users)| ImageInUse {
             reference: reference.clone(),
-            used_by: users.iter().cloned().collect(),
+            used_by: users.iter().map(|user| user.as_ref().clone()).collect(),
             findings: result_of(
                 found.findings.get(&(key.clone(), reference.clone())),
                 &format!("the scan of {}:{reference}", key.name),
@@ -290,7 +290,7 @@ fn secrets(links: &Links, found: &Found) -> Vec<(String, LookedUp<SecretsManager
         if let Ok(secret) = &mut entry.1.result {
             for user in users {
                 if !secret.referenced_by.contains(user) {
-                    secret.referenced_by.push(user.clone());
+                    secret.referenced_by.push(user.as_ref().clone());
                 }
             }
         }

@@ -4,12 +4,14 @@
 //! ExternalSecret-written Secrets it reads. A pure function of the spec, the observation and the
 //! integration objects, so that an unchanged result means nothing new to look up.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use hipaa_controls::aws::parse_ecr_image;
 use hipaa_controls::model::ResourceRef;
 use hipaa_crds::AwsLinks;
 use k8s_openapi::api::core::v1::PodSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::secret_refs::{SecretIndex, SecretReference, arn_region};
 use crate::observe::{Cached, Observation};
@@ -35,8 +37,8 @@ pub struct SecretKey {
     pub id: String,
 }
 
-/// The workloads that use something.
-pub type Users = BTreeSet<ResourceRef>;
+/// The workloads that use something (shared: one workload uses many things).
+pub type Users = BTreeSet<Arc<ResourceRef>>;
 
 /// Everything one policy links to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -79,24 +81,49 @@ pub fn link(aws: &AwsLinks, observation: &Observation, index: &SecretIndex) -> L
             .map(str::to_string),
         ..Links::default()
     };
+    // Group workloads by image and by secret reference first, so that each distinct image is
+    // parsed and each key built once however many workloads share it.
+    let mut by_image: HashMap<&str, Vec<Arc<ResourceRef>>> = HashMap::new();
+    let mut by_secret: HashMap<&SecretReference, Vec<Arc<ResourceRef>>> = HashMap::new();
     for cached in &observation.objects {
-        let Some(spec) = pod_spec(cached) else {
+        let Some((spec, namespace, workload)) = pod_spec(cached) else {
             continue;
         };
-        let workload = cached.resource_ref();
-        link_images(&mut links, spec, &workload);
-        let namespace = workload.namespace.clone().unwrap_or_default();
-        for reference in secret_references(spec, &namespace, index) {
-            let key = SecretKey {
-                region: reference.region.clone().unwrap_or_else(|| region.clone()),
-                id: reference.id.clone(),
-            };
-            links
-                .secrets
-                .entry(key)
-                .or_default()
-                .insert(workload.clone());
+        let workload = Arc::new(workload);
+        for image in images(spec) {
+            by_image.entry(image).or_default().push(workload.clone());
         }
+        for reference in secret_references(spec, namespace, index) {
+            by_secret
+                .entry(reference)
+                .or_default()
+                .push(workload.clone());
+        }
+    }
+    for (image, users) in by_image {
+        let Some(image) = parse_ecr_image(image) else {
+            continue;
+        };
+        let reference = image.reference().to_string();
+        let key = RepositoryKey {
+            region: image.region,
+            registry: Some(image.account),
+            name: image.repository,
+        };
+        links
+            .repositories
+            .entry(key)
+            .or_default()
+            .entry(reference)
+            .or_default()
+            .extend(users);
+    }
+    for (reference, users) in by_secret {
+        let key = SecretKey {
+            region: reference.region.clone().unwrap_or_else(|| region.clone()),
+            id: reference.id.clone(),
+        };
+        links.secrets.entry(key).or_default().extend(users);
     }
     for pattern in aws
         .ecr_repositories
@@ -146,10 +173,9 @@ pub fn link(aws: &AwsLinks, observation: &Observation, index: &SecretIndex) -> L
     links
 }
 
-/// Every ECR image of the pod (containers, init and ephemeral containers).
-fn link_images(links: &mut Links, spec: &PodSpec, workload: &ResourceRef) {
-    let images = spec
-        .containers
+/// Every image of the pod (containers, init and ephemeral containers).
+fn images(spec: &PodSpec) -> impl Iterator<Item = &str> {
+    spec.containers
         .iter()
         .map(|c| c.image.as_deref())
         .chain(
@@ -164,21 +190,7 @@ fn link_images(links: &mut Links, spec: &PodSpec, workload: &ResourceRef) {
                 .flatten()
                 .map(|c| c.image.as_deref()),
         )
-        .flatten();
-    for image in images.filter_map(parse_ecr_image) {
-        let key = RepositoryKey {
-            region: image.region.clone(),
-            registry: Some(image.account.clone()),
-            name: image.repository.clone(),
-        };
-        links
-            .repositories
-            .entry(key)
-            .or_default()
-            .entry(image.reference().to_string())
-            .or_default()
-            .insert(workload.clone());
-    }
+        .flatten()
 }
 
 /// The Secrets Manager secrets the pod reads: through the SecretProviderClasses it mounts and
@@ -188,9 +200,10 @@ fn secret_references<'a>(
     namespace: &'a str,
     index: &'a SecretIndex,
 ) -> impl Iterator<Item = &'a SecretReference> + 'a {
-    let volumes = spec.volumes.iter().flatten();
-    let classes = volumes
-        .clone()
+    let classes = spec
+        .volumes
+        .iter()
+        .flatten()
         .filter_map(|volume| volume.csi.as_ref())
         .filter(|csi| csi.driver == SECRETS_STORE_DRIVER)
         .filter_map(|csi| {
@@ -198,32 +211,28 @@ fn secret_references<'a>(
                 .as_ref()?
                 .get(PROVIDER_CLASS_ATTRIBUTE)
         })
-        .filter_map(move |class| {
-            index
-                .by_provider_class
-                .get(&(namespace.to_string(), class.clone()))
-        });
+        .flat_map(move |class| index.provider_class(namespace, class));
     let secrets = kubernetes_secret_names(spec)
         .into_iter()
-        .filter_map(move |name| {
-            index
-                .by_kubernetes_secret
-                .get(&(namespace.to_string(), name))
-        });
-    classes.chain(secrets).flatten()
+        .flat_map(move |name| index.kubernetes_secret(namespace, name));
+    classes.chain(secrets)
 }
 
 /// Names of the Kubernetes Secrets a pod mounts or reads environment variables from.
-fn kubernetes_secret_names(spec: &PodSpec) -> BTreeSet<String> {
+fn kubernetes_secret_names(spec: &PodSpec) -> BTreeSet<&str> {
     let mut names = BTreeSet::new();
     for volume in spec.volumes.iter().flatten() {
-        if let Some(name) = volume.secret.as_ref().and_then(|s| s.secret_name.clone()) {
+        if let Some(name) = volume
+            .secret
+            .as_ref()
+            .and_then(|s| s.secret_name.as_deref())
+        {
             names.insert(name);
         }
         let projected = volume.projected.as_ref().and_then(|p| p.sources.as_ref());
         for source in projected.into_iter().flatten() {
             if let Some(secret) = &source.secret {
-                names.insert(secret.name.clone());
+                names.insert(secret.name.as_str());
             }
         }
     }
@@ -238,41 +247,72 @@ fn kubernetes_secret_names(spec: &PodSpec) -> BTreeSet<String> {
                 .as_ref()
                 .and_then(|v| v.secret_key_ref.as_ref())
             {
-                names.insert(reference.name.clone());
+                names.insert(reference.name.as_str());
             }
         }
         for source in container.env_from.iter().flatten() {
             if let Some(reference) = &source.secret_ref {
-                names.insert(reference.name.clone());
+                names.insert(reference.name.as_str());
             }
         }
     }
     names
 }
 
-/// The pod spec a cached workload runs; `None` for kinds without pods.
-fn pod_spec(cached: &Cached) -> Option<&PodSpec> {
-    match cached {
-        Cached::Pod(pod) => pod.spec.as_ref(),
-        Cached::Deployment(o) => o.spec.as_ref()?.template.spec.as_ref(),
-        Cached::StatefulSet(o) => o.spec.as_ref()?.template.spec.as_ref(),
-        Cached::DaemonSet(o) => o.spec.as_ref()?.template.spec.as_ref(),
-        Cached::ReplicaSet(o) => o.spec.as_ref()?.template.as_ref()?.spec.as_ref(),
-        Cached::Job(o) => o.spec.as_ref()?.template.spec.as_ref(),
-        Cached::CronJob(o) => o
-            .spec
-            .as_ref()?
-            .job_template
-            .spec
-            .as_ref()?
-            .template
-            .spec
-            .as_ref(),
+/// The workload's name in findings (kind, namespace, name), read from its metadata.
+fn workload_ref(kind: &str, meta: &ObjectMeta) -> ResourceRef {
+    ResourceRef::new(
+        kind,
+        meta.namespace.as_deref(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// The pod spec a cached workload runs, its namespace and the workload's reference; `None` for
+/// kinds without pods.
+fn pod_spec(cached: &Cached) -> Option<(&PodSpec, &str, ResourceRef)> {
+    let (spec, kind, meta) = match cached {
+        Cached::Pod(o) => (o.spec.as_ref()?, "Pod", &o.metadata),
+        Cached::Deployment(o) => (
+            o.spec.as_ref()?.template.spec.as_ref()?,
+            "Deployment",
+            &o.metadata,
+        ),
+        Cached::StatefulSet(o) => (
+            o.spec.as_ref()?.template.spec.as_ref()?,
+            "StatefulSet",
+            &o.metadata,
+        ),
+        Cached::DaemonSet(o) => (
+            o.spec.as_ref()?.template.spec.as_ref()?,
+            "DaemonSet",
+            &o.metadata,
+        ),
+        Cached::ReplicaSet(o) => (
+            o.spec.as_ref()?.template.as_ref()?.spec.as_ref()?,
+            "ReplicaSet",
+            &o.metadata,
+        ),
+        Cached::Job(o) => (o.spec.as_ref()?.template.spec.as_ref()?, "Job", &o.metadata),
+        Cached::CronJob(o) => (
+            o.spec
+                .as_ref()?
+                .job_template
+                .spec
+                .as_ref()?
+                .template
+                .spec
+                .as_ref()?,
+            "CronJob",
+            &o.metadata,
+        ),
         Cached::Namespace(_)
         | Cached::Service(_)
         | Cached::Ingress(_)
-        | Cached::PersistentVolumeClaim(_) => None,
-    }
+        | Cached::PersistentVolumeClaim(_) => return None,
+    };
+    let namespace = meta.namespace.as_deref().unwrap_or_default();
+    Some((spec, namespace, workload_ref(kind, meta)))
 }
 
 #[cfg(test)]

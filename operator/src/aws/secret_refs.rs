@@ -30,12 +30,12 @@ pub struct SecretSources {
     pub cluster_secret_stores: Vec<Arc<DynamicObject>>,
 }
 
-/// The references, keyed by what a pod uses: a SecretProviderClass by (namespace, name), the
-/// Kubernetes Secret an ExternalSecret writes by (namespace, secret name).
+/// The references, keyed by what a pod uses: a SecretProviderClass by namespace and name, the
+/// Kubernetes Secret an ExternalSecret writes by namespace and secret name.
 #[derive(Clone, Debug, Default)]
 pub struct SecretIndex {
-    pub by_provider_class: HashMap<(String, String), Vec<SecretReference>>,
-    pub by_kubernetes_secret: HashMap<(String, String), Vec<SecretReference>>,
+    by_provider_class: HashMap<String, HashMap<String, Vec<SecretReference>>>,
+    by_kubernetes_secret: HashMap<String, HashMap<String, Vec<SecretReference>>>,
 }
 
 impl SecretIndex {
@@ -46,7 +46,9 @@ impl SecretIndex {
             if let (Some(namespace), false) = (class.namespace(), references.is_empty()) {
                 index
                     .by_provider_class
-                    .insert((namespace, class.name_any()), references);
+                    .entry(namespace)
+                    .or_default()
+                    .insert(class.name_any(), references);
             }
         }
         for external in &sources.external_secrets {
@@ -54,13 +56,35 @@ impl SecretIndex {
             if let (Some(namespace), false) = (external.namespace(), references.is_empty()) {
                 index
                     .by_kubernetes_secret
-                    .entry((namespace, target_secret_name(external)))
+                    .entry(namespace)
+                    .or_default()
+                    .entry(target_secret_name(external))
                     .or_default()
                     .extend(references);
             }
         }
         index
     }
+
+    /// The secrets the SecretProviderClass `name` in `namespace` lists.
+    pub fn provider_class(&self, namespace: &str, name: &str) -> &[SecretReference] {
+        lookup(&self.by_provider_class, namespace, name)
+    }
+
+    /// The secrets ExternalSecrets write into the Kubernetes Secret `name` in `namespace`.
+    pub fn kubernetes_secret(&self, namespace: &str, name: &str) -> &[SecretReference] {
+        lookup(&self.by_kubernetes_secret, namespace, name)
+    }
+}
+
+fn lookup<'a>(
+    map: &'a HashMap<String, HashMap<String, Vec<SecretReference>>>,
+    namespace: &str,
+    name: &str,
+) -> &'a [SecretReference] {
+    map.get(namespace)
+        .and_then(|names| names.get(name))
+        .map_or(&[], Vec::as_slice)
 }
 
 /// One entry of a SecretProviderClass's `parameters.objects`.

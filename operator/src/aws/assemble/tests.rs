@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+use std::sync::Arc;
+
 use chrono::{Duration, TimeZone};
 use hipaa_controls::aws::{
     EncryptionType, KeyManager, KeyState, KmsKey, RegistryScanning, ScanFindings, ScanType,
@@ -59,7 +61,10 @@ fn images_carry_their_findings_and_users_and_scanning_applies_to_the_own_registr
     };
     links.repositories.insert(
         own.clone(),
-        BTreeMap::from([("1.2".to_string(), [workload("api")].into_iter().collect())]),
+        BTreeMap::from([(
+            "1.2".to_string(),
+            [workload("api")].into_iter().map(Arc::new).collect(),
+        )]),
     );
     links.repositories.insert(other.clone(), BTreeMap::new());
     let mut found = Found::default();
@@ -145,7 +150,7 @@ fn a_secret_named_by_name_and_by_arn_is_one_resource_with_both_readers() {
                 region: "us-east-1".into(),
                 id: id.into(),
             },
-            [workload(reader)].into_iter().collect(),
+            [workload(reader)].into_iter().map(Arc::new).collect(),
         );
     }
     let secret = SecretsManagerSecret {

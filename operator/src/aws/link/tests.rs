@@ -55,9 +55,15 @@ fn ecr_images_link_their_repository_and_tag_or_digest() {
     let images = &links.repositories[&key];
     assert_eq!(
         images["1.2"],
-        [workload("api"), workload("worker")].into_iter().collect()
+        [workload("api"), workload("worker")]
+            .into_iter()
+            .map(Arc::new)
+            .collect()
     );
-    assert_eq!(images[digest], [workload("api")].into_iter().collect());
+    assert_eq!(
+        images[digest],
+        [workload("api")].into_iter().map(Arc::new).collect()
+    );
 }
 
 #[test]

@@ -134,22 +134,13 @@ fn a_store_in_another_namespace_does_not_count() {
 #[test]
 fn the_index_keys_classes_by_name_and_external_secrets_by_target_secret() {
     let index = SecretIndex::new(&sources());
-    assert_eq!(
-        index.by_provider_class[&("billing".to_string(), "db".to_string())].len(),
-        2
-    );
-    assert_eq!(
-        index.by_kubernetes_secret[&("billing".to_string(), "db".to_string())].len(),
-        2
-    );
+    assert_eq!(index.provider_class("billing", "db").len(), 2);
+    assert_eq!(index.kubernetes_secret("billing", "db").len(), 2);
+    assert!(index.provider_class("other", "db").is_empty());
     let untargeted = EXTERNAL.replace("  target: {name: db}\n", "");
     let index = SecretIndex::new(&SecretSources {
         external_secrets: vec![object(&untargeted)],
         ..sources()
     });
-    assert!(
-        index
-            .by_kubernetes_secret
-            .contains_key(&("billing".to_string(), "db-creds".to_string()))
-    );
+    assert_eq!(index.kubernetes_secret("billing", "db-creds").len(), 2);
 }
