@@ -26,6 +26,8 @@ pub struct CallSettings {
     pub initial_backoff: Duration,
     /// Time limit of one attempt.
     pub attempt_timeout: Duration,
+    /// Time limit of one call, its retries and backoff included.
+    pub call_timeout: Duration,
 }
 
 impl Default for CallSettings {
@@ -35,6 +37,7 @@ impl Default for CallSettings {
             max_attempts: 5,
             initial_backoff: Duration::from_secs(1),
             attempt_timeout: Duration::from_secs(20),
+            call_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -135,6 +138,7 @@ impl Clients {
             .with_initial_backoff(self.settings.initial_backoff);
         let timeouts = TimeoutConfig::builder()
             .operation_attempt_timeout(self.settings.attempt_timeout)
+            .operation_timeout(self.settings.call_timeout)
             .build();
         let region_name = Region::new(region.to_string());
         macro_rules! client {

@@ -32,6 +32,7 @@ pub fn settings() -> CallSettings {
         max_attempts: MAX_ATTEMPTS,
         initial_backoff: Duration::from_millis(20),
         attempt_timeout: Duration::from_secs(20),
+        call_timeout: Duration::from_secs(60),
     }
 }
 
