@@ -44,7 +44,8 @@ fn deployment(i: usize) -> Cached {
                 "containers": [{"name": "main", "image": image,
                     "envFrom": [{"secretRef": {"name": "api-token"}}]}]}}}
     });
-    Cached::Deployment(Arc::new(serde_json::from_value(value).unwrap()))
+    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(value).unwrap();
+    Cached::compact(&deployment).unwrap()
 }
 
 fn object(value: serde_json::Value) -> Arc<DynamicObject> {

@@ -32,6 +32,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 pub enum ReconcileError {
     #[error("writing the status of HipaaPolicy {name}: {source}")]
     StatusWrite { name: String, source: kube::Error },
+    #[error("auditing HipaaPolicy {name} stopped: {source}")]
+    Audit {
+        name: String,
+        source: tokio::task::JoinError,
+    },
 }
 
 impl ReconcileError {
@@ -39,6 +44,7 @@ impl ReconcileError {
     pub fn metric_label(&self) -> &'static str {
         match self {
             ReconcileError::StatusWrite { .. } => "status_write",
+            ReconcileError::Audit { .. } => "audit",
         }
     }
 }
@@ -145,7 +151,10 @@ pub async fn reconcile(
     result
 }
 
-async fn reconcile_inner(policy: &HipaaPolicy, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn reconcile_inner(
+    policy: &Arc<HipaaPolicy>,
+    ctx: &Context,
+) -> Result<Action, ReconcileError> {
     let name = policy.name_any();
     let now = Utc::now();
 
@@ -167,15 +176,27 @@ async fn reconcile_inner(policy: &HipaaPolicy, ctx: &Context) -> Result<Action, 
         None => None,
     };
 
-    // Decide.
-    let audit = audit(AuditInput {
-        policy,
-        context: &context,
-        observation: &observation,
-        aws: snapshot.as_deref(),
-        previous: previous.as_ref(),
-        now,
-    });
+    // Decide: CPU-bound (a large scope takes a good part of a second), so off the runtime's
+    // worker threads.
+    let decided = {
+        let (policy, previous) = (policy.clone(), previous.clone());
+        tokio::task::spawn_blocking(move || {
+            let audit = audit(AuditInput {
+                policy: &policy,
+                context: &context,
+                observation: &observation,
+                aws: snapshot.as_deref(),
+                previous: previous.as_ref(),
+                now,
+            });
+            (audit, observation)
+        })
+        .await
+    };
+    let (audit, observation) = decided.map_err(|source| ReconcileError::Audit {
+        name: name.clone(),
+        source,
+    })?;
     let write = decide_write(previous.as_ref(), &audit.status, audit.interval, now);
     tracing::debug!(
         policy = %name,

@@ -10,16 +10,10 @@ use std::sync::Arc;
 use hipaa_controls::aws::parse_ecr_image;
 use hipaa_controls::model::ResourceRef;
 use hipaa_crds::AwsLinks;
-use k8s_openapi::api::core::v1::PodSpec;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::secret_refs::{SecretIndex, SecretReference, arn_region};
+use crate::observe::pod_facts::PodFacts;
 use crate::observe::{Cached, Observation};
-
-/// The CSI driver of the Secrets Store CSI driver.
-const SECRETS_STORE_DRIVER: &str = "secrets-store.csi.k8s.io";
-/// The volume attribute naming the SecretProviderClass.
-const PROVIDER_CLASS_ATTRIBUTE: &str = "secretProviderClass";
 
 /// An ECR repository: its region, its registry (the account, when an image names it; `None` for
 /// the caller's own registry) and its name.
@@ -86,14 +80,17 @@ pub fn link(aws: &AwsLinks, observation: &Observation, index: &SecretIndex) -> L
     let mut by_image: HashMap<&str, Vec<Arc<ResourceRef>>> = HashMap::new();
     let mut by_secret: HashMap<&SecretReference, Vec<Arc<ResourceRef>>> = HashMap::new();
     for cached in &observation.objects {
-        let Some((spec, namespace, workload)) = pod_spec(cached) else {
+        let Cached::Compact(object) = cached else {
             continue;
         };
-        let workload = Arc::new(workload);
-        for image in images(spec) {
+        let Some(facts) = object.pod.as_deref() else {
+            continue;
+        };
+        let workload = Arc::new(object.resource_ref());
+        for image in &facts.images {
             by_image.entry(image).or_default().push(workload.clone());
         }
-        for reference in secret_references(spec, namespace, index) {
+        for reference in secret_references(facts, &object.namespace, index) {
             by_secret
                 .entry(reference)
                 .or_default()
@@ -173,146 +170,22 @@ pub fn link(aws: &AwsLinks, observation: &Observation, index: &SecretIndex) -> L
     links
 }
 
-/// Every image of the pod (containers, init and ephemeral containers).
-fn images(spec: &PodSpec) -> impl Iterator<Item = &str> {
-    spec.containers
-        .iter()
-        .map(|c| c.image.as_deref())
-        .chain(
-            spec.init_containers
-                .iter()
-                .flatten()
-                .map(|c| c.image.as_deref()),
-        )
-        .chain(
-            spec.ephemeral_containers
-                .iter()
-                .flatten()
-                .map(|c| c.image.as_deref()),
-        )
-        .flatten()
-}
-
 /// The Secrets Manager secrets the pod reads: through the SecretProviderClasses it mounts and
 /// the ExternalSecret-written Secrets it mounts or takes environment variables from.
 fn secret_references<'a>(
-    spec: &'a PodSpec,
+    facts: &'a PodFacts,
     namespace: &'a str,
     index: &'a SecretIndex,
 ) -> impl Iterator<Item = &'a SecretReference> + 'a {
-    let classes = spec
-        .volumes
+    let classes = facts
+        .secret_provider_classes
         .iter()
-        .flatten()
-        .filter_map(|volume| volume.csi.as_ref())
-        .filter(|csi| csi.driver == SECRETS_STORE_DRIVER)
-        .filter_map(|csi| {
-            csi.volume_attributes
-                .as_ref()?
-                .get(PROVIDER_CLASS_ATTRIBUTE)
-        })
         .flat_map(move |class| index.provider_class(namespace, class));
-    let secrets = kubernetes_secret_names(spec)
-        .into_iter()
+    let secrets = facts
+        .secret_names
+        .iter()
         .flat_map(move |name| index.kubernetes_secret(namespace, name));
     classes.chain(secrets)
-}
-
-/// Names of the Kubernetes Secrets a pod mounts or reads environment variables from.
-fn kubernetes_secret_names(spec: &PodSpec) -> BTreeSet<&str> {
-    let mut names = BTreeSet::new();
-    for volume in spec.volumes.iter().flatten() {
-        if let Some(name) = volume
-            .secret
-            .as_ref()
-            .and_then(|s| s.secret_name.as_deref())
-        {
-            names.insert(name);
-        }
-        let projected = volume.projected.as_ref().and_then(|p| p.sources.as_ref());
-        for source in projected.into_iter().flatten() {
-            if let Some(secret) = &source.secret {
-                names.insert(secret.name.as_str());
-            }
-        }
-    }
-    let containers = spec
-        .containers
-        .iter()
-        .chain(spec.init_containers.iter().flatten());
-    for container in containers {
-        for env in container.env.iter().flatten() {
-            if let Some(reference) = env
-                .value_from
-                .as_ref()
-                .and_then(|v| v.secret_key_ref.as_ref())
-            {
-                names.insert(reference.name.as_str());
-            }
-        }
-        for source in container.env_from.iter().flatten() {
-            if let Some(reference) = &source.secret_ref {
-                names.insert(reference.name.as_str());
-            }
-        }
-    }
-    names
-}
-
-/// The workload's name in findings (kind, namespace, name), read from its metadata.
-fn workload_ref(kind: &str, meta: &ObjectMeta) -> ResourceRef {
-    ResourceRef::new(
-        kind,
-        meta.namespace.as_deref(),
-        meta.name.clone().unwrap_or_default(),
-    )
-}
-
-/// The pod spec a cached workload runs, its namespace and the workload's reference; `None` for
-/// kinds without pods.
-fn pod_spec(cached: &Cached) -> Option<(&PodSpec, &str, ResourceRef)> {
-    let (spec, kind, meta) = match cached {
-        Cached::Pod(o) => (o.spec.as_ref()?, "Pod", &o.metadata),
-        Cached::Deployment(o) => (
-            o.spec.as_ref()?.template.spec.as_ref()?,
-            "Deployment",
-            &o.metadata,
-        ),
-        Cached::StatefulSet(o) => (
-            o.spec.as_ref()?.template.spec.as_ref()?,
-            "StatefulSet",
-            &o.metadata,
-        ),
-        Cached::DaemonSet(o) => (
-            o.spec.as_ref()?.template.spec.as_ref()?,
-            "DaemonSet",
-            &o.metadata,
-        ),
-        Cached::ReplicaSet(o) => (
-            o.spec.as_ref()?.template.as_ref()?.spec.as_ref()?,
-            "ReplicaSet",
-            &o.metadata,
-        ),
-        Cached::Job(o) => (o.spec.as_ref()?.template.spec.as_ref()?, "Job", &o.metadata),
-        Cached::CronJob(o) => (
-            o.spec
-                .as_ref()?
-                .job_template
-                .spec
-                .as_ref()?
-                .template
-                .spec
-                .as_ref()?,
-            "CronJob",
-            &o.metadata,
-        ),
-        Cached::Namespace(_)
-        | Cached::Service(_)
-        | Cached::Ingress(_)
-        | Cached::PersistentVolumeClaim(_) => return None,
-    };
-    let namespace = meta.namespace.as_deref().unwrap_or_default();
-    Some((spec, namespace, workload_ref(kind, meta)))
 }
 
 #[cfg(test)]

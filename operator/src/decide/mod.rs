@@ -13,15 +13,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use hipaa_controls::aws::{AwsSnapshot, evaluate_aws_resources};
 use hipaa_controls::context::ClusterContext;
-use hipaa_controls::engine::{Mode, evaluate};
-use hipaa_controls::model::{Finding, Scope};
+use hipaa_controls::engine::{Evaluation, Mode, evaluate};
+use hipaa_controls::model::{Finding, Outcome, Scope, Target};
 use hipaa_controls::policy::EffectivePolicy;
 use hipaa_controls::tally::{ResourceEvaluation, tally};
 use hipaa_controls::validate::parse_duration;
 use hipaa_crds::{ControlResult, HipaaPolicy, HipaaPolicyStatus, default_audit_interval};
 use kube::ResourceExt;
 
-use crate::observe::Observation;
+use crate::observe::{Cached, Observation};
 use crate::time::to_k8s_time;
 
 /// What one audit of one policy reads.
@@ -136,7 +136,7 @@ pub fn audit(input: AuditInput<'_>) -> Audit {
     }
 }
 
-/// Every in-scope object through the engine, one owned copy at a time.
+/// Every in-scope object through the engine, decoded one at a time.
 pub fn evaluate_objects(
     observation: &Observation,
     context: &ClusterContext,
@@ -146,12 +146,55 @@ pub fn evaluate_objects(
     observation
         .objects
         .iter()
-        .map(|cached| {
-            let object = cached.to_object();
-            let evaluation = evaluate(&object, context, policy, Mode::Audit, now);
-            ResourceEvaluation::new(object.resource_ref(), evaluation)
+        .map(|cached| match cached.to_object() {
+            Ok(object) => {
+                let evaluation = evaluate(&object, context, policy, Mode::Audit, now);
+                ResourceEvaluation::new(object.resource_ref(), evaluation)
+            }
+            Err(error) => unreadable(cached, &error, policy),
         })
         .collect()
+}
+
+/// An object the cache cannot give back: every control that would judge it reports Error.
+fn unreadable(
+    cached: &Cached,
+    error: &serde_json::Error,
+    policy: &EffectivePolicy,
+) -> ResourceEvaluation {
+    let resource = cached.resource_ref();
+    let targets = targets_of(&resource.kind);
+    let controls = hipaa_controls::catalog()
+        .iter()
+        .filter(|c| c.scope != Scope::Aws && c.targets.iter().any(|t| targets.contains(t)));
+    let findings = controls
+        .filter_map(|control| {
+            let setting = policy.setting(control.id)?;
+            Some(Finding {
+                control,
+                outcome: Outcome::Error,
+                resource: resource.clone(),
+                message: format!("{resource} could not be read from the operator's cache: {error}"),
+                enforcement: setting.enforcement,
+                exception: None,
+            })
+        })
+        .collect::<Vec<_>>();
+    let checked = findings.iter().map(|f| f.control).collect();
+    ResourceEvaluation::new(resource, Evaluation { findings, checked })
+}
+
+/// What controls of a kind look at.
+fn targets_of(kind: &str) -> &'static [Target] {
+    match kind {
+        "Deployment" => &[Target::PodTemplate, Target::Deployment],
+        "StatefulSet" => &[Target::PodTemplate, Target::StatefulSet],
+        "Service" => &[Target::LoadBalancerService],
+        "Ingress" => &[Target::Ingress],
+        "PersistentVolumeClaim" => &[Target::PersistentVolumeClaim],
+        "Namespace" => &[Target::Namespace],
+        _ => &[Target::PodTemplate],
+    }
 }
 
 /// With `spec.aws` set but no snapshot yet, the AWS controls say so instead of "nothing linked".

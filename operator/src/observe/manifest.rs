@@ -1,12 +1,18 @@
 //! Building an [`Inventory`] from manifests (JSON values), as fixtures and benchmarks do, with the
-//! same filters the watch caches apply (controlled Pods, ReplicaSets and Jobs are left out).
+//! same filters and forms the watch caches use (controlled Pods, ReplicaSets and Jobs are left
+//! out; judged kinds are kept compact).
 
 use std::sync::Arc;
 
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::networking::v1::Ingress;
 use kube::Resource;
 use serde::de::DeserializeOwned;
 
 use super::Inventory;
+use super::compact::{Compact, CompactResource};
 
 /// Why a manifest cannot join an inventory.
 #[derive(Debug, thiserror::Error)]
@@ -22,16 +28,11 @@ pub enum ManifestError {
     },
 }
 
-fn parse<K: DeserializeOwned>(
-    value: serde_json::Value,
-    kind: &str,
-) -> Result<Arc<K>, ManifestError> {
-    serde_json::from_value(value)
-        .map(Arc::new)
-        .map_err(|source| ManifestError::Invalid {
-            kind: kind.to_string(),
-            source,
-        })
+fn parse<K: DeserializeOwned>(value: serde_json::Value, kind: &str) -> Result<K, ManifestError> {
+    serde_json::from_value(value).map_err(|source| ManifestError::Invalid {
+        kind: kind.to_string(),
+        source,
+    })
 }
 
 fn controlled<K: Resource>(object: &K) -> bool {
@@ -52,49 +53,47 @@ impl Inventory {
             .ok_or(ManifestError::MissingKind)?
             .to_string();
         match kind.as_str() {
-            "Namespace" => self.namespaces.push(parse(value, &kind)?),
-            "Deployment" => self.deployments.push(parse(value, &kind)?),
-            "StatefulSet" => self.stateful_sets.push(parse(value, &kind)?),
-            "DaemonSet" => self.daemon_sets.push(parse(value, &kind)?),
-            "ReplicaSet" => {
-                let rs: Arc<k8s_openapi::api::apps::v1::ReplicaSet> = parse(value, &kind)?;
-                if rs
-                    .metadata
+            "Namespace" => self.namespaces.push(Arc::new(parse(value, &kind)?)),
+            "PersistentVolumeClaim" => self.pvcs.push(Arc::new(parse(value, &kind)?)),
+            "NetworkPolicy" => self.network_policies.push(Arc::new(parse(value, &kind)?)),
+            "StorageClass" => self.storage_classes.push(Arc::new(parse(value, &kind)?)),
+            "Deployment" => self.insert_compact::<Deployment>(value, &kind, |_| true)?,
+            "StatefulSet" => self.insert_compact::<StatefulSet>(value, &kind, |_| true)?,
+            "DaemonSet" => self.insert_compact::<DaemonSet>(value, &kind, |_| true)?,
+            "ReplicaSet" => self.insert_compact::<ReplicaSet>(value, &kind, |rs| {
+                rs.metadata
                     .owner_references
                     .as_ref()
                     .is_none_or(Vec::is_empty)
-                {
-                    self.replica_sets.push(rs);
-                }
-            }
-            "Job" => {
-                let job: Arc<k8s_openapi::api::batch::v1::Job> = parse(value, &kind)?;
-                if !controlled(job.as_ref()) {
-                    self.jobs.push(job);
-                }
-            }
-            "CronJob" => self.cron_jobs.push(parse(value, &kind)?),
-            "Pod" => {
-                let pod: Arc<k8s_openapi::api::core::v1::Pod> = parse(value, &kind)?;
-                if !controlled(pod.as_ref()) {
-                    self.pods.push(pod);
-                }
-            }
-            "Service" => self.services.push(parse(value, &kind)?),
-            "Ingress" => self.ingresses.push(parse(value, &kind)?),
-            "PersistentVolumeClaim" => self.pvcs.push(parse(value, &kind)?),
-            "NetworkPolicy" => self.network_policies.push(parse(value, &kind)?),
-            "StorageClass" => self.storage_classes.push(parse(value, &kind)?),
+            })?,
+            "Job" => self.insert_compact::<Job>(value, &kind, |job| !controlled(job))?,
+            "CronJob" => self.insert_compact::<CronJob>(value, &kind, |_| true)?,
+            "Pod" => self.insert_compact::<Pod>(value, &kind, |pod| !controlled(pod))?,
+            "Service" => self.insert_compact::<Service>(value, &kind, |_| true)?,
+            "Ingress" => self.insert_compact::<Ingress>(value, &kind, |_| true)?,
             "Schedule" => {
-                let schedule: kube::api::DynamicObject =
-                    serde_json::from_value(value).map_err(|source| ManifestError::Invalid {
-                        kind: kind.clone(),
-                        source,
-                    })?;
+                let schedule: kube::api::DynamicObject = parse(value, &kind)?;
                 self.backup_schedules
                     .push(super::velero::backup_schedule(&schedule));
             }
             _ => return Err(ManifestError::UnsupportedKind(kind)),
+        }
+        Ok(())
+    }
+
+    fn insert_compact<K: CompactResource>(
+        &mut self,
+        value: serde_json::Value,
+        kind: &str,
+        keep: impl Fn(&K) -> bool,
+    ) -> Result<(), ManifestError> {
+        let object: K = parse(value, kind)?;
+        if keep(&object) {
+            let entry = Compact::encode(&object).map_err(|source| ManifestError::Invalid {
+                kind: kind.to_string(),
+                source,
+            })?;
+            self.objects.push(Arc::new(entry));
         }
         Ok(())
     }

@@ -2,7 +2,10 @@
 //! cached), then select what one policy governs ([`Observation`]). Both steps are plain
 //! functions over cached objects, so benchmarks and tests build them without a cluster.
 
+pub mod cache;
+pub mod compact;
 pub mod manifest;
+pub mod pod_facts;
 pub mod stores;
 pub mod triggers;
 pub mod velero;
@@ -15,28 +18,20 @@ use hipaa_controls::model::ResourceRef;
 use hipaa_controls::object::Object;
 use hipaa_controls::policy::EffectivePolicy;
 use hipaa_crds::HipaaPolicy;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, ObjectReference, PersistentVolumeClaim, Pod, Service};
-use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::core::v1::{Namespace, ObjectReference, PersistentVolumeClaim};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::{Resource, ResourceExt};
 
+use compact::Compact;
 use stores::Stores;
 
 /// Everything cached, at one moment.
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
     pub namespaces: Vec<Arc<Namespace>>,
-    pub deployments: Vec<Arc<Deployment>>,
-    pub stateful_sets: Vec<Arc<StatefulSet>>,
-    pub daemon_sets: Vec<Arc<DaemonSet>>,
-    pub replica_sets: Vec<Arc<ReplicaSet>>,
-    pub jobs: Vec<Arc<Job>>,
-    pub cron_jobs: Vec<Arc<CronJob>>,
-    pub pods: Vec<Arc<Pod>>,
-    pub services: Vec<Arc<Service>>,
-    pub ingresses: Vec<Arc<Ingress>>,
+    /// Workloads, Services and Ingresses, compact.
+    pub objects: Vec<Arc<Compact>>,
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
     pub network_policies: Vec<Arc<NetworkPolicy>>,
     pub storage_classes: Vec<Arc<StorageClass>>,
@@ -47,17 +42,23 @@ pub struct Inventory {
 impl Inventory {
     /// A snapshot of every cache.
     pub fn from_stores(stores: &Stores) -> Self {
+        let mut objects = Vec::new();
+        for store in [
+            &stores.deployments,
+            &stores.stateful_sets,
+            &stores.daemon_sets,
+            &stores.replica_sets,
+            &stores.jobs,
+            &stores.cron_jobs,
+            &stores.pods,
+            &stores.services,
+            &stores.ingresses,
+        ] {
+            objects.extend(store.state());
+        }
         Inventory {
             namespaces: stores.namespaces.state(),
-            deployments: stores.deployments.state(),
-            stateful_sets: stores.stateful_sets.state(),
-            daemon_sets: stores.daemon_sets.state(),
-            replica_sets: stores.replica_sets.state(),
-            jobs: stores.jobs.state(),
-            cron_jobs: stores.cron_jobs.state(),
-            pods: stores.pods.state(),
-            services: stores.services.state(),
-            ingresses: stores.ingresses.state(),
+            objects,
             pvcs: stores.pvcs.state(),
             network_policies: stores.network_policies.state(),
             storage_classes: stores.storage_classes.state(),
@@ -101,67 +102,48 @@ impl Inventory {
 #[derive(Clone, Debug)]
 pub enum Cached {
     Namespace(Arc<Namespace>),
-    Deployment(Arc<Deployment>),
-    StatefulSet(Arc<StatefulSet>),
-    DaemonSet(Arc<DaemonSet>),
-    ReplicaSet(Arc<ReplicaSet>),
-    Job(Arc<Job>),
-    CronJob(Arc<CronJob>),
-    Pod(Arc<Pod>),
-    Service(Arc<Service>),
-    Ingress(Arc<Ingress>),
     PersistentVolumeClaim(Arc<PersistentVolumeClaim>),
+    /// A workload, Service or Ingress.
+    Compact(Arc<Compact>),
 }
 
 impl Cached {
+    /// A judged object as the cache keeps it (compact).
+    pub fn compact<K: compact::CompactResource>(object: &K) -> Result<Cached, serde_json::Error> {
+        Compact::encode(object).map(|entry| Cached::Compact(Arc::new(entry)))
+    }
+
     /// An owned copy in the engine's form (made one at a time, while evaluating).
-    pub fn to_object(&self) -> Object {
-        match self {
+    pub fn to_object(&self) -> Result<Object, serde_json::Error> {
+        Ok(match self {
             Cached::Namespace(o) => Object::Namespace(Box::new(o.as_ref().clone())),
-            Cached::Deployment(o) => Object::Deployment(Box::new(o.as_ref().clone())),
-            Cached::StatefulSet(o) => Object::StatefulSet(Box::new(o.as_ref().clone())),
-            Cached::DaemonSet(o) => Object::DaemonSet(Box::new(o.as_ref().clone())),
-            Cached::ReplicaSet(o) => Object::ReplicaSet(Box::new(o.as_ref().clone())),
-            Cached::Job(o) => Object::Job(Box::new(o.as_ref().clone())),
-            Cached::CronJob(o) => Object::CronJob(Box::new(o.as_ref().clone())),
-            Cached::Pod(o) => Object::Pod(Box::new(o.as_ref().clone())),
-            Cached::Service(o) => Object::Service(Box::new(o.as_ref().clone())),
-            Cached::Ingress(o) => Object::Ingress(Box::new(o.as_ref().clone())),
             Cached::PersistentVolumeClaim(o) => {
                 Object::PersistentVolumeClaim(Box::new(o.as_ref().clone()))
             }
-        }
+            Cached::Compact(o) => o.decode()?,
+        })
     }
 
     /// The reference an Event about this object carries (kind, apiVersion, namespace, name, uid).
     pub fn object_reference(&self) -> ObjectReference {
         match self {
             Cached::Namespace(o) => o.object_ref(&()),
-            Cached::Deployment(o) => o.object_ref(&()),
-            Cached::StatefulSet(o) => o.object_ref(&()),
-            Cached::DaemonSet(o) => o.object_ref(&()),
-            Cached::ReplicaSet(o) => o.object_ref(&()),
-            Cached::Job(o) => o.object_ref(&()),
-            Cached::CronJob(o) => o.object_ref(&()),
-            Cached::Pod(o) => o.object_ref(&()),
-            Cached::Service(o) => o.object_ref(&()),
-            Cached::Ingress(o) => o.object_ref(&()),
             Cached::PersistentVolumeClaim(o) => o.object_ref(&()),
+            Cached::Compact(o) => o.object_reference(),
         }
     }
 
     /// The engine's name for this object, as findings carry it.
     pub fn resource_ref(&self) -> ResourceRef {
-        let reference = self.object_reference();
-        let namespace = match self {
-            Cached::Namespace(_) => None,
-            _ => reference.namespace.as_deref(),
-        };
-        ResourceRef::new(
-            reference.kind.clone().unwrap_or_default(),
-            namespace,
-            reference.name.clone().unwrap_or_default(),
-        )
+        match self {
+            Cached::Namespace(o) => ResourceRef::new("Namespace", None, o.name_any()),
+            Cached::PersistentVolumeClaim(o) => ResourceRef::new(
+                "PersistentVolumeClaim",
+                o.metadata.namespace.as_deref(),
+                o.name_any(),
+            ),
+            Cached::Compact(o) => o.resource_ref(),
+        }
     }
 }
 
@@ -204,68 +186,24 @@ pub fn observe(inventory: &Inventory, policy: &HipaaPolicy) -> Observation {
         .into_iter()
         .map(|ns| Cached::Namespace(ns.clone()))
         .collect();
-    let in_scope = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        meta.namespace
-            .as_deref()
-            .is_some_and(|ns| scope.contains(ns))
-    };
-    collect(
-        &mut objects,
-        &inventory.deployments,
-        in_scope,
-        Cached::Deployment,
+    objects.extend(
+        inventory
+            .objects
+            .iter()
+            .filter(|o| scope.contains(&o.namespace))
+            .map(|o| Cached::Compact(o.clone())),
     );
-    collect(
-        &mut objects,
-        &inventory.stateful_sets,
-        in_scope,
-        Cached::StatefulSet,
-    );
-    collect(
-        &mut objects,
-        &inventory.daemon_sets,
-        in_scope,
-        Cached::DaemonSet,
-    );
-    collect(
-        &mut objects,
-        &inventory.replica_sets,
-        in_scope,
-        Cached::ReplicaSet,
-    );
-    collect(&mut objects, &inventory.jobs, in_scope, Cached::Job);
-    collect(
-        &mut objects,
-        &inventory.cron_jobs,
-        in_scope,
-        Cached::CronJob,
-    );
-    collect(&mut objects, &inventory.pods, in_scope, Cached::Pod);
-    collect(&mut objects, &inventory.services, in_scope, Cached::Service);
-    collect(
-        &mut objects,
-        &inventory.ingresses,
-        in_scope,
-        Cached::Ingress,
-    );
-    collect(
-        &mut objects,
-        &inventory.pvcs,
-        in_scope,
-        Cached::PersistentVolumeClaim,
+    objects.extend(
+        inventory
+            .pvcs
+            .iter()
+            .filter(|pvc| {
+                pvc.metadata
+                    .namespace
+                    .as_deref()
+                    .is_some_and(|ns| scope.contains(ns))
+            })
+            .map(|pvc| Cached::PersistentVolumeClaim(pvc.clone())),
     );
     Observation { scope, objects }
-}
-
-fn collect<K: Resource>(
-    into: &mut Vec<Cached>,
-    from: &[Arc<K>],
-    in_scope: impl Fn(&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> bool,
-    wrap: fn(Arc<K>) -> Cached,
-) {
-    into.extend(
-        from.iter()
-            .filter(|o| in_scope(o.meta()))
-            .map(|o| wrap(o.clone())),
-    );
 }

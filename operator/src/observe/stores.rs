@@ -1,6 +1,8 @@
-//! The watch caches: one reflector per kind the audit reads, trimmed of what no control needs
+//! The watch caches: one per kind the audit reads, trimmed of what no control needs
 //! (managedFields, the last-applied annotation), with controlled Pods, ReplicaSets and Jobs left
-//! out (their owner is judged instead). Every change is announced as a [`Change`] so that the
+//! out (their owner is judged instead). The context kinds (Namespaces, NetworkPolicies,
+//! StorageClasses, PVCs) are kube reflector stores of structs; the judged workloads, Services
+//! and Ingresses are [`CompactStore`]s. Every change is announced as a [`Change`] so that the
 //! controller re-queues the policies it concerns.
 
 use std::fmt::Debug;
@@ -23,6 +25,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use super::cache::{CompactStore, CompactWriter};
+use super::compact::CompactResource;
 use super::triggers::Change;
 
 /// The annotation `kubectl apply` writes: a full copy of the object, useless to the audit.
@@ -32,15 +36,15 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 #[derive(Clone)]
 pub struct Stores {
     pub namespaces: Store<Namespace>,
-    pub deployments: Store<Deployment>,
-    pub stateful_sets: Store<StatefulSet>,
-    pub daemon_sets: Store<DaemonSet>,
-    pub replica_sets: Store<ReplicaSet>,
-    pub jobs: Store<Job>,
-    pub cron_jobs: Store<CronJob>,
-    pub pods: Store<Pod>,
-    pub services: Store<Service>,
-    pub ingresses: Store<Ingress>,
+    pub deployments: CompactStore,
+    pub stateful_sets: CompactStore,
+    pub daemon_sets: CompactStore,
+    pub replica_sets: CompactStore,
+    pub jobs: CompactStore,
+    pub cron_jobs: CompactStore,
+    pub pods: CompactStore,
+    pub services: CompactStore,
+    pub ingresses: CompactStore,
     pub pvcs: Store<PersistentVolumeClaim>,
     pub network_policies: Store<NetworkPolicy>,
     pub storage_classes: Store<StorageClass>,
@@ -72,78 +76,15 @@ impl Reflectors {
                 &changes,
                 &mut spawn,
             ),
-            deployments: reflect(
-                Api::all(client.clone()),
-                (),
-                keep_all,
-                Change::of_namespaced,
-                &changes,
-                &mut spawn,
-            ),
-            stateful_sets: reflect(
-                Api::all(client.clone()),
-                (),
-                keep_all,
-                Change::of_namespaced,
-                &changes,
-                &mut spawn,
-            ),
-            daemon_sets: reflect(
-                Api::all(client.clone()),
-                (),
-                keep_all,
-                Change::of_namespaced,
-                &changes,
-                &mut spawn,
-            ),
-            replica_sets: reflect(
-                Api::all(client.clone()),
-                (),
-                has_no_owner,
-                Change::of_namespaced,
-                &changes,
-                &mut spawn,
-            ),
-            jobs: reflect(
-                Api::all(client.clone()),
-                (),
-                has_no_controller,
-                Change::of_namespaced,
-                &changes,
-                &mut spawn,
-            ),
-            cron_jobs: reflect(
-                Api::all(client.clone()),
-                (),
-                keep_all,
-                Change::of_namespaced,
-                &changes,
-                &mut spawn,
-            ),
-            pods: reflect(
-                Api::all(client.clone()),
-                (),
-                has_no_controller,
-                Change::of_namespaced,
-                &changes,
-                &mut spawn,
-            ),
-            services: reflect(
-                Api::all(client.clone()),
-                (),
-                keep_all,
-                Change::of_namespaced,
-                &changes,
-                &mut spawn,
-            ),
-            ingresses: reflect(
-                Api::all(client.clone()),
-                (),
-                keep_all,
-                Change::of_namespaced,
-                &changes,
-                &mut spawn,
-            ),
+            deployments: reflect_compact::<Deployment>(client, keep_all, &changes, &mut spawn),
+            stateful_sets: reflect_compact::<StatefulSet>(client, keep_all, &changes, &mut spawn),
+            daemon_sets: reflect_compact::<DaemonSet>(client, keep_all, &changes, &mut spawn),
+            replica_sets: reflect_compact::<ReplicaSet>(client, has_no_owner, &changes, &mut spawn),
+            jobs: reflect_compact::<Job>(client, has_no_controller, &changes, &mut spawn),
+            cron_jobs: reflect_compact::<CronJob>(client, keep_all, &changes, &mut spawn),
+            pods: reflect_compact::<Pod>(client, has_no_controller, &changes, &mut spawn),
+            services: reflect_compact::<Service>(client, keep_all, &changes, &mut spawn),
+            ingresses: reflect_compact::<Ingress>(client, keep_all, &changes, &mut spawn),
             pvcs: reflect(
                 Api::all(client.clone()),
                 (),
@@ -183,36 +124,47 @@ impl Reflectors {
     }
 
     /// Resolves once every cache holds a complete initial list.
-    pub async fn wait_until_synced(
-        &self,
-        synced: Arc<AtomicBool>,
-    ) -> Result<(), reflector::store::WriterDropped> {
+    pub async fn wait_until_synced(&self, synced: Arc<AtomicBool>) -> Result<(), CacheStopped> {
         let s = &self.stores;
-        futures::try_join!(
-            s.namespaces.wait_until_ready(),
-            s.deployments.wait_until_ready(),
-            s.stateful_sets.wait_until_ready(),
-            s.daemon_sets.wait_until_ready(),
-            s.replica_sets.wait_until_ready(),
-            s.jobs.wait_until_ready(),
-            s.cron_jobs.wait_until_ready(),
-            s.pods.wait_until_ready(),
-            s.services.wait_until_ready(),
-            s.ingresses.wait_until_ready(),
-            s.pvcs.wait_until_ready(),
-            s.network_policies.wait_until_ready(),
-            s.storage_classes.wait_until_ready(),
-            async {
-                match &s.backup_schedules {
-                    Some(store) => store.wait_until_ready().await,
-                    None => Ok(()),
-                }
-            },
-        )?;
+        let typed = async {
+            futures::try_join!(
+                s.namespaces.wait_until_ready(),
+                s.pvcs.wait_until_ready(),
+                s.network_policies.wait_until_ready(),
+                s.storage_classes.wait_until_ready(),
+                async {
+                    match &s.backup_schedules {
+                        Some(store) => store.wait_until_ready().await,
+                        None => Ok(()),
+                    }
+                },
+            )
+            .map_err(|_| CacheStopped)
+        };
+        let compact = async {
+            futures::try_join!(
+                s.deployments.wait_until_ready(),
+                s.stateful_sets.wait_until_ready(),
+                s.daemon_sets.wait_until_ready(),
+                s.replica_sets.wait_until_ready(),
+                s.jobs.wait_until_ready(),
+                s.cron_jobs.wait_until_ready(),
+                s.pods.wait_until_ready(),
+                s.services.wait_until_ready(),
+                s.ingresses.wait_until_ready(),
+            )
+            .map_err(|_| CacheStopped)
+        };
+        futures::try_join!(typed, compact)?;
         synced.store(true, Ordering::Release);
         Ok(())
     }
 }
+
+/// A watch cache stopped before its first complete list.
+#[derive(Debug, thiserror::Error)]
+#[error("a watch cache stopped before its first complete list")]
+pub struct CacheStopped;
 
 impl Drop for Reflectors {
     fn drop(&mut self) {
@@ -278,24 +230,72 @@ where
     let changes = changes.clone();
     let mut initial_lists = 0_u32;
     let task = tokio::spawn(reflector::reflector(writer, events).for_each(move |event| {
-        match event {
-            Ok(Event::Apply(object) | Event::Delete(object)) => {
-                // Nobody listens while this replica does not lead; that is fine.
-                let _ = changes.send(change_of(&object));
-            }
-            Ok(Event::InitDone) => {
-                initial_lists = initial_lists.saturating_add(1);
-                if initial_lists > 1 {
-                    // A relist after a broken watch may hide any change: re-audit everything.
-                    tracing::info!(%kind, "watch cache relisted");
-                    let _ = changes.send(Change::ClusterWide);
-                }
-            }
-            Ok(Event::Init | Event::InitApply(_)) => {}
-            Err(error) => tracing::warn!(%kind, %error, "watch failed; retrying with backoff"),
-        }
+        announce(&event, &kind, change_of, &changes, &mut initial_lists);
         future::ready(())
     }));
     spawn(task);
     reader
+}
+
+/// A compact cache of `K` (a judged kind), announcing changes in the object's namespace.
+fn reflect_compact<K>(
+    client: &Client,
+    keep: fn(&K) -> bool,
+    changes: &broadcast::Sender<Change>,
+    spawn: &mut impl FnMut(JoinHandle<()>),
+) -> CompactStore
+where
+    K: CompactResource + Clone + Debug + Send + Sync + 'static,
+{
+    let kind = K::COMPACT_KIND.kind().to_string();
+    let mut writer = CompactWriter::new();
+    let reader = writer.as_reader();
+    let config = watcher::Config::default().any_semantic().page_size(500);
+    let events = watcher::watcher(Api::<K>::all(client.clone()), config)
+        .default_backoff()
+        .modify(trim::<K>)
+        .filter_map(move |event| future::ready(event.map(|e| filter_event(e, keep)).transpose()));
+    let changes = changes.clone();
+    let mut initial_lists = 0_u32;
+    let task = tokio::spawn(events.for_each(move |event| {
+        if let Ok(event) = &event {
+            writer.apply(event);
+        }
+        announce(
+            &event,
+            &kind,
+            Change::of_namespaced,
+            &changes,
+            &mut initial_lists,
+        );
+        future::ready(())
+    }));
+    spawn(task);
+    reader
+}
+
+/// Announces what a watch event changed; a relist after a broken watch may hide any change, so
+/// it re-audits everything.
+fn announce<K>(
+    event: &Result<Event<K>, watcher::Error>,
+    kind: &str,
+    change_of: fn(&K) -> Change,
+    changes: &broadcast::Sender<Change>,
+    initial_lists: &mut u32,
+) {
+    match event {
+        Ok(Event::Apply(object) | Event::Delete(object)) => {
+            // Nobody listens while this replica does not lead; that is fine.
+            let _ = changes.send(change_of(object));
+        }
+        Ok(Event::InitDone) => {
+            *initial_lists = initial_lists.saturating_add(1);
+            if *initial_lists > 1 {
+                tracing::info!(%kind, "watch cache relisted");
+                let _ = changes.send(Change::ClusterWide);
+            }
+        }
+        Ok(Event::Init | Event::InitApply(_)) => {}
+        Err(error) => tracing::warn!(%kind, %error, "watch failed; retrying with backoff"),
+    }
 }

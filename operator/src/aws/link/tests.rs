@@ -8,7 +8,8 @@ fn deployment(name: &str, spec: &str) -> Cached {
     let yaml = format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: billing}}\nspec:\n  selector: {{matchLabels: {{app: x}}}}\n  template:\n    metadata: {{labels: {{app: x}}}}\n    spec:\n{spec}"
     );
-    Cached::Deployment(Arc::new(serde_yaml::from_str(&yaml).unwrap()))
+    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_yaml::from_str(&yaml).unwrap();
+    Cached::compact(&deployment).unwrap()
 }
 
 fn observation(objects: Vec<Cached>) -> Observation {

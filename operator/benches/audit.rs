@@ -1,0 +1,198 @@
+//! Benchmark: a full audit (observe the caches, then the engine and the tally) of 10,000
+//! workloads across 100 namespaces, plus the memory the operator's caches take with all of it
+//! cached. `cargo bench -p hipaa-operator --bench audit`; figures in docs/benchmarks.md.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::time::Instant;
+
+use chrono::Utc;
+use hipaa_crds::HipaaPolicy;
+use hipaa_operator::decide::{AuditInput, audit};
+use hipaa_operator::observe::cache::CompactWriter;
+use hipaa_operator::observe::compact::CompactResource;
+use hipaa_operator::observe::stores::Stores;
+use hipaa_operator::observe::{Inventory, observe};
+use kube::runtime::reflector::store::Writer;
+use kube::runtime::watcher::Event;
+use serde::de::DeserializeOwned;
+
+use common::*;
+
+const NAMESPACES: usize = 100;
+const ITERATIONS: usize = 25;
+
+/// One cache writer per kind, fed as a watch's initial list would: structs for the context
+/// kinds, compact entries for the judged ones (as the operator caches them).
+#[derive(Default)]
+struct Writers {
+    namespaces: Writer<k8s_openapi::api::core::v1::Namespace>,
+    pvcs: Writer<k8s_openapi::api::core::v1::PersistentVolumeClaim>,
+    network_policies: Writer<k8s_openapi::api::networking::v1::NetworkPolicy>,
+    storage_classes: Writer<k8s_openapi::api::storage::v1::StorageClass>,
+    deployments: CompactWriter,
+    stateful_sets: CompactWriter,
+    daemon_sets: CompactWriter,
+    replica_sets: CompactWriter,
+    jobs: CompactWriter,
+    cron_jobs: CompactWriter,
+    pods: CompactWriter,
+    services: CompactWriter,
+    ingresses: CompactWriter,
+}
+
+fn put<K: kube::Resource + Clone + DeserializeOwned>(
+    writer: &mut Writer<K>,
+    value: serde_json::Value,
+) where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let object: K = serde_json::from_value(value).unwrap();
+    writer.apply_watcher_event(&Event::InitApply(object));
+}
+
+fn put_compact<K: CompactResource>(writer: &mut CompactWriter, value: serde_json::Value) {
+    let object: K = serde_json::from_value(value).unwrap();
+    writer.apply(&Event::InitApply(object));
+}
+
+impl Writers {
+    fn put(&mut self, value: serde_json::Value) {
+        use k8s_openapi::api::{
+            apps::v1 as apps, batch::v1 as batch, core::v1 as core, networking::v1 as net,
+        };
+        match value["kind"].as_str().unwrap() {
+            "Namespace" => put(&mut self.namespaces, value),
+            "PersistentVolumeClaim" => put(&mut self.pvcs, value),
+            "NetworkPolicy" => put(&mut self.network_policies, value),
+            "StorageClass" => put(&mut self.storage_classes, value),
+            "Deployment" => put_compact::<apps::Deployment>(&mut self.deployments, value),
+            "StatefulSet" => put_compact::<apps::StatefulSet>(&mut self.stateful_sets, value),
+            "DaemonSet" => put_compact::<apps::DaemonSet>(&mut self.daemon_sets, value),
+            "Job" => put_compact::<batch::Job>(&mut self.jobs, value),
+            "CronJob" => put_compact::<batch::CronJob>(&mut self.cron_jobs, value),
+            "Pod" => put_compact::<core::Pod>(&mut self.pods, value),
+            "Service" => put_compact::<core::Service>(&mut self.services, value),
+            "Ingress" => put_compact::<net::Ingress>(&mut self.ingresses, value),
+            other => panic!("unexpected kind {other}"),
+        }
+    }
+
+    /// Ends every initial list (the caches swap their buffers in) and returns the readers.
+    fn finish(&mut self) -> Stores {
+        macro_rules! done {
+            (typed: $($typed:ident),*; compact: $($compact:ident: $k:ty),*) => {{
+                $(self.$typed.apply_watcher_event(&Event::InitDone);)*
+                $(self.$compact.apply(&Event::<$k>::InitDone);)*
+                Stores { $($typed: self.$typed.as_reader(),)* $($compact: self.$compact.as_reader(),)* backup_schedules: None }
+            }};
+        }
+        use k8s_openapi::api::{
+            apps::v1 as apps, batch::v1 as batch, core::v1 as core, networking::v1 as net,
+        };
+        done!(typed: namespaces, pvcs, network_policies, storage_classes;
+            compact: deployments: apps::Deployment, stateful_sets: apps::StatefulSet, daemon_sets: apps::DaemonSet,
+            replica_sets: apps::ReplicaSet, jobs: batch::Job, cron_jobs: batch::CronJob, pods: core::Pod,
+            services: core::Service, ingresses: net::Ingress)
+    }
+}
+
+fn main() {
+    let (hwm_start, _) = memory_mib();
+    let mut writers = Writers::default();
+    let mut workloads = 0;
+    let mut objects = 0;
+    for value in storage_classes() {
+        writers.put(value);
+    }
+    for i in 0..NAMESPACES {
+        let name = format!("claims-{i:03}");
+        writers.put(namespace(&name, "bench", i));
+        for value in namespace_contents(&name) {
+            let kind = value["kind"].as_str().unwrap_or_default().to_string();
+            if [
+                "Deployment",
+                "StatefulSet",
+                "DaemonSet",
+                "Job",
+                "CronJob",
+                "Pod",
+            ]
+            .contains(&kind.as_str())
+            {
+                workloads += 1;
+            }
+            objects += 1;
+            writers.put(value);
+        }
+    }
+    let stores = writers.finish();
+    let (hwm_cached, rss_cached) = memory_mib();
+    let policy: HipaaPolicy = serde_json::from_value(policy("bench")).unwrap();
+
+    let mut observe_ms = Vec::new();
+    let mut decide_ms = Vec::new();
+    let mut total_ms = Vec::new();
+    let mut last = None;
+    for _ in 0..ITERATIONS {
+        let started = Instant::now();
+        let inventory = Inventory::from_stores(&stores);
+        let observation = observe(&inventory, &policy);
+        let context = inventory.cluster_context();
+        let observed = Instant::now();
+        let result = audit(AuditInput {
+            policy: &policy,
+            context: &context,
+            observation: &observation,
+            aws: None,
+            previous: None,
+            now: Utc::now(),
+        });
+        let done = Instant::now();
+        observe_ms.push((observed - started).as_secs_f64() * 1e3);
+        decide_ms.push((done - observed).as_secs_f64() * 1e3);
+        total_ms.push((done - started).as_secs_f64() * 1e3);
+        last = Some((observation.objects.len(), result));
+    }
+    let (hwm_end, rss_end) = memory_mib();
+    let (evaluated, result) = last.unwrap();
+    let summary = result.status.summary.clone().unwrap_or_default();
+    assert_eq!(
+        observe(&Inventory::from_stores(&stores), &policy)
+            .scope
+            .len(),
+        NAMESPACES
+    );
+
+    for samples in [&mut observe_ms, &mut decide_ms, &mut total_ms] {
+        samples.sort_by(f64::total_cmp);
+    }
+    let line = |what: &str, s: &[f64]| {
+        println!(
+            "  {what:<28} median {:7.1} ms   p90 {:7.1} ms   max {:7.1} ms",
+            quantile(s, 0.5),
+            quantile(s, 0.9),
+            quantile(s, 1.0)
+        )
+    };
+    println!(
+        "operator audit benchmark: {workloads} workloads in {NAMESPACES} namespaces ({objects} namespaced objects, {evaluated} evaluated per audit), {ITERATIONS} audits"
+    );
+    println!(
+        "  result: {} resources evaluated, {} violations ({} critical, {} high, {} medium), score {}",
+        summary.resources_evaluated,
+        summary.violations,
+        summary.critical,
+        summary.high,
+        summary.medium,
+        summary.score
+    );
+    line("observe (caches -> scope)", &observe_ms);
+    line("decide (engine + tally)", &decide_ms);
+    line("full audit", &total_ms);
+    println!("  target: full audit <= 250 ms");
+    println!(
+        "memory: VmHWM {hwm_start:.1} MiB at start, {hwm_cached:.1} MiB with everything cached (VmRSS {rss_cached:.1} MiB), {hwm_end:.1} MiB after the audits (VmRSS {rss_end:.1} MiB); target <= 150 MiB"
+    );
+}
