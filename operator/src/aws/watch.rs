@@ -4,7 +4,6 @@
 //! not list, is simply not watched: its objects link nothing. Changes re-queue the policies of
 //! the namespace, like every other watched object.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{StreamExt, future};
@@ -13,13 +12,13 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store, store::Writer};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, ResourceExt, discovery};
-use tokio::sync::broadcast;
+use tokio::sync::{OnceCell, broadcast};
 use tokio::task::JoinHandle;
 
 use super::secret_refs::SecretSources;
 use crate::observe::triggers::Change;
 
-/// How long a refresh waits for the caches' first list before linking with what is there.
+/// How long the first audit waits for the caches' first list before linking with what is there.
 const SYNC_WAIT: Duration = Duration::from_secs(10);
 
 const SECRETS_STORE_GROUP: &str = "secrets-store.csi.x-k8s.io";
@@ -34,6 +33,8 @@ pub struct SecretWatch {
     external_secrets: Option<Store<DynamicObject>>,
     secret_stores: Option<Store<DynamicObject>>,
     cluster_secret_stores: Option<Store<DynamicObject>>,
+    /// Done once the first audit has waited for the initial lists.
+    initial_lists: OnceCell<()>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -81,13 +82,40 @@ impl SecretWatch {
         watch
     }
 
-    /// The cached objects, once every started watch has listed (or [`SYNC_WAIT`] passed).
+    /// The cached objects. The first call waits (at most [`SYNC_WAIT`]) for every started watch
+    /// to list; later calls never wait, so a watch that cannot list does not slow every audit.
     pub async fn sources(&self) -> SecretSources {
+        self.initial_lists
+            .get_or_init(|| async {
+                let stores = [
+                    &self.provider_classes,
+                    &self.external_secrets,
+                    &self.secret_stores,
+                    &self.cluster_secret_stores,
+                ];
+                let waits = stores
+                    .into_iter()
+                    .flatten()
+                    .map(|store| tokio::time::timeout(SYNC_WAIT, store.wait_until_ready()));
+                if futures::future::join_all(waits)
+                    .await
+                    .iter()
+                    .any(Result::is_err)
+                {
+                    tracing::warn!(
+                        "a secret integration watch has not listed yet; linking with what it has"
+                    );
+                }
+            })
+            .await;
+        let state = |store: &Option<Store<DynamicObject>>| {
+            store.as_ref().map(Store::state).unwrap_or_default()
+        };
         SecretSources {
-            provider_classes: synced_state(self.provider_classes.as_ref()).await,
-            external_secrets: synced_state(self.external_secrets.as_ref()).await,
-            secret_stores: synced_state(self.secret_stores.as_ref()).await,
-            cluster_secret_stores: synced_state(self.cluster_secret_stores.as_ref()).await,
+            provider_classes: state(&self.provider_classes),
+            external_secrets: state(&self.external_secrets),
+            secret_stores: state(&self.secret_stores),
+            cluster_secret_stores: state(&self.cluster_secret_stores),
         }
     }
 }
@@ -98,19 +126,6 @@ impl Drop for SecretWatch {
             task.abort();
         }
     }
-}
-
-async fn synced_state(store: Option<&Store<DynamicObject>>) -> Vec<Arc<DynamicObject>> {
-    let Some(store) = store else {
-        return Vec::new();
-    };
-    if tokio::time::timeout(SYNC_WAIT, store.wait_until_ready())
-        .await
-        .is_err()
-    {
-        tracing::warn!("a secret integration watch has not listed yet; linking with what it has");
-    }
-    store.state()
 }
 
 /// The resource of `kind` in the first of `versions` the API server serves, if it may be listed.

@@ -94,7 +94,8 @@ spec:
       containers: [{{name: main, image: '{image}'}}]
 "
     );
-    Cached::Deployment(Arc::new(serde_yaml::from_str(&yaml).unwrap()))
+    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_yaml::from_str(&yaml).unwrap();
+    Cached::compact(&deployment).unwrap()
 }
 
 /// The image reference of `repository:tag` in moto's registry.
