@@ -76,3 +76,118 @@ pub fn render(report: &EvidenceReport, format: ReportFormat) -> anyhow::Result<S
         ReportFormat::Json => serde_json::to_string_pretty(report)? + "\n",
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use chrono::{DateTime, Utc};
+    use hipaa_controls::HipaaPolicy;
+    use hipaa_crds::ControlResult;
+
+    use super::model::{CheckedResources, ClusterIdentity, ReportInputs, build};
+    use super::*;
+
+    fn report() -> EvidenceReport {
+        let policy: HipaaPolicy =
+            serde_yaml::from_str(include_str!("../../tests/fixtures/policy-with-status.yaml"))
+                .unwrap();
+        let mut checked: CheckedResources = BTreeMap::new();
+        let worker = BTreeSet::from([
+            "Deployment billing/api".to_string(),
+            "Deployment billing/worker".to_string(),
+        ]);
+        checked
+            .entry("production-phi".into())
+            .or_default()
+            .insert("HIPAA-K8S-PRIVILEGED", worker);
+        let namespaces =
+            BTreeMap::from([("production-phi".to_string(), vec!["billing".to_string()])]);
+        let now = DateTime::parse_from_rfc3339("2026-11-28T12:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        build(&ReportInputs {
+            policies: &[policy],
+            selected_namespaces: &namespaces,
+            checked: &checked,
+            cluster: ClusterIdentity {
+                server: "https://127.0.0.1:6443".into(),
+                version: Some("v1.35.4".into()),
+                platform: Some("linux/amd64".into()),
+            },
+            namespace: None,
+            now,
+        })
+    }
+
+    #[test]
+    fn the_model_takes_results_from_the_status_and_groups_them_by_section() {
+        let report = report();
+        let control = |id: &str| report.controls.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(control("HIPAA-K8S-NETPOL").result, ControlResult::Fail);
+        assert_eq!(control("HIPAA-K8S-TLS-LB").result, ControlResult::Excepted);
+        assert_eq!(
+            control("HIPAA-K8S-HA").result,
+            ControlResult::NotEvaluated,
+            "absent from the status"
+        );
+        assert_eq!(
+            control("HIPAA-K8S-PRIVILEGED").kubernetes_resources.len(),
+            2
+        );
+        assert_eq!(control("HIPAA-K8S-PRIVILEGED").findings.len(), 1);
+        let kms = control("HIPAA-EKS-SECRETS-KMS");
+        assert_eq!(
+            (
+                kms.aws_resources[0].name.as_str(),
+                kms.aws_resources[0].result
+            ),
+            ("prod", ControlResult::Error)
+        );
+        let logging = control("HIPAA-EKS-AUDIT-LOGGING");
+        assert_eq!(
+            logging.aws_resources[0].result,
+            ControlResult::Pass,
+            "fails another control, not this one"
+        );
+        let parts: Vec<&str> = report.parts.iter().map(|p| p.part.as_str()).collect();
+        assert_eq!(parts, ["164.308", "164.312"]);
+        let transmission = report.parts[1]
+            .sections
+            .iter()
+            .find(|s| s.section == "164.312(e)(1)")
+            .unwrap();
+        assert_eq!(transmission.title, "Transmission security");
+        assert!(
+            transmission
+                .controls
+                .iter()
+                .any(|c| c.id == "HIPAA-K8S-NETPOL" && c.violations == 1)
+        );
+        assert_eq!(report.exceptions[0].matched, Some(1));
+        assert_eq!(report.policies[0].namespaces, ["billing"]);
+    }
+
+    #[test]
+    fn markdown_html_and_json_carry_the_evidence() {
+        let report = report();
+        let markdown = render(&report, ReportFormat::Markdown).unwrap();
+        assert!(markdown.contains("## 164.308 Administrative safeguards"));
+        assert!(markdown.contains("### 164.312(a)(2)(iv) Encryption and decryption"));
+        assert!(markdown.contains(
+            "Kubernetes resources checked (2): Deployment billing/api, Deployment billing/worker"
+        ));
+        assert!(markdown.contains("cannot describe EKS cluster prod: AccessDenied"));
+        assert!(markdown.contains("| production-phi | 0 | HIPAA-K8S-TLS-LB |"));
+        let html = render(&report, ReportFormat::Html).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>") && html.contains("@media print"));
+        assert!(html.contains("TLS ends at the CDN &lt;edge&gt;"), "escaped");
+        assert!(!html.contains("<edge>"));
+        assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("src="));
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&report, ReportFormat::Json).unwrap()).unwrap();
+        assert_eq!(json["generatedAt"], "2026-11-28T12:30:00Z");
+        assert_eq!(json["policies"][0]["summary"]["score"], 61);
+    }
+}
