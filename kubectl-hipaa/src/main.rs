@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     let mut out = BufWriter::new(stdout.lock());
     let exit = match run(&cli, &mut std::io::stdin().lock(), &mut out) {
         Ok(exit) => exit,
+        Err(err) if is_broken_pipe(&err) => return ExitCode::from(Exit::Error as u8),
         Err(err) => {
             let _ = out.flush();
             eprintln!("error: {err:#}");
@@ -31,4 +32,13 @@ fn main() -> ExitCode {
         return ExitCode::from(Exit::Error as u8);
     }
     ExitCode::from(exit as u8)
+}
+
+/// The reader of our output went away (`kubectl hipaa scan ... | head`): nothing to report.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -62,14 +62,30 @@ pub fn read_objects<E>(
 where
     E: From<InputError>,
 {
+    read_documents(inputs, stdin, |name, document| {
+        let value = parse_document(name, document)?;
+        for object in objects_of_document(name, document, value)? {
+            on_object(object)?;
+        }
+        Ok(())
+    })
+}
+
+/// Reads every input in order and hands each document's text, unparsed, to `on_document`
+/// (which may parse it faster than [`parse_document`] when it knows what to expect).
+pub fn read_documents<E>(
+    inputs: &[InputPath],
+    stdin: &mut dyn Read,
+    mut on_document: impl FnMut(&Arc<str>, &RawDocument<'_>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<InputError>,
+{
     for input in inputs {
         let name: Arc<str> = Arc::from(input.display_name());
         let text = read_text(input, &name, stdin)?;
         for document in split_documents(&text) {
-            let value = parse_document(&name, &document)?;
-            for object in objects_of_document(&name, &document, value)? {
-                on_object(object)?;
-            }
+            on_document(&name, &document)?;
         }
     }
     Ok(())

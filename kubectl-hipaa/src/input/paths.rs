@@ -51,7 +51,8 @@ pub fn expand(arguments: &[String]) -> Result<Vec<InputPath>, InputError> {
         if metadata.is_dir() {
             let mut found = Vec::new();
             walk(&path, &mut found)?;
-            found.sort();
+            // Byte order of the whole path: deterministic, and cheaper than component order.
+            found.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
             inputs.extend(found.into_iter().map(InputPath::File));
         } else {
             inputs.push(InputPath::File(path));

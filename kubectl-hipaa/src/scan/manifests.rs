@@ -81,17 +81,7 @@ impl Manifests {
         let kind_label = skipped_kind(api_version, kind);
         match Object::from_value(value, Some(default_namespace)) {
             Ok(object) => {
-                match &object {
-                    Object::Namespace(ns) => self.namespaces.push(Arc::new(ns.as_ref().clone())),
-                    Object::NetworkPolicy(np) => {
-                        self.network_policies.push(Arc::new(np.as_ref().clone()))
-                    }
-                    Object::PersistentVolumeClaim(pvc) => {
-                        self.pvcs.push(Arc::new(pvc.as_ref().clone()))
-                    }
-                    _ => {}
-                }
-                self.objects.push(JudgedObject { object, file, line });
+                self.keep(object, file, line);
                 Ok(())
             }
             Err(ObjectError::UnsupportedKind { .. }) => {
@@ -103,11 +93,43 @@ impl Manifests {
     }
 }
 
+impl Manifests {
+    /// Adds an object already typed (see `typed`), keeping its context copy if it has one.
+    pub fn add_object(&mut self, object: Object, file: Arc<str>, line: usize) {
+        self.objects_read += 1;
+        self.keep(object, file, line);
+    }
+
+    fn keep(&mut self, object: Object, file: Arc<str>, line: usize) {
+        match &object {
+            Object::Namespace(ns) => self.namespaces.push(Arc::new(ns.as_ref().clone())),
+            Object::NetworkPolicy(np) => self.network_policies.push(Arc::new(np.as_ref().clone())),
+            Object::PersistentVolumeClaim(pvc) => self.pvcs.push(Arc::new(pvc.as_ref().clone())),
+            _ => {}
+        }
+        self.objects.push(JudgedObject { object, file, line });
+    }
+}
+
 /// Kubernetes reads manifests as YAML 1.1, where a plain `0440` is the octal number 288;
 /// serde_yaml (YAML 1.2) keeps it as the string "0440". File modes are the integer fields where
-/// octal is idiomatic (`defaultMode: 0440`, `items[].mode: 0400`), so those become numbers as
-/// kubectl would read them. Quoted modes are invalid for the API server either way.
+/// octal is idiomatic (`defaultMode: 0440`, `items[].mode: 0400`), and they live in the pod
+/// volumes, so those become numbers as kubectl would read them. Quoted modes are invalid for
+/// the API server either way.
 fn octal_file_modes(value: &mut Value) {
+    const VOLUMES: [&str; 3] = [
+        "/spec/volumes",
+        "/spec/template/spec/volumes",
+        "/spec/jobTemplate/spec/template/spec/volumes",
+    ];
+    for pointer in VOLUMES {
+        if let Some(volumes) = value.pointer_mut(pointer) {
+            octal_modes_in(volumes);
+        }
+    }
+}
+
+fn octal_modes_in(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
@@ -117,10 +139,10 @@ fn octal_file_modes(value: &mut Value) {
                     *child = Value::from(mode);
                     continue;
                 }
-                octal_file_modes(child);
+                octal_modes_in(child);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(octal_file_modes),
+        Value::Array(items) => items.iter_mut().for_each(octal_modes_in),
         _ => {}
     }
 }

@@ -6,6 +6,7 @@ pub mod judge;
 pub mod manifests;
 pub mod model;
 pub mod policies;
+pub mod typed;
 
 use std::io::Read;
 
@@ -51,8 +52,16 @@ pub fn run(
     let live = live.map(|(context, _)| context);
 
     let mut manifests = Manifests::default();
-    input::read_objects::<InputError>(&inputs, stdin, |object| {
-        manifests.add(object, &default_namespace)
+    input::read_documents::<InputError>(&inputs, stdin, |file, document| {
+        if let Some(object) = typed::typed_object(document.text, &default_namespace) {
+            manifests.add_object(object, file.clone(), document.content_line);
+            return Ok(());
+        }
+        let value = input::parse_document(file, document)?;
+        for object in input::objects_of_document(file, document, value)? {
+            manifests.add(object, &default_namespace)?;
+        }
+        Ok(())
     })?;
 
     let ctx = build_context(&manifests, live.as_ref());
