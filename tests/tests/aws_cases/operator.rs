@@ -228,7 +228,10 @@ spec:
 
     // The operator called AWS through the proxy: one cycle, one describe per resource.
     assert_eq!(proxy.count("DescribeRepositories", &repository), 1);
-    assert_eq!(proxy.count("DescribeImageScanFindings", &format!("{repository}:1.0")), 1);
+    assert_eq!(
+        proxy.count("DescribeImageScanFindings", &format!("{repository}:1.0")),
+        1
+    );
     assert_eq!(proxy.count("DescribeSecret", &secret), 1);
 
     // A change that links nothing new: the operator re-audits without calling AWS.
