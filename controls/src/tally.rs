@@ -10,7 +10,7 @@
 
 mod status;
 
-pub use status::{exception_state, expires_in};
+pub use status::{exception_state, expires_in, to_time};
 
 use std::collections::BTreeSet;
 

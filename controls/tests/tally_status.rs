@@ -175,3 +175,13 @@ fn aws_resources_are_listed_failing_first_with_their_snapshot_time() {
     );
     assert_eq!(tally.control(ids::SM_ROTATION).unwrap().violations, 2);
 }
+
+#[test]
+fn status_times_are_whole_seconds_as_the_api_server_stores_them() {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-28T12:00:00.987654321Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let time = hipaa_controls::tally::to_time(at).unwrap();
+    assert_eq!(time.0.as_second(), at.timestamp());
+    assert_eq!(time.0.subsec_nanosecond(), 0);
+}

@@ -152,9 +152,11 @@ fn kind_rank(kind: &str) -> usize {
 }
 
 /// A chrono time as a Kubernetes `Time` (None if it does not fit).
+///
+/// Whole seconds: the API server stores `metav1.Time` at second precision, so a sub-second value
+/// would read back different from what was written and make every status look changed.
 pub fn to_time(at: DateTime<Utc>) -> Option<Time> {
-    let nanos = i32::try_from(at.timestamp_subsec_nanos()).ok()?;
-    Timestamp::new(at.timestamp(), nanos).ok().map(Time)
+    Timestamp::new(at.timestamp(), 0).ok().map(Time)
 }
 
 impl From<&ControlTally> for ControlStatus {
