@@ -126,7 +126,7 @@ fn parse_as<K>(
 where
     K: DeserializeOwned + k8s_openapi::Metadata<Ty = ObjectMeta>,
 {
-    let mut object: Box<K> = serde_json::from_str(raw.get()).map_err(|source| ParseError {
+    let mut object: Box<K> = crate::skip::from_str(raw.get()).map_err(|source| ParseError {
         kind: kind.as_str(),
         source,
     })?;

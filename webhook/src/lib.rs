@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod review;
 pub mod routes;
 pub mod serve;
+mod skip;
 pub mod snapshot;
 pub mod sync;
 pub mod tls;

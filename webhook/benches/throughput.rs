@@ -1,0 +1,323 @@
+//! Throughput benchmark (not a test): the webhook's HTTPS server in a child process on loopback,
+//! driven by a closed-loop load generator (N keep-alive connections) on the same machine with a
+//! ~5 KB Deployment AdmissionReview. Prints reviews/s and p50/p99 latency for the real
+//! `/validate` (a compliant and a denied Deployment) and for an allow-all handler on the same
+//! server in the same run, and the server's peak RSS.
+//!
+//! `cargo bench -p hipaa-webhook --bench throughput [-- --connections 8 --seconds 5]`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::ca::{TestCa, connect, post_review};
+use hipaa_webhook::kinds::Kind;
+use hipaa_webhook::review::{self, Answer, ReviewIn};
+use hipaa_webhook::serve::{ServeOptions, serve};
+use hipaa_webhook::tls::{ReloadingCertResolver, server_config};
+use tokio_rustls::TlsAcceptor;
+use warp::Filter;
+
+/// The same allocator as the `hipaa-webhook` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+struct Options {
+    connections: usize,
+    seconds: u64,
+    /// Run only the phases whose name contains this text (profiling).
+    only: Option<String>,
+}
+
+fn options(args: &[String]) -> Options {
+    let value = |flag: &str, default: u64| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .map_or(default, |v| v.parse().unwrap())
+    };
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    Options {
+        connections: value("--connections", 8) as usize,
+        seconds: value("--seconds", 5),
+        only,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--serve-child") {
+        return serve_child(Path::new(&args[i + 1]));
+    }
+    let options = options(&args);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new();
+    ca.leaf("bench")
+        .write(&dir.path().join("tls.crt"), &dir.path().join("tls.key"));
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--serve-child")
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line.trim().parse().unwrap();
+    let pid = child.id();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let compliant = compact("reviews/deployment-compliant.json");
+    let denied = compact("reviews/deployment-dry-run.json");
+    let unselected = in_namespace(&compliant, "marketing");
+    println!(
+        "webhook throughput: {} keep-alive HTTPS connections, {} s per phase, review body {} bytes",
+        options.connections,
+        options.seconds,
+        compliant.len()
+    );
+    let phases = [
+        ("warm-up (not reported)", "/validate", &compliant, 1),
+        (
+            "allow-all handler, compliant Deployment",
+            "/allow-all",
+            &compliant,
+            options.seconds,
+        ),
+        (
+            "decode + allow-all, compliant Deployment",
+            "/decode-allow-all",
+            &compliant,
+            options.seconds,
+        ),
+        (
+            "POST /validate, compliant Deployment",
+            "/validate",
+            &compliant,
+            options.seconds,
+        ),
+        (
+            "POST /validate, denied Deployment",
+            "/validate",
+            &denied,
+            options.seconds,
+        ),
+        (
+            "POST /validate, unselected namespace",
+            "/validate",
+            &unselected,
+            options.seconds,
+        ),
+    ];
+    let mut results = Vec::new();
+    for (name, path, body, seconds) in phases {
+        if options
+            .only
+            .as_deref()
+            .is_some_and(|only| !name.contains(only))
+        {
+            continue;
+        }
+        let (server_before, client_before) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
+        let result = runtime.block_on(drive(&ca, addr, path, body, options.connections, seconds));
+        let server_cpu = (cpu_seconds(pid) - server_before) / result.count as f64 * 1e6;
+        let client_cpu =
+            (cpu_seconds(std::process::id()) - client_before) / result.count as f64 * 1e6;
+        if !name.starts_with("warm-up") {
+            println!(
+                "{name:<42} {:>7.0} reviews/s  p50 {:>5.3} ms  p99 {:>5.3} ms  CPU/review: server {:>4.0} µs, load generator {:>4.0} µs  ({} reviews)",
+                result.rate, result.p50_ms, result.p99_ms, server_cpu, client_cpu, result.count
+            );
+            results.push(result);
+        }
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .map_or("?".into(), |l| l.to_owned())
+    };
+    println!(
+        "server peak RSS: {}   ({})",
+        field("VmHWM:"),
+        field("VmRSS:")
+    );
+    if let [allow_all, decode_allow, validate, ..] = results.as_slice() {
+        println!(
+            "validate / allow-all throughput: {:.2}x; validate / decode + allow-all: {:.2}x",
+            validate.rate / allow_all.rate,
+            validate.rate / decode_allow.rate
+        );
+    }
+    drop(child.stdin.take());
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// User + system CPU time of a process so far, in seconds (from /proc/<pid>/stat).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at state (field 3).
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
+fn compact(fixture: &str) -> Bytes {
+    let value: serde_json::Value = serde_json::from_slice(&common::fixture(fixture)).unwrap();
+    Bytes::from(serde_json::to_vec(&value).unwrap())
+}
+
+/// The same review, for a namespace no HipaaPolicy selects (the pipeline without the engine).
+fn in_namespace(review: &Bytes, namespace: &str) -> Bytes {
+    let mut value: serde_json::Value = serde_json::from_slice(review).unwrap();
+    value["request"]["namespace"] = namespace.into();
+    value["request"]["object"]["metadata"]["namespace"] = namespace.into();
+    Bytes::from(serde_json::to_vec(&value).unwrap())
+}
+
+struct Result {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    count: usize,
+}
+
+async fn drive(
+    ca: &TestCa,
+    addr: SocketAddr,
+    path: &'static str,
+    body: &Bytes,
+    connections: usize,
+    seconds: u64,
+) -> Result {
+    let connector = ca.connector();
+    let mut senders = Vec::new();
+    for _ in 0..connections {
+        senders.push(connect(&connector, addr).await.unwrap().sender);
+    }
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .map(|mut sender| {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(200_000);
+                while Instant::now() < until {
+                    let sent = Instant::now();
+                    let (status, _) = post_review(&mut sender, path, body.clone()).await.unwrap();
+                    assert_eq!(status, 200);
+                    latencies.push(sent.elapsed().as_micros() as u32);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
+    };
+    Result {
+        rate: latencies.len() as f64 / elapsed,
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+        count: latencies.len(),
+    }
+}
+
+/// The server process: the real router on /validate, an allow-all handler on /allow-all that
+/// parses the review envelope and allows it, same TLS, same connection handling.
+fn serve_child(dir: &Path) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // Log as the webhook does (denials at info), into a sink: formatting costs are counted.
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(std::io::sink)
+            .init();
+        let resolver =
+            ReloadingCertResolver::load(&dir.join("tls.crt"), &dir.join("tls.key")).unwrap();
+        let acceptor = TlsAcceptor::from(server_config(resolver).unwrap());
+        let harness = common::harness();
+        let allow_all = warp::path("allow-all")
+            .and(warp::body::bytes())
+            .map(|body: Bytes| {
+                let envelope: ReviewIn<'_> = serde_json::from_slice(&body).unwrap();
+                let uid = envelope.request.map(|r| r.uid).unwrap_or_default();
+                hipaa_webhook::handler::json(review::render(&uid, &Answer::allow()))
+            });
+        // Allow-all after the same decode as /validate: the object parsed into its k8s-openapi type.
+        let decode_allow =
+            warp::path("decode-allow-all")
+                .and(warp::body::bytes())
+                .map(|body: Bytes| {
+                    let envelope: ReviewIn<'_> = serde_json::from_slice(&body).unwrap();
+                    let request = envelope.request.unwrap();
+                    let kind = Kind::from_gvk(
+                        &request.kind.group,
+                        &request.kind.version,
+                        &request.kind.kind,
+                    )
+                    .unwrap();
+                    let object = kind.parse(request.object.unwrap(), "", "").unwrap();
+                    std::hint::black_box(object);
+                    hipaa_webhook::handler::json(review::render(&request.uid, &Answer::allow()))
+                });
+        let routes = allow_all
+            .or(decode_allow)
+            .unify()
+            .or(hipaa_webhook::router(Arc::clone(&harness.webhook)))
+            .unify();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap());
+        // Stop when the parent closes stdin (or dies).
+        let parent_gone = tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            while std::io::stdin().read_line(&mut sink).unwrap_or(0) > 0 {}
+        });
+        serve(
+            listener,
+            Some(acceptor),
+            warp::service(routes),
+            ServeOptions::default(),
+            async {
+                let _ = parent_gone.await;
+            },
+        )
+        .await;
+    });
+}
