@@ -3,6 +3,10 @@
 //! k8s-openapi type, without the intermediate JSON value (about a fifth of a scan's time).
 //! Anything else, and any document this way refuses, takes the general way (JSON value, List
 //! expansion, octal file modes, the engine's `Object::from_value` and its errors).
+//!
+//! One difference remains: serde_yaml reads a plain number or boolean as a string where the
+//! type wants a string (`value: 8080` in an env var), which kubectl refuses and the general way
+//! reports as invalid input. Such an object is judged rather than refused.
 
 use hipaa_controls::Object;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
