@@ -1,0 +1,300 @@
+//! The webhook under test: a CA made here (rcgen), the `hipaa-webhook` binary on 127.0.0.1 with
+//! those files, its ValidatingWebhookConfiguration (url clientConfig, caBundle, failurePolicy Fail),
+//! and small probes of its ports (readiness, metrics, the certificate it serves).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    dead_code
+)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hipaa_testkit::{
+    ChildGuard, CmdOutput, apply_yaml, cargo_bin, control_plane, free_port, run, spawn_guarded,
+    wait_for,
+};
+use k8s_openapi::ByteString;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::sync::OnceCell;
+
+/// The enforce and warn policies select namespaces by these labels.
+pub const PHI: (&str, &str) = ("hipaaguard.io/phi", "true");
+pub const ENFORCE: (&str, &str) = ("hipaa-e2e/mode", "enforce");
+pub const WARN: (&str, &str) = ("hipaa-e2e/mode", "warn");
+pub const ENCRYPTED_CLASS: &str = "e2e-gp3-encrypted";
+pub const PLAIN_CLASS: &str = "e2e-gp2-plain";
+
+pub struct TestCa {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    fn new() -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "hipaa-webhook e2e CA");
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        TestCa {
+            issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap(),
+        }
+    }
+
+    /// A serving certificate with IP SAN 127.0.0.1, written to `cert`/`key` by rename (as the
+    /// kubelet swaps a Secret volume), so the webhook never reads half a file.
+    pub fn issue(&self, common_name: &str, cert: &Path, key: &Path) -> CertificateDer<'static> {
+        let key_pair = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        let issued = params.signed_by(&key_pair, &self.issuer).unwrap();
+        for (path, pem) in [(key, key_pair.serialize_pem()), (cert, issued.pem())] {
+            let staged = path.with_extension("new");
+            std::fs::write(&staged, pem).unwrap();
+            std::fs::rename(&staged, path).unwrap();
+        }
+        issued.der().clone()
+    }
+}
+
+/// The running webhook, shared by the tests of this binary.
+pub struct Webhook {
+    pub ca: TestCa,
+    pub port: u16,
+    pub admin_port: u16,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub first_cert: CertificateDer<'static>,
+    pub process: std::sync::Mutex<ChildGuard>,
+    _dir: tempfile::TempDir,
+}
+
+static WEBHOOK: OnceCell<Webhook> = OnceCell::const_new();
+
+/// Starts the webhook and registers it, once per test binary.
+pub async fn webhook() -> &'static Webhook {
+    WEBHOOK
+        .get_or_init(|| async { start().await.unwrap() })
+        .await
+}
+
+async fn start() -> anyhow::Result<Webhook> {
+    let plane = control_plane().await?;
+    plane.install_hipaa_crd().await?;
+    let dir = tempfile::tempdir()?;
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    let ca = TestCa::new();
+    let first_cert = ca.issue("hipaa-webhook first", &cert, &key);
+    let (port, admin_port) = (free_port(), free_port());
+    let mut command = Command::new(cargo_bin("hipaa-webhook"));
+    command
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg(format!("--listen=127.0.0.1:{port}"))
+        .arg(format!("--admin-listen=127.0.0.1:{admin_port}"))
+        .arg("--kubeconfig")
+        .arg(plane.kubeconfig())
+        .arg("--exempt-namespaces=kube-system")
+        .arg("--cert-reload-interval=500ms")
+        .arg("--log-format=text")
+        .env("RUST_LOG", "info");
+    let mut process = spawn_guarded(command, "hipaa-webhook")?;
+    wait_for("the webhook's /readyz", Duration::from_secs(60), || {
+        let ready = http_get(admin_port, "/readyz").is_ok_and(|(status, _)| status == 200);
+        let alive = process.is_running();
+        async move {
+            anyhow::ensure!(alive, "hipaa-webhook exited");
+            Ok(ready.then_some(()))
+        }
+    })
+    .await
+    .map_err(|err| anyhow::anyhow!("{err}\n{}", process.log_tail(30)))?;
+    register(&ca, port).await?;
+    Ok(Webhook {
+        ca,
+        port,
+        admin_port,
+        cert,
+        key,
+        first_cert,
+        process: std::sync::Mutex::new(process),
+        _dir: dir,
+    })
+}
+
+/// The cluster-wide state the tests share: the policies, the StorageClasses, and the webhook
+/// configuration (every namespace but kube-system goes to the webhook, which decides itself).
+async fn register(ca: &TestCa, port: u16) -> anyhow::Result<()> {
+    let client = control_plane().await?.client().await?;
+    let ca_bundle = serde_json::to_string(&ByteString(ca.issuer.pem().into_bytes()))?;
+    let policies = format!(
+        r#"
+apiVersion: hipaaguard.io/v1alpha1
+kind: HipaaPolicy
+metadata: {{name: e2e-enforce}}
+spec:
+  enforcement: Enforce
+  namespaceSelector: {{matchLabels: {{{phi_k}: "{phi_v}", {mode_k}: {enforce}}}}}
+---
+apiVersion: hipaaguard.io/v1alpha1
+kind: HipaaPolicy
+metadata: {{name: e2e-warn}}
+spec:
+  enforcement: Warn
+  namespaceSelector: {{matchLabels: {{{phi_k}: "{phi_v}", {mode_k}: {warn}}}}}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {{name: {ENCRYPTED_CLASS}}}
+provisioner: ebs.csi.aws.com
+parameters: {{type: gp3, encrypted: "true"}}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {{name: {PLAIN_CLASS}}}
+provisioner: ebs.csi.aws.com
+parameters: {{type: gp2}}
+"#,
+        phi_k = PHI.0,
+        phi_v = PHI.1,
+        mode_k = ENFORCE.0,
+        enforce = ENFORCE.1,
+        warn = WARN.1,
+    );
+    apply_yaml(&client, &policies).await?;
+    let rule = |group: &str, resources: &str, operations: &str| {
+        format!(
+            "    - {{apiGroups: [\"{group}\"], apiVersions: [v1], operations: [{operations}], resources: [{resources}], scope: Namespaced}}\n"
+        )
+    };
+    let configuration = format!(
+        r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {{name: hipaa-guard-e2e}}
+webhooks:
+  - name: validate.hipaaguard.io
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    matchPolicy: Equivalent
+    timeoutSeconds: 10
+    namespaceSelector:
+      matchExpressions: [{{key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}}]
+    clientConfig:
+      url: https://127.0.0.1:{port}/validate
+      caBundle: {ca_bundle}
+    rules:
+{}{}{}{}{}"#,
+        rule(
+            "",
+            "pods, services, persistentvolumeclaims",
+            "CREATE, UPDATE"
+        ),
+        rule(
+            "apps",
+            "deployments, statefulsets, daemonsets, replicasets",
+            "CREATE, UPDATE"
+        ),
+        rule("batch", "jobs, cronjobs", "CREATE, UPDATE"),
+        rule("networking.k8s.io", "ingresses", "CREATE, UPDATE"),
+        rule("networking.k8s.io", "networkpolicies", "DELETE"),
+    );
+    apply_yaml(&client, &configuration).await?;
+    Ok(())
+}
+
+/// `kubectl <args>` with `stdin` as the manifest.
+pub async fn kubectl(args: &[&str], stdin: Option<&str>) -> CmdOutput {
+    let mut command = control_plane().await.unwrap().kubectl();
+    command.args(args);
+    run(&mut command, stdin).unwrap()
+}
+
+/// Repeats `kubectl` until `done` holds for its output: the API server takes a moment to load a
+/// new webhook configuration, and the webhook's caches a moment to see new namespaces/policies.
+pub async fn kubectl_until(
+    args: &[&str],
+    stdin: Option<&str>,
+    what: &str,
+    done: impl Fn(&CmdOutput) -> bool,
+) -> CmdOutput {
+    let mut last = None;
+    for _ in 0..60 {
+        let out = kubectl(args, stdin).await;
+        if done(&out) {
+            return out;
+        }
+        last = Some(out);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{what}: not within 30 s; last attempt:\n{}", last.unwrap());
+}
+
+/// A plain HTTP/1.1 GET on the admin port: status and body.
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"
+    )?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// The sum of every sample of a metric family whose labels contain all `labels`.
+pub fn metric_sum(port: u16, family: &str, labels: &[&str]) -> f64 {
+    let (_, body) = http_get(port, "/metrics").unwrap();
+    body.lines()
+        .filter(|line| line.starts_with(family) && labels.iter().all(|l| line.contains(l)))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// The certificate the webhook serves to a new TLS connection, verified against `ca`.
+pub fn served_certificate(webhook: &Webhook) -> CertificateDer<'static> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(webhook.ca.issuer.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let server = ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+    let mut connection = rustls::ClientConnection::new(Arc::new(config), server).unwrap();
+    let mut socket = TcpStream::connect(("127.0.0.1", webhook.port)).unwrap();
+    while connection.is_handshaking() {
+        connection.complete_io(&mut socket).unwrap();
+    }
+    connection.peer_certificates().unwrap()[0]
+        .clone()
+        .into_owned()
+}
