@@ -73,11 +73,6 @@ const CHART_FINDINGS: &[(&str, &str, &str)] = &[
         "hipaa-guard-operator",
         "the operator only serves /metrics and health probes over plain HTTP, inside the cluster, without PHI",
     ),
-    (
-        "HIPAA-K8S-TLS-WORKLOAD",
-        "hipaa-guard-webhook",
-        "the webhook does serve TLS (its certificate Secret is mounted), but its pods do not declare it with the hipaaguard.io/tls-secret annotation",
-    ),
 ];
 
 #[test]
