@@ -278,7 +278,7 @@ fn serve_child(dir: &Path) {
             .map(|body: Bytes| {
                 let envelope: ReviewIn<'_> = serde_json::from_slice(&body).unwrap();
                 let uid = envelope.request.map(|r| r.uid).unwrap_or_default();
-                hipaa_webhook::handler::json(review::render(&uid, &Answer::allow()))
+                hipaa_webhook::wire::json(review::render(&uid, &Answer::allow()))
             });
         // Allow-all after the same decode as /validate: the object parsed into its k8s-openapi type.
         let decode_allow =
@@ -295,7 +295,7 @@ fn serve_child(dir: &Path) {
                     .unwrap();
                     let object = kind.parse(request.object.unwrap(), "", "").unwrap();
                     std::hint::black_box(object);
-                    hipaa_webhook::handler::json(review::render(&request.uid, &Answer::allow()))
+                    hipaa_webhook::wire::json(review::render(&request.uid, &Answer::allow()))
                 });
         let routes = allow_all
             .or(decode_allow)

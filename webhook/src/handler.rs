@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures::{Stream, StreamExt};
+use bytes::Buf;
+use futures::Stream;
 use http::{HeaderMap, StatusCode, header};
 use tokio::sync::Semaphore;
 
@@ -14,6 +14,7 @@ use crate::kinds::{Kind, Operation};
 use crate::metrics::{ControlLabels, Metrics, ReviewLabels, flag};
 use crate::review::{self, Answer, ReviewIn};
 use crate::snapshot::SnapshotCell;
+use crate::wire::{BodyError, HttpAnswer, json, plain, read_body};
 
 /// The default cap on a review body (the API server sends at most about 3 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -47,9 +48,6 @@ pub struct Webhook {
     limits: Limits,
     slots: Semaphore,
 }
-
-/// An HTTP answer: status, content type and body.
-pub type HttpAnswer = http::Response<Bytes>;
 
 impl Webhook {
     pub fn new(
@@ -240,7 +238,7 @@ impl Webhook {
         review: &Review<'_>,
         started: Instant,
     ) -> Judgement {
-        let mut updates = self.snapshots.subscribe();
+        let mut updates: Option<tokio::sync::watch::Receiver<u64>> = None;
         let give_up = started + self.limits.request_timeout / 2;
         loop {
             let judgement = {
@@ -251,11 +249,17 @@ impl Webhook {
                 }
                 judgement
             };
+            let Some(receiver) = updates.as_mut() else {
+                // Subscribe only on this rare path, then judge once more: a snapshot published
+                // between the first judgement and the subscription is not missed.
+                updates = Some(self.snapshots.subscribe());
+                continue;
+            };
             let now = Instant::now();
             if now >= give_up {
                 return judgement;
             }
-            match tokio::time::timeout(give_up - now, updates.changed()).await {
+            match tokio::time::timeout(give_up - now, receiver.changed()).await {
                 Ok(Ok(())) => continue,
                 Ok(Err(_)) | Err(_) => return judgement,
             }
@@ -322,73 +326,4 @@ fn outcome_label(outcome: hipaa_controls::model::Outcome) -> &'static str {
         hipaa_controls::model::Outcome::Error => "error",
         hipaa_controls::model::Outcome::Excepted => "excepted",
     }
-}
-
-enum BodyError {
-    TooLarge,
-    Read(warp::Error),
-}
-
-/// Reads the body up to `limit` bytes. A body that arrives in one chunk is used without a copy.
-async fn read_body<S, B>(body: S, limit: usize, size_hint: usize) -> Result<Bytes, BodyError>
-where
-    S: Stream<Item = Result<B, warp::Error>>,
-    B: Buf,
-{
-    tokio::pin!(body);
-    let mut first: Option<Bytes> = None;
-    let mut joined: Option<BytesMut> = None;
-    let mut seen = 0usize;
-    while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(BodyError::Read)?;
-        seen += chunk.remaining();
-        if seen > limit {
-            return Err(BodyError::TooLarge);
-        }
-        if first.is_none() && joined.is_none() {
-            first = Some(chunk.copy_to_bytes(chunk.remaining()));
-            continue;
-        }
-        let buf = joined.get_or_insert_with(|| {
-            let head = first.take().unwrap_or_default();
-            let mut buf = BytesMut::with_capacity(size_hint.clamp(seen, limit));
-            buf.extend_from_slice(&head);
-            buf
-        });
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            let len = part.len();
-            buf.extend_from_slice(part);
-            chunk.advance(len);
-        }
-    }
-    Ok(match (first, joined) {
-        (_, Some(buf)) => buf.freeze(),
-        (Some(head), None) => head,
-        (None, None) => Bytes::new(),
-    })
-}
-
-/// A plain-text HTTP answer.
-pub fn plain(status: StatusCode, text: &str) -> HttpAnswer {
-    let mut body = String::with_capacity(text.len() + 1);
-    body.push_str(text);
-    body.push('\n');
-    let mut response = http::Response::new(Bytes::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
-/// A 200 answer carrying an AdmissionReview.
-pub fn json(body: Vec<u8>) -> HttpAnswer {
-    let mut response = http::Response::new(Bytes::from(body));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
 }

@@ -15,6 +15,7 @@ mod skip;
 pub mod snapshot;
 pub mod sync;
 pub mod tls;
+pub mod wire;
 
 pub use decide::{Decision, Exemptions};
 pub use handler::{Limits, Webhook};

@@ -8,10 +8,11 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, header};
 use warp::Filter;
 
-use crate::handler::{HttpAnswer, Webhook, plain};
+use crate::handler::Webhook;
 use crate::metrics::Metrics;
 use crate::snapshot::SnapshotCell;
 use crate::sync::SyncState;
+use crate::wire::{HttpAnswer, plain};
 
 /// The review port's router. Every request gets an answer; nothing is left to warp's rejections.
 pub fn router(
