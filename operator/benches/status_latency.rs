@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     let operator = spawn_guarded(cmd, "bench-operator")?;
 
     let probe_ns = format!("{run}-probe");
-    create_all(&client, vec![namespace(&probe_ns, &run, 0)]).await?;
+    create_all(&client, vec![namespace(&probe_ns, &run, 1)]).await?; // not production: no HA rule
     create_all(&client, vec![namespace_contents(&probe_ns).remove(0)]).await?; // the NetworkPolicy
     set_probe(&client, &probe_ns, false).await?;
     let policy_value = policy(&run);

@@ -145,9 +145,14 @@ fn service(namespace: &str, i: usize) -> Value {
     } else {
         ("ClusterIP", json!({}))
     };
-    json!({"apiVersion": "v1", "kind": "Service",
+    let mut service = json!({"apiVersion": "v1", "kind": "Service",
         "metadata": {"name": format!("svc-{i:02}"), "namespace": namespace, "annotations": annotations},
-        "spec": {"type": kind, "selector": {"app": format!("app-{i:03}")}, "ports": [{"port": 443, "targetPort": 8443}]}})
+        "spec": {"type": kind, "selector": {"app": format!("app-{i:03}")}, "ports": [{"port": 443, "targetPort": 8443}]}});
+    if kind == "ClusterIP" {
+        // Headless: the test control plane's service range (a /24) cannot hold 800 addresses.
+        service["spec"]["clusterIP"] = json!("None");
+    }
+    service
 }
 
 fn ingress(namespace: &str, i: usize) -> Value {

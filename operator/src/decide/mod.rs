@@ -136,24 +136,60 @@ pub fn audit(input: AuditInput<'_>) -> Audit {
     }
 }
 
-/// Every in-scope object through the engine, decoded one at a time.
+/// Objects per thread below which evaluating in parallel is not worth a thread.
+const MIN_OBJECTS_PER_THREAD: usize = 1024;
+
+/// Every in-scope object through the engine, decoded one at a time, split over the available
+/// cores when the scope is large. The result keeps the observation's order.
 pub fn evaluate_objects(
     observation: &Observation,
     context: &ClusterContext,
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Vec<ResourceEvaluation> {
-    observation
-        .objects
-        .iter()
-        .map(|cached| match cached.to_object() {
-            Ok(object) => {
-                let evaluation = evaluate(&object, context, policy, Mode::Audit, now);
-                ResourceEvaluation::new(object.resource_ref(), evaluation)
-            }
-            Err(error) => unreadable(cached, &error, policy),
-        })
-        .collect()
+    let objects = &observation.objects;
+    let cores = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1);
+    let threads = cores.min(objects.len() / MIN_OBJECTS_PER_THREAD).max(1);
+    let judge = |part: &[Cached]| -> Vec<ResourceEvaluation> {
+        part.iter()
+            .map(|cached| evaluate_one(cached, context, policy, now))
+            .collect()
+    };
+    if threads == 1 {
+        return judge(objects);
+    }
+    let chunk = objects.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = objects
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || judge(part)))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| match part.join() {
+                Ok(evaluations) => evaluations,
+                // The engine does not panic on any input; if it ever did, re-raise it here.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+fn evaluate_one(
+    cached: &Cached,
+    context: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> ResourceEvaluation {
+    match cached.to_object() {
+        Ok(object) => {
+            let evaluation = evaluate(&object, context, policy, Mode::Audit, now);
+            ResourceEvaluation::new(object.resource_ref(), evaluation)
+        }
+        Err(error) => unreadable(cached, &error, policy),
+    }
 }
 
 /// An object the cache cannot give back: every control that would judge it reports Error.
