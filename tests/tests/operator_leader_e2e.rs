@@ -19,6 +19,9 @@ use operator_support::*;
 
 const LEASE_SECONDS: u64 = 6;
 const LEASE_DURATION: &str = "6s";
+/// The standby cannot take over before the lease expires; after that it needs one read and one
+/// write of the Lease, which a loaded API server may take a moment for.
+const TAKEOVER_SLACK: Duration = Duration::from_secs(2);
 
 async fn holder(client: &Client, namespace: &str, lease: &str) -> anyhow::Result<Option<String>> {
     let lease = Api::<Lease>::namespaced(client.clone(), namespace)
@@ -158,8 +161,9 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_durati
     .await
     .unwrap();
     let took = killed.elapsed();
+    eprintln!("the standby took over {took:?} after the leader was killed (lease {LEASE_SECONDS}s)");
     assert!(
-        took <= Duration::from_secs(LEASE_SECONDS) + Duration::from_millis(1500),
+        took <= Duration::from_secs(LEASE_SECONDS) + TAKEOVER_SLACK,
         "took over after {took:?}, lease duration {LEASE_SECONDS}s"
     );
 
