@@ -4,7 +4,10 @@
 //! `/validate` (a compliant and a denied Deployment) and for an allow-all handler on the same
 //! server in the same run, and the server's peak RSS.
 //!
-//! `cargo bench -p hipaa-webhook --bench throughput [-- --connections 8 --seconds 5]`
+//! `cargo bench -p hipaa-webhook --bench throughput [-- --connections 8 --rounds 6 --seconds 1]`
+//!
+//! Phases are interleaved (round-robin, one second each) so that other load on a shared machine
+//! affects them alike; CPU time per review (from /proc) is reported for both processes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 #[path = "../tests/common/mod.rs"]
@@ -32,7 +35,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Options {
     connections: usize,
+    /// Seconds per phase per round.
     seconds: u64,
+    rounds: u64,
     /// Run only the phases whose name contains this text (profiling).
     only: Option<String>,
 }
@@ -51,7 +56,8 @@ fn options(args: &[String]) -> Options {
         .cloned();
     Options {
         connections: value("--connections", 8) as usize,
-        seconds: value("--seconds", 5),
+        seconds: value("--seconds", 1),
+        rounds: value("--rounds", 6),
         only,
     }
 }
@@ -89,89 +95,116 @@ fn main() {
     let compliant = compact("reviews/deployment-compliant.json");
     let denied = compact("reviews/deployment-dry-run.json");
     let unselected = in_namespace(&compliant, "marketing");
-    println!(
-        "webhook throughput: {} keep-alive HTTPS connections, {} s per phase, review body {} bytes",
-        options.connections,
-        options.seconds,
-        compliant.len()
-    );
     let phases = [
-        ("warm-up (not reported)", "/validate", &compliant, 1),
-        (
-            "allow-all handler, compliant Deployment",
-            "/allow-all",
-            &compliant,
-            options.seconds,
-        ),
-        (
-            "decode + allow-all, compliant Deployment",
-            "/decode-allow-all",
-            &compliant,
-            options.seconds,
-        ),
-        (
-            "POST /validate, compliant Deployment",
-            "/validate",
-            &compliant,
-            options.seconds,
-        ),
-        (
-            "POST /validate, denied Deployment",
-            "/validate",
-            &denied,
-            options.seconds,
-        ),
+        ("allow-all handler", "/allow-all", &compliant),
+        ("decode + allow-all", "/decode-allow-all", &compliant),
+        ("POST /validate, compliant", "/validate", &compliant),
+        ("POST /validate, denied", "/validate", &denied),
         (
             "POST /validate, unselected namespace",
             "/validate",
             &unselected,
-            options.seconds,
         ),
     ];
-    let mut results = Vec::new();
-    for (name, path, body, seconds) in phases {
-        if options
-            .only
-            .as_deref()
-            .is_some_and(|only| !name.contains(only))
-        {
-            continue;
+    let phases: Vec<_> = phases
+        .into_iter()
+        .filter(|(name, _, _)| {
+            options
+                .only
+                .as_deref()
+                .is_none_or(|only| name.contains(only))
+        })
+        .collect();
+    println!(
+        "webhook throughput: {} keep-alive HTTPS connections; {} rounds of {} s per phase, phases \
+         interleaved; ~5 KB Deployment review ({} bytes)",
+        options.connections,
+        options.rounds,
+        options.seconds,
+        compliant.len()
+    );
+    // Warm-up: connections, TLS, caches, allocator.
+    runtime.block_on(drive(
+        &ca,
+        addr,
+        "/validate",
+        &compliant,
+        options.connections,
+        1,
+    ));
+    let mut totals: Vec<Totals> = phases.iter().map(|_| Totals::default()).collect();
+    for _ in 0..options.rounds {
+        for ((_, path, body), total) in phases.iter().zip(totals.iter_mut()) {
+            let (server, client) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
+            let (latencies, elapsed) = runtime.block_on(drive(
+                &ca,
+                addr,
+                path,
+                body,
+                options.connections,
+                options.seconds,
+            ));
+            total.server_cpu += cpu_seconds(pid) - server;
+            total.client_cpu += cpu_seconds(std::process::id()) - client;
+            total.elapsed += elapsed;
+            total.latencies.extend(latencies);
         }
-        let (server_before, client_before) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
-        let result = runtime.block_on(drive(&ca, addr, path, body, options.connections, seconds));
-        let server_cpu = (cpu_seconds(pid) - server_before) / result.count as f64 * 1e6;
-        let client_cpu =
-            (cpu_seconds(std::process::id()) - client_before) / result.count as f64 * 1e6;
-        if !name.starts_with("warm-up") {
-            println!(
-                "{name:<42} {:>7.0} reviews/s  p50 {:>5.3} ms  p99 {:>5.3} ms  CPU/review: server {:>4.0} µs, load generator {:>4.0} µs  ({} reviews)",
-                result.rate, result.p50_ms, result.p99_ms, server_cpu, client_cpu, result.count
-            );
-            results.push(result);
-        }
+    }
+    let mut rates = Vec::new();
+    for ((name, _, _), total) in phases.iter().zip(totals.iter_mut()) {
+        let count = total.latencies.len() as f64;
+        total.latencies.sort_unstable();
+        let percentile = |p: f64| {
+            let index = ((count * p) as usize).min(total.latencies.len() - 1);
+            f64::from(total.latencies[index]) / 1000.0
+        };
+        let rate = count / total.elapsed;
+        println!(
+            "{name:<38} {rate:>7.0} reviews/s  p50 {:>5.3} ms  p99 {:>5.3} ms  CPU per review: server {:>3.0} µs, load generator {:>3.0} µs",
+            percentile(0.50),
+            percentile(0.99),
+            total.server_cpu / count * 1e6,
+            total.client_cpu / count * 1e6,
+        );
+        rates.push((*name, rate));
     }
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |key: &str| {
         status
             .lines()
             .find(|l| l.starts_with(key))
-            .map_or("?".into(), |l| l.to_owned())
+            .map_or("?".into(), |l| {
+                l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+            })
     };
     println!(
-        "server peak RSS: {}   ({})",
+        "server RSS: peak {}, now {}",
         field("VmHWM:"),
         field("VmRSS:")
     );
-    if let [allow_all, decode_allow, validate, ..] = results.as_slice() {
+    let rate = |name: &str| rates.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+    if let (Some(validate), Some(allow), Some(decode)) = (
+        rate("POST /validate, compliant"),
+        rate("allow-all handler"),
+        rate("decode + allow-all"),
+    ) {
         println!(
-            "validate / allow-all throughput: {:.2}x; validate / decode + allow-all: {:.2}x",
-            validate.rate / allow_all.rate,
-            validate.rate / decode_allow.rate
+            "POST /validate (compliant) vs allow-all: {:.2}x; vs decode + allow-all: {:.2}x",
+            validate / allow,
+            validate / decode
         );
     }
     drop(child.stdin.take());
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[derive(Default)]
+struct Totals {
+    latencies: Vec<u32>,
+    elapsed: f64,
+    server_cpu: f64,
+    client_cpu: f64,
 }
 
 /// User + system CPU time of a process so far, in seconds (from /proc/<pid>/stat).
@@ -200,13 +233,6 @@ fn in_namespace(review: &Bytes, namespace: &str) -> Bytes {
     Bytes::from(serde_json::to_vec(&value).unwrap())
 }
 
-struct Result {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    count: usize,
-}
-
 async fn drive(
     ca: &TestCa,
     addr: SocketAddr,
@@ -214,7 +240,7 @@ async fn drive(
     body: &Bytes,
     connections: usize,
     seconds: u64,
-) -> Result {
+) -> (Vec<u32>, f64) {
     let connector = ca.connector();
     let mut senders = Vec::new();
     for _ in 0..connections {
@@ -227,7 +253,7 @@ async fn drive(
         .map(|mut sender| {
             let body = body.clone();
             tokio::spawn(async move {
-                let mut latencies = Vec::with_capacity(200_000);
+                let mut latencies = Vec::with_capacity(100_000);
                 while Instant::now() < until {
                     let sent = Instant::now();
                     let (status, _) = post_review(&mut sender, path, body.clone()).await.unwrap();
@@ -242,17 +268,7 @@ async fn drive(
     for task in tasks {
         latencies.extend(task.await.unwrap());
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
-        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
-    };
-    Result {
-        rate: latencies.len() as f64 / elapsed,
-        p50_ms: percentile(0.50),
-        p99_ms: percentile(0.99),
-        count: latencies.len(),
-    }
+    (latencies, started.elapsed().as_secs_f64())
 }
 
 /// The server process: the real router on /validate, an allow-all handler on /allow-all that
