@@ -105,7 +105,8 @@ pub struct Compact {
     pub uid: Option<String>,
     /// What AWS linking reads, for the kinds that run pods.
     pub pod: Option<Box<PodFacts>>,
-    json: Box<[u8]>,
+    /// Kept as `str`: decoding then skips UTF-8 validation, already done when encoding.
+    json: Box<str>,
 }
 
 impl Compact {
@@ -118,14 +119,14 @@ impl Compact {
             name: meta.name.clone().unwrap_or_default(),
             uid: meta.uid.clone(),
             pod: object.pod_spec().map(|spec| Box::new(PodFacts::of(spec))),
-            json: serde_json::to_vec(object)?.into_boxed_slice(),
+            json: serde_json::to_string(object)?.into_boxed_str(),
         })
     }
 
     /// The object in the engine's form.
     pub fn decode(&self) -> Result<Object, serde_json::Error> {
-        fn typed<K: CompactResource>(json: &[u8]) -> Result<Object, serde_json::Error> {
-            serde_json::from_slice::<K>(json).map(K::into_object)
+        fn typed<K: CompactResource>(json: &str) -> Result<Object, serde_json::Error> {
+            serde_json::from_str::<K>(json).map(K::into_object)
         }
         match self.kind {
             CompactKind::Deployment => typed::<Deployment>(&self.json),
