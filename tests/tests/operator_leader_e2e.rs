@@ -161,7 +161,9 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_durati
     .await
     .unwrap();
     let took = killed.elapsed();
-    eprintln!("the standby took over {took:?} after the leader was killed (lease {LEASE_SECONDS}s)");
+    eprintln!(
+        "the standby took over {took:?} after the leader was killed (lease {LEASE_SECONDS}s)"
+    );
     assert!(
         took <= Duration::from_secs(LEASE_SECONDS) + TAKEOVER_SLACK,
         "took over after {took:?}, lease duration {LEASE_SECONDS}s"
