@@ -139,10 +139,9 @@ impl Webhook {
                 "the webhook is shutting down",
             );
         };
-        self.metrics.in_flight.inc();
-        let answer = self.admit_in_slot(headers, body, started).await;
-        self.metrics.in_flight.dec();
-        answer
+        // Counted until this future ends, also when it is dropped (timeout, client gone).
+        let _in_flight = InFlight::new(&self.metrics.in_flight);
+        self.admit_in_slot(headers, body, started).await
     }
 
     async fn admit_in_slot<S, B>(
@@ -317,6 +316,22 @@ impl Webhook {
                     controls = %controls(), "review");
             }
         }
+    }
+}
+
+/// Increments a gauge for as long as it lives.
+struct InFlight<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl<'a> InFlight<'a> {
+    fn new(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
