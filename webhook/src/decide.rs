@@ -9,7 +9,8 @@ use hipaa_controls::policy::EffectivePolicy;
 use hipaa_crds::Enforcement;
 use serde_json::value::RawValue;
 
-use crate::kinds::{Kind, Operation};
+use crate::envelope::Payload;
+use crate::kinds::{Kind, Operation, ParseError};
 use crate::review::Answer;
 use crate::snapshot::{Scope, Snapshot};
 
@@ -25,7 +26,9 @@ pub struct Review<'r> {
     pub namespace: &'r str,
     pub name: &'r str,
     pub sub_resource: bool,
-    pub object: Option<&'r RawValue>,
+    /// The new object (parsed while the review was read, or raw).
+    pub object: Option<&'r Payload<'r>>,
+    /// The old object, raw; read only for a NetworkPolicy DELETE.
     pub old_object: Option<&'r RawValue>,
 }
 
@@ -124,12 +127,12 @@ pub fn judge(
     if review.sub_resource {
         return Judgement::plain(Decision::Skipped, Answer::allow());
     }
-    let raw = match (kind, review.operation) {
-        (Kind::NetworkPolicy, Operation::Delete) => review.old_object,
+    let deletion = match (kind, review.operation) {
+        (Kind::NetworkPolicy, Operation::Delete) => true,
         (Kind::NetworkPolicy, _) | (_, Operation::Delete | Operation::Connect) => {
             return Judgement::plain(Decision::Skipped, Answer::allow());
         }
-        (_, Operation::Create | Operation::Update) => review.object,
+        (_, Operation::Create | Operation::Update) => false,
     };
     if exemptions.contains(review.namespace) {
         return Judgement::plain(Decision::Exempt, Answer::allow());
@@ -152,16 +155,16 @@ pub fn judge(
             return Judgement::plain(Decision::NotReady, Answer::deny(503, message));
         }
     };
-    let Some(raw) = raw else {
-        let what = if review.operation == Operation::Delete {
-            "oldObject"
-        } else {
-            "object"
-        };
+    let missing = |what: &str| {
         let message = format!("the AdmissionReview for {} has no {what}", kind.as_str());
-        return Judgement::plain(Decision::Invalid, Answer::deny(400, message));
+        Judgement::plain(Decision::Invalid, Answer::deny(400, message))
     };
-    let evaluation = if review.operation == Operation::Delete {
+    let invalid =
+        |err: ParseError| Judgement::plain(Decision::Invalid, Answer::deny(400, err.to_string()));
+    let evaluation = if deletion {
+        let Some(raw) = review.old_object else {
+            return missing("oldObject");
+        };
         match Kind::parse_network_policy(raw, review.namespace, review.name) {
             Ok(np) => hipaa_controls::evaluate_network_policy_deletion(
                 &np,
@@ -169,23 +172,28 @@ pub fn judge(
                 policy,
                 now,
             ),
-            Err(err) => {
-                return Judgement::plain(Decision::Invalid, Answer::deny(400, err.to_string()));
-            }
+            Err(err) => return invalid(err),
         }
     } else {
-        match kind.parse(raw, review.namespace, review.name) {
-            Ok(object) => hipaa_controls::evaluate(
-                &object,
-                &snapshot.context,
-                policy,
-                hipaa_controls::Mode::Admission,
-                now,
-            ),
-            Err(err) => {
-                return Judgement::plain(Decision::Invalid, Answer::deny(400, err.to_string()));
-            }
-        }
+        let parsed_here;
+        let object = match review.object {
+            None => return missing("object"),
+            Some(Payload::Parsed(object)) => object,
+            Some(Payload::Raw(raw)) => match kind.parse(raw, review.namespace, review.name) {
+                Ok(object) => {
+                    parsed_here = object;
+                    &parsed_here
+                }
+                Err(err) => return invalid(err),
+            },
+        };
+        hipaa_controls::evaluate(
+            object,
+            &snapshot.context,
+            policy,
+            hipaa_controls::Mode::Admission,
+            now,
+        )
     };
     verdict(kind, review, policy, evaluation.findings)
 }

@@ -10,10 +10,11 @@ use http::{HeaderMap, StatusCode, header};
 use tokio::sync::Semaphore;
 
 use crate::decide::{Decision, Exemptions, Judgement, Review, judge};
+use crate::envelope::{self, ReviewIn, Seen};
 use crate::kinds::{Kind, Operation};
 use crate::metrics::{ControlLabels, Metrics, ReviewLabels, flag};
-use crate::review::{self, Answer, ReviewIn};
-use crate::snapshot::SnapshotCell;
+use crate::review::{self, Answer};
+use crate::snapshot::{Scope, SnapshotCell};
 use crate::wire::{BodyError, HttpAnswer, json, plain, read_body};
 
 /// The default cap on a review body (the API server sends at most about 3 MiB).
@@ -169,7 +170,7 @@ impl Webhook {
                 );
             }
         };
-        let envelope: ReviewIn<'_> = match serde_json::from_slice(&bytes) {
+        let envelope = match self.decode(&bytes) {
             Ok(envelope) => envelope,
             Err(err) => {
                 self.metrics.bad_request("not_a_review");
@@ -214,7 +215,7 @@ impl Webhook {
                 .sub_resource
                 .as_deref()
                 .is_some_and(|s| !s.is_empty()),
-            object: request.object,
+            object: request.object.as_ref(),
             old_object: request.old_object,
         };
         let dry_run = request.dry_run.unwrap_or(false);
@@ -228,6 +229,28 @@ impl Webhook {
             &judgement,
         );
         json(review::render(&request.uid, &judgement.answer))
+    }
+
+    /// Decodes the review in one pass, parsing the object right away when the review is going to
+    /// be judged (a judged kind and operation in a namespace a policy selects). When that parse
+    /// fails, decodes again keeping the object raw, so that the answer can carry the review's uid
+    /// and the reason.
+    fn decode<'b>(&self, bytes: &'b [u8]) -> Result<ReviewIn<'b>, serde_json::Error> {
+        let decoded = {
+            let snapshot = self.snapshots.load();
+            let parse_now = |seen: &Seen<'_>| {
+                let kind = Kind::from_gvk(&seen.kind.group, &seen.kind.version, &seen.kind.kind)?;
+                let judged = kind != Kind::NetworkPolicy
+                    && !seen.sub_resource
+                    && matches!(seen.operation, "CREATE" | "UPDATE")
+                    && snapshot.synced
+                    && !self.exemptions.contains(seen.namespace)
+                    && matches!(snapshot.scope(seen.namespace), Scope::Selected(_));
+                judged.then_some(kind)
+            };
+            envelope::decode(bytes, &parse_now)
+        };
+        decoded.or_else(|_| envelope::decode(bytes, &envelope::keep_raw))
     }
 
     /// Judges; when the caches do not know the namespace yet (it was just created), waits for

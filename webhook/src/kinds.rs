@@ -4,7 +4,7 @@
 use hipaa_controls::object::Object;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 /// A kind the webhook judges. Every one is served at version `v1`.
@@ -80,20 +80,39 @@ impl Kind {
     /// Parses `raw` as this kind. The namespace and name the API server put on the request fill
     /// in what the object's metadata leaves out (e.g. a Pod that only has `generateName`).
     pub fn parse(self, raw: &RawValue, namespace: &str, name: &str) -> Result<Object, ParseError> {
+        let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+        let mut object = self
+            .parse_from(&mut deserializer)
+            .and_then(|object| deserializer.end().map(|()| object))
+            .map_err(|source| ParseError {
+                kind: self.as_str(),
+                source,
+            })?;
+        fill_metadata(&mut object, namespace, name);
+        Ok(object)
+    }
+
+    /// Parses this kind from any deserializer (e.g. in the middle of the review), skipping
+    /// `metadata.managedFields`. The caller fills in the namespace and name (`fill_metadata`).
+    pub fn parse_from<'de, D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Object, D::Error> {
+        let d = crate::skip::Skip(deserializer);
         let object = match self {
-            Kind::Pod => Object::Pod(parse_as(self, raw, namespace, name)?),
-            Kind::Deployment => Object::Deployment(parse_as(self, raw, namespace, name)?),
-            Kind::StatefulSet => Object::StatefulSet(parse_as(self, raw, namespace, name)?),
-            Kind::DaemonSet => Object::DaemonSet(parse_as(self, raw, namespace, name)?),
-            Kind::ReplicaSet => Object::ReplicaSet(parse_as(self, raw, namespace, name)?),
-            Kind::Job => Object::Job(parse_as(self, raw, namespace, name)?),
-            Kind::CronJob => Object::CronJob(parse_as(self, raw, namespace, name)?),
-            Kind::Service => Object::Service(parse_as(self, raw, namespace, name)?),
-            Kind::Ingress => Object::Ingress(parse_as(self, raw, namespace, name)?),
+            Kind::Pod => Object::Pod(Deserialize::deserialize(d)?),
+            Kind::Deployment => Object::Deployment(Deserialize::deserialize(d)?),
+            Kind::StatefulSet => Object::StatefulSet(Deserialize::deserialize(d)?),
+            Kind::DaemonSet => Object::DaemonSet(Deserialize::deserialize(d)?),
+            Kind::ReplicaSet => Object::ReplicaSet(Deserialize::deserialize(d)?),
+            Kind::Job => Object::Job(Deserialize::deserialize(d)?),
+            Kind::CronJob => Object::CronJob(Deserialize::deserialize(d)?),
+            Kind::Service => Object::Service(Deserialize::deserialize(d)?),
+            Kind::Ingress => Object::Ingress(Deserialize::deserialize(d)?),
             Kind::PersistentVolumeClaim => {
-                Object::PersistentVolumeClaim(parse_as(self, raw, namespace, name)?)
+                Object::PersistentVolumeClaim(Deserialize::deserialize(d)?)
             }
-            Kind::NetworkPolicy => Object::NetworkPolicy(parse_as(self, raw, namespace, name)?),
+            Kind::NetworkPolicy => Object::NetworkPolicy(Deserialize::deserialize(d)?),
         };
         Ok(object)
     }
@@ -104,7 +123,13 @@ impl Kind {
         namespace: &str,
         name: &str,
     ) -> Result<Box<NetworkPolicy>, ParseError> {
-        parse_as(Kind::NetworkPolicy, raw, namespace, name)
+        let error = |source| ParseError {
+            kind: Kind::NetworkPolicy.as_str(),
+            source,
+        };
+        let mut policy: Box<NetworkPolicy> = crate::skip::from_str(raw.get()).map_err(error)?;
+        fill(&mut policy.metadata, namespace, name);
+        Ok(policy)
     }
 }
 
@@ -117,20 +142,27 @@ pub struct ParseError {
     pub source: serde_json::Error,
 }
 
-fn parse_as<K>(
-    kind: Kind,
-    raw: &RawValue,
-    namespace: &str,
-    name: &str,
-) -> Result<Box<K>, ParseError>
-where
-    K: DeserializeOwned + k8s_openapi::Metadata<Ty = ObjectMeta>,
-{
-    let mut object: Box<K> = crate::skip::from_str(raw.get()).map_err(|source| ParseError {
-        kind: kind.as_str(),
-        source,
-    })?;
-    let meta = object.metadata_mut();
+/// Fills in what the object's metadata leaves out from the namespace and name the API server put
+/// on the request (e.g. a Pod that only has `generateName`).
+pub fn fill_metadata(object: &mut Object, namespace: &str, name: &str) {
+    let meta = match object {
+        Object::Pod(o) => &mut o.metadata,
+        Object::Deployment(o) => &mut o.metadata,
+        Object::StatefulSet(o) => &mut o.metadata,
+        Object::DaemonSet(o) => &mut o.metadata,
+        Object::ReplicaSet(o) => &mut o.metadata,
+        Object::Job(o) => &mut o.metadata,
+        Object::CronJob(o) => &mut o.metadata,
+        Object::Service(o) => &mut o.metadata,
+        Object::Ingress(o) => &mut o.metadata,
+        Object::PersistentVolumeClaim(o) => &mut o.metadata,
+        Object::Namespace(o) => &mut o.metadata,
+        Object::NetworkPolicy(o) => &mut o.metadata,
+    };
+    fill(meta, namespace, name);
+}
+
+fn fill(meta: &mut ObjectMeta, namespace: &str, name: &str) {
     if meta.namespace.as_deref().is_none_or(str::is_empty) && !namespace.is_empty() {
         meta.namespace = Some(namespace.to_owned());
     }
@@ -142,7 +174,6 @@ where
         };
         meta.name = fallback;
     }
-    Ok(object)
 }
 
 /// A review's operation.

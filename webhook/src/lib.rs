@@ -5,6 +5,7 @@
 pub mod caches;
 pub mod config;
 pub mod decide;
+pub mod envelope;
 pub mod handler;
 pub mod kinds;
 pub mod metrics;

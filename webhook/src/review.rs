@@ -1,63 +1,11 @@
-//! The AdmissionReview v1 wire format: a borrowed, zero-copy view of the request (the object
-//! stays raw JSON until its kind is known) and the response serialised straight into a buffer.
+//! The AdmissionReview v1 answer: allowed or denied, with status and warnings, serialised
+//! straight into a pre-sized buffer. (Decoding the review is `envelope`'s.)
 
-use std::borrow::Cow;
-
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 
 /// The only review version the webhook speaks (`admissionReviewVersions: [v1]`).
 pub const API_VERSION: &str = "admission.k8s.io/v1";
 pub const KIND: &str = "AdmissionReview";
-
-/// An incoming AdmissionReview. Strings borrow from the body unless they hold JSON escapes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReviewIn<'a> {
-    #[serde(borrow, default)]
-    pub api_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub request: Option<RequestIn<'a>>,
-}
-
-/// `request` of an AdmissionReview. Fields the webhook never reads (userInfo, options, ...) are
-/// skipped by the parser without allocating.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestIn<'a> {
-    #[serde(borrow)]
-    pub uid: Cow<'a, str>,
-    /// The kind of the object being admitted (after any conversion the API server did).
-    #[serde(borrow)]
-    pub kind: GroupVersionKindIn<'a>,
-    #[serde(borrow, default)]
-    pub sub_resource: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub namespace: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    pub operation: Cow<'a, str>,
-    #[serde(default)]
-    pub dry_run: Option<bool>,
-    #[serde(borrow, default)]
-    pub object: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub old_object: Option<&'a RawValue>,
-}
-
-/// `request.kind`.
-#[derive(Debug, Deserialize)]
-pub struct GroupVersionKindIn<'a> {
-    #[serde(borrow, default)]
-    pub group: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub version: Cow<'a, str>,
-    #[serde(borrow)]
-    pub kind: Cow<'a, str>,
-}
 
 /// The answer to one review.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,27 +122,6 @@ pub fn render(uid: &str, answer: &Answer) -> Vec<u8> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
-
-    #[test]
-    fn parses_a_review_without_copying_the_object() {
-        let body = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{
-            "uid":"u-1","kind":{"group":"apps","version":"v1","kind":"Deployment"},
-            "resource":{"group":"apps","version":"v1","resource":"deployments"},
-            "name":"api","namespace":"billing","operation":"CREATE","dryRun":true,
-            "userInfo":{"username":"alice","groups":["dev"]},
-            "object":{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"api"}},
-            "oldObject":null}}"#;
-        let review: ReviewIn<'_> = serde_json::from_slice(body).unwrap();
-        let request = review.request.unwrap();
-        assert_eq!(request.uid, "u-1");
-        assert_eq!(request.kind.group, "apps");
-        assert_eq!(request.kind.kind, "Deployment");
-        assert_eq!(request.namespace.as_deref(), Some("billing"));
-        assert_eq!(request.dry_run, Some(true));
-        assert!(request.object.unwrap().get().contains("\"Deployment\""));
-        assert!(request.old_object.is_none());
-        assert!(matches!(request.uid, Cow::Borrowed(_)));
-    }
 
     #[test]
     fn renders_a_denial_with_status_and_warnings() {

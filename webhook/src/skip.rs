@@ -19,7 +19,7 @@ pub fn from_str<'de, T: de::Deserialize<'de>>(text: &'de str) -> Result<T, serde
 }
 
 /// The adapter around a deserializer.
-struct Skip<D>(D);
+pub(crate) struct Skip<D>(pub(crate) D);
 
 /// The adapter around a visitor: wraps the maps, sequences and nested values it is given.
 struct Wrap<V>(V);

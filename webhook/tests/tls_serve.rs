@@ -224,7 +224,10 @@ async fn a_request_that_stalls_gets_503_at_the_timeout() {
         1.0
     );
     // The abandoned review no longer counts as in flight.
-    assert_eq!(metric(&harness.metrics, "hipaaguard_webhook_in_flight_reviews"), 0.0);
+    assert_eq!(
+        metric(&harness.metrics, "hipaaguard_webhook_in_flight_reviews"),
+        0.0
+    );
     server.shutdown().await;
 }
 
