@@ -157,6 +157,7 @@ fn main() {
         last = Some((observation.objects.len(), result));
     }
     let cpu_per_audit = (cpu_seconds() - cpu_before) / ITERATIONS as f64 * 1e3;
+    let (mut warm_ms, mut one_namespace_ms, reused) = reusing(&stores, &policy);
     let (hwm_end, rss_end) = memory_mib();
     let parts = anatomy(&stores, &policy);
     let (evaluated, result) = last.unwrap();
@@ -168,7 +169,13 @@ fn main() {
         NAMESPACES
     );
 
-    for samples in [&mut observe_ms, &mut decide_ms, &mut total_ms] {
+    for samples in [
+        &mut observe_ms,
+        &mut decide_ms,
+        &mut total_ms,
+        &mut warm_ms,
+        &mut one_namespace_ms,
+    ] {
         samples.sort_by(f64::total_cmp);
     }
     let line = |what: &str, s: &[f64]| {
@@ -194,6 +201,11 @@ fn main() {
     line("observe (caches -> scope)", &observe_ms);
     line("decide (engine + tally)", &decide_ms);
     line("full audit", &total_ms);
+    line("audit, nothing changed", &warm_ms);
+    line("audit, one namespace changed", &one_namespace_ms);
+    println!(
+        "  (the last two reuse the evaluations of unchanged objects: {reused} of {evaluated} reused after a change in one namespace)"
+    );
     println!(
         "  CPU time per audit {cpu_per_audit:.1} ms ({} cores available; wall time above depends on what else runs)",
         std::thread::available_parallelism()
@@ -299,4 +311,58 @@ fn anatomy(stores: &Stores, policy: &HipaaPolicy) -> String {
     format!(
         "  parts (median of 5): decode {decode_ms:.1} ms, judge {judge_ms:.1} ms, both {single:.1} ms on one thread and {parallel:.1} ms over every core; tally {tally_ms:.1} ms"
     )
+}
+
+/// Audits that reuse the previous evaluations: with nothing changed, and after a change to one
+/// namespace's NetworkPolicy (a different namespace each time). Each includes building the
+/// inventory, observing and fingerprinting the context.
+fn reusing(stores: &Stores, policy: &HipaaPolicy) -> (Vec<f64>, Vec<f64>, usize) {
+    use hipaa_operator::decide::reuse::EvaluationCache;
+    use hipaa_operator::decide::{Reuse, audit_reusing};
+    let mut cache = EvaluationCache::default();
+    let run = |inventory: &Inventory, cache: &mut EvaluationCache| {
+        let observation = observe(inventory, policy);
+        let context = inventory.cluster_context();
+        let fingerprints = inventory.fingerprints();
+        let input = AuditInput {
+            policy,
+            context: &context,
+            observation: &observation,
+            aws: None,
+            previous: None,
+            now: Utc::now(),
+        };
+        audit_reusing(
+            input,
+            Some(Reuse {
+                fingerprints: &fingerprints,
+                cache,
+            }),
+        )
+    };
+    run(&Inventory::from_stores(stores), &mut cache);
+    let mut warm = Vec::new();
+    for _ in 0..ITERATIONS {
+        let started = Instant::now();
+        run(&Inventory::from_stores(stores), &mut cache);
+        warm.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let mut one_namespace = Vec::new();
+    let mut reused = 0;
+    for i in 0..ITERATIONS {
+        let started = Instant::now();
+        let mut inventory = Inventory::from_stores(stores);
+        let target = format!("claims-{i:03}");
+        for policy in &mut inventory.network_policies {
+            if policy.metadata.namespace.as_deref() == Some(target.as_str()) {
+                let mut changed = policy.as_ref().clone();
+                changed.metadata.annotations =
+                    Some([("revision".to_string(), i.to_string())].into());
+                *policy = std::sync::Arc::new(changed);
+            }
+        }
+        reused = run(&inventory, &mut cache).reused;
+        one_namespace.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    (warm, one_namespace, reused)
 }

@@ -14,8 +14,9 @@ use kube::{Api, Client, Resource, ResourceExt};
 
 use crate::aws::{AwsRequest, AwsSnapshots};
 use crate::decide::events::{ReportedViolations, ViolationKey, policy_events};
+use crate::decide::reuse::EvaluationCache;
 use crate::decide::schedule::{Write, decide_write, next_audit_in};
-use crate::decide::{AuditInput, audit};
+use crate::decide::{AuditInput, Reuse, audit_reusing};
 use crate::metrics::Metrics;
 use crate::observe::stores::Stores;
 use crate::observe::triggers::ScopeMemory;
@@ -56,6 +57,8 @@ struct PolicyMemory {
     /// The last status written, newer than the cache for a moment after each write.
     last_written: Option<HipaaPolicyStatus>,
     failures: u32,
+    /// The evaluations of the last audit, reused for unchanged objects.
+    evaluations: EvaluationCache,
 }
 
 /// Everything a reconcile reads and writes through. One per leadership term.
@@ -176,32 +179,42 @@ async fn reconcile_inner(
         None => None,
     };
 
-    // Decide: CPU-bound (a large scope takes a good part of a second), so off the runtime's
-    // worker threads.
+    // Decide: CPU-bound (a large scope takes a good part of a second when nothing can be
+    // reused), so off the runtime's worker threads.
+    let mut cache = std::mem::take(&mut ctx.memory().entry(name.clone()).or_default().evaluations);
     let decided = {
         let (policy, previous) = (policy.clone(), previous.clone());
         tokio::task::spawn_blocking(move || {
-            let audit = audit(AuditInput {
-                policy: &policy,
-                context: &context,
-                observation: &observation,
-                aws: snapshot.as_deref(),
-                previous: previous.as_ref(),
-                now,
-            });
-            (audit, observation)
+            let fingerprints = inventory.fingerprints();
+            let audit = audit_reusing(
+                AuditInput {
+                    policy: &policy,
+                    context: &context,
+                    observation: &observation,
+                    aws: snapshot.as_deref(),
+                    previous: previous.as_ref(),
+                    now,
+                },
+                Some(Reuse {
+                    fingerprints: &fingerprints,
+                    cache: &mut cache,
+                }),
+            );
+            (audit, observation, cache)
         })
         .await
     };
-    let (audit, observation) = decided.map_err(|source| ReconcileError::Audit {
+    let (audit, observation, cache) = decided.map_err(|source| ReconcileError::Audit {
         name: name.clone(),
         source,
     })?;
+    ctx.memory().entry(name.clone()).or_default().evaluations = cache;
     let write = decide_write(previous.as_ref(), &audit.status, audit.interval, now);
     tracing::debug!(
         policy = %name,
         namespaces = observation.scope.len(),
         objects = observation.objects.len(),
+        reused = audit.reused,
         ?write,
         "audited"
     );

@@ -5,9 +5,11 @@
 
 pub mod conditions;
 pub mod events;
+pub mod reuse;
 pub mod schedule;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,8 +23,10 @@ use hipaa_controls::validate::parse_duration;
 use hipaa_crds::{ControlResult, HipaaPolicy, HipaaPolicyStatus, default_audit_interval};
 use kube::ResourceExt;
 
+use crate::observe::fingerprint::ContextFingerprints;
 use crate::observe::{Cached, Observation};
 use crate::time::to_k8s_time;
+use reuse::{EvaluationCache, ReuseInput};
 
 /// What one audit of one policy reads.
 #[derive(Clone, Copy)]
@@ -43,7 +47,9 @@ pub struct Audit {
     /// The complete status the policy should have.
     pub status: HipaaPolicyStatus,
     /// Every evaluated resource (empty for an invalid spec).
-    pub evaluations: Vec<ResourceEvaluation>,
+    pub evaluations: Vec<Arc<ResourceEvaluation>>,
+    /// How many of them were reused from the previous audit.
+    pub reused: usize,
     /// The audit interval; None when the spec is invalid and nothing runs until it changes.
     pub interval: Option<Duration>,
 }
@@ -77,8 +83,19 @@ impl Audit {
     }
 }
 
-/// Audits one policy.
+/// Audits one policy, evaluating everything.
 pub fn audit(input: AuditInput<'_>) -> Audit {
+    audit_reusing(input, None)
+}
+
+/// What an audit may reuse: the previous evaluations and the context fingerprints of now.
+pub struct Reuse<'a> {
+    pub fingerprints: &'a ContextFingerprints,
+    pub cache: &'a mut EvaluationCache,
+}
+
+/// Audits one policy, reusing the evaluations of unchanged objects when `reuse` is given.
+pub fn audit_reusing(input: AuditInput<'_>, reuse: Option<Reuse<'_>>) -> Audit {
     let policy = input.policy;
     let generation = policy.metadata.generation;
     let previous_conditions = input
@@ -102,6 +119,7 @@ pub fn audit(input: AuditInput<'_>) -> Audit {
             return Audit {
                 status,
                 evaluations: Vec::new(),
+                reused: 0,
                 interval: None,
             };
         }
@@ -110,11 +128,35 @@ pub fn audit(input: AuditInput<'_>) -> Audit {
         .or_else(|_| parse_duration(&default_audit_interval()))
         .unwrap_or(Duration::from_secs(600));
 
-    let mut evaluations = evaluate_objects(input.observation, input.context, &effective, input.now);
+    let objects = &input.observation.objects;
+    let (mut evaluations, reused) = match reuse {
+        Some(Reuse {
+            fingerprints,
+            cache,
+        }) => {
+            let version = (policy.metadata.uid.clone(), generation);
+            cache.evaluate(ReuseInput {
+                objects,
+                context: input.context,
+                policy: &effective,
+                version: &version,
+                fingerprints,
+                now: input.now,
+            })
+        }
+        None => {
+            let evaluations = evaluate_list(objects, input.context, &effective, input.now);
+            (evaluations.into_iter().map(Arc::new).collect(), 0)
+        }
+    };
     if let Some(snapshot) = input.aws {
-        evaluations.extend(evaluate_aws_resources(snapshot, &effective, input.now));
+        evaluations.extend(
+            evaluate_aws_resources(snapshot, &effective, input.now)
+                .into_iter()
+                .map(Arc::new),
+        );
     }
-    let tally = tally(&effective, &evaluations, input.now);
+    let tally = tally(&effective, evaluations.iter().map(Arc::as_ref), input.now);
     let mut status = HipaaPolicyStatus::default();
     tally.write_status(&policy.name_any(), &mut status);
     if policy.spec.aws.is_some() && input.aws.is_none() {
@@ -132,6 +174,7 @@ pub fn audit(input: AuditInput<'_>) -> Audit {
     Audit {
         status,
         evaluations,
+        reused,
         interval: Some(interval),
     }
 }
@@ -147,7 +190,16 @@ pub fn evaluate_objects(
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Vec<ResourceEvaluation> {
-    let objects = &observation.objects;
+    evaluate_list(&observation.objects, context, policy, now)
+}
+
+/// [`evaluate_objects`] over a list of cached objects.
+pub(crate) fn evaluate_list(
+    objects: &[Cached],
+    context: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Vec<ResourceEvaluation> {
     let cores = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1);

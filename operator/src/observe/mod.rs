@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod compact;
+pub mod fingerprint;
 pub mod manifest;
 pub mod pod_facts;
 pub mod stores;
@@ -122,6 +123,36 @@ impl Cached {
             }
             Cached::Compact(o) => o.decode()?,
         })
+    }
+
+    /// Whether `other` is this very cached version (the caches replace an entry on every change).
+    pub fn is_same_version(&self, other: &Cached) -> bool {
+        match (self, other) {
+            (Cached::Namespace(a), Cached::Namespace(b)) => Arc::ptr_eq(a, b),
+            (Cached::PersistentVolumeClaim(a), Cached::PersistentVolumeClaim(b)) => {
+                Arc::ptr_eq(a, b)
+            }
+            (Cached::Compact(a), Cached::Compact(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// The address of the cached version, a key for [`Cached::is_same_version`] lookups.
+    pub fn address(&self) -> usize {
+        match self {
+            Cached::Namespace(o) => Arc::as_ptr(o) as usize,
+            Cached::PersistentVolumeClaim(o) => Arc::as_ptr(o) as usize,
+            Cached::Compact(o) => Arc::as_ptr(o) as usize,
+        }
+    }
+
+    /// The namespace whose context the object's evaluation reads (a Namespace's own name).
+    pub fn context_namespace(&self) -> &str {
+        match self {
+            Cached::Namespace(o) => o.metadata.name.as_deref().unwrap_or_default(),
+            Cached::PersistentVolumeClaim(o) => o.metadata.namespace.as_deref().unwrap_or_default(),
+            Cached::Compact(o) => &o.namespace,
+        }
     }
 
     /// The reference an Event about this object carries (kind, apiVersion, namespace, name, uid).
