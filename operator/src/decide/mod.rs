@@ -63,14 +63,21 @@ impl Audit {
             .filter(|f| f.is_violation())
     }
 
-    /// Violations counted by (control, severity, namespace), for metrics.
+    /// Violations counted by (control, severity, namespace), for metrics; empty namespace for
+    /// cluster-scoped objects other than Namespaces and for AWS resources.
     pub fn violation_counts(&self) -> BTreeMap<(String, String, String), u32> {
         let mut counts = BTreeMap::new();
         for finding in self.violations() {
+            // A Namespace's own violations count in that namespace.
+            let namespace = match (&finding.resource.namespace, finding.resource.kind.as_str()) {
+                (Some(namespace), _) => namespace.clone(),
+                (None, "Namespace") => finding.resource.name.clone(),
+                (None, _) => String::new(),
+            };
             let key = (
                 finding.control.id.to_string(),
                 finding.control.severity.as_str().to_string(),
-                finding.resource.namespace.clone().unwrap_or_default(),
+                namespace,
             );
             *counts.entry(key).or_insert(0_u32) += 1;
         }

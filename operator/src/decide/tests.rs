@@ -674,3 +674,32 @@ mod reuse {
         assert_eq!(run_reusing(&edited, &cluster, &mut cache, after).reused, 0);
     }
 }
+
+#[test]
+fn a_namespace_s_own_violations_count_in_that_namespace() {
+    let development = CLUSTER.replace(
+        "hipaaguard.io/environment: production",
+        "hipaaguard.io/environment: development",
+    );
+    let audit = run(&policy_with(""), &inventory(&development), None, now());
+    let on_namespace: Vec<_> = audit
+        .violations()
+        .filter(|f| f.resource.kind == "Namespace")
+        .collect();
+    assert!(
+        !on_namespace.is_empty(),
+        "a PHI namespace marked development fails HIPAA-K8S-DEV-PHI: {:#?}",
+        audit.status
+    );
+    let control = on_namespace[0].control;
+    let key = (
+        control.id.to_string(),
+        control.severity.as_str().to_string(),
+        "billing".to_string(),
+    );
+    assert!(
+        audit.violation_counts().get(&key).is_some_and(|n| *n >= 1),
+        "{:?}",
+        audit.violation_counts()
+    );
+}
