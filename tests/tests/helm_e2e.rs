@@ -185,8 +185,13 @@ fn chart_refuses_unsafe_values() {
     }
 }
 
+/// Both tests below apply the release's cluster-scoped objects (ClusterRoles, the webhook
+/// configuration, the CRD) under the same names: one's uninstall must not race the other's apply.
+static CLUSTER_SCOPED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn api_server_accepts_default_and_non_default_renderings() {
+    let _serial = CLUSTER_SCOPED.lock().await;
     let cp = control_plane().await.unwrap();
     let client = cp.client().await.unwrap();
     cp.install_hipaa_crd().await.unwrap();
@@ -375,6 +380,7 @@ async fn api_server_accepts_default_and_non_default_renderings() {
 
 #[tokio::test]
 async fn upgrade_keeps_the_webhook_certificate() {
+    let _serial = CLUSTER_SCOPED.lock().await;
     let cp = control_plane().await.unwrap();
     let client = cp.client().await.unwrap();
     let namespace = fresh_namespace(&client, "helm-upgrade", &[]).await.unwrap();
