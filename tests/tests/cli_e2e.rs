@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
 
-use hipaa_crds::{ControlResult, HipaaPolicy};
+use hipaa_crds::ControlResult;
 use hipaa_testkit::{
     CmdOutput, ControlPlane, apply_yaml, apply_yaml_in, bin_dir, cargo_bin, control_plane,
     fresh_namespace, run,
@@ -225,13 +225,6 @@ async fn scan_with_cluster_takes_context_from_the_live_cluster() {
 fn json_or_findings(out: &CmdOutput) -> Value {
     assert!(out.status == 0 || out.status == 1, "{out}");
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
-}
-
-fn audited(policy: &HipaaPolicy) -> bool {
-    policy
-        .status
-        .as_ref()
-        .is_some_and(|s| s.summary.is_some() && s.observed_generation == policy.metadata.generation)
 }
 
 #[tokio::test]

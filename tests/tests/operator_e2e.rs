@@ -24,13 +24,6 @@ fn result_of(policy: &HipaaPolicy, id: &str) -> ControlResult {
         .result
 }
 
-fn audited(policy: &HipaaPolicy) -> bool {
-    policy
-        .status
-        .as_ref()
-        .is_some_and(|s| s.summary.is_some() && s.observed_generation == policy.metadata.generation)
-}
-
 #[tokio::test]
 async fn the_status_counts_violations_and_kubectl_prints_them() {
     let plane = control_plane().await.unwrap();

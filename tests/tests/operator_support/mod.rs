@@ -226,6 +226,14 @@ pub async fn policy(client: &Client, name: &str) -> anyhow::Result<HipaaPolicy> 
     Ok(Api::<HipaaPolicy>::all(client.clone()).get(name).await?)
 }
 
+/// True once the operator has audited the policy's current generation.
+pub fn audited(policy: &HipaaPolicy) -> bool {
+    policy
+        .status
+        .as_ref()
+        .is_some_and(|s| s.summary.is_some() && s.observed_generation == policy.metadata.generation)
+}
+
 /// The status of condition `type_` (and its reason).
 pub fn condition(policy: &HipaaPolicy, type_: &str) -> Option<(String, String)> {
     let status = policy.status.as_ref()?;
