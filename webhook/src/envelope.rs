@@ -1,6 +1,6 @@
 //! Decoding an AdmissionReview in one pass over the body. Strings borrow from the body; fields the
 //! webhook never reads (userInfo, options, ...) are skipped without allocating; and the object is
-//! parsed straight into its k8s-openapi type while the review is read, when the caller says the
+//! parsed straight into the engine's `Object` while the review is read, when the caller says the
 //! review will be judged (the API server writes `kind`, `namespace` and `operation` before
 //! `object`). Otherwise the object stays raw JSON, to be parsed later or never.
 

@@ -1,10 +1,10 @@
 //! The kinds and operations the webhook judges, and the typed parse of a raw object into the
 //! engine's `Object` (one parse, straight from the request body's bytes).
 
-use hipaa_controls::object::Object;
+use hipaa_controls::object::{Object, ObjectKind};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
 use serde_json::value::RawValue;
 
 /// A kind the webhook judges. Every one is served at version `v1`.
@@ -62,18 +62,23 @@ impl Kind {
     }
 
     pub fn as_str(self) -> &'static str {
+        self.object_kind().as_str()
+    }
+
+    /// The engine's name for the kind.
+    pub fn object_kind(self) -> ObjectKind {
         match self {
-            Kind::Pod => "Pod",
-            Kind::Deployment => "Deployment",
-            Kind::StatefulSet => "StatefulSet",
-            Kind::DaemonSet => "DaemonSet",
-            Kind::ReplicaSet => "ReplicaSet",
-            Kind::Job => "Job",
-            Kind::CronJob => "CronJob",
-            Kind::Service => "Service",
-            Kind::Ingress => "Ingress",
-            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
-            Kind::NetworkPolicy => "NetworkPolicy",
+            Kind::Pod => ObjectKind::Pod,
+            Kind::Deployment => ObjectKind::Deployment,
+            Kind::StatefulSet => ObjectKind::StatefulSet,
+            Kind::DaemonSet => ObjectKind::DaemonSet,
+            Kind::ReplicaSet => ObjectKind::ReplicaSet,
+            Kind::Job => ObjectKind::Job,
+            Kind::CronJob => ObjectKind::CronJob,
+            Kind::Service => ObjectKind::Service,
+            Kind::Ingress => ObjectKind::Ingress,
+            Kind::PersistentVolumeClaim => ObjectKind::PersistentVolumeClaim,
+            Kind::NetworkPolicy => ObjectKind::NetworkPolicy,
         }
     }
 
@@ -92,29 +97,21 @@ impl Kind {
         Ok(object)
     }
 
-    /// Parses this kind from any deserializer (e.g. in the middle of the review), skipping
-    /// `metadata.managedFields`. The caller fills in the namespace and name (`fill_metadata`).
+    /// Parses this kind from any deserializer (e.g. in the middle of the review) with the
+    /// engine's parse. The kinds that run pods are read into the engine's lean workload, which
+    /// skips what no control reads; the others into k8s-openapi types, skipping
+    /// `metadata.managedFields` on the way. The caller fills in the namespace and name
+    /// (`fill_metadata`).
     pub fn parse_from<'de, D: Deserializer<'de>>(
         self,
         deserializer: D,
     ) -> Result<Object, D::Error> {
-        let d = crate::skip::Skip(deserializer);
-        let object = match self {
-            Kind::Pod => Object::Pod(Deserialize::deserialize(d)?),
-            Kind::Deployment => Object::Deployment(Deserialize::deserialize(d)?),
-            Kind::StatefulSet => Object::StatefulSet(Deserialize::deserialize(d)?),
-            Kind::DaemonSet => Object::DaemonSet(Deserialize::deserialize(d)?),
-            Kind::ReplicaSet => Object::ReplicaSet(Deserialize::deserialize(d)?),
-            Kind::Job => Object::Job(Deserialize::deserialize(d)?),
-            Kind::CronJob => Object::CronJob(Deserialize::deserialize(d)?),
-            Kind::Service => Object::Service(Deserialize::deserialize(d)?),
-            Kind::Ingress => Object::Ingress(Deserialize::deserialize(d)?),
-            Kind::PersistentVolumeClaim => {
-                Object::PersistentVolumeClaim(Deserialize::deserialize(d)?)
-            }
-            Kind::NetworkPolicy => Object::NetworkPolicy(Deserialize::deserialize(d)?),
-        };
-        Ok(object)
+        let kind = self.object_kind();
+        if kind.runs_pods() {
+            kind.deserialize(deserializer)
+        } else {
+            kind.deserialize(crate::skip::Skip(deserializer))
+        }
     }
 
     /// Parses `raw` as a NetworkPolicy (the old object of a DELETE).
@@ -145,21 +142,7 @@ pub struct ParseError {
 /// Fills in what the object's metadata leaves out from the namespace and name the API server put
 /// on the request (e.g. a Pod that only has `generateName`).
 pub fn fill_metadata(object: &mut Object, namespace: &str, name: &str) {
-    let meta = match object {
-        Object::Pod(o) => &mut o.metadata,
-        Object::Deployment(o) => &mut o.metadata,
-        Object::StatefulSet(o) => &mut o.metadata,
-        Object::DaemonSet(o) => &mut o.metadata,
-        Object::ReplicaSet(o) => &mut o.metadata,
-        Object::Job(o) => &mut o.metadata,
-        Object::CronJob(o) => &mut o.metadata,
-        Object::Service(o) => &mut o.metadata,
-        Object::Ingress(o) => &mut o.metadata,
-        Object::PersistentVolumeClaim(o) => &mut o.metadata,
-        Object::Namespace(o) => &mut o.metadata,
-        Object::NetworkPolicy(o) => &mut o.metadata,
-    };
-    fill(meta, namespace, name);
+    fill(object.metadata_mut(), namespace, name);
 }
 
 fn fill(meta: &mut ObjectMeta, namespace: &str, name: &str) {

@@ -4,7 +4,7 @@
 //! A PHI secret is a Secret or SecretProviderClass whose name has the word `phi` (split on
 //! `-`, `_`, `.`, `/`), e.g. `billing-phi-db`: the engine sees references, not the secrets.
 
-use k8s_openapi::api::core::v1::PodSpec;
+use crate::object::pod_spec::PodSpec;
 
 use crate::engine::{Check, Verdict};
 use crate::k8s::{ENVIRONMENT_LABEL, PHI_LABEL, containers, label, namespace_labels, verdict_from};

@@ -1,7 +1,7 @@
 //! HIPAA-K8S-HA: in production namespaces, Deployments and StatefulSets run enough replicas and
 //! spread them across zones.
 
-use k8s_openapi::api::core::v1::PodSpec;
+use crate::object::pod_spec::PodSpec;
 
 use crate::engine::{Check, Verdict};
 use crate::k8s::{ENVIRONMENT_LABEL, label, namespace_labels, verdict_from};
@@ -15,8 +15,7 @@ const ZONE_KEYS: &[&str] = &[
 
 pub(crate) fn check(check: &Check<'_>) -> Verdict {
     let replicas = match check.object {
-        Object::Deployment(d) => d.spec.as_ref().and_then(|s| s.replicas),
-        Object::StatefulSet(s) => s.spec.as_ref().and_then(|s| s.replicas),
+        Object::Deployment(workload) | Object::StatefulSet(workload) => workload.replicas,
         _ => return Verdict::NotApplicable,
     };
     let labels = match namespace_labels(check) {

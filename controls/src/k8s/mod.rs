@@ -16,7 +16,7 @@ pub(crate) mod volumes;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{EnvFromSource, EnvVar, PodSpec, SecurityContext, VolumeMount};
+use crate::object::pod_spec::{EnvFromSource, EnvVar, PodSpec, SecurityContext, VolumeMount};
 
 use crate::catalog::ids;
 use crate::engine::{Check, Subject, Verdict};
@@ -58,19 +58,9 @@ pub(crate) struct ContainerRef<'a> {
 /// Init containers, containers and ephemeral containers of a pod spec.
 pub(crate) fn containers(spec: &PodSpec) -> impl Iterator<Item = ContainerRef<'_>> {
     let init = spec.init_containers.iter().flatten();
-    let main = spec.containers.iter();
-    let regular = init.chain(main).map(|c| ContainerRef {
-        name: &c.name,
-        image: c.image.as_deref(),
-        env: c.env.as_deref().unwrap_or(&[]),
-        env_from: c.env_from.as_deref().unwrap_or(&[]),
-        security_context: c.security_context.as_ref(),
-        volume_mounts: c.volume_mounts.as_deref().unwrap_or(&[]),
-    });
-    let ephemeral = spec
-        .ephemeral_containers
-        .iter()
-        .flatten()
+    let ephemeral = spec.ephemeral_containers.iter().flatten();
+    init.chain(&spec.containers)
+        .chain(ephemeral)
         .map(|c| ContainerRef {
             name: &c.name,
             image: c.image.as_deref(),
@@ -78,8 +68,7 @@ pub(crate) fn containers(spec: &PodSpec) -> impl Iterator<Item = ContainerRef<'_
             env_from: c.env_from.as_deref().unwrap_or(&[]),
             security_context: c.security_context.as_ref(),
             volume_mounts: c.volume_mounts.as_deref().unwrap_or(&[]),
-        });
-    regular.chain(ephemeral)
+        })
 }
 
 /// The labels of the object's namespace. Ok(None) when the context is complete and does not hold

@@ -1,6 +1,6 @@
 //! HIPAA-K8S-TLS-WORKLOAD: traffic to the pods is encrypted by mesh mTLS or by the pod itself.
 
-use k8s_openapi::api::core::v1::PodSpec;
+use crate::object::pod_spec::PodSpec;
 
 use crate::engine::{Check, Verdict};
 use crate::k8s::{containers, label};

@@ -6,7 +6,7 @@
 //! sorts before its PVC). A claim without storageClassName takes the default class; with no
 //! default class it fails, since whatever it binds later cannot be verified.
 
-use k8s_openapi::api::core::v1::{PersistentVolumeClaimSpec, Volume};
+use crate::object::pod_spec::Volume;
 
 use crate::context::ClusterContext;
 use crate::engine::{Check, Verdict};
@@ -22,13 +22,9 @@ struct Findings {
 }
 
 impl Findings {
-    fn claim(
-        &mut self,
-        ctx: &ClusterContext,
-        what: &str,
-        spec: Option<&PersistentVolumeClaimSpec>,
-    ) {
-        match class_for_claim(ctx, spec.and_then(|s| s.storage_class_name.as_deref())) {
+    /// Judges a claim (or claim template) by its `storageClassName`.
+    fn claim(&mut self, ctx: &ClusterContext, what: &str, storage_class_name: Option<&str>) {
+        match class_for_claim(ctx, storage_class_name) {
             ClassLookup::Found(class) => {
                 if let Some(problem) = encryption_problem(class) {
                     self.problems.push(format!("{what} uses {problem}"));
@@ -44,18 +40,24 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
     let ctx = check.ctx;
     let mut found = Findings::default();
     match check.object {
-        Object::PersistentVolumeClaim(pvc) => found.claim(ctx, "the claim", pvc.spec.as_ref()),
-        Object::StatefulSet(set) => {
-            for template in set
+        Object::PersistentVolumeClaim(pvc) => {
+            let class = pvc
                 .spec
-                .iter()
-                .flat_map(|s| s.volume_claim_templates.iter().flatten())
-            {
-                let name = template.metadata.name.as_deref().unwrap_or("");
+                .as_ref()
+                .and_then(|s| s.storage_class_name.as_deref());
+            found.claim(ctx, "the claim", class);
+        }
+        Object::StatefulSet(set) => {
+            for template in set.volume_claim_templates.iter().flatten() {
+                let name = template.metadata.as_ref().and_then(|m| m.name.as_deref());
+                let class = template
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.storage_class_name.as_deref());
                 found.claim(
                     ctx,
-                    &format!("claim template {name}"),
-                    template.spec.as_ref(),
+                    &format!("claim template {}", name.unwrap_or("")),
+                    class,
                 );
             }
         }
@@ -88,15 +90,18 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
                     "volume {name}: the PVCs of namespace {namespace} are not known"
                 ));
             } else if let Some(pvc) = ctx.pvc(namespace, claim_name) {
-                found.claim(
-                    ctx,
-                    &format!("volume {name} (PVC {claim_name})"),
-                    pvc.spec.as_ref(),
-                );
+                let class = pvc
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.storage_class_name.as_deref());
+                found.claim(ctx, &format!("volume {name} (PVC {claim_name})"), class);
             }
         } else if let Some(ephemeral) = &volume.ephemeral {
-            let spec = ephemeral.volume_claim_template.as_ref().map(|t| &t.spec);
-            found.claim(ctx, &format!("ephemeral volume {name}"), spec);
+            let class = ephemeral
+                .volume_claim_template
+                .as_ref()
+                .and_then(|t| t.spec.as_ref()?.storage_class_name.as_deref());
+            found.claim(ctx, &format!("ephemeral volume {name}"), class);
         }
     }
     conclude(check, found)

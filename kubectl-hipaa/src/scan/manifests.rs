@@ -47,12 +47,7 @@ impl Manifests {
         default_namespace: &str,
     ) -> Result<(), InputError> {
         self.objects_read += 1;
-        let ManifestObject {
-            file,
-            line,
-            mut value,
-        } = manifest;
-        octal_file_modes(&mut value);
+        let ManifestObject { file, line, value } = manifest;
         let api_version = value
             .get("apiVersion")
             .and_then(Value::as_str)
@@ -109,48 +104,6 @@ impl Manifests {
         }
         self.objects.push(JudgedObject { object, file, line });
     }
-}
-
-/// Kubernetes reads manifests as YAML 1.1, where a plain `0440` is the octal number 288;
-/// serde_yaml (YAML 1.2) keeps it as the string "0440". File modes are the integer fields where
-/// octal is idiomatic (`defaultMode: 0440`, `items[].mode: 0400`), and they live in the pod
-/// volumes, so those become numbers as kubectl would read them. Quoted modes are invalid for
-/// the API server either way.
-fn octal_file_modes(value: &mut Value) {
-    const VOLUMES: [&str; 3] = [
-        "/spec/volumes",
-        "/spec/template/spec/volumes",
-        "/spec/jobTemplate/spec/template/spec/volumes",
-    ];
-    for pointer in VOLUMES {
-        if let Some(volumes) = value.pointer_mut(pointer) {
-            octal_modes_in(volumes);
-        }
-    }
-}
-
-fn octal_modes_in(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map.iter_mut() {
-                if (key == "defaultMode" || key == "mode")
-                    && let Some(mode) = child.as_str().and_then(parse_octal)
-                {
-                    *child = Value::from(mode);
-                    continue;
-                }
-                octal_modes_in(child);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(octal_modes_in),
-        _ => {}
-    }
-}
-
-/// `0440` -> 288; None for anything that is not a leading-zero octal literal.
-fn parse_octal(text: &str) -> Option<u32> {
-    let digits = text.strip_prefix('0').filter(|d| !d.is_empty())?;
-    u32::from_str_radix(digits, 8).ok()
 }
 
 fn parse<T: serde::de::DeserializeOwned>(
@@ -250,25 +203,18 @@ mod tests {
     }
 
     #[test]
-    fn octal_file_modes_read_as_kubectl_reads_them() {
+    fn fields_no_control_reads_do_not_stop_a_scan() {
+        // YAML 1.2 reads `0440` as a string where Kubernetes (YAML 1.1) reads a number; the
+        // engine skips file modes, probes, resources and the like, so such documents are judged.
         let mut m = Manifests::default();
-        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i}]\n  volumes:\n  - name: s\n    secret:\n      secretName: s\n      defaultMode: 0440\n      items: [{key: k, path: p, mode: 0400}]\n";
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, resources: {limits: {cpu: 1}}}]\n  volumes:\n  - name: s\n    secret:\n      secretName: s\n      defaultMode: 0440\n      items: [{key: k, path: p, mode: 0400}]\n";
         let value: Value = serde_yaml::from_str(yaml).unwrap();
         assert_eq!(value["spec"]["volumes"][0]["secret"]["defaultMode"], "0440");
         m.add(manifest(value), "default").unwrap();
-        let Object::Pod(pod) = &m.objects[0].object else {
-            panic!("not a pod")
-        };
-        let secret = pod.spec.as_ref().unwrap().volumes.as_ref().unwrap()[0]
-            .secret
-            .as_ref()
-            .unwrap();
-        assert_eq!(secret.default_mode, Some(0o440));
-        assert_eq!(secret.items.as_ref().unwrap()[0].mode, Some(0o400));
-        assert_eq!(parse_octal("0"), None);
-        assert_eq!(parse_octal("0755"), Some(0o755));
-        assert_eq!(parse_octal("0759"), None);
-        assert_eq!(parse_octal("440"), None);
+        let template = m.objects[0].object.pod_template().unwrap();
+        let volume = &template.spec.unwrap().volumes.as_ref().unwrap()[0];
+        let secret = volume.secret.as_ref().unwrap();
+        assert_eq!(secret.secret_name.as_deref(), Some("s"));
     }
 
     #[test]

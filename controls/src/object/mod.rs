@@ -1,28 +1,33 @@
-//! The Kubernetes objects the engine judges, parsed from JSON into k8s-openapi types, and the
+//! The Kubernetes objects the engine judges: the kinds that run pods as [`Workload`]s (what the
+//! controls read of them, see `pod_spec`), the others as their k8s-openapi types; and the
 //! reduction of every workload kind to its pod template.
+
+mod kind;
+pub mod pod_spec;
+mod workload;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{
-    Namespace, PersistentVolumeClaim, Pod, PodSpec, PodTemplateSpec, Service,
-};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::model::ResourceRef;
+pub use kind::ObjectKind;
+use pod_spec::PodSpec;
+pub use workload::{PodTemplateSpec, Workload};
 
-/// An object the engine can judge.
-#[derive(Clone, Debug)]
+/// An object the engine can judge. Build one with [`Object::from_value`], or with
+/// [`ObjectKind::deserialize`] from any serde deserializer.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Object {
-    Pod(Box<Pod>),
-    Deployment(Box<Deployment>),
-    StatefulSet(Box<StatefulSet>),
-    DaemonSet(Box<DaemonSet>),
-    ReplicaSet(Box<ReplicaSet>),
-    Job(Box<Job>),
-    CronJob(Box<CronJob>),
+    Pod(Box<Workload>),
+    Deployment(Box<Workload>),
+    StatefulSet(Box<Workload>),
+    DaemonSet(Box<Workload>),
+    ReplicaSet(Box<Workload>),
+    Job(Box<Workload>),
+    CronJob(Box<Workload>),
     Service(Box<Service>),
     Ingress(Box<Ingress>),
     PersistentVolumeClaim(Box<PersistentVolumeClaim>),
@@ -60,16 +65,6 @@ pub struct PodTemplate<'a> {
 }
 
 impl<'a> PodTemplate<'a> {
-    fn from_template(template: &'a PodTemplateSpec, workload: &'a ObjectMeta) -> Self {
-        let meta = template.metadata.as_ref();
-        PodTemplate {
-            labels: meta.and_then(|m| m.labels.as_ref()),
-            annotations: meta.and_then(|m| m.annotations.as_ref()),
-            workload_labels: workload.labels.as_ref(),
-            spec: template.spec.as_ref(),
-        }
-    }
-
     /// A pod label's value.
     pub fn label(&self, key: &str) -> Option<&'a str> {
         self.labels.and_then(|l| l.get(key)).map(String::as_str)
@@ -88,18 +83,6 @@ fn is_namespaced(kind: &str) -> bool {
     kind != "Namespace"
 }
 
-fn parse<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-    kind: &str,
-) -> Result<Box<T>, ObjectError> {
-    serde_json::from_value(value)
-        .map(Box::new)
-        .map_err(|source| ObjectError::Invalid {
-            kind: kind.to_string(),
-            source,
-        })
-}
-
 impl Object {
     /// Parses an object from its JSON form (as in an AdmissionReview or a manifest). Objects of
     /// namespaced kinds that carry no namespace get `default_namespace`.
@@ -112,25 +95,19 @@ impl Object {
         let (Some(api_version), Some(kind)) = (api_version, kind) else {
             return Err(ObjectError::MissingKind);
         };
-        let (api_version, kind) = (api_version.to_string(), kind.to_string());
-        let mut object = match (api_version.as_str(), kind.as_str()) {
-            ("v1", "Pod") => Object::Pod(parse(value, &kind)?),
-            ("apps/v1", "Deployment") => Object::Deployment(parse(value, &kind)?),
-            ("apps/v1", "StatefulSet") => Object::StatefulSet(parse(value, &kind)?),
-            ("apps/v1", "DaemonSet") => Object::DaemonSet(parse(value, &kind)?),
-            ("apps/v1", "ReplicaSet") => Object::ReplicaSet(parse(value, &kind)?),
-            ("batch/v1", "Job") => Object::Job(parse(value, &kind)?),
-            ("batch/v1", "CronJob") => Object::CronJob(parse(value, &kind)?),
-            ("v1", "Service") => Object::Service(parse(value, &kind)?),
-            ("networking.k8s.io/v1", "Ingress") => Object::Ingress(parse(value, &kind)?),
-            ("v1", "PersistentVolumeClaim") => Object::PersistentVolumeClaim(parse(value, &kind)?),
-            ("v1", "Namespace") => Object::Namespace(parse(value, &kind)?),
-            ("networking.k8s.io/v1", "NetworkPolicy") => {
-                Object::NetworkPolicy(parse(value, &kind)?)
-            }
-            _ => return Err(ObjectError::UnsupportedKind { api_version, kind }),
+        let Some(object_kind) = ObjectKind::of(api_version, kind) else {
+            return Err(ObjectError::UnsupportedKind {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+            });
         };
-        if is_namespaced(&kind) {
+        let mut object = object_kind
+            .deserialize(value)
+            .map_err(|source| ObjectError::Invalid {
+                kind: object_kind.as_str().to_string(),
+                source,
+            })?;
+        if is_namespaced(object_kind.as_str()) {
             let meta = object.metadata_mut();
             if meta.namespace.as_deref().is_none_or(str::is_empty) {
                 meta.namespace = default_namespace.map(str::to_owned);
@@ -157,7 +134,9 @@ impl Object {
         }
     }
 
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
+    /// The object's metadata, to fill in what the caller knows better (e.g. the namespace and
+    /// name an AdmissionReview carries).
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
         match self {
             Object::Pod(o) => &mut o.metadata,
             Object::Deployment(o) => &mut o.metadata,
@@ -176,19 +155,38 @@ impl Object {
 
     /// The Kubernetes kind, e.g. `Deployment`.
     pub fn kind(&self) -> &'static str {
+        self.object_kind().as_str()
+    }
+
+    /// The kind, as the engine names it.
+    pub fn object_kind(&self) -> ObjectKind {
         match self {
-            Object::Pod(_) => "Pod",
-            Object::Deployment(_) => "Deployment",
-            Object::StatefulSet(_) => "StatefulSet",
-            Object::DaemonSet(_) => "DaemonSet",
-            Object::ReplicaSet(_) => "ReplicaSet",
-            Object::Job(_) => "Job",
-            Object::CronJob(_) => "CronJob",
-            Object::Service(_) => "Service",
-            Object::Ingress(_) => "Ingress",
-            Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
-            Object::Namespace(_) => "Namespace",
-            Object::NetworkPolicy(_) => "NetworkPolicy",
+            Object::Pod(_) => ObjectKind::Pod,
+            Object::Deployment(_) => ObjectKind::Deployment,
+            Object::StatefulSet(_) => ObjectKind::StatefulSet,
+            Object::DaemonSet(_) => ObjectKind::DaemonSet,
+            Object::ReplicaSet(_) => ObjectKind::ReplicaSet,
+            Object::Job(_) => ObjectKind::Job,
+            Object::CronJob(_) => ObjectKind::CronJob,
+            Object::Service(_) => ObjectKind::Service,
+            Object::Ingress(_) => ObjectKind::Ingress,
+            Object::PersistentVolumeClaim(_) => ObjectKind::PersistentVolumeClaim,
+            Object::Namespace(_) => ObjectKind::Namespace,
+            Object::NetworkPolicy(_) => ObjectKind::NetworkPolicy,
+        }
+    }
+
+    /// The workload, for the kinds that run pods.
+    pub fn workload(&self) -> Option<&Workload> {
+        match self {
+            Object::Pod(w)
+            | Object::Deployment(w)
+            | Object::StatefulSet(w)
+            | Object::DaemonSet(w)
+            | Object::ReplicaSet(w)
+            | Object::Job(w)
+            | Object::CronJob(w) => Some(w),
+            _ => None,
         }
     }
 
@@ -235,56 +233,24 @@ impl Object {
     /// The pod template, for the kinds that run pods; None for other kinds. A workload without a
     /// spec still yields a template (with no spec) so that controls report what is missing.
     pub fn pod_template(&self) -> Option<PodTemplate<'_>> {
-        match self {
-            Object::Pod(pod) => Some(PodTemplate {
-                labels: pod.metadata.labels.as_ref(),
-                annotations: pod.metadata.annotations.as_ref(),
-                workload_labels: pod.metadata.labels.as_ref(),
-                spec: pod.spec.as_ref(),
-            }),
-            Object::Deployment(o) => Some(template_of(
-                o.spec.as_ref().map(|s| &s.template),
-                &o.metadata,
-            )),
-            Object::StatefulSet(o) => Some(template_of(
-                o.spec.as_ref().map(|s| &s.template),
-                &o.metadata,
-            )),
-            Object::DaemonSet(o) => Some(template_of(
-                o.spec.as_ref().map(|s| &s.template),
-                &o.metadata,
-            )),
-            Object::ReplicaSet(o) => Some(template_of(
-                o.spec.as_ref().and_then(|s| s.template.as_ref()),
-                &o.metadata,
-            )),
-            Object::Job(o) => Some(template_of(
-                o.spec.as_ref().map(|s| &s.template),
-                &o.metadata,
-            )),
-            Object::CronJob(o) => Some(template_of(
-                o.spec
-                    .as_ref()
-                    .and_then(|s| s.job_template.spec.as_ref())
-                    .map(|s| &s.template),
-                &o.metadata,
-            )),
-            _ => None,
+        let workload = self.workload()?;
+        let template = workload.template.as_ref();
+        let workload_labels = workload.metadata.labels.as_ref();
+        let spec = template.and_then(|t| t.spec.as_ref());
+        if matches!(self, Object::Pod(_)) {
+            return Some(PodTemplate {
+                labels: workload_labels,
+                annotations: workload.metadata.annotations.as_ref(),
+                workload_labels,
+                spec,
+            });
         }
-    }
-}
-
-fn template_of<'a>(
-    template: Option<&'a PodTemplateSpec>,
-    workload: &'a ObjectMeta,
-) -> PodTemplate<'a> {
-    match template {
-        Some(template) => PodTemplate::from_template(template, workload),
-        None => PodTemplate {
-            labels: None,
-            annotations: None,
-            workload_labels: workload.labels.as_ref(),
-            spec: None,
-        },
+        let meta = template.and_then(|t| t.metadata.as_ref());
+        Some(PodTemplate {
+            labels: meta.and_then(|m| m.labels.as_ref()),
+            annotations: meta.and_then(|m| m.annotations.as_ref()),
+            workload_labels,
+            spec,
+        })
     }
 }
