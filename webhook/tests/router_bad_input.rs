@@ -63,6 +63,16 @@ async fn malformed_bodies_get_400_with_the_reason() {
     }
     let (status, body, _) = post(Vec::new(), Some("application/json"), Limits::default()).await;
     assert_eq!(status, 400, "{}", text(&body));
+    let mut latin1 = fixture("reviews/deployment-compliant.json");
+    let at = latin1.iter().position(|b| *b == b'a').unwrap();
+    latin1[at] = 0xe9;
+    let (status, body, _) = post(latin1, Some("application/json"), Limits::default()).await;
+    assert_eq!(status, 400, "{}", text(&body));
+    assert!(
+        text(&body).contains("the body is not UTF-8"),
+        "{}",
+        text(&body)
+    );
 }
 
 #[tokio::test]
