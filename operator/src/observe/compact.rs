@@ -32,29 +32,11 @@ pub enum CompactKind {
 
 impl CompactKind {
     pub fn kind(self) -> &'static str {
-        match self {
-            CompactKind::Deployment => "Deployment",
-            CompactKind::StatefulSet => "StatefulSet",
-            CompactKind::DaemonSet => "DaemonSet",
-            CompactKind::ReplicaSet => "ReplicaSet",
-            CompactKind::Job => "Job",
-            CompactKind::CronJob => "CronJob",
-            CompactKind::Pod => "Pod",
-            CompactKind::Service => "Service",
-            CompactKind::Ingress => "Ingress",
-        }
+        self.object_kind().as_str()
     }
 
     pub fn api_version(self) -> &'static str {
-        match self {
-            CompactKind::Deployment
-            | CompactKind::StatefulSet
-            | CompactKind::DaemonSet
-            | CompactKind::ReplicaSet => "apps/v1",
-            CompactKind::Job | CompactKind::CronJob => "batch/v1",
-            CompactKind::Pod | CompactKind::Service => "v1",
-            CompactKind::Ingress => "networking.k8s.io/v1",
-        }
+        self.object_kind().api_version()
     }
 
     /// True for the kinds that run pods.
