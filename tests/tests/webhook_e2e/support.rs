@@ -126,6 +126,9 @@ async fn start() -> anyhow::Result<Webhook> {
     .await
     .map_err(|err| anyhow::anyhow!("{err}\n{}", process.log_tail(30)))?;
     register(&ca, port).await?;
+    wait_until_called(admin_port)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err}\n{}", process.log_tail(30)))?;
     Ok(Webhook {
         ca,
         port,
@@ -136,6 +139,28 @@ async fn start() -> anyhow::Result<Webhook> {
         process: std::sync::Mutex::new(process),
         _dir: dir,
     })
+}
+
+/// Waits until the API server sends reviews to the webhook. It loads a new webhook configuration a
+/// moment after the configuration is created; an object a test creates before then is never
+/// judged, and applying it again is a no-op the webhook never sees.
+async fn wait_until_called(admin_port: u16) -> anyhow::Result<()> {
+    const PROBE: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: webhook-probe}\nspec:\n  containers: [{name: probe, image: probe}]\n";
+    let apply = ["apply", "-n", "default", "--dry-run=server", "-f", "-"];
+    wait_for(
+        "the API server to send reviews to the webhook",
+        Duration::from_secs(60),
+        || async move {
+            kubectl(&apply, Some(PROBE)).await;
+            let (_, metrics) = http_get(admin_port, "/metrics")?;
+            let reviewed = metrics.lines().any(|line| {
+                line.starts_with("hipaaguard_webhook_reviews_total{")
+                    && line.contains("dry_run=\"true\"")
+            });
+            Ok(reviewed.then_some(()))
+        },
+    )
+    .await
 }
 
 /// The cluster-wide state the tests share: the policies, the StorageClasses, and the webhook
