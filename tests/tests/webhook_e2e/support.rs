@@ -141,9 +141,11 @@ async fn start() -> anyhow::Result<Webhook> {
     })
 }
 
-/// Waits until the API server sends reviews to the webhook. It loads a new webhook configuration a
-/// moment after the configuration is created; an object a test creates before then is never
-/// judged, and applying it again is a no-op the webhook never sees.
+/// Waits until the API server sends reviews to the webhook, and the webhook's snapshot holds the
+/// policies and StorageClasses `register` created. The API server loads a new webhook
+/// configuration a moment after it is created, and the webhook sees new policies a moment after
+/// they are created: an object a test creates before then is created unjudged (or judged as in a
+/// namespace no policy selects), and applying it again is a no-op the webhook never sees.
 async fn wait_until_called(admin_port: u16) -> anyhow::Result<()> {
     const PROBE: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: webhook-probe}\nspec:\n  containers: [{name: probe, image: probe}]\n";
     let apply = ["apply", "-n", "default", "--dry-run=server", "-f", "-"];
@@ -157,7 +159,16 @@ async fn wait_until_called(admin_port: u16) -> anyhow::Result<()> {
                 line.starts_with("hipaaguard_webhook_reviews_total{")
                     && line.contains("dry_run=\"true\"")
             });
-            Ok(reviewed.then_some(()))
+            let cached = |resource: &str| {
+                let series =
+                    format!("hipaaguard_webhook_cache_objects{{resource=\"{resource}\"}} ");
+                metrics
+                    .lines()
+                    .find_map(|line| line.strip_prefix(&series)?.trim().parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            let loaded = cached("hipaapolicies") >= 2.0 && cached("storageclasses") >= 2.0;
+            Ok((reviewed && loaded).then_some(()))
         },
     )
     .await
