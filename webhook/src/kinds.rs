@@ -39,26 +39,16 @@ impl Kind {
         Kind::NetworkPolicy,
     ];
 
-    /// The kind for an API group, version and kind, if the webhook judges it.
+    /// The kind for an API group, version and kind, if the webhook judges it: the engine's
+    /// `apiVersion` for the kind is `group/version` (`version` alone in the core group).
     pub fn from_gvk(group: &str, version: &str, kind: &str) -> Option<Kind> {
-        if version != "v1" {
-            return None;
-        }
-        let found = match (group, kind) {
-            ("", "Pod") => Kind::Pod,
-            ("apps", "Deployment") => Kind::Deployment,
-            ("apps", "StatefulSet") => Kind::StatefulSet,
-            ("apps", "DaemonSet") => Kind::DaemonSet,
-            ("apps", "ReplicaSet") => Kind::ReplicaSet,
-            ("batch", "Job") => Kind::Job,
-            ("batch", "CronJob") => Kind::CronJob,
-            ("", "Service") => Kind::Service,
-            ("networking.k8s.io", "Ingress") => Kind::Ingress,
-            ("", "PersistentVolumeClaim") => Kind::PersistentVolumeClaim,
-            ("networking.k8s.io", "NetworkPolicy") => Kind::NetworkPolicy,
-            _ => return None,
-        };
-        Some(found)
+        Kind::ALL.into_iter().find(|k| {
+            let engine = k.object_kind();
+            let api_version = engine.api_version();
+            let (engine_group, engine_version) =
+                api_version.split_once('/').unwrap_or(("", api_version));
+            engine.as_str() == kind && engine_group == group && engine_version == version
+        })
     }
 
     pub fn as_str(self) -> &'static str {

@@ -78,11 +78,6 @@ impl<'a> PodTemplate<'a> {
     }
 }
 
-/// Kinds that live in a namespace among those the engine judges.
-fn is_namespaced(kind: &str) -> bool {
-    kind != "Namespace"
-}
-
 impl Object {
     /// Parses an object from its JSON form (as in an AdmissionReview or a manifest). Objects of
     /// namespaced kinds that carry no namespace get `default_namespace`.
@@ -107,7 +102,7 @@ impl Object {
                 kind: object_kind.as_str().to_string(),
                 source,
             })?;
-        if is_namespaced(object_kind.as_str()) {
+        if object_kind != ObjectKind::Namespace {
             let meta = object.metadata_mut();
             if meta.namespace.as_deref().is_none_or(str::is_empty) {
                 meta.namespace = default_namespace.map(str::to_owned);
