@@ -6,6 +6,10 @@
 //!
 //! `cargo bench -p hipaa-webhook --bench throughput [-- --connections 8 --rounds 6 --seconds 1]`
 //!
+//! `-- --calibrate <µs>` adds a phase that answers allow-all after that many microseconds of busy
+//! work per review: what a fixed amount of added CPU costs in this harness, next to the real
+//! judged path (see docs/benchmarks.md).
+//!
 //! Phases are interleaved (round-robin, one second each) so that other load on a shared machine
 //! affects them alike; CPU time per review (from /proc) is reported for both processes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -41,6 +45,8 @@ struct Options {
     rounds: u64,
     /// Run only the phases whose name contains this text (profiling).
     only: Option<String>,
+    /// Microseconds of busy work for the calibration phase; None leaves the phase out.
+    calibrate: Option<u64>,
 }
 
 fn options(args: &[String]) -> Options {
@@ -60,6 +66,10 @@ fn options(args: &[String]) -> Options {
         seconds: value("--seconds", 1),
         rounds: value("--rounds", 6),
         only,
+        calibrate: args
+            .iter()
+            .any(|a| a == "--calibrate")
+            .then(|| value("--calibrate", 3)),
     }
 }
 
@@ -96,9 +106,21 @@ fn main() {
     let compliant = compact("reviews/deployment-compliant.json");
     let denied = compact("reviews/deployment-dry-run.json");
     let unselected = in_namespace(&compliant, "marketing");
+    let calibration = options
+        .calibrate
+        .map(|micros| (format!("allow-all + {micros} µs of work"), micros));
+    let calibration_path: &'static str = match options.calibrate {
+        Some(micros) => format!("/allow-all-after/{micros}").leak(),
+        None => "",
+    };
     let phases = [
         ("allow-all handler", "/allow-all", &compliant),
         ("decode + allow-all", "/decode-allow-all", &compliant),
+        (
+            calibration.as_ref().map_or("", |(name, _)| name.as_str()),
+            calibration_path,
+            &compliant,
+        ),
         ("POST /validate, compliant", "/validate", &compliant),
         ("POST /validate, denied", "/validate", &denied),
         (
@@ -110,10 +132,11 @@ fn main() {
     let phases: Vec<_> = phases
         .into_iter()
         .filter(|(name, _, _)| {
-            options
-                .only
-                .as_deref()
-                .is_none_or(|only| name.contains(only))
+            !name.is_empty()
+                && options
+                    .only
+                    .as_deref()
+                    .is_none_or(|only| name.contains(only))
         })
         .collect();
     println!(
@@ -194,6 +217,11 @@ fn main() {
             validate / allow,
             validate / decode
         );
+    }
+    if let (Some((name, _)), Some(allow)) = (&calibration, rate("allow-all handler"))
+        && let Some(calibrated) = rate(name)
+    {
+        println!("{name} vs allow-all: {:.2}x", calibrated / allow);
     }
     drop(child.stdin.take());
     let _ = child.kill();
@@ -339,7 +367,21 @@ fn serve_child(dir: &Path) {
                     std::hint::black_box(&request.object);
                     hipaa_webhook::wire::json(review::render(&request.uid, &Answer::allow()))
                 });
+        // Allow-all after a fixed amount of busy work: the cost of added CPU in this harness.
+        let allow_after = warp::path!("allow-all-after" / u64)
+            .and(warp::body::bytes())
+            .map(|micros: u64, body: Bytes| {
+                let envelope = envelope::decode(&body, &envelope::keep_raw).unwrap();
+                let uid = envelope.request.map(|r| r.uid).unwrap_or_default();
+                let started = Instant::now();
+                while started.elapsed() < Duration::from_micros(micros) {
+                    std::hint::spin_loop();
+                }
+                hipaa_webhook::wire::json(review::render(&uid, &Answer::allow()))
+            });
         let routes = allow_all
+            .or(allow_after)
+            .unify()
             .or(decode_allow)
             .unify()
             .or(hipaa_webhook::router(Arc::clone(&harness.webhook)))
