@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use hipaa_crds::ControlResult;
 
-use super::markdown::{match_text, result_text};
 use super::model::{ControlEvidence, EvidenceReport};
+use super::tables::{EXCEPTION_HEADERS, POLICY_HEADERS, exception_row, policy_row, result_text};
 
 const STYLE: &str = r#"
 :root { --fail: #b3261e; --error: #8e24aa; --pass: #1b7f3b; --muted: #5f6368; }
@@ -74,35 +74,11 @@ pub fn render(report: &EvidenceReport) -> String {
             "<p>No HipaaPolicy was found: no namespace is in HIPAA scope.</p>"
         );
     } else {
-        let _ = writeln!(
-            out,
-            "<table><tr><th>Policy</th><th>Enforcement</th><th>Compliant</th><th>Score</th><th>Resources</th><th>Violations</th><th>Critical</th><th>High</th><th>Medium</th><th>Low</th><th>Excepted</th><th>Errors</th><th>Last audit</th><th>Namespaces</th></tr>"
+        table(
+            &mut out,
+            &POLICY_HEADERS,
+            report.policies.iter().map(policy_row),
         );
-        for policy in &report.policies {
-            let s = policy.summary.as_ref();
-            let n = |pick: fn(&hipaa_crds::ComplianceSummary) -> u32| {
-                s.map_or("-".into(), |s| pick(s).to_string())
-            };
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&policy.name),
-                esc(&policy.enforcement),
-                esc(policy.compliant.as_deref().unwrap_or("Unknown")),
-                s.map_or("-".into(), |s| s.score.to_string()),
-                n(|s| s.resources_evaluated),
-                n(|s| s.violations),
-                n(|s| s.critical),
-                n(|s| s.high),
-                n(|s| s.medium),
-                n(|s| s.low),
-                n(|s| s.excepted),
-                n(|s| s.errors),
-                esc(policy.last_audit_time.as_deref().unwrap_or("never")),
-                esc(&policy.namespaces.join(", "))
-            );
-        }
-        let _ = writeln!(out, "</table>");
     }
 
     for part in &report.parts {
@@ -142,30 +118,11 @@ pub fn render(report: &EvidenceReport) -> String {
     if report.exceptions.is_empty() {
         let _ = writeln!(out, "<p>No exception is declared.</p>");
     } else {
-        let _ = writeln!(
-            out,
-            "<table><tr><th>Policy</th><th>#</th><th>Controls</th><th>Applies to</th><th>Justification</th><th>Approved by</th><th>Expires</th><th>State</th><th>Waived</th></tr>"
+        table(
+            &mut out,
+            &EXCEPTION_HEADERS,
+            report.exceptions.iter().map(exception_row),
         );
-        for e in &report.exceptions {
-            let state = match &e.expires_in {
-                Some(left) => format!("{:?} ({left} left)", e.state),
-                None => format!("{:?}", e.state),
-            };
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&e.policy),
-                e.index,
-                esc(&e.controls.join(", ")),
-                esc(&match_text(&e.namespaces, &e.kinds, &e.names)),
-                esc(&e.justification),
-                esc(&e.approved_by),
-                esc(&e.expires),
-                esc(&state),
-                e.matched.map_or("-".into(), |m| m.to_string())
-            );
-        }
-        let _ = writeln!(out, "</table>");
     }
     let _ = writeln!(out, "</body>\n</html>");
     out
@@ -251,6 +208,27 @@ fn write_control(out: &mut String, control: &ControlEvidence) {
         "<p>Remediation: {}</p>\n</div>",
         esc(&control.remediation)
     );
+}
+
+/// A table: the header row, then one row per item.
+fn table<const N: usize>(
+    out: &mut String,
+    headers: &[&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) {
+    out.push_str("<table><tr>");
+    for header in headers {
+        let _ = write!(out, "<th>{}</th>", esc(header));
+    }
+    out.push_str("</tr>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in &row {
+            let _ = write!(out, "<td>{}</td>", esc(cell));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
 }
 
 fn class(result: ControlResult) -> &'static str {

@@ -3,9 +3,8 @@
 
 use std::fmt::Write as _;
 
-use hipaa_crds::ControlResult;
-
 use super::model::{ControlEvidence, EvidenceReport};
+use super::tables::{EXCEPTION_HEADERS, POLICY_HEADERS, exception_row, policy_row, result_text};
 
 /// Renders the report.
 pub fn render(report: &EvidenceReport) -> String {
@@ -33,38 +32,11 @@ pub fn render(report: &EvidenceReport) -> String {
             "No HipaaPolicy was found: no namespace is in HIPAA scope.\n"
         );
     } else {
-        let _ = writeln!(
-            out,
-            "| Policy | Enforcement | Compliant | Score | Resources | Violations | Critical | High | Medium | Low | Excepted | Errors | Last audit | Namespaces |"
+        table(
+            &mut out,
+            &POLICY_HEADERS,
+            report.policies.iter().map(policy_row),
         );
-        let _ = writeln!(
-            out,
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-        );
-        for policy in &report.policies {
-            let s = policy.summary.as_ref();
-            let n = |pick: fn(&hipaa_crds::ComplianceSummary) -> u32| {
-                s.map_or("-".into(), |s| pick(s).to_string())
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                cell(&policy.name),
-                policy.enforcement,
-                policy.compliant.as_deref().unwrap_or("Unknown"),
-                s.map_or("-".into(), |s| s.score.to_string()),
-                n(|s| s.resources_evaluated),
-                n(|s| s.violations),
-                n(|s| s.critical),
-                n(|s| s.high),
-                n(|s| s.medium),
-                n(|s| s.low),
-                n(|s| s.excepted),
-                n(|s| s.errors),
-                policy.last_audit_time.as_deref().unwrap_or("never"),
-                cell(&policy.namespaces.join(", "))
-            );
-        }
         out.push('\n');
     }
 
@@ -99,30 +71,11 @@ pub fn render(report: &EvidenceReport) -> String {
     if report.exceptions.is_empty() {
         let _ = writeln!(out, "No exception is declared.");
     } else {
-        let _ = writeln!(
-            out,
-            "| Policy | # | Controls | Applies to | Justification | Approved by | Expires | State | Waived |"
+        table(
+            &mut out,
+            &EXCEPTION_HEADERS,
+            report.exceptions.iter().map(exception_row),
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
-        for e in &report.exceptions {
-            let state = match &e.expires_in {
-                Some(left) => format!("{:?} ({left} left)", e.state),
-                None => format!("{:?}", e.state),
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                cell(&e.policy),
-                e.index,
-                e.controls.join(", "),
-                cell(&match_text(&e.namespaces, &e.kinds, &e.names)),
-                cell(&e.justification),
-                cell(&e.approved_by),
-                e.expires,
-                state,
-                e.matched.map_or("-".into(), |m| m.to_string())
-            );
-        }
     }
     out
 }
@@ -194,30 +147,17 @@ fn version(report: &EvidenceReport) -> String {
     }
 }
 
-/// How an exception's match reads: `namespaces legacy-*; kinds Deployment`, or `every object`.
-pub fn match_text(namespaces: &[String], kinds: &[String], names: &[String]) -> String {
-    let mut parts = Vec::new();
-    for (label, values) in [
-        ("namespaces", namespaces),
-        ("kinds", kinds),
-        ("names", names),
-    ] {
-        if !values.is_empty() {
-            parts.push(format!("{label} {}", values.join(", ")));
-        }
-    }
-    if parts.is_empty() {
-        "every object in scope".to_string()
-    } else {
-        parts.join("; ")
-    }
-}
-
-/// `Not evaluated` rather than `NotEvaluated`.
-pub fn result_text(result: ControlResult) -> &'static str {
-    match result {
-        ControlResult::NotEvaluated => "Not evaluated",
-        other => other.as_str(),
+/// A table: the header, its rule, then one line per row.
+fn table<const N: usize>(
+    out: &mut String,
+    headers: &[&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) {
+    let _ = writeln!(out, "| {} |", headers.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(N));
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
 }
 

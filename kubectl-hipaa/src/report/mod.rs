@@ -8,6 +8,7 @@ pub mod inventory;
 pub mod markdown;
 pub mod model;
 pub mod sections;
+pub mod tables;
 
 use std::io::Write;
 
@@ -184,6 +185,10 @@ mod tests {
         assert!(html.starts_with("<!DOCTYPE html>") && html.contains("@media print"));
         assert!(html.contains("TLS ends at the CDN &lt;edge&gt;"), "escaped");
         assert!(!html.contains("<edge>"));
+        // Both formats carry the same tables.
+        assert!(markdown.contains("| Policy | Enforcement | Compliant | Score |"));
+        assert!(html.contains("<tr><th>Policy</th><th>Enforcement</th><th>Compliant</th>"));
+        assert!(html.contains("<tr><td>production-phi</td><td>0</td><td>HIPAA-K8S-TLS-LB</td>"));
         assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("src="));
         let json: serde_json::Value =
             serde_json::from_str(&render(&report, ReportFormat::Json).unwrap()).unwrap();
