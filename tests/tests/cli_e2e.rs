@@ -229,14 +229,12 @@ fn json_or_findings(out: &CmdOutput) -> Value {
 
 #[tokio::test]
 async fn status_and_report_show_the_numbers_of_the_policy_status() {
-    let plane = control_plane().await.unwrap();
-    plane.install_hipaa_crd().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let case = unique_case("cli");
-    let ns = fresh_namespace(&client, "cli-status", &governed(&case))
-        .await
-        .unwrap();
-    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
+    let Case {
+        plane,
+        client,
+        case,
+        ns,
+    } = Case::governed("cli", "cli-status").await.unwrap();
     apply_yaml_in(&client, &ns, &compliant_deployment("api"))
         .await
         .unwrap();

@@ -10,7 +10,7 @@ mod operator_support;
 use std::time::Duration;
 
 use hipaa_crds::{ControlResult, ExceptionState, HipaaPolicy};
-use hipaa_testkit::{apply_yaml, apply_yaml_in, control_plane, fresh_namespace, run};
+use hipaa_testkit::{apply_yaml, apply_yaml_in, fresh_namespace, run};
 use kube::ResourceExt;
 use operator_support::*;
 
@@ -26,17 +26,15 @@ fn result_of(policy: &HipaaPolicy, id: &str) -> ControlResult {
 
 #[tokio::test]
 async fn the_status_counts_violations_and_kubectl_prints_them() {
-    let plane = control_plane().await.unwrap();
-    plane.install_hipaa_crd().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let case = unique_case("status");
-    let ns = fresh_namespace(&client, "op-status", &governed(&case))
-        .await
-        .unwrap();
+    let Case {
+        plane,
+        client,
+        case,
+        ns,
+    } = Case::governed("status", "op-status").await.unwrap();
     let outside = fresh_namespace(&client, "op-status-outside", &[])
         .await
         .unwrap();
-    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
     apply_yaml_in(&client, &ns, &compliant_deployment("api"))
         .await
         .unwrap();
@@ -167,14 +165,12 @@ async fn the_status_counts_violations_and_kubectl_prints_them() {
 #[tokio::test]
 async fn fixing_a_violation_turns_compliant_within_two_seconds_and_breaking_it_turns_back_with_events()
  {
-    let plane = control_plane().await.unwrap();
-    plane.install_hipaa_crd().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let case = unique_case("flip");
-    let ns = fresh_namespace(&client, "op-flip", &governed(&case))
-        .await
-        .unwrap();
-    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
+    let Case {
+        plane,
+        client,
+        case,
+        ns,
+    } = Case::governed("flip", "op-flip").await.unwrap();
     apply_yaml_in(&client, &ns, &privileged_deployment("api"))
         .await
         .unwrap();
@@ -277,14 +273,12 @@ const EXCEPTIONS: &str = "  exceptions:
 
 #[tokio::test]
 async fn an_expired_exception_does_not_suppress_and_one_expiring_soon_is_flagged() {
-    let plane = control_plane().await.unwrap();
-    plane.install_hipaa_crd().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let case = unique_case("exc");
-    let ns = fresh_namespace(&client, "op-exc", &governed(&case))
-        .await
-        .unwrap();
-    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
+    let Case {
+        plane,
+        client,
+        case,
+        ns,
+    } = Case::governed("exc", "op-exc").await.unwrap();
     apply_yaml_in(&client, &ns, &non_compliant_deployment("worker"))
         .await
         .unwrap();
@@ -371,14 +365,12 @@ async fn an_expired_exception_does_not_suppress_and_one_expiring_soon_is_flagged
 
 #[tokio::test]
 async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop() {
-    let plane = control_plane().await.unwrap();
-    plane.install_hipaa_crd().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let case = unique_case("invalid");
-    let ns = fresh_namespace(&client, "op-invalid", &governed(&case))
-        .await
-        .unwrap();
-    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
+    let Case {
+        plane,
+        client,
+        case,
+        ns,
+    } = Case::governed("invalid", "op-invalid").await.unwrap();
     let operator = Operator::start(plane, &case, "operator-invalid", &[])
         .await
         .unwrap();

@@ -10,9 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hipaa_crds::HipaaPolicy;
-use hipaa_testkit::{
-    apply_yaml, apply_yaml_in, control_plane, fresh_namespace, processes_of_run, run_dir, wait_for,
-};
+use hipaa_testkit::{apply_yaml, apply_yaml_in, processes_of_run, run_dir, wait_for};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::{Api, Client};
 use operator_support::*;
@@ -77,15 +75,13 @@ fn sigkill(identity: &str) {
 
 #[tokio::test]
 async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_duration() {
-    let plane = control_plane().await.unwrap();
-    plane.install_hipaa_crd().await.unwrap();
-    let client = plane.client().await.unwrap();
-    let case = unique_case("leader");
-    let ns = fresh_namespace(&client, "op-leader", &governed(&case))
-        .await
-        .unwrap();
+    let Case {
+        plane,
+        client,
+        case,
+        ns,
+    } = Case::governed("leader", "op-leader").await.unwrap();
     let lease = format!("{case}-lease");
-    apply_yaml_in(&client, &ns, DEFAULT_DENY).await.unwrap();
     apply_yaml_in(&client, &ns, &compliant_deployment("api"))
         .await
         .unwrap();

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hipaa_crds::HipaaPolicy;
-use hipaa_testkit::{ChildGuard, ControlPlane, cargo_bin, free_port, spawn_guarded, wait_for};
+use hipaa_testkit::{
+    ChildGuard, ControlPlane, apply_yaml_in, cargo_bin, control_plane, free_port, fresh_namespace,
+    spawn_guarded, wait_for,
+};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::ListParams;
 use kube::{Api, Client};
@@ -33,6 +36,33 @@ pub fn unique_case(prefix: &str) -> String {
         CASES.fetch_add(1, Ordering::Relaxed),
         nanos & 0xffff
     )
+}
+
+/// What an operator test starts from: the control plane with the HipaaPolicy CRD, a client, a
+/// unique case (the label that scopes the test's operator and policies), and a fresh namespace
+/// that the case's policy selects, holding a default-deny NetworkPolicy.
+pub struct Case {
+    pub plane: &'static ControlPlane,
+    pub client: Client,
+    pub case: String,
+    pub ns: String,
+}
+
+impl Case {
+    pub async fn governed(case_prefix: &str, namespace_prefix: &str) -> anyhow::Result<Case> {
+        let plane = control_plane().await?;
+        plane.install_hipaa_crd().await?;
+        let client = plane.client().await?;
+        let case = unique_case(case_prefix);
+        let ns = fresh_namespace(&client, namespace_prefix, &governed(&case)).await?;
+        apply_yaml_in(&client, &ns, DEFAULT_DENY).await?;
+        Ok(Case {
+            plane,
+            client,
+            case,
+            ns,
+        })
+    }
 }
 
 /// A running `hipaa-operator`.
