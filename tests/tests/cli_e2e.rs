@@ -235,19 +235,7 @@ async fn status_and_report_show_the_numbers_of_the_policy_status() {
         case,
         ns,
     } = Case::governed("cli", "cli-status").await.unwrap();
-    apply_yaml_in(&client, &ns, &compliant_deployment("api"))
-        .await
-        .unwrap();
-    apply_yaml_in(&client, &ns, &non_compliant_deployment("worker"))
-        .await
-        .unwrap();
-    apply_yaml_in(
-        &client,
-        &ns,
-        "apiVersion: v1\nkind: Service\nmetadata: {name: public}\nspec:\n  type: LoadBalancer\n  selector: {app: api}\n  ports: [{port: 80}]\n",
-    )
-    .await
-    .unwrap();
+    apply_mixed_workloads(&client, &ns).await.unwrap();
     let _operator = Operator::start(plane, &case, "cli-operator", &[])
         .await
         .unwrap();

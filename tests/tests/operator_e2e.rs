@@ -35,19 +35,7 @@ async fn the_status_counts_violations_and_kubectl_prints_them() {
     let outside = fresh_namespace(&client, "op-status-outside", &[])
         .await
         .unwrap();
-    apply_yaml_in(&client, &ns, &compliant_deployment("api"))
-        .await
-        .unwrap();
-    apply_yaml_in(&client, &ns, &non_compliant_deployment("worker"))
-        .await
-        .unwrap();
-    apply_yaml_in(
-        &client,
-        &ns,
-        "apiVersion: v1\nkind: Service\nmetadata: {name: public}\nspec:\n  type: LoadBalancer\n  selector: {app: api}\n  ports: [{port: 80}]\n",
-    )
-    .await
-    .unwrap();
+    apply_mixed_workloads(&client, &ns).await.unwrap();
     apply_yaml_in(&client, &outside, &non_compliant_deployment("ignored"))
         .await
         .unwrap();
@@ -181,52 +169,33 @@ async fn fixing_a_violation_turns_compliant_within_two_seconds_and_breaking_it_t
     apply_yaml(&client, &policy_yaml(&name, &case, ""))
         .await
         .unwrap();
-    let is = |wanted: &'static str| {
-        move |p: &HipaaPolicy| condition(p, "Compliant").is_some_and(|(s, _)| s == wanted)
-    };
     wait_policy(
         &client,
         &name,
         "non-compliant",
         Duration::from_secs(30),
-        is("False"),
+        compliant_is("False"),
     )
     .await
     .unwrap();
 
-    apply_yaml_in(&client, &ns, &compliant_deployment("api"))
-        .await
-        .unwrap();
-    let (_, took) = wait_policy(
-        &client,
-        &name,
-        "compliant",
-        Duration::from_secs(10),
-        is("True"),
-    )
-    .await
-    .unwrap();
-    assert!(
-        took <= Duration::from_secs(2),
-        "turned compliant after {took:?}"
-    );
-
-    apply_yaml_in(&client, &ns, &privileged_deployment("api"))
-        .await
-        .unwrap();
-    let (_, took) = wait_policy(
-        &client,
-        &name,
-        "non-compliant again",
-        Duration::from_secs(10),
-        is("False"),
-    )
-    .await
-    .unwrap();
-    assert!(
-        took <= Duration::from_secs(2),
-        "turned non-compliant after {took:?}"
-    );
+    // Replaces `api` and waits (up to 10 s) for the condition; it must flip within 2 s.
+    let flip = |deployment: String, what: &'static str, wanted: &'static str| {
+        let (client, ns, name) = (client.clone(), ns.clone(), name.clone());
+        async move {
+            apply_yaml_in(&client, &ns, &deployment).await.unwrap();
+            let timeout = Duration::from_secs(10);
+            let (_, took) = wait_policy(&client, &name, what, timeout, compliant_is(wanted))
+                .await
+                .unwrap();
+            assert!(
+                took <= Duration::from_secs(2),
+                "turned {what} after {took:?}"
+            );
+        }
+    };
+    flip(compliant_deployment("api"), "compliant", "True").await;
+    flip(privileged_deployment("api"), "non-compliant again", "False").await;
 
     // Events are published right after the status write; give them a moment.
     hipaa_testkit::wait_for("the Events of both flips", Duration::from_secs(10), || {

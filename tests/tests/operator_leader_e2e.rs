@@ -9,7 +9,6 @@ mod operator_support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hipaa_crds::HipaaPolicy;
 use hipaa_testkit::{apply_yaml, apply_yaml_in, processes_of_run, run_dir, wait_for};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::{Api, Client};
@@ -115,15 +114,12 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_durati
     apply_yaml(&client, &policy_yaml(&name, &case, ""))
         .await
         .unwrap();
-    let compliant = |wanted: &'static str| {
-        move |p: &HipaaPolicy| condition(p, "Compliant").is_some_and(|(s, _)| s == wanted)
-    };
     wait_policy(
         &client,
         &name,
         "compliant",
         Duration::from_secs(30),
-        compliant("True"),
+        compliant_is("True"),
     )
     .await
     .unwrap();
@@ -174,7 +170,7 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_durati
         &name,
         "non-compliant",
         Duration::from_secs(15),
-        compliant("False"),
+        compliant_is("False"),
     )
     .await
     .unwrap();

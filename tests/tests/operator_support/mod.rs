@@ -295,6 +295,23 @@ pub async fn wait_policy(
     )
 }
 
+/// Whether the policy's Compliant condition has status `wanted` (`True` or `False`).
+pub fn compliant_is(wanted: &'static str) -> impl Fn(&HipaaPolicy) -> bool {
+    move |p: &HipaaPolicy| condition(p, "Compliant").is_some_and(|(s, _)| s == wanted)
+}
+
+/// A LoadBalancer Service without a TLS certificate (fails HIPAA-K8S-TLS-LB).
+pub const PLAIN_LOAD_BALANCER: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: public}\nspec:\n  type: LoadBalancer\n  selector: {app: api}\n  ports: [{port: 80}]\n";
+
+/// The mix the status tests count: the compliant Deployment `api`, the non-compliant `worker`
+/// and [`PLAIN_LOAD_BALANCER`].
+pub async fn apply_mixed_workloads(client: &Client, ns: &str) -> anyhow::Result<()> {
+    apply_yaml_in(client, ns, &compliant_deployment("api")).await?;
+    apply_yaml_in(client, ns, &non_compliant_deployment("worker")).await?;
+    apply_yaml_in(client, ns, PLAIN_LOAD_BALANCER).await?;
+    Ok(())
+}
+
 /// Events in `namespace` about the object named `name` of `kind`.
 pub async fn events_about(
     client: &Client,
