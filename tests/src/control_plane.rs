@@ -52,6 +52,19 @@ pub async fn control_plane() -> anyhow::Result<&'static ControlPlane> {
         .map_err(|e| anyhow!("the test control plane did not start: {e}"))
 }
 
+/// The header `kubectl get hipaapolicies` prints (the CRD's printer columns), split on white
+/// space: `LAST AUDIT` is one column and two words.
+pub const HIPAA_POLICY_COLUMNS: [&str; 8] = [
+    "NAME",
+    "ENFORCEMENT",
+    "COMPLIANT",
+    "SCORE",
+    "VIOLATIONS",
+    "LAST",
+    "AUDIT",
+    "AGE",
+];
+
 impl ControlPlane {
     async fn start() -> anyhow::Result<ControlPlane> {
         let bins = tokio::task::spawn_blocking(|| bin_dir().map(Path::to_path_buf)).await??;

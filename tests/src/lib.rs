@@ -21,7 +21,7 @@ pub use binaries::{BIN_DIR_ENV, PinnedVersions, bin_dir, pinned_versions};
 pub use command::{
     CmdOutput, cargo_bin, expect_allowed, expect_denied, free_port, run, run_with_timeout,
 };
-pub use control_plane::{ControlPlane, START_TIMEOUT_ENV, control_plane};
+pub use control_plane::{ControlPlane, HIPAA_POLICY_COLUMNS, START_TIMEOUT_ENV, control_plane};
 pub use guard::{ChildGuard, spawn_guarded};
 pub use moto::{Moto, moto};
 pub use run_dir::{KEEP_ENV, RUN_MARKER_ENV, processes_of_run, run_dir};

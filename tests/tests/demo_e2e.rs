@@ -80,19 +80,7 @@ fn demo_shows_compliance_and_a_denial_then_tears_down() {
         .unwrap()
         .split_whitespace()
         .collect();
-    assert_eq!(
-        header,
-        [
-            "NAME",
-            "ENFORCEMENT",
-            "COMPLIANT",
-            "SCORE",
-            "VIOLATIONS",
-            "LAST",
-            "AUDIT",
-            "AGE"
-        ]
-    );
+    assert_eq!(header, hipaa_testkit::HIPAA_POLICY_COLUMNS);
     let production = policy_row(table, "phi-production");
     assert_eq!(
         &production[1..3],

@@ -115,20 +115,7 @@ async fn the_status_counts_violations_and_kubectl_prints_them() {
     assert_eq!(out.status, 0, "{out}");
     let mut lines = out.stdout.lines();
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-    assert_eq!(
-        header,
-        [
-            "NAME",
-            "ENFORCEMENT",
-            "COMPLIANT",
-            "SCORE",
-            "VIOLATIONS",
-            "LAST",
-            "AUDIT",
-            "AGE"
-        ],
-        "{out}"
-    );
+    assert_eq!(header, hipaa_testkit::HIPAA_POLICY_COLUMNS, "{out}");
     let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     let score = summary.score.to_string();
     assert_eq!(

@@ -184,20 +184,7 @@ async fn hipaa_policy_crd_is_served_with_its_printer_columns() {
     assert!(out.success(), "{out}");
     let mut lines = out.stdout.lines();
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-    assert_eq!(
-        header,
-        [
-            "NAME",
-            "ENFORCEMENT",
-            "COMPLIANT",
-            "SCORE",
-            "VIOLATIONS",
-            "LAST",
-            "AUDIT",
-            "AGE"
-        ],
-        "{out}"
-    );
+    assert_eq!(header, hipaa_testkit::HIPAA_POLICY_COLUMNS, "{out}");
     let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(row[..2], [name.as_str(), "Warn"], "{out}");
 
