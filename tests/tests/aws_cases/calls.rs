@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_eks::types::LogType;
 use chrono::{Duration, Utc};
 use hipaa_testkit::moto;
 
@@ -31,28 +30,12 @@ async fn one_cycle_describes_each_linked_resource_once_and_nothing_while_nothing
     let (shared_key, shared_key_arn) = seed.key(true).await;
     let (ecr_key, ecr_key_arn) = seed.key(true).await;
     let cluster = unique("calls-cluster");
-    seed.cluster(
-        &cluster,
-        ClusterSpec {
-            secrets_key: Some(&shared_key_arn),
-            log_types: &[LogType::Api, LogType::Audit, LogType::Authenticator],
-            public_cidrs: None,
-            version: "1.33",
-        },
-    )
-    .await;
+    seed.cluster(&cluster, ClusterSpec::hardened(&shared_key_arn))
+        .await;
     let (api_repo, batch_repo) = (unique("calls-api"), unique("calls-batch"));
-    let encrypted = RepositorySpec {
-        scan_on_push: true,
-        immutable: true,
-        kms_key: Some(&ecr_key_arn),
-    };
+    let encrypted = RepositorySpec::hardened(Some(&ecr_key_arn));
     seed.repository(&api_repo, encrypted).await;
-    let plain = RepositorySpec {
-        scan_on_push: true,
-        immutable: true,
-        kms_key: None,
-    };
+    let plain = RepositorySpec::hardened(None);
     seed.repository(&batch_repo, plain).await;
     seed.scanned_image(&api_repo, "v1").await;
     seed.scanned_image(&batch_repo, "v2").await;

@@ -61,15 +61,8 @@ async fn a_scanned_immutable_kms_repository_passes_and_its_key_is_checked() {
     let seed = Seed::new(moto).await;
     let (key_id, key_arn) = seed.key(true).await;
     let name = unique("ecr-good");
-    seed.repository(
-        &name,
-        RepositorySpec {
-            scan_on_push: true,
-            immutable: true,
-            kms_key: Some(&key_arn),
-        },
-    )
-    .await;
+    seed.repository(&name, RepositorySpec::hardened(Some(&key_arn)))
+        .await;
     seed.scanned_image(&name, "v1").await;
     let collector = collector(moto.endpoint()).await;
     let policy = policy(&format!("{{region: {REGION}}}"), "");
@@ -103,15 +96,7 @@ async fn an_image_in_use_with_critical_findings_fails_naming_the_image_and_the_c
     let moto = moto().await.unwrap();
     let seed = Seed::new(moto).await;
     let name = unique("ecr-vulnerable");
-    seed.repository(
-        &name,
-        RepositorySpec {
-            scan_on_push: true,
-            immutable: true,
-            kms_key: None,
-        },
-    )
-    .await;
+    seed.repository(&name, RepositorySpec::hardened(None)).await;
     seed.scanned_image(&name, "2.0").await;
     seed.scan_findings(&name, "2.0", &[("CRITICAL", 3), ("HIGH", 5)])
         .await;

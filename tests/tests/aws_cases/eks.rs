@@ -21,16 +21,7 @@ async fn a_cluster_encrypting_secrets_with_a_customer_key_passes_every_eks_contr
     let seed = Seed::new(moto).await;
     let (key_id, key_arn) = seed.key(true).await;
     let name = unique("eks-good");
-    seed.cluster(
-        &name,
-        ClusterSpec {
-            secrets_key: Some(&key_arn),
-            log_types: &[LogType::Api, LogType::Audit, LogType::Authenticator],
-            public_cidrs: None,
-            version: "1.33",
-        },
-    )
-    .await;
+    seed.cluster(&name, ClusterSpec::hardened(&key_arn)).await;
     let collector = collector(moto.endpoint()).await;
     let policy = policy(&format!("{{region: {REGION}, eksClusterName: {name}}}"), "");
     let audit = collect_and_audit(&collector, &policy, &observation(vec![]), Utc::now()).await;
@@ -120,16 +111,7 @@ async fn a_secrets_key_that_kms_reports_as_aws_managed_fails() {
     let seed = Seed::new(moto).await;
     let (key_id, key_arn) = seed.key(true).await;
     let name = unique("eks-aws-key");
-    seed.cluster(
-        &name,
-        ClusterSpec {
-            secrets_key: Some(&key_arn),
-            log_types: &[LogType::Api, LogType::Audit, LogType::Authenticator],
-            public_cidrs: None,
-            version: "1.33",
-        },
-    )
-    .await;
+    seed.cluster(&name, ClusterSpec::hardened(&key_arn)).await;
     let (proxy, collector) = proxied_collector().await;
     proxy.report_aws_managed(&key_id);
     let policy = policy(&format!("{{region: {REGION}, eksClusterName: {name}}}"), "");

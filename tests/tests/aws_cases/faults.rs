@@ -2,7 +2,6 @@
 //! controls that needed the lookup report Error (never Pass) with the AWS error code, the SDK
 //! retries throttled calls with backoff, and a later refresh recovers.
 
-use aws_sdk_eks::types::LogType;
 use chrono::{Duration, Utc};
 use hipaa_crds::ControlResult;
 use hipaa_testkit::moto;
@@ -14,15 +13,7 @@ async fn access_denied_on_scan_findings_is_an_error_naming_the_permission_until_
     let moto = moto().await.unwrap();
     let seed = Seed::new(moto).await;
     let name = unique("fault-denied");
-    seed.repository(
-        &name,
-        RepositorySpec {
-            scan_on_push: true,
-            immutable: true,
-            kms_key: None,
-        },
-    )
-    .await;
+    seed.repository(&name, RepositorySpec::hardened(None)).await;
     seed.scanned_image(&name, "v1").await;
     let (proxy, collector) = proxied_collector().await;
     proxy.fail("DescribeImageScanFindings", FaultKind::AccessDenied, 1);
@@ -86,16 +77,7 @@ async fn access_denied_on_the_cluster_errors_every_eks_control_and_is_retried_af
     let seed = Seed::new(moto).await;
     let name = unique("fault-eks");
     let (_, key_arn) = seed.key(true).await;
-    seed.cluster(
-        &name,
-        ClusterSpec {
-            secrets_key: Some(&key_arn),
-            log_types: &[LogType::Api, LogType::Audit, LogType::Authenticator],
-            public_cidrs: None,
-            version: "1.33",
-        },
-    )
-    .await;
+    seed.cluster(&name, ClusterSpec::hardened(&key_arn)).await;
     let (proxy, collector) = proxied_collector().await;
     proxy.fail("DescribeCluster", FaultKind::AccessDenied, 1);
     let policy = policy(&format!("{{region: {REGION}, eksClusterName: {name}}}"), "");

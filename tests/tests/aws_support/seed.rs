@@ -52,6 +52,30 @@ pub struct RepositorySpec<'a> {
     pub kms_key: Option<&'a str>,
 }
 
+impl<'a> ClusterSpec<'a> {
+    /// A cluster every EKS control passes: secrets encrypted with `key_arn`, the audit log types
+    /// sent to CloudWatch, no public endpoint, a supported version.
+    pub fn hardened(key_arn: &'a str) -> ClusterSpec<'a> {
+        ClusterSpec {
+            secrets_key: Some(key_arn),
+            log_types: &[LogType::Api, LogType::Audit, LogType::Authenticator],
+            public_cidrs: None,
+            version: "1.33",
+        }
+    }
+}
+
+impl<'a> RepositorySpec<'a> {
+    /// Scan on push and immutable tags, encrypted with `kms_key` or else with AES-256.
+    pub fn hardened(kms_key: Option<&'a str>) -> RepositorySpec<'a> {
+        RepositorySpec {
+            scan_on_push: true,
+            immutable: true,
+            kms_key,
+        }
+    }
+}
+
 impl Seed {
     pub async fn new(moto: &Moto) -> Seed {
         let config = moto.sdk_config().await;
