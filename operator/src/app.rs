@@ -58,7 +58,9 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
     let (shutdown_tx, shutdown) = watch::channel(false);
     tokio::spawn(forward_signals(shutdown_tx));
 
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
+    aws.register_metrics(metrics.registry_mut());
+    let metrics = Arc::new(metrics);
     let caches_synced = Arc::new(AtomicBool::new(false));
     let listener = TcpListener::bind(args.admin_listen)
         .await

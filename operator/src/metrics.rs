@@ -138,6 +138,11 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
+    /// The registry, to add series owned elsewhere (the AWS call metrics) before serving.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;

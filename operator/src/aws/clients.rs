@@ -1,7 +1,8 @@
 //! The AWS SDK clients: the shared configuration (default credential chain, so IRSA on EKS;
 //! `AWS_ENDPOINT_URL` honoured), loaded once; one set of EKS, ECR, Secrets Manager and KMS
 //! clients per region, built on first use and reused; the standard retry mode with backoff on
-//! throttling; and the limit on concurrent calls shared by every policy's refresh.
+//! throttling; the limit on concurrent calls shared by every policy's refresh; and the call
+//! metrics every client records.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +14,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
+
+use super::call_metrics::AwsCallMetrics;
 
 /// How the collectors call AWS.
 #[derive(Clone, Debug)]
@@ -61,6 +64,7 @@ pub struct Clients {
     regions: Mutex<HashMap<String, Arc<RegionClients>>>,
     limiter: Semaphore,
     calls: AtomicU64,
+    metrics: AwsCallMetrics,
 }
 
 impl Clients {
@@ -85,6 +89,7 @@ impl Clients {
             regions: Mutex::new(HashMap::new()),
             limiter: Semaphore::new(permits),
             calls: AtomicU64::new(0),
+            metrics: AwsCallMetrics::default(),
         }
     }
 
@@ -110,6 +115,11 @@ impl Clients {
     /// AWS calls started so far (each counted once, however many retries it took).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The metrics every client records its attempts and calls into.
+    pub fn metrics(&self) -> &AwsCallMetrics {
+        &self.metrics
     }
 
     async fn base_config(&self, fallback_region: &str) -> &SdkConfig {
@@ -148,6 +158,7 @@ impl Clients {
                         .region(region_name.clone())
                         .retry_config(retry.clone())
                         .timeout_config(timeouts.clone())
+                        .interceptor(self.metrics.interceptor())
                         .build(),
                 )
             };

@@ -23,6 +23,7 @@ use super::assemble::assemble;
 use super::cache::{
     Fetched, Found, Job, KeyKey, first_jobs, has_failures_due, key_jobs, prune, second_jobs,
 };
+use super::call_metrics::AwsCallMetrics;
 use super::clients::{CallSettings, Clients};
 use super::ecr::RegistryScan;
 use super::link::{Links, RepositoryKey, SecretKey, link};
@@ -78,6 +79,11 @@ impl AwsCollector {
     /// AWS calls started so far.
     pub fn calls(&self) -> u64 {
         self.clients.calls()
+    }
+
+    /// The metrics of the collector's AWS calls.
+    pub fn call_metrics(&self) -> &AwsCallMetrics {
+        self.clients.metrics()
     }
 
     /// The policy's snapshot: cached, or refreshed as its cycle requires.
@@ -260,6 +266,10 @@ impl AwsSnapshots for AwsCollector {
                 .get_or_init(|| SecretWatch::start(client, changes))
                 .await;
         })
+    }
+
+    fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.call_metrics().register(registry);
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod assemble;
 pub mod cache;
+pub mod call_metrics;
 pub mod clients;
 pub mod collector;
 pub mod ecr;
@@ -59,6 +60,9 @@ pub trait AwsSnapshots: Send + Sync {
     ) -> BoxFuture<'a, ()> {
         Box::pin(std::future::ready(()))
     }
+
+    /// Adds the provider's own metrics (its AWS calls) to the operator's registry.
+    fn register_metrics(&self, _registry: &mut prometheus_client::registry::Registry) {}
 }
 
 /// The provider used while no AWS collector is configured: never a snapshot.

@@ -6,6 +6,8 @@ use chrono::{Duration, Utc};
 use hipaa_crds::ControlResult;
 use hipaa_testkit::moto;
 
+use hipaa_operator::aws::call_metrics::Outcome;
+
 use crate::aws_support::*;
 
 #[tokio::test]
@@ -43,6 +45,10 @@ async fn access_denied_on_scan_findings_is_an_error_naming_the_permission_until_
             .contains("AccessDeniedException")
     );
     assert!(audit.status.summary.as_ref().unwrap().score < 100);
+    // The operator's metrics count the refused attempt as such.
+    let metrics = collector.call_metrics();
+    let denied = metrics.attempts("ECR", "DescribeImageScanFindings", Outcome::AccessDenied);
+    assert_eq!(denied, 1);
 
     // Within the interval the failure is kept (no retry storm)...
     let calls = proxy.calls().len();
@@ -145,6 +151,16 @@ async fn throttled_calls_are_retried_with_backoff_and_persistent_throttling_is_a
         proxy.count("DescribeSecret", &name),
         3,
         "two throttled attempts, then the answer"
+    );
+    // The operator's metrics show the throttling the retries absorbed.
+    let attempts = |outcome| {
+        collector
+            .call_metrics()
+            .attempts("Secrets Manager", "DescribeSecret", outcome)
+    };
+    assert_eq!(
+        (attempts(Outcome::Throttled), attempts(Outcome::Success)),
+        (2, 1)
     );
 
     // As many throttles as attempts: the lookup fails, and both secret controls say why.

@@ -233,6 +233,17 @@ spec:
         1
     );
     assert_eq!(proxy.count("DescribeSecret", &secret), 1);
+    // ...and its metrics count those calls.
+    let describes = "hipaaguard_aws_attempts_total{service=\"ECR\",operation=\"DescribeRepositories\",outcome=\"success\"}";
+    assert!(
+        sample(&metrics, describes).unwrap_or(0.0) >= 1.0,
+        "{metrics}"
+    );
+    let durations = "hipaaguard_aws_call_duration_seconds_count{service=\"Secrets Manager\",operation=\"DescribeSecret\"}";
+    assert!(
+        sample(&metrics, durations).unwrap_or(0.0) >= 1.0,
+        "{metrics}"
+    );
 
     // A change that links nothing new: the operator re-audits without calling AWS.
     let calls = proxy.calls().len();
