@@ -4,19 +4,15 @@
 //! links its Secrets Manager secret through the dynamic API, and a cluster change that links
 //! nothing new costs no AWS call.
 
-use std::process::Command;
 use std::time::Duration;
 
 use hipaa_crds::{ControlResult, HipaaPolicy};
 use hipaa_testkit::{
-    apply_yaml, apply_yaml_in, cargo_bin, control_plane, free_port, fresh_namespace, moto, run,
-    spawn_guarded, wait_for,
+    apply_yaml, apply_yaml_in, control_plane, fresh_namespace, moto, run, wait_for,
 };
 
 use crate::aws_support::*;
-use crate::operator_support::{
-    CASE_LABEL, Operator, governed, policy_yaml, sample, unique_case, wait_policy,
-};
+use crate::operator_support::{Operator, governed, policy_yaml, sample, unique_case, wait_policy};
 
 /// Just enough of the Secrets Store CSI driver's CRD for the API server to serve the kind.
 const SECRET_PROVIDER_CLASS_CRD: &str = "
@@ -112,20 +108,12 @@ spec:
     apply_yaml_in(&client, &ns, &deployment).await.unwrap();
 
     let proxy = FaultProxy::start(moto.endpoint()).await.unwrap();
-    let admin_port = free_port();
-    let mut cmd = Command::new(cargo_bin("hipaa-operator"));
-    cmd.args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
-        .args(["--policy-selector", &format!("{CASE_LABEL}={case}")])
-        .args(["--debounce", "200ms"])
-        .env("KUBECONFIG", plane.kubeconfig())
-        .env("RUST_LOG", "info,hipaa_operator=debug")
-        .env_remove("POD_NAME")
-        .env_remove("POD_NAMESPACE");
-    moto.configure(&mut cmd);
-    cmd.env("AWS_ENDPOINT_URL", proxy.endpoint());
-    let guard = spawn_guarded(cmd, "operator-aws").unwrap();
-    let mut operator = Operator { guard, admin_port };
-    operator.wait_ready().await.unwrap();
+    let operator = Operator::start_with(plane, &case, "operator-aws", &[], |cmd| {
+        moto.configure(cmd);
+        cmd.env("AWS_ENDPOINT_URL", proxy.endpoint());
+    })
+    .await
+    .unwrap();
 
     let name = format!("{case}-policy");
     apply_yaml(

@@ -79,6 +79,17 @@ impl Operator {
         log_name: &str,
         extra_args: &[&str],
     ) -> anyhow::Result<Operator> {
+        Operator::start_with(plane, case, log_name, extra_args, |_| {}).await
+    }
+
+    /// [`Operator::start`], with `configure` applied to the command last (e.g. AWS endpoints).
+    pub async fn start_with(
+        plane: &ControlPlane,
+        case: &str,
+        log_name: &str,
+        extra_args: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> anyhow::Result<Operator> {
         let admin_port = free_port();
         let mut cmd = Command::new(cargo_bin("hipaa-operator"));
         cmd.arg("--admin-listen")
@@ -92,6 +103,7 @@ impl Operator {
             .env("RUST_LOG", "info,hipaa_operator=debug")
             .env_remove("POD_NAME")
             .env_remove("POD_NAMESPACE");
+        configure(&mut cmd);
         let guard = spawn_guarded(cmd, log_name)?;
         let mut operator = Operator { guard, admin_port };
         operator.wait_ready().await?;
