@@ -36,7 +36,9 @@ const CHANGE_BUFFER: usize = 4096;
 /// Runs the operator until a shutdown signal, looking up linked AWS resources through the
 /// default AWS configuration chain.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let aws = Arc::new(AwsCollector::new(args.aws_call_settings()));
+    let aws = Arc::new(
+        AwsCollector::new(args.aws_call_settings()).with_rediscovery(args.integration_rediscovery),
+    );
     run_with_aws(args, aws).await
 }
 

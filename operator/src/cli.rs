@@ -75,6 +75,11 @@ pub struct Args {
     #[arg(long, env = "HIPAA_OPERATOR_AWS_MAX_ATTEMPTS", default_value_t = 5)]
     pub aws_max_attempts: u32,
 
+    /// How often the secret integrations (Secrets Store CSI, External Secrets) that were not
+    /// installed or not listable are looked for again, e.g. 60s.
+    #[arg(long, env = "HIPAA_OPERATOR_INTEGRATION_REDISCOVERY", default_value = "60s", value_parser = parse_duration)]
+    pub integration_rediscovery: Duration,
+
     /// Log format.
     #[arg(long, env = "HIPAA_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -126,6 +131,7 @@ mod tests {
         assert_eq!(args.lease_duration, Duration::from_secs(15));
         assert_eq!(args.lease_renew_interval, Duration::from_secs(5));
         assert_eq!(args.debounce, Duration::from_millis(300));
+        assert_eq!(args.integration_rediscovery, Duration::from_secs(60));
     }
 
     #[test]

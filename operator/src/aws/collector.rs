@@ -28,7 +28,7 @@ use super::clients::{CallSettings, Clients};
 use super::ecr::RegistryScan;
 use super::link::{Links, RepositoryKey, SecretKey, link};
 use super::secret_refs::{SecretIndex, SecretSources};
-use super::watch::SecretWatch;
+use super::watch::{DEFAULT_REDISCOVERY, SecretWatch};
 use super::{AwsRequest, AwsSnapshots, ecr, eks, kms, secrets};
 use crate::observe::triggers::Change;
 
@@ -54,6 +54,8 @@ struct PolicyState {
 pub struct AwsCollector {
     clients: Clients,
     watch: OnceCell<SecretWatch>,
+    /// How often the secret integrations not installed yet are looked for again.
+    rediscovery: Duration,
     policies: Mutex<HashMap<String, Arc<tokio::sync::Mutex<PolicyState>>>>,
 }
 
@@ -72,8 +74,16 @@ impl AwsCollector {
         AwsCollector {
             clients,
             watch: OnceCell::new(),
+            rediscovery: DEFAULT_REDISCOVERY,
             policies: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Looks for secret integrations installed after the start every `interval` (default
+    /// [`DEFAULT_REDISCOVERY`]).
+    pub fn with_rediscovery(mut self, interval: Duration) -> Self {
+        self.rediscovery = interval;
+        self
     }
 
     /// AWS calls started so far.
@@ -263,7 +273,7 @@ impl AwsSnapshots for AwsCollector {
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             self.watch
-                .get_or_init(|| SecretWatch::start(client, changes))
+                .get_or_init(|| SecretWatch::start(client, changes, self.rediscovery))
                 .await;
         })
     }

@@ -1,9 +1,12 @@
 //! Watch caches of the secret integrations, read through the dynamic API: SecretProviderClasses
 //! (secrets-store.csi.x-k8s.io/v1) and ExternalSecrets, SecretStores and ClusterSecretStores
 //! (external-secrets.io/v1, else v1beta1). A CRD that is not installed, or that the operator may
-//! not list, is simply not watched: its objects link nothing. Changes re-queue the policies of
-//! the namespace, like every other watched object.
+//! not list, is not watched and its objects link nothing; discovery is tried again every
+//! rediscovery interval, so an integration installed (or permitted) after the operator started is
+//! watched from then on. Changes re-queue the policies of the namespace, like every other watched
+//! object.
 
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::{StreamExt, future};
@@ -21,81 +24,121 @@ use crate::observe::triggers::Change;
 /// How long the first audit waits for the caches' first list before linking with what is there.
 const SYNC_WAIT: Duration = Duration::from_secs(10);
 
+/// How often discovery is tried again for the integrations not watched yet, by default.
+pub const DEFAULT_REDISCOVERY: Duration = Duration::from_secs(60);
+
 const SECRETS_STORE_GROUP: &str = "secrets-store.csi.x-k8s.io";
 const EXTERNAL_SECRETS_GROUP: &str = "external-secrets.io";
 /// Versions of external-secrets.io to try, newest first.
 const EXTERNAL_SECRETS_VERSIONS: &[&str] = &["v1", "v1beta1"];
 
-/// The running watches (a kind is `None` when its CRD is absent or not listable).
-#[derive(Default)]
+/// One integration kind: where the API server may serve it, and its cache once watched.
+struct Integration {
+    group: &'static str,
+    versions: &'static [&'static str],
+    kind: &'static str,
+    change_of: fn(&DynamicObject) -> Change,
+    store: OnceLock<Store<DynamicObject>>,
+}
+
+impl Integration {
+    fn new(
+        group: &'static str,
+        versions: &'static [&'static str],
+        kind: &'static str,
+        change_of: fn(&DynamicObject) -> Change,
+    ) -> Integration {
+        Integration {
+            group,
+            versions,
+            kind,
+            change_of,
+            store: OnceLock::new(),
+        }
+    }
+
+    fn state(&self) -> Vec<Arc<DynamicObject>> {
+        self.store.get().map(Store::state).unwrap_or_default()
+    }
+}
+
+/// The integrations, in the order of [`SecretSources`]' fields.
+type Integrations = [Integration; 4];
+
+/// The watches of the secret integrations, and the task that looks for the missing ones.
 pub struct SecretWatch {
-    provider_classes: Option<Store<DynamicObject>>,
-    external_secrets: Option<Store<DynamicObject>>,
-    secret_stores: Option<Store<DynamicObject>>,
-    cluster_secret_stores: Option<Store<DynamicObject>>,
+    integrations: Arc<Integrations>,
     /// Done once the first audit has waited for the initial lists.
     initial_lists: OnceCell<()>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl SecretWatch {
-    /// Discovers the integration CRDs and starts a watch per kind that is served and listable.
-    pub async fn start(client: &Client, changes: &broadcast::Sender<Change>) -> SecretWatch {
-        let mut watch = SecretWatch::default();
-        let mut start = |resource: Option<ApiResource>, change_of: fn(&DynamicObject) -> Change| {
-            resource.map(|resource| {
-                let (store, task) = reflect(client, resource, change_of, changes.clone());
-                watch.tasks.push(task);
-                store
-            })
-        };
-        let classes = find(client, SECRETS_STORE_GROUP, &["v1"], "SecretProviderClass").await;
-        let externals = find(
-            client,
-            EXTERNAL_SECRETS_GROUP,
-            EXTERNAL_SECRETS_VERSIONS,
-            "ExternalSecret",
-        )
-        .await;
-        let stores = find(
-            client,
-            EXTERNAL_SECRETS_GROUP,
-            EXTERNAL_SECRETS_VERSIONS,
-            "SecretStore",
-        )
-        .await;
-        let cluster_stores = find(
-            client,
-            EXTERNAL_SECRETS_GROUP,
-            EXTERNAL_SECRETS_VERSIONS,
-            "ClusterSecretStore",
-        )
-        .await;
-        let provider_classes = start(classes, Change::of_namespaced);
-        let external_secrets = start(externals, Change::of_namespaced);
-        let secret_stores = start(stores, Change::of_namespaced);
-        let cluster_secret_stores = start(cluster_stores, Change::cluster_wide);
-        watch.provider_classes = provider_classes;
-        watch.external_secrets = external_secrets;
-        watch.secret_stores = secret_stores;
-        watch.cluster_secret_stores = cluster_secret_stores;
-        watch
+    /// Discovers the integration CRDs and starts a watch per kind that is served and listable;
+    /// the others are looked for again every `rediscovery`.
+    pub async fn start(
+        client: &Client,
+        changes: &broadcast::Sender<Change>,
+        rediscovery: Duration,
+    ) -> SecretWatch {
+        let integrations = Arc::new([
+            Integration::new(
+                SECRETS_STORE_GROUP,
+                &["v1"],
+                "SecretProviderClass",
+                Change::of_namespaced,
+            ),
+            Integration::new(
+                EXTERNAL_SECRETS_GROUP,
+                EXTERNAL_SECRETS_VERSIONS,
+                "ExternalSecret",
+                Change::of_namespaced,
+            ),
+            Integration::new(
+                EXTERNAL_SECRETS_GROUP,
+                EXTERNAL_SECRETS_VERSIONS,
+                "SecretStore",
+                Change::of_namespaced,
+            ),
+            Integration::new(
+                EXTERNAL_SECRETS_GROUP,
+                EXTERNAL_SECRETS_VERSIONS,
+                "ClusterSecretStore",
+                Change::cluster_wide,
+            ),
+        ]);
+        let tasks = Arc::new(Mutex::new(Vec::new()));
+        let missing = watch_found(client, &integrations, changes, &tasks, true).await;
+        if missing > 0 {
+            let (client, changes) = (client.clone(), changes.clone());
+            let (shared, task_list) = (Arc::clone(&integrations), Arc::clone(&tasks));
+            let rediscover = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(rediscovery).await;
+                    if watch_found(&client, &shared, &changes, &task_list, false).await == 0 {
+                        break;
+                    }
+                }
+            });
+            lock(&tasks).push(rediscover);
+        }
+        SecretWatch {
+            integrations,
+            initial_lists: OnceCell::new(),
+            tasks,
+        }
     }
 
     /// The cached objects. The first call waits (at most [`SYNC_WAIT`]) for every started watch
-    /// to list; later calls never wait, so a watch that cannot list does not slow every audit.
+    /// to list; later calls never wait, so a watch that cannot list does not slow every audit
+    /// (and one started later announces its first list as a change instead).
     pub async fn sources(&self) -> SecretSources {
         self.initial_lists
             .get_or_init(|| async {
-                let stores = [
-                    &self.provider_classes,
-                    &self.external_secrets,
-                    &self.secret_stores,
-                    &self.cluster_secret_stores,
-                ];
-                let waits = stores
-                    .into_iter()
-                    .flatten()
+                let waits = self
+                    .integrations
+                    .iter()
+                    .filter_map(|integration| integration.store.get())
                     .map(|store| tokio::time::timeout(SYNC_WAIT, store.wait_until_ready()));
                 if futures::future::join_all(waits)
                     .await
@@ -108,58 +151,113 @@ impl SecretWatch {
                 }
             })
             .await;
-        let state = |store: &Option<Store<DynamicObject>>| {
-            store.as_ref().map(Store::state).unwrap_or_default()
-        };
+        let [classes, externals, stores, cluster_stores] = &*self.integrations;
         SecretSources {
-            provider_classes: state(&self.provider_classes),
-            external_secrets: state(&self.external_secrets),
-            secret_stores: state(&self.secret_stores),
-            cluster_secret_stores: state(&self.cluster_secret_stores),
+            provider_classes: classes.state(),
+            external_secrets: externals.state(),
+            secret_stores: stores.state(),
+            cluster_secret_stores: cluster_stores.state(),
         }
     }
 }
 
 impl Drop for SecretWatch {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in lock(&self.tasks).iter() {
             task.abort();
         }
     }
 }
 
+fn lock(tasks: &Mutex<Vec<JoinHandle<()>>>) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+    tasks
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Starts a watch for every integration not watched yet that the API server now serves and lets
+/// the operator list; returns how many are still missing. `first` logs the missing ones (later
+/// rounds only log what they find).
+async fn watch_found(
+    client: &Client,
+    integrations: &Integrations,
+    changes: &broadcast::Sender<Change>,
+    tasks: &Mutex<Vec<JoinHandle<()>>>,
+    first: bool,
+) -> usize {
+    let mut missing = 0;
+    for integration in integrations {
+        if integration.store.get().is_some() {
+            continue;
+        }
+        let (group, kind) = (integration.group, integration.kind);
+        match find(client, group, integration.versions, kind).await {
+            Found::Listable(resource) => {
+                let (store, task) =
+                    reflect(client, resource, integration.change_of, changes.clone());
+                if integration.store.set(store).is_ok() {
+                    lock(tasks).push(task);
+                    if first {
+                        tracing::info!(%group, %kind, "watching a secret integration");
+                    } else {
+                        tracing::info!(%group, %kind, "a secret integration appeared; watching it from now on");
+                    }
+                } else {
+                    task.abort();
+                }
+            }
+            Found::NotInstalled => {
+                missing += 1;
+                if first {
+                    tracing::info!(%group, %kind, "not installed; nothing links through it until it is");
+                }
+            }
+            Found::NotListable => {
+                missing += 1;
+                if first {
+                    tracing::warn!(%group, %kind, "the operator may not list this secret integration; its secrets are not linked");
+                }
+            }
+            Found::DiscoveryFailed(error) => {
+                missing += 1;
+                tracing::warn!(%group, %kind, %error, "discovering a secret integration failed; trying again later");
+            }
+        }
+    }
+    missing
+}
+
+/// What discovery says of an integration kind.
+enum Found {
+    Listable(ApiResource),
+    NotInstalled,
+    /// Served, but the operator's role may not list it.
+    NotListable,
+    DiscoveryFailed(kube::Error),
+}
+
 /// The resource of `kind` in the first of `versions` the API server serves, if it may be listed.
-async fn find(client: &Client, group: &str, versions: &[&str], kind: &str) -> Option<ApiResource> {
+async fn find(client: &Client, group: &str, versions: &[&str], kind: &str) -> Found {
     for version in versions {
         let gvk = GroupVersionKind::gvk(group, version, kind);
         let resource = match discovery::pinned_kind(client, &gvk).await {
             Ok((resource, _)) => resource,
             Err(kube::Error::Api(status)) if status.code == 404 => continue,
             Err(kube::Error::Discovery(_)) => continue,
-            Err(error) => {
-                tracing::warn!(%group, %version, %kind, %error, "discovering a secret integration failed; not linking it");
-                return None;
-            }
+            Err(error) => return Found::DiscoveryFailed(error),
         };
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
         return match api.list(&ListParams::default().limit(1)).await {
-            Ok(_) => {
-                tracing::info!(%group, %version, %kind, "watching a secret integration");
-                Some(resource)
-            }
-            Err(kube::Error::Api(status)) if status.code == 403 => {
-                tracing::warn!(%group, %kind, "the operator may not list this secret integration; its secrets are not linked");
-                None
-            }
+            Ok(_) => Found::Listable(resource),
+            Err(kube::Error::Api(status)) if status.code == 403 => Found::NotListable,
             Err(error) => {
                 // Transient: the watch retries with backoff.
                 tracing::warn!(%group, %kind, %error, "listing a secret integration failed; retrying in the watch");
-                Some(resource)
+                Found::Listable(resource)
             }
         };
     }
-    tracing::info!(%group, %kind, "not installed; nothing links through it");
-    None
+    Found::NotInstalled
 }
 
 fn reflect(

@@ -4,5 +4,6 @@ mod calls;
 mod ecr;
 mod eks;
 mod faults;
+mod late_integration;
 mod operator;
 mod secrets_kms;
