@@ -85,7 +85,7 @@ impl Writers {
             (typed: $($typed:ident),*; compact: $($compact:ident: $k:ty),*) => {{
                 $(self.$typed.apply_watcher_event(&Event::InitDone);)*
                 $(self.$compact.apply(&Event::<$k>::InitDone);)*
-                Stores { $($typed: self.$typed.as_reader(),)* $($compact: self.$compact.as_reader(),)* backup_schedules: None }
+                Stores { $($typed: self.$typed.as_reader(),)* $($compact: self.$compact.as_reader(),)* backup_schedules: Default::default() }
             }};
         }
         use k8s_openapi::api::{

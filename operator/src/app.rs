@@ -53,7 +53,7 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
         .context("discovering the Velero Schedule API")?;
     if velero.is_none() {
         tracing::info!(
-            "the Velero Schedule CRD is not installed; backup coverage relies on StorageClass tags only"
+            "the Velero Schedule CRD is not installed; backup coverage relies on StorageClass tags until it is"
         );
     }
 
@@ -78,7 +78,12 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
     }));
 
     let (changes, _) = broadcast::channel(CHANGE_BUFFER);
-    let reflectors = Reflectors::start(&client, velero, changes.clone());
+    let reflectors = Reflectors::start(
+        &client,
+        velero,
+        changes.clone(),
+        args.integration_rediscovery,
+    );
     aws.start(&client, &changes).await;
 
     let identity = args.identity();

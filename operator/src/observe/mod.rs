@@ -65,7 +65,7 @@ impl Inventory {
             storage_classes: stores.storage_classes.state(),
             backup_schedules: stores
                 .backup_schedules
-                .as_ref()
+                .get()
                 .map(|store| {
                     store
                         .state()

@@ -7,8 +7,9 @@
 
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use futures::{StreamExt, future};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -28,6 +29,7 @@ use tokio::task::JoinHandle;
 use super::cache::{CompactStore, CompactWriter};
 use super::compact::CompactResource;
 use super::triggers::Change;
+use super::velero;
 
 /// The annotation `kubectl apply` writes: a full copy of the object, useless to the audit.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -48,8 +50,8 @@ pub struct Stores {
     pub pvcs: Store<PersistentVolumeClaim>,
     pub network_policies: Store<NetworkPolicy>,
     pub storage_classes: Store<StorageClass>,
-    /// Velero `Schedule`s, when the Velero CRD is installed.
-    pub backup_schedules: Option<Store<DynamicObject>>,
+    /// Velero `Schedule`s: set when the Velero CRD is installed, at start or found since.
+    pub backup_schedules: Arc<OnceLock<Store<DynamicObject>>>,
 }
 
 /// The running reflectors.
@@ -59,11 +61,14 @@ pub struct Reflectors {
 }
 
 impl Reflectors {
-    /// Starts one reflector per kind. `velero` is the Velero Schedule resource when its CRD exists.
+    /// Starts one reflector per kind. `velero` is the Velero Schedule resource when its CRD exists;
+    /// when it does not, discovery is tried again every `rediscovery` and the cache starts once
+    /// the CRD appears.
     pub fn start(
         client: &Client,
         velero: Option<ApiResource>,
         changes: broadcast::Sender<Change>,
+        rediscovery: Duration,
     ) -> Self {
         let mut tasks = Vec::new();
         let mut spawn = |task: JoinHandle<()>| tasks.push(task);
@@ -109,17 +114,20 @@ impl Reflectors {
                 &changes,
                 &mut spawn,
             ),
-            backup_schedules: velero.map(|resource| {
-                reflect(
-                    Api::all_with(client.clone(), &resource),
-                    resource.clone(),
-                    keep_all,
-                    Change::cluster_wide,
-                    &changes,
-                    &mut spawn,
-                )
-            }),
+            backup_schedules: Arc::new(OnceLock::new()),
         };
+        match velero {
+            Some(resource) => {
+                let store = reflect_schedules(client, resource, &changes, &mut spawn);
+                let _ = stores.backup_schedules.set(store);
+            }
+            None => spawn(tokio::spawn(rediscover_schedules(
+                client.clone(),
+                Arc::clone(&stores.backup_schedules),
+                changes.clone(),
+                rediscovery,
+            ))),
+        }
         Reflectors { stores, tasks }
     }
 
@@ -133,7 +141,7 @@ impl Reflectors {
                 s.network_policies.wait_until_ready(),
                 s.storage_classes.wait_until_ready(),
                 async {
-                    match &s.backup_schedules {
+                    match s.backup_schedules.get() {
                         Some(store) => store.wait_until_ready().await,
                         None => Ok(()),
                     }
@@ -171,6 +179,61 @@ impl Drop for Reflectors {
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+fn reflect_schedules(
+    client: &Client,
+    resource: ApiResource,
+    changes: &broadcast::Sender<Change>,
+    spawn: &mut impl FnMut(JoinHandle<()>),
+) -> Store<DynamicObject> {
+    reflect(
+        Api::all_with(client.clone(), &resource),
+        resource.clone(),
+        keep_all,
+        Change::cluster_wide,
+        changes,
+        spawn,
+    )
+}
+
+/// Looks for the Velero Schedule CRD every `interval` until it appears, then runs its cache in
+/// `slot` for as long as this task lives, and re-queues every policy once it has listed.
+async fn rediscover_schedules(
+    client: Client,
+    slot: Arc<OnceLock<Store<DynamicObject>>>,
+    changes: broadcast::Sender<Change>,
+    interval: Duration,
+) {
+    let resource = loop {
+        tokio::time::sleep(interval).await;
+        match velero::discover(&client).await {
+            Ok(Some(resource)) => break resource,
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "discovering the Velero Schedule API failed; trying again later")
+            }
+        }
+    };
+    let mut reflector = None;
+    let store = reflect_schedules(&client, resource, &changes, &mut |task| {
+        reflector = Some(task);
+    });
+    let _stop_with_this_task = reflector.map(AbortOnDrop);
+    tracing::info!("the Velero Schedule CRD appeared; backup schedules are watched from now on");
+    if slot.set(store.clone()).is_ok() && store.wait_until_ready().await.is_ok() {
+        let _ = changes.send(Change::ClusterWide);
+    }
+    future::pending::<()>().await;
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
