@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use crate::decide::{Decision, Exemptions, Judgement, Review, judge};
 use crate::envelope::{self, ReviewIn, Seen};
 use crate::kinds::{Kind, Operation};
-use crate::metrics::{ControlLabels, Metrics, ReviewLabels, flag};
+use crate::metrics::{ControlLabels, InFlight, Metrics, ReviewLabels, flag, outcome_label};
 use crate::review::{self, Answer};
 use crate::snapshot::{Scope, SnapshotCell};
 use crate::wire::{BodyError, HttpAnswer, json, plain, read_body};
@@ -354,30 +354,6 @@ async fn within<F: Future>(deadline: tokio::time::Instant, work: F) -> Option<F:
         return Some(output);
     }
     tokio::time::timeout_at(deadline, work).await.ok()
-}
-
-/// Increments a gauge for as long as it lives.
-struct InFlight<'a>(&'a prometheus_client::metrics::gauge::Gauge);
-
-impl<'a> InFlight<'a> {
-    fn new(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
-        gauge.inc();
-        InFlight(gauge)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
-fn outcome_label(outcome: hipaa_controls::model::Outcome) -> &'static str {
-    match outcome {
-        hipaa_controls::model::Outcome::Fail => "fail",
-        hipaa_controls::model::Outcome::Error => "error",
-        hipaa_controls::model::Outcome::Excepted => "excepted",
-    }
 }
 
 #[cfg(test)]

@@ -168,3 +168,27 @@ impl Metrics {
 pub fn flag(value: bool) -> &'static str {
     if value { "true" } else { "false" }
 }
+
+/// Increments a gauge for as long as it lives.
+pub struct InFlight<'a>(&'a prometheus_client::metrics::gauge::Gauge);
+
+impl<'a> InFlight<'a> {
+    pub fn new(gauge: &'a prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+pub fn outcome_label(outcome: hipaa_controls::model::Outcome) -> &'static str {
+    match outcome {
+        hipaa_controls::model::Outcome::Fail => "fail",
+        hipaa_controls::model::Outcome::Error => "error",
+        hipaa_controls::model::Outcome::Excepted => "excepted",
+    }
+}
