@@ -9,25 +9,8 @@ mod operator_support;
 use std::time::Duration;
 
 use hipaa_crds::{ControlResult, HipaaPolicy};
-use hipaa_testkit::{apply_yaml, apply_yaml_in, wait_for};
+use hipaa_testkit::{apply_yaml, apply_yaml_in};
 use operator_support::*;
-
-/// Just enough of Velero's Schedule CRD for the API server to serve the kind.
-const SCHEDULE_CRD: &str = "
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: schedules.velero.io}
-spec:
-  group: velero.io
-  names: {kind: Schedule, listKind: ScheduleList, plural: schedules, singular: schedule}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-";
 
 fn backup(policy: &HipaaPolicy) -> Option<ControlResult> {
     let status = policy.status.as_ref()?;
@@ -77,7 +60,8 @@ spec:
     .await
     .unwrap();
 
-    apply_yaml(&client, SCHEDULE_CRD).await.unwrap();
+    let crd = minimal_crd("velero.io", "Schedule", "schedules");
+    apply_yaml(&client, &crd).await.unwrap();
     let schedule = format!(
         "apiVersion: velero.io/v1
 kind: Schedule
@@ -87,21 +71,7 @@ spec:
   template: {{includedNamespaces: [{ns}]}}
 "
     );
-    wait_for(
-        "the Velero Schedule kind to be served",
-        Duration::from_secs(30),
-        || {
-            let (client, ns, schedule) = (client.clone(), ns.clone(), schedule.clone());
-            async move {
-                Ok(apply_yaml_in(&client, &ns, &schedule)
-                    .await
-                    .ok()
-                    .map(|_| ()))
-            }
-        },
-    )
-    .await
-    .unwrap();
+    apply_once_served(&client, &ns, &schedule).await.unwrap();
 
     wait_policy(
         &client,

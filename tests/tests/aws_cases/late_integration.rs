@@ -5,31 +5,12 @@
 use std::time::Duration;
 
 use hipaa_crds::HipaaPolicy;
-use hipaa_testkit::{apply_yaml, apply_yaml_in, control_plane, fresh_namespace, moto, wait_for};
+use hipaa_testkit::{apply_yaml, apply_yaml_in, control_plane, fresh_namespace, moto};
 
 use crate::aws_support::*;
-use crate::operator_support::{Operator, governed, policy_yaml, unique_case, wait_policy};
-
-/// Just enough of External Secrets' CRDs for the API server to serve the two kinds.
-fn external_secrets_crd(kind: &str, plural: &str) -> String {
-    format!(
-        "apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {{name: {plural}.external-secrets.io}}
-spec:
-  group: external-secrets.io
-  names: {{kind: {kind}, listKind: {kind}List, plural: {plural}, singular: {singular}}}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
-",
-        singular = kind.to_ascii_lowercase()
-    )
-}
+use crate::operator_support::{
+    Operator, apply_once_served, governed, minimal_crd, policy_yaml, unique_case, wait_policy,
+};
 
 fn links(policy: &HipaaPolicy, secret: &str) -> bool {
     policy.status.as_ref().is_some_and(|status| {
@@ -100,9 +81,8 @@ spec:
         ("ExternalSecret", "externalsecrets"),
         ("SecretStore", "secretstores"),
     ] {
-        apply_yaml(&client, &external_secrets_crd(kind, plural))
-            .await
-            .unwrap();
+        let crd = minimal_crd("external-secrets.io", kind, plural);
+        apply_yaml(&client, &crd).await.unwrap();
     }
     let objects = format!(
         "apiVersion: external-secrets.io/v1
@@ -123,16 +103,7 @@ spec:
       remoteRef: {{key: {secret}}}
 "
     );
-    wait_for(
-        "the External Secrets kinds to be served",
-        Duration::from_secs(30),
-        || {
-            let (client, ns, objects) = (client.clone(), ns.clone(), objects.clone());
-            async move { Ok(apply_yaml_in(&client, &ns, &objects).await.ok().map(|_| ())) }
-        },
-    )
-    .await
-    .unwrap();
+    apply_once_served(&client, &ns, &objects).await.unwrap();
 
     wait_policy(
         &client,

@@ -12,24 +12,10 @@ use hipaa_testkit::{
 };
 
 use crate::aws_support::*;
-use crate::operator_support::{Operator, governed, policy_yaml, sample, unique_case, wait_policy};
-
-/// Just enough of the Secrets Store CSI driver's CRD for the API server to serve the kind.
-const SECRET_PROVIDER_CLASS_CRD: &str = "
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: secretproviderclasses.secrets-store.csi.x-k8s.io}
-spec:
-  group: secrets-store.csi.x-k8s.io
-  names: {kind: SecretProviderClass, listKind: SecretProviderClassList, plural: secretproviderclasses, singular: secretproviderclass}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-";
+use crate::operator_support::{
+    Operator, apply_once_served, governed, minimal_crd, policy_yaml, sample, unique_case,
+    wait_policy,
+};
 
 fn control_result(policy: &HipaaPolicy, id: &str) -> Option<ControlResult> {
     let status = policy.status.as_ref()?;
@@ -57,9 +43,12 @@ async fn an_image_from_a_repository_without_scan_on_push_makes_the_policy_non_co
     let secret = unique("e2e-db");
     seed.secret(&secret, None).await;
 
-    apply_yaml(&client, SECRET_PROVIDER_CLASS_CRD)
-        .await
-        .unwrap();
+    let crd = minimal_crd(
+        "secrets-store.csi.x-k8s.io",
+        "SecretProviderClass",
+        "secretproviderclasses",
+    );
+    apply_yaml(&client, &crd).await.unwrap();
     let case = unique_case("aws");
     let ns = fresh_namespace(&client, "aws-e2e", &governed(&case))
         .await
@@ -76,16 +65,7 @@ spec:
         objectType: \"secretsmanager\"
 "
     );
-    wait_for(
-        "the SecretProviderClass kind to be served",
-        Duration::from_secs(30),
-        || {
-            let (client, ns, class) = (client.clone(), ns.clone(), class.clone());
-            async move { Ok(apply_yaml_in(&client, &ns, &class).await.ok().map(|_| ())) }
-        },
-    )
-    .await
-    .unwrap();
+    apply_once_served(&client, &ns, &class).await.unwrap();
     let image = ecr_image(&repository, "1.0");
     let deployment = format!(
         "apiVersion: apps/v1

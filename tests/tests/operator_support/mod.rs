@@ -307,6 +307,39 @@ pub async fn wait_policy(
     )
 }
 
+/// Just enough of a third party's CRD (Velero, External Secrets, the Secrets Store CSI driver)
+/// for the API server to serve the namespaced kind at `group/v1`, any content accepted.
+pub fn minimal_crd(group: &str, kind: &str, plural: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: {plural}.{group}}}
+spec:
+  group: {group}
+  names: {{kind: {kind}, listKind: {kind}List, plural: {plural}, singular: {singular}}}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+",
+        singular = kind.to_ascii_lowercase()
+    )
+}
+
+/// Applies `yaml` in `ns` as soon as the API server serves its kinds (a CRD just applied takes
+/// a moment to be established).
+pub async fn apply_once_served(client: &Client, ns: &str, yaml: &str) -> anyhow::Result<()> {
+    wait_for(
+        "the objects' kinds to be served",
+        Duration::from_secs(30),
+        || async move { Ok(apply_yaml_in(client, ns, yaml).await.ok().map(|_| ())) },
+    )
+    .await
+}
+
 /// Whether the policy's Compliant condition has status `wanted` (`True` or `False`).
 pub fn compliant_is(wanted: &'static str) -> impl Fn(&HipaaPolicy) -> bool {
     move |p: &HipaaPolicy| condition(p, "Compliant").is_some_and(|(s, _)| s == wanted)
