@@ -75,8 +75,8 @@ pub struct Args {
     #[arg(long, env = "HIPAA_OPERATOR_AWS_MAX_ATTEMPTS", default_value_t = 5)]
     pub aws_max_attempts: u32,
 
-    /// How often the secret integrations (Secrets Store CSI, External Secrets) that were not
-    /// installed or not listable are looked for again, e.g. 60s.
+    /// How often the integrations that were not installed or not listable (Secrets Store CSI,
+    /// External Secrets, Velero Schedules) are looked for again, e.g. 60s.
     #[arg(long, env = "HIPAA_OPERATOR_INTEGRATION_REDISCOVERY", default_value = "60s", value_parser = parse_duration)]
     pub integration_rediscovery: Duration,
 

@@ -137,12 +137,12 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition.
     /// The registry, to add series owned elsewhere (the AWS call metrics) before serving.
     pub fn registry_mut(&mut self) -> &mut Registry {
         &mut self.registry
     }
 
+    /// The Prometheus text exposition.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
