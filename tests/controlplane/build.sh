@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real control-plane binaries the tests run against (kube-apiserver,
-# kubectl, etcd, helm) from the pinned Go modules beside this script, and a
-# project-local virtualenv with moto's server. Everything lands in a cache
+# kubectl, etcd, helm), the node's (kubelet, kube-controller-manager,
+# kube-scheduler, kube-proxy) from the pinned Go modules beside this script, and
+# a project-local virtualenv with moto's server. Everything lands in a cache
 # directory keyed by version; what is already there is reused.
 #
 # Prints the cache directory on its last line of stdout. Progress goes to stderr.
@@ -20,6 +21,7 @@ venv="$cache_root/moto-$MOTO_VERSION-$(sha256sum "$moto_reqs" | cut -c1-8)"
 say() { printf '[controlplane] %s\n' "$*" >&2; }
 die() { printf '[controlplane] error: %s\n' "$*" >&2; exit 1; }
 cached="" # what was already built, reported in one line
+node_cmds="kube-scheduler kube-proxy kube-controller-manager kubelet"
 
 command -v go >/dev/null || die "Go is required to build kube-apiserver, etcd, kubectl and helm (Go 1.26+)"
 command -v python3 >/dev/null || die "python3 is required for the moto AWS endpoint"
@@ -54,6 +56,10 @@ build() { # build NAME OUTDIR MODULE_DIR PACKAGE LDFLAGS
 build etcd "$bin" "$here/k8s" go.etcd.io/etcd/server/v3 "-s -w"
 build kube-apiserver "$bin" "$here/k8s" k8s.io/kubernetes/cmd/kube-apiserver "$(k8s_ldflags "$K8S_VERSION")"
 build kubectl "$bin" "$here/k8s" k8s.io/kubernetes/cmd/kubectl "$(k8s_ldflags "$K8S_VERSION")"
+# The node of the in-cluster tests (tests/README.md): same module, same version stamp.
+for node_cmd in $node_cmds; do
+  build "$node_cmd" "$bin" "$here/k8s" "k8s.io/kubernetes/cmd/$node_cmd" "$(k8s_ldflags "$K8S_VERSION")"
+done
 # helm's default .Capabilities.KubeVersion (helm template, lint) follows the pinned Kubernetes.
 hv="helm.sh/helm/v3/internal/version"; k8s_minor="${K8S_VERSION#v*.}"; k8s_minor="${k8s_minor%%.*}"
 build helm "$helm_bin" "$here/helm" helm.sh/helm/v3/cmd/helm \
@@ -76,9 +82,12 @@ ln -sf "$venv/bin/moto_server" "$bin/moto_server"
 
 expect_version() { # expect_version NAME WANTED ACTUAL
   [ "$3" = "$2" ] || die "$1 reports version '$3', expected '$2'; delete it from $bin (or $helm_bin) and rerun"
-  [ "$cached" = " etcd kube-apiserver kubectl helm moto" ] || say "$1: $3"
+  [ "$cached" = " etcd kube-apiserver kubectl $node_cmds helm moto" ] || say "$1: $3"
 }
 expect_version kube-apiserver "Kubernetes $K8S_VERSION" "$("$bin/kube-apiserver" --version)"
+for node_cmd in $node_cmds; do
+  expect_version "$node_cmd" "Kubernetes $K8S_VERSION" "$("$bin/$node_cmd" --version)"
+done
 expect_version kubectl "$K8S_VERSION" "$("$bin/kubectl" version --client -o json | sed -n 's/^ *"gitVersion": "\(.*\)",$/\1/p')"
 expect_version helm "$HELM_VERSION" "$("$bin/helm" version --template '{{.Version}}')"
 expect_version etcd "etcd Version: $(cd "$here/k8s" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3 | sed 's/^v//')" \
