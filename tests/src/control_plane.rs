@@ -3,6 +3,8 @@
 
 mod bootstrap;
 
+pub(crate) use bootstrap::{etcd_command, free_ports, kubeconfig_yaml, until_ready};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -132,26 +134,12 @@ impl ControlPlane {
 
     /// The real kubectl, with `--kubeconfig` and a private `--cache-dir` already set.
     pub fn kubectl(&self) -> Command {
-        let mut cmd = Command::new(self.bin_dir.join("kubectl"));
-        cmd.arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.join("kubectl-cache"))
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("NO_PROXY", "127.0.0.1,localhost");
-        cmd
+        kubectl_command(&self.bin_dir, &self.kubeconfig, &self.dir)
     }
 
     /// The real helm, with `KUBECONFIG` and private helm cache/config/data directories set.
     pub fn helm(&self) -> Command {
-        let home = self.dir.join("helm");
-        let mut cmd = Command::new(self.bin_dir.join("helm"));
-        cmd.env("KUBECONFIG", &self.kubeconfig)
-            .env("HELM_CACHE_HOME", home.join("cache"))
-            .env("HELM_CONFIG_HOME", home.join("config"))
-            .env("HELM_DATA_HOME", home.join("data"))
-            .env("NO_PROXY", "127.0.0.1,localhost");
-        cmd
+        helm_command(&self.bin_dir, &self.kubeconfig, &self.dir)
     }
 
     /// Installs the HipaaPolicy CRD (`hipaa_crds::HipaaPolicy::crd()`, identical to the chart's
@@ -190,7 +178,31 @@ impl ControlPlane {
     }
 }
 
-async fn client_for(kubeconfig: &Path) -> anyhow::Result<Client> {
+/// The real kubectl for the cluster of `kubeconfig`, with a cache directory under `dir`.
+pub(crate) fn kubectl_command(bin_dir: &Path, kubeconfig: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(bin_dir.join("kubectl"));
+    cmd.arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--cache-dir")
+        .arg(dir.join("kubectl-cache"))
+        .env("KUBECONFIG", kubeconfig)
+        .env("NO_PROXY", "127.0.0.1,localhost,10.213.0.0/16");
+    cmd
+}
+
+/// The real helm for the cluster of `kubeconfig`, with private cache/config/data under `dir`.
+pub(crate) fn helm_command(bin_dir: &Path, kubeconfig: &Path, dir: &Path) -> Command {
+    let home = dir.join("helm");
+    let mut cmd = Command::new(bin_dir.join("helm"));
+    cmd.env("KUBECONFIG", kubeconfig)
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env("NO_PROXY", "127.0.0.1,localhost,10.213.0.0/16");
+    cmd
+}
+
+pub(crate) async fn client_for(kubeconfig: &Path) -> anyhow::Result<Client> {
     // kube and the AWS SDK enable both of rustls's providers (ring, aws-lc-rs), so rustls cannot
     // pick one by itself; kube is built with ring. Installing fails harmlessly if already done.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -13,6 +13,7 @@ mod control_plane;
 mod guard;
 mod loopback_http;
 mod moto;
+mod node;
 mod run_dir;
 mod wait;
 
@@ -24,5 +25,8 @@ pub use command::{
 pub use control_plane::{ControlPlane, HIPAA_POLICY_COLUMNS, START_TIMEOUT_ENV, control_plane};
 pub use guard::{ChildGuard, spawn_guarded};
 pub use moto::{Moto, moto};
+pub use node::{
+    IMAGES_DIR_ENV, NODE_ADDR, NODE_DIR, NODE_NAME, Node, POD_CIDR, SERVICE_CIDR, node,
+};
 pub use run_dir::{KEEP_ENV, RUN_MARKER_ENV, processes_of_run, run_dir};
 pub use wait::wait_for;

@@ -69,7 +69,7 @@ pub(super) async fn start_once(bins: &Path, timeout: Duration) -> anyhow::Result
 
 /// Polls `ready` until it returns true, failing with the server's log if it exits or the
 /// deadline passes. Errors from `ready` count as "not yet".
-async fn until_ready<F, Fut>(
+pub(crate) async fn until_ready<F, Fut>(
     server: &mut ChildGuard,
     deadline: Instant,
     mut ready: F,
@@ -106,7 +106,7 @@ where
     }
 }
 
-fn start_etcd(bins: &Path, dir: &Path, port: u16, peer_port: u16) -> anyhow::Result<ChildGuard> {
+pub(crate) fn etcd_command(bins: &Path, dir: &Path, port: u16, peer_port: u16) -> Command {
     let client_url = format!("http://127.0.0.1:{port}");
     let peer_url = format!("http://127.0.0.1:{peer_port}");
     let mut cmd = Command::new(bins.join("etcd"));
@@ -119,7 +119,11 @@ fn start_etcd(bins: &Path, dir: &Path, port: u16, peer_port: u16) -> anyhow::Res
         .arg(format!("--initial-cluster=default={peer_url}"))
         .arg("--unsafe-no-fsync=true")
         .arg("--log-level=warn");
-    spawn_supervised(&cmd, "etcd", 0)
+    cmd
+}
+
+fn start_etcd(bins: &Path, dir: &Path, port: u16, peer_port: u16) -> anyhow::Result<ChildGuard> {
+    spawn_supervised(&etcd_command(bins, dir, port, peer_port), "etcd", 0)
 }
 
 fn start_apiserver(
@@ -174,7 +178,7 @@ fn write_credentials(dir: &Path, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn kubeconfig_yaml(server: &str, ca_file: &Path, token: &str) -> String {
+pub(crate) fn kubeconfig_yaml(server: &str, ca_file: &Path, token: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Config\n\
          clusters:\n- name: hipaa-testkit\n  cluster:\n    server: \"{server}\"\n    certificate-authority: \"{}\"\n\
@@ -186,7 +190,7 @@ fn kubeconfig_yaml(server: &str, ca_file: &Path, token: &str) -> String {
 }
 
 /// Three distinct free loopback ports (all bound at once, so the kernel cannot hand out one twice).
-fn free_ports() -> anyhow::Result<[u16; 3]> {
+pub(crate) fn free_ports() -> anyhow::Result<[u16; 3]> {
     let bind = || -> anyhow::Result<TcpListener> {
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("binding 127.0.0.1:0 for a free port")
     };
