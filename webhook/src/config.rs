@@ -63,6 +63,11 @@ pub struct Args {
     /// Largest accepted review body, in bytes.
     #[arg(long, env = "HIPAA_WEBHOOK_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+    /// After SIGTERM, how long the webhook keeps answering reviews with /readyz failing, before
+    /// it stops accepting connections: the time endpoints need to move away from a terminating
+    /// pod (the API server calls a webhook Service at its endpoints). The chart sets 5s.
+    #[arg(long, env = "HIPAA_WEBHOOK_SHUTDOWN_DELAY", default_value = "0s", value_parser = parse_delay)]
+    pub shutdown_delay: Duration,
     /// How long SIGTERM waits for in-flight reviews.
     #[arg(long, env = "HIPAA_WEBHOOK_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -121,6 +126,15 @@ impl Args {
 
 /// Parses `250ms`, `5s`, `2m`, `1h` and sums like `1m30s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let total = parse_delay(text)?;
+    if total.is_zero() {
+        return Err(format!("{:?}: must be positive", text.trim()));
+    }
+    Ok(total)
+}
+
+/// [`parse_duration`]'s grammar where zero is allowed (`0s`: no delay).
+pub fn parse_delay(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("empty duration".to_owned());
@@ -149,9 +163,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total = total.saturating_add(part);
         rest = tail;
     }
-    if total.is_zero() {
-        return Err(format!("{text:?}: must be positive"));
-    }
     Ok(total)
 }
 
@@ -167,6 +178,9 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_delay("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_delay("5s"), Ok(Duration::from_secs(5)));
+        assert!(parse_delay("").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("5d").is_err());
     }

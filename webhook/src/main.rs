@@ -63,9 +63,15 @@ async fn main() -> anyhow::Result<()> {
         "serving POST /validate over TLS; /healthz, /readyz and /metrics over plain HTTP");
 
     let (stop, stopped) = watch::channel(false);
+    let shutdown_delay = args.shutdown_delay;
+    let draining = Arc::clone(&sync);
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("shutdown signal received");
+        // Readiness fails first and reviews are still answered, so that no apply meets a closed
+        // port while the endpoints still name this pod (a rolling upgrade, a deleted pod).
+        draining.start_draining();
+        tracing::info!(delay = ?shutdown_delay, "shutdown signal received; draining");
+        tokio::time::sleep(shutdown_delay).await;
         let _ = stop.send(true);
     });
     let options = args.serve_options();

@@ -47,7 +47,9 @@ pub fn admin_router(
         .map(|| plain(StatusCode::OK, "ok"));
     let readyz = warp::path("readyz").and(warp::path::end()).map(move || {
         let snapshot = snapshots.load();
-        if snapshot.synced {
+        if sync.is_draining() {
+            plain(StatusCode::SERVICE_UNAVAILABLE, "not ready: shutting down")
+        } else if snapshot.synced {
             plain(StatusCode::OK, "ready")
         } else {
             let waiting = sync.unsynced().join(", ");

@@ -1,5 +1,6 @@
 //! Which watch caches have synced (listed their resource at least once), for `/readyz`,
-//! the `cache_synced` metric and the snapshot's `synced` flag.
+//! the `cache_synced` metric and the snapshot's `synced` flag; and whether the webhook is
+//! draining before it stops (`/readyz` fails first, so that endpoints move away from it).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -47,6 +48,7 @@ impl Resource {
 #[derive(Debug, Default)]
 pub struct SyncState {
     synced: [AtomicBool; 5],
+    draining: AtomicBool,
 }
 
 impl SyncState {
@@ -77,6 +79,16 @@ impl SyncState {
 
     pub fn all(&self) -> bool {
         Resource::ALL.iter().all(|r| self.is_synced(*r))
+    }
+
+    /// From now on `/readyz` fails: the webhook is shutting down and still answers reviews until
+    /// the API server and kube-proxy have stopped sending them here.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     /// The resources still waiting for their first list.

@@ -201,6 +201,12 @@ async fn admin_port_reports_health_readiness_and_metrics() {
     let ready = warp::test::request().path("/readyz").reply(&admin).await;
     assert_eq!(ready.status(), 200);
 
+    // Draining after SIGTERM: not ready any more, yet reviews are still answered below.
+    sync.start_draining();
+    let ready = warp::test::request().path("/readyz").reply(&admin).await;
+    assert_eq!(ready.status(), 503);
+    assert!(text(ready.body()).contains("shutting down"));
+
     let review = warp::test::request()
         .method("POST")
         .path("/validate")
