@@ -104,6 +104,16 @@ pub enum LeaseError {
         name: String,
         source: kube::Error,
     },
+    #[error(
+        "Lease {namespace}/{name} does not exist and this ServiceAccount may not create it: the \
+         Helm chart creates it when operator.leaderElection.enabled is true (or grant `create` on \
+         leases): {source}"
+    )]
+    Missing {
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
     #[error("writing Lease {namespace}/{name}: {source}")]
     Write {
         namespace: String,
@@ -274,6 +284,13 @@ impl Elector {
         match self.api.create(&PostParams::default(), &lease).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(source) if matches!(&source, kube::Error::Api(status) if status.code == 403) => {
+                Err(LeaseError::Missing {
+                    namespace: self.settings.namespace.clone(),
+                    name: self.settings.name.clone(),
+                    source,
+                })
+            }
             Err(source) => Err(self.write_error(source)),
         }
     }
