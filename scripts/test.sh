@@ -1,16 +1,44 @@
 #!/usr/bin/env bash
 # The project's one test command (README: `make test`; CI: .ci/run).
-# Builds or reuses the real control plane (etcd, kube-apiserver, kubectl, helm, moto), then runs
-# formatting, lints, and every test of the workspace, end-to-end tests included.
+# Builds or reuses the real control plane and node (etcd, kube-apiserver, kubectl, helm, moto,
+# kubelet, kube-controller-manager, kube-scheduler, kube-proxy; containerd, runc and the CNI
+# plugins from Debian's packages) and the product's images, then runs formatting, lints, and
+# every test of the workspace, end-to-end and in-cluster tests included. Prints each phase's time.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Tests must never reach instance metadata or anything outside loopback.
 export AWS_EC2_METADATA_DISABLED=true
 
-step "control plane: build or reuse etcd, kube-apiserver, kubectl, helm and moto (in the background)"
+phases=()
+phase_name=""
+phase_start=$SECONDS
+run_start=$SECONDS
+step() {
+  end_phase
+  phase_name="$*"
+  phase_start=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
+end_phase() {
+  if [ -n "$phase_name" ]; then
+    phases+=("$(printf '%5ss  %s' "$((SECONDS - phase_start))" "$phase_name")")
+  fi
+  phase_name=""
+}
+summary() {
+  local status=$?
+  end_phase
+  printf '\n==> phase times (total %ss, exit %s)\n' "$((SECONDS - run_start))" "$status"
+  printf '%s\n' "${phases[@]}"
+}
+trap summary EXIT
+
+step "node packages: containerd, runc, the CNI plugins and iptables from Debian's, when missing"
+bash tests/controlplane/node/packages.sh
+
+step "control plane and node: build or reuse (in the background, while cargo builds)"
 cp_log="$(mktemp -t hipaa-controlplane-build.XXXXXX.log)"
 bash tests/controlplane/build.sh >"$cp_log.out" 2>"$cp_log" &
 cp_pid=$!
@@ -24,7 +52,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo build (binaries the end-to-end tests run)"
 cargo build --workspace --bins --locked
 
-step "waiting for the control-plane build"
+step "images: static release binaries on an empty base, and the pause image (make images)"
+bash scripts/build-images.sh
+
+step "waiting for the control-plane and node build"
 if ! wait "$cp_pid"; then
   cat "$cp_log" >&2
   echo "control-plane build failed; its log is above" >&2
@@ -38,11 +69,24 @@ rm -f "$cp_log" "$cp_log.out"
 step "cargo test --workspace"
 cargo test --workspace --locked -- "$@"
 
-step "no etcd, kube-apiserver or moto process of this run is left behind"
-sleep 3
-if leftovers=$(grep -l HIPAA_TESTKIT_RUN= /proc/[0-9]*/environ 2>/dev/null) && [ -n "$leftovers" ]; then
-  echo "test processes left behind:" >&2
-  for f in $leftovers; do pid=${f#/proc/}; pid=${pid%/environ}; tr '\0' ' ' < "/proc/$pid/cmdline" >&2; echo >&2; done
-  exit 1
-fi
-echo "none left"
+step "no test process is left behind, and the node restored the host"
+leftover_check() {
+  local pid
+  leftovers=""
+  for f in $(grep -l HIPAA_TESTKIT_RUN= /proc/[0-9]*/environ 2>/dev/null); do
+    pid=${f#/proc/}; pid=${pid%/environ}
+    leftovers="$leftovers$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)"$'\n'
+  done
+  [ -z "${leftovers//$'\n'/}" ] && bash tests/controlplane/node/host.sh check 2>/dev/null
+}
+n=0
+until leftover_check; do
+  n=$((n + 1))
+  if [ "$n" -ge 30 ]; then
+    printf 'test processes left behind:\n%s' "$leftovers" >&2
+    bash tests/controlplane/node/host.sh check || true
+    exit 1
+  fi
+  sleep 1
+done
+echo "none left; the host is as it was"

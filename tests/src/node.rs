@@ -122,6 +122,22 @@ impl Node {
         images::import(&self.socket, &images::archive(name)?)
     }
 
+    /// SIGKILLs a container through containerd, as a crash or the OOM killer would: no SIGTERM,
+    /// no chance to release anything. `container_id` is a pod status's `containerID`
+    /// (`containerd://<id>`) or the bare id.
+    pub fn kill_container(&self, container_id: &str) -> anyhow::Result<()> {
+        let id = container_id.trim_start_matches("containerd://");
+        let output = images::ctr(&self.socket)
+            .args(["tasks", "kill", "--signal", "SIGKILL", id])
+            .output()?;
+        anyhow::ensure!(
+            output.status.success(),
+            "ctr tasks kill {id}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(())
+    }
+
     /// Gives an image already in the node another name (`ctr images tag`), as a registry push of
     /// the same binaries under a new tag would.
     pub fn tag_image(&self, source: &str, target: &str) -> anyhow::Result<()> {

@@ -26,7 +26,7 @@ kernel.keys.root_maxkeys kernel.keys.root_maxbytes net.ipv4.ip_forward
 net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables"
 # Paths the kubelet and CNI write outside the node directory, whatever their flags say.
 HOST_PATHS="/var/lib/kubelet /var/log/containers /var/log/pods /run/mount /usr/libexec/kubernetes
-/var/lib/cni /run/containerd/io.containerd.runtime.v2.task /run/containerd/runc"
+/var/lib/cni /opt/containerd /run/containerd/io.containerd.runtime.v2.task /run/containerd/runc"
 
 say() { printf '[node-host] %s\n' "$*" >&2; }
 
@@ -64,7 +64,9 @@ kill_node_processes() {
     pids=""
     for pid in $(ls /proc | grep -E '^[0-9]+$'); do
       [ "$pid" = "$$" ] && continue
-      if grep -qsF -- "$NODE_DIR" "/proc/$pid/cmdline" || grep -qsF -- "HIPAA_GUARD_NODE_PROCESS=1" "/proc/$pid/environ"; then
+      # "$NODE_DIR/": the lock and state paths beside the directory share its prefix, and the
+      # janitor that runs this names the lock.
+      if grep -qsF -- "$NODE_DIR/" "/proc/$pid/cmdline" || grep -qsF -- "HIPAA_GUARD_NODE_PROCESS=1" "/proc/$pid/environ"; then
         pids="$pids $pid"
       fi
     done
@@ -91,7 +93,7 @@ unmount_all() {
   local mp
   for i in 1 2 3; do
     # Deepest first; mount points with spaces do not occur under the node directory.
-    mps=$(awk -v d="$NODE_DIR" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+    mps=$(awk -v d="$NODE_DIR/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r)
     [ -z "$mps" ] && return 0
     for mp in $mps; do umount -l "$mp" 2>/dev/null; done
   done
@@ -154,15 +156,25 @@ check() {
     command -v "$tool-save" >/dev/null || continue
     "$tool-save" 2>/dev/null | grep -qE '(KUBE-|CNI-|hipaa-guard-node)' && left="$left; $tool chains or rules"
   done
-  awk -v d="$NODE_DIR" 'index($5, d) == 1' /proc/self/mountinfo | grep -q . && left="$left; mounts under $NODE_DIR"
+  awk -v d="$NODE_DIR/" 'index($5, d) == 1' /proc/self/mountinfo | grep -q . && left="$left; mounts under $NODE_DIR"
   ls -d /sys/fs/cgroup/*/kubepods >/dev/null 2>&1 && left="$left; kubepods cgroups"
   [ -e "$STATE" ] && left="$left; an unrestored host record in $STATE"
   if [ -n "$left" ]; then say "left on the host${left}"; return 1; fi
 }
 
+# One node per machine: `up` and `down` by hand wait for the node lock, so that they never tear
+# down a node a test is using. The harness holds the lock itself (its janitor) and says so.
+LOCK_FILE="/var/lib/hipaa-guard-node.lock"
+locked() {
+  if [ "${HIPAA_GUARD_NODE_LOCKED:-0}" = 1 ]; then "$@"; return; fi
+  exec 8>"$LOCK_FILE"
+  flock -w 900 8 || { say "another node holds $LOCK_FILE"; return 1; }
+  "$@"
+}
+
 case "${1:-}" in
-  up) up ;;
-  down) down ;;
+  up) locked up ;;
+  down) locked down ;;
   check) check ;;
   *) echo "usage: $0 up|down|check" >&2; exit 2 ;;
 esac

@@ -67,6 +67,9 @@ state = "{state}"
 [grpc]
   address = "{socket}"
 
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{opt}"
+
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{sandbox}"
   restrict_oom_score_adj = true
@@ -91,6 +94,7 @@ state = "{state}"
         socket = show(&layout.containerd_socket()),
         sandbox = layout.sandbox_image,
         runc = dir("runc"),
+        opt = dir("containerd/opt"),
         cni_conf = dir("cni/net.d"),
     )
 }

@@ -2,6 +2,7 @@
 //! starts (clearing what an interrupted run left, then recording the host's state), and `down`
 //! from a janitor process once this test process is gone, however it ends.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
@@ -13,15 +14,23 @@ use crate::run_dir::RUN_MARKER_ENV;
 /// outlive their supervisors (containerd's shims are re-parented to init).
 pub const NODE_PROCESS_ENV: &str = "HIPAA_GUARD_NODE_PROCESS";
 
-/// Waits for end-of-file on stdin (the test process is gone: its supervisors are killing the
-/// node's servers at the same moment), then restores the host. Deaf to the signals a terminal
-/// or a job runner sends to the whole process group, like the run directory's janitor.
+/// Takes the machine's node lock (one node at a time: another test binary, or the in-cluster
+/// demo, waits for it), says so, waits for end-of-file on stdin (the test process is gone: its
+/// supervisors are killing the node's servers at the same moment), then restores the host and
+/// releases the lock by exiting. Deaf to the signals a terminal or a job runner sends to the
+/// whole process group, like the run directory's janitor.
 const JANITOR_SCRIPT: &str = r#"
 trap '' HUP INT TERM
+exec 9>"$3"
+flock -w 900 9 || { echo "timeout"; exit 1; }
+echo locked
 read -r _ || true
 sleep 0.5
 bash "$1" down >>"$2" 2>&1
 "#;
+
+/// The machine-wide lock of the node, held by the janitor from before `up` until after `down`.
+const LOCK_FILE: &str = "/var/lib/hipaa-guard-node.lock";
 
 pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("controlplane/node/host.sh")
@@ -56,17 +65,37 @@ pub fn prepare(log: &Path) -> anyhow::Result<Janitor> {
         .arg("hipaa-testkit-node-janitor")
         .arg(&script)
         .arg(log)
+        .arg(LOCK_FILE)
+        .env("HIPAA_GUARD_NODE_LOCKED", "1")
         .env_remove(RUN_MARKER_ENV)
         .env_remove(NODE_PROCESS_ENV)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .context("spawning the node's janitor (setsid sh)")?;
     let lifeline = child.stdin.take().context("the janitor has no stdin")?;
+    let stdout = child.stdout.take().context("the janitor has no stdout")?;
+    let mut answer = String::new();
+    let locked = std::thread::spawn(move || {
+        let _ = BufReader::new(stdout).read_line(&mut answer);
+        answer
+    });
+    if !locked.is_finished() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if !locked.is_finished() {
+            eprintln!("hipaa-testkit: waiting for {LOCK_FILE}: another node runs on this machine");
+        }
+    }
+    let answer = locked.join().unwrap_or_default();
+    if answer.trim() != "locked" {
+        bail!("could not take {LOCK_FILE} within 15 minutes: another node runs on this machine");
+    }
     let output = Command::new("bash")
         .arg(&script)
         .arg("up")
+        // The janitor holds the node lock for this process.
+        .env("HIPAA_GUARD_NODE_LOCKED", "1")
         .env_remove(NODE_PROCESS_ENV)
         .stdin(Stdio::null())
         .output()

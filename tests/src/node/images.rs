@@ -31,39 +31,27 @@ pub fn archive(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// The reference an archive names (`org.opencontainers.image.ref.name` or
-/// `io.containerd.image.name` in its index, else the first `RepoTags` of a docker manifest).
+/// The reference an archive names: the first `RepoTags` entry of its `manifest.json` (the
+/// docker-archive layout `scripts/oci_image.py` writes, which containerd's importer normalises).
 pub fn reference(archive: &Path) -> anyhow::Result<String> {
-    let read = |member: &str| -> Option<serde_json::Value> {
-        let out = Command::new("tar")
-            .arg("-xOf")
-            .arg(archive)
-            .arg(member)
-            .stderr(Stdio::null())
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| serde_json::from_slice(&out.stdout).ok())
-            .flatten()
-    };
-    if let Some(index) = read("index.json") {
-        let annotations = index["manifests"][0]["annotations"].clone();
-        for key in [
-            "io.containerd.image.name",
-            "org.opencontainers.image.ref.name",
-        ] {
-            if let Some(name) = annotations[key].as_str().filter(|n| n.contains(':')) {
-                return Ok(name.to_string());
-            }
-        }
-    }
-    if let Some(manifest) = read("manifest.json")
-        && let Some(tag) = manifest[0]["RepoTags"][0].as_str()
+    let out = Command::new("tar")
+        .arg("-xOf")
+        .arg(archive)
+        .arg("manifest.json")
+        .stderr(Stdio::null())
+        .output()
+        .with_context(|| format!("reading {} with tar", archive.display()))?;
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    match manifest
+        .pointer("/0/RepoTags/0")
+        .and_then(|tag| tag.as_str())
     {
-        return Ok(tag.to_string());
+        Some(tag) if out.status.success() => Ok(tag.to_string()),
+        _ => bail!(
+            "{} names no image (no RepoTags in manifest.json)",
+            archive.display()
+        ),
     }
-    bail!("{} names no image reference", archive.display())
 }
 
 /// `ctr` against the node's containerd, in the namespace the kubelet uses.

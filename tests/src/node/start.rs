@@ -149,7 +149,10 @@ pub(super) async fn start(bins: &Path, timeout: Duration) -> anyhow::Result<Node
     // The controller-manager is up once it has given `default` its ServiceAccount; every pod
     // needs one in its namespace before the ServiceAccount admission plugin lets it in.
     let accounts: Api<ServiceAccount> = Api::namespaced(client, "default");
-    let controllers = &mut servers[2];
+    let controllers = servers
+        .iter_mut()
+        .find(|server| server.name() == "node-kube-controller-manager")
+        .context("the controller-manager was not started")?;
     until_ready(controllers, deadline, || async {
         Ok(accounts.get_opt("default").await?.is_some())
     })
