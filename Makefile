@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: test demo demo-ci manifests crds
+.PHONY: test demo demo-ci demo-cluster manifests crds images
 
 ## Run every check and test (fmt, clippy, unit, end-to-end on a real control plane).
 test:
@@ -13,6 +13,10 @@ demo:
 demo-ci:
 	DEMO_NONINTERACTIVE=1 bash scripts/demo.sh
 
+## The same demo on a real local node (root): the chart's pods from `make images`, a local AWS endpoint; Ctrl-C tears it down.
+demo-cluster:
+	bash scripts/demo-cluster.sh
+
 ## Re-render deploy/hipaa-guard.yaml from the Helm chart.
 manifests:
 	bash scripts/render-manifests.sh
@@ -20,3 +24,7 @@ manifests:
 ## Regenerate the CRD YAML from the Rust types.
 crds:
 	cargo run -q -p hipaa-crds --bin crdgen
+
+## Container images with no registry: static binaries packed onto scratch (target/images/*.tar; docs/images.md).
+images:
+	bash scripts/build-images.sh

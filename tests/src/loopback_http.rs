@@ -1,12 +1,15 @@
 //! A minimal HTTP/1.1 client for health checks and moto's control API. It only ever connects to
-//! loopback addresses: tests never send traffic outside 127.0.0.0/8.
+//! this machine: a loopback address, or the test node's address, a /32 on `lo` (tests never send
+//! traffic off the machine).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::node::NODE_ADDR;
 
 /// A reply: status code and body (lossy UTF-8).
 #[derive(Debug)]
@@ -15,19 +18,24 @@ pub(crate) struct HttpReply {
     pub body: String,
 }
 
-/// Sends `method path` with an empty body to `addr` (which must be a loopback address) and reads
-/// the whole reply, within 10 seconds.
+/// Sends `method path` with an empty body to `addr` (a loopback address or [`NODE_ADDR`]) and
+/// reads the whole reply, within 10 seconds.
 pub(crate) async fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,
 ) -> anyhow::Result<HttpReply> {
-    if !addr.ip().is_loopback() {
-        bail!("refusing to send {method} {path} to {addr}: tests only talk to loopback addresses");
+    if !on_this_machine(addr.ip()) {
+        bail!("refusing to send {method} {path} to {addr}: tests only talk to this machine");
     }
     tokio::time::timeout(Duration::from_secs(10), exchange(addr, method, path))
         .await
         .with_context(|| format!("{method} http://{addr}{path} timed out"))?
+}
+
+/// Loopback, or the node's address: `host.sh up` puts it on `lo`, so it never leaves the machine.
+pub(crate) fn on_this_machine(ip: IpAddr) -> bool {
+    ip.is_loopback() || ip.to_string() == NODE_ADDR
 }
 
 async fn exchange(addr: SocketAddr, method: &str, path: &str) -> anyhow::Result<HttpReply> {

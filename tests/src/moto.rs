@@ -1,20 +1,22 @@
 //! Moto, the AWS endpoint of the tests: `moto_server` on a free loopback port, one per test
 //! binary, and the AWS SDK configuration and environment that point at it and nowhere else.
+//! [`Moto::start_on`] binds another address of this machine instead (the in-cluster demo binds
+//! the test node's address, which pods reach).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context, anyhow, bail};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use tokio::sync::OnceCell;
 
 use crate::binaries::bin_dir;
-use crate::command::free_port;
 use crate::guard::{ChildGuard, spawn_supervised};
 use crate::loopback_http;
+use crate::node::NODE_ADDR;
 
 /// The region every test uses.
 pub const REGION: &str = "us-east-1";
@@ -39,7 +41,11 @@ static MOTO: OnceCell<Result<Moto, String>> = OnceCell::const_new();
 /// shared too: use unique resource names, or [`Moto::reset`] in a test binary of its own).
 pub async fn moto() -> anyhow::Result<&'static Moto> {
     let started = MOTO
-        .get_or_init(|| async { Moto::start().await.map_err(|e| format!("{e:#}")) })
+        .get_or_init(|| async {
+            Moto::start_on(Ipv4Addr::LOCALHOST)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        })
         .await;
     started
         .as_ref()
@@ -47,11 +53,18 @@ pub async fn moto() -> anyhow::Result<&'static Moto> {
 }
 
 impl Moto {
-    async fn start() -> anyhow::Result<Moto> {
+    /// A moto server of the caller's own (not the shared [`moto`]) on a free port of `host`: a
+    /// loopback address, or [`NODE_ADDR`] while the test node runs (the in-cluster demo's
+    /// operator pods call it there; the address is on `lo`, so no traffic leaves the machine).
+    /// The server stops when the returned value is dropped or this process ends.
+    pub async fn start_on(host: Ipv4Addr) -> anyhow::Result<Moto> {
+        if !loopback_http::on_this_machine(host.into()) {
+            bail!("moto binds loopback or the node's address {NODE_ADDR} only, not {host}");
+        }
         let bins = tokio::task::spawn_blocking(|| bin_dir().map(Path::to_path_buf)).await??;
         let mut attempt = 1;
         loop {
-            match start_once(&bins).await {
+            match start_once(&bins, host).await {
                 Ok(moto) => return Ok(moto),
                 Err(error) if attempt < ATTEMPTS && format!("{error:#}").contains("in use") => {
                     eprintln!("hipaa-testkit: moto attempt {attempt} hit a port clash; retrying");
@@ -62,7 +75,7 @@ impl Moto {
         }
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://<host>:<port>` (`http://127.0.0.1:<port>` for [`moto`]).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
@@ -104,8 +117,14 @@ impl Moto {
 
     /// Environment for a subprocess that must use moto (the operator, the CLI, boto3):
     /// `AWS_ENDPOINT_URL`, static credentials, the region, `AWS_EC2_METADATA_DISABLED=true`, and
-    /// `/dev/null` as the shared config and credentials files.
+    /// `/dev/null` as the shared config and credentials files, and moto's host in `NO_PROXY`.
     pub fn env(&self) -> Vec<(String, String)> {
+        let host = self.addr.ip();
+        let no_proxy = if host.is_loopback() {
+            "127.0.0.1,localhost".to_string()
+        } else {
+            format!("127.0.0.1,localhost,{host}")
+        };
         [
             ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
@@ -115,7 +134,7 @@ impl Moto {
             ("AWS_EC2_METADATA_DISABLED", "true"),
             ("AWS_CONFIG_FILE", "/dev/null"),
             ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-            ("NO_PROXY", "127.0.0.1,localhost"),
+            ("NO_PROXY", no_proxy.as_str()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -137,11 +156,14 @@ impl Moto {
     }
 }
 
-async fn start_once(bins: &Path) -> anyhow::Result<Moto> {
-    let port = free_port();
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+async fn start_once(bins: &Path, host: Ipv4Addr) -> anyhow::Result<Moto> {
+    let port = std::net::TcpListener::bind((host, 0))
+        .and_then(|listener| listener.local_addr())
+        .with_context(|| format!("finding a free port on {host}"))?
+        .port();
+    let addr = SocketAddr::from((host, port));
     let mut cmd = Command::new(bins.join("moto_server"));
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    cmd.args(["-H", &host.to_string(), "-p", &port.to_string()]);
     let mut server = spawn_supervised(&cmd, "moto", 0)?;
     let deadline = Instant::now() + START_TIMEOUT;
     loop {

@@ -1,0 +1,126 @@
+//! Shared by the demos' end-to-end tests, demo_e2e.rs (`make demo`) and demo_cluster_e2e.rs
+//! (`make demo-cluster`): reading a demo's output step by step, and the assertions on the story
+//! both demos tell (the policies table as the operator audited it, what the audit found in
+//! Kubernetes and AWS, the denial with its controls and 45 CFR sections, what to try next).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap();
+    manifest.parent().unwrap().to_path_buf()
+}
+
+/// The lines printed after the step header `==> <title>` up to the next step.
+pub fn section<'a>(stdout: &'a str, title: &str) -> &'a str {
+    let header = format!("==> {title}");
+    let Some(start) = stdout.find(&header) else {
+        panic!("the demo printed no step {header:?}:\n{stdout}")
+    };
+    let body = &stdout[start + header.len()..];
+    &body[..body.find("\n==> ").unwrap_or(body.len())]
+}
+
+/// The row of a `kubectl get` table whose first column is `name`, split into columns.
+pub fn row<'a>(table: &'a str, name: &str) -> Vec<&'a str> {
+    table
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|columns| columns.first() == Some(&name))
+        .unwrap_or_else(|| panic!("no row for {name} in:\n{table}"))
+}
+
+/// The text after `label` in the demo's output, up to the end of its line, trimmed.
+pub fn value_after<'a>(stdout: &'a str, label: &str) -> &'a str {
+    let start = stdout
+        .find(label)
+        .map(|i| i + label.len())
+        .unwrap_or_else(|| panic!("no {label:?} in:\n{stdout}"));
+    let rest = &stdout[start..];
+    rest[..rest.find('\n').unwrap_or(rest.len())].trim()
+}
+
+/// The `<ip>:<port>` that follows `label` in the demo's output (scheme stripped).
+pub fn address_after(stdout: &str, label: &str) -> String {
+    value_after(stdout, label)
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+        .collect()
+}
+
+/// What both demos must print: each policy's compliance as the operator audited it, what the
+/// audit found behind the legacy workload, the non-compliant Deployment denied with its controls
+/// and sections, what to try next, and the teardown.
+pub fn assert_story(stdout: &str) {
+    // The operator's audit, as `kubectl get hipaapolicies` shows it.
+    let table = section(stdout, "kubectl get hipaapolicies");
+    let header: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("NAME"))
+        .unwrap_or_else(|| panic!("no header in:\n{table}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, hipaa_testkit::HIPAA_POLICY_COLUMNS);
+    let production = row(table, "phi-production");
+    assert_eq!(
+        &production[1..3],
+        ["Enforce", "True"],
+        "the compliant billing namespace:\n{table}"
+    );
+    assert_eq!(production[4], "0", "no violations in billing:\n{table}");
+    let onboarding = row(table, "phi-onboarding");
+    assert_eq!(
+        &onboarding[1..3],
+        ["Audit", "False"],
+        "the legacy claims namespace:\n{table}"
+    );
+    assert!(onboarding[4].parse::<u32>().unwrap() > 0, "{table}");
+    let development = row(table, "no-phi-in-development");
+    assert_eq!(
+        &development[1..3],
+        ["Warn", "False"],
+        "PHI in the sandbox:\n{table}"
+    );
+
+    // What the audit found behind the legacy workload, in Kubernetes and in AWS.
+    let findings = section(stdout, "what the audit found for phi-onboarding");
+    for control in [
+        "HIPAA-K8S-SECRETS-IN-ENV",
+        "HIPAA-ECR-SCAN",
+        "HIPAA-ECR-IMMUTABLE-TAGS",
+        "HIPAA-SM-ROTATION",
+    ] {
+        assert!(
+            findings.contains(control),
+            "expected {control} among:\n{findings}"
+        );
+    }
+
+    // The denial, one line per failed control with its section.
+    let denial = section(
+        stdout,
+        "kubectl apply -f deploy/samples/workloads/billing-non-compliant.yaml",
+    );
+    assert!(denial.contains("denied the request"), "{denial}");
+    for needle in [
+        "[HIPAA-K8S-PRIVILEGED] 164.312(a)(1)",
+        "[HIPAA-K8S-SECRETS-IN-ENV]",
+        "[HIPAA-K8S-IMAGE-REGISTRY]",
+        "Deployment billing/billing-debug",
+    ] {
+        assert!(
+            denial.contains(needle),
+            "expected {needle:?} in the denial:\n{denial}"
+        );
+    }
+
+    // What to try next, then the teardown.
+    let next = section(stdout, "try it yourself");
+    assert!(next.contains("export KUBECONFIG="), "{next}");
+    assert!(stdout.contains("==> tearing down"), "{stdout}");
+}
