@@ -27,8 +27,13 @@ end_phase() {
   fi
   phase_name=""
 }
+background() { # background NAME PID START: how long a background build took, in the summary
+  phases+=("$(printf "%5ss  %s (in the background: done by then)" "$((SECONDS - $3))" "$1")")
+}
 summary() {
   local status=$?
+  # A failed step leaves no background build running after the script.
+  for job in $(jobs -p); do kill "$job" 2>/dev/null || true; done
   end_phase
   printf '\n==> phase times (total %ss, exit %s)\n' "$((SECONDS - run_start))" "$status"
   printf '%s\n' "${phases[@]}"
@@ -42,6 +47,13 @@ step "control plane and node: build or reuse (in the background, while cargo bui
 cp_log="$(mktemp -t hipaa-controlplane-build.XXXXXX.log)"
 bash tests/controlplane/build.sh >"$cp_log.out" 2>"$cp_log" &
 cp_pid=$!
+cp_start=$SECONDS
+
+step "images: static release binaries and the pause image (make images, in the background)"
+images_log="$(mktemp -t hipaa-images-build.XXXXXX.log)"
+bash scripts/build-images.sh >"$images_log" 2>&1 &
+images_pid=$!
+images_start=$SECONDS
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -52,8 +64,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo build (binaries the end-to-end tests run)"
 cargo build --workspace --bins --locked
 
-step "images: static release binaries on an empty base, and the pause image (make images)"
-bash scripts/build-images.sh
+step "waiting for the images"
+if ! wait "$images_pid"; then
+  cat "$images_log" >&2
+  echo "make images failed; its log is above" >&2
+  exit 1
+fi
+background "make images" "$images_pid" "$images_start"
+grep -E '^hipaa-guard/|^==> done|^cargo build' "$images_log" || true
+rm -f "$images_log"
 
 step "waiting for the control-plane and node build"
 if ! wait "$cp_pid"; then
@@ -61,6 +80,7 @@ if ! wait "$cp_pid"; then
   echo "control-plane build failed; its log is above" >&2
   exit 1
 fi
+background "control plane and node build" "$cp_pid" "$cp_start"
 cat "$cp_log" >&2
 HIPAA_GUARD_K8S_BIN="$(tail -n 1 "$cp_log.out")"
 export HIPAA_GUARD_K8S_BIN
