@@ -127,39 +127,20 @@ impl Node {
     /// (`containerd://<id>`) or the bare id.
     pub fn kill_container(&self, container_id: &str) -> anyhow::Result<()> {
         let id = container_id.trim_start_matches("containerd://");
-        let output = images::ctr(&self.socket)
-            .args(["tasks", "kill", "--signal", "SIGKILL", id])
-            .output()?;
-        anyhow::ensure!(
-            output.status.success(),
-            "ctr tasks kill {id}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Ok(())
+        images::run_ctr(&self.socket, ["tasks", "kill", "--signal", "SIGKILL", id]).map(drop)
     }
 
     /// Gives an image already in the node another name (`ctr images tag`), as a registry push of
     /// the same binaries under a new tag would.
     pub fn tag_image(&self, source: &str, target: &str) -> anyhow::Result<()> {
         // containerd stores short names fully qualified; take the stored name's prefix for both.
-        let listed = images::ctr(&self.socket)
-            .args(["images", "ls", "-q"])
-            .output()?;
-        let listed = String::from_utf8_lossy(&listed.stdout);
+        let listed = images::run_ctr(&self.socket, ["images", "ls", "-q"])?;
         let stored = listed
             .lines()
             .find(|name| *name == source || name.ends_with(&format!("/{source}")))
             .ok_or_else(|| anyhow!("{source} is not in the node's containerd: {listed}"))?;
         let prefix = stored.strip_suffix(source).unwrap_or_default();
-        let output = images::ctr(&self.socket)
-            .args(["images", "tag", "--force", stored])
-            .arg(format!("{prefix}{target}"))
-            .output()?;
-        anyhow::ensure!(
-            output.status.success(),
-            "ctr images tag {stored} {prefix}{target}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Ok(())
+        let target = format!("{prefix}{target}");
+        images::run_ctr(&self.socket, ["images", "tag", "--force", stored, &target]).map(drop)
     }
 }

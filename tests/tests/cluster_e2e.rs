@@ -14,12 +14,7 @@ mod release;
 #[path = "cluster_e2e/story.rs"]
 mod story;
 
-use std::time::Duration;
-
-use hipaa_testkit::{NODE_NAME, POD_CIDR, fresh_namespace, node, run, wait_for};
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::Api;
-use kube::api::{Patch, PatchParams};
+use hipaa_testkit::{NODE_NAME, POD_CIDR, fresh_namespace, node, run};
 
 /// The node itself: Ready, the pod traffic rule in place, and a Deployment of the locally built
 /// pause image available through the scheduler, the kubelet, containerd and the CNI bridge.
@@ -40,30 +35,8 @@ async fn the_node_runs_a_deployment_of_a_locally_built_image() {
 
     let client = node.client().await.unwrap();
     let namespace = fresh_namespace(&client, "node", &[]).await.unwrap();
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
-    let began = std::time::Instant::now();
-    deployments
-        .patch(
-            "pause",
-            &PatchParams::apply("cluster-e2e"),
-            &Patch::Apply(&fixtures::compliant_deployment("pause", 2)),
-        )
-        .await
-        .unwrap();
-    wait_for(
-        "a 2-replica Deployment to be available",
-        Duration::from_secs(90),
-        || async {
-            let status = deployments.get("pause").await?.status.unwrap_or_default();
-            Ok((status.available_replicas == Some(2)).then_some(()))
-        },
-    )
-    .await
-    .unwrap();
-    eprintln!(
-        "2-replica Deployment available {:.1?} after the apply",
-        began.elapsed()
-    );
+    let took = fixtures::run_compliant(&client, &namespace, "pause", 2).await;
+    eprintln!("2-replica Deployment available {took:.1?} after the apply");
     let pods = run(
         node.kubectl()
             .args(["get", "pods", "-n", &namespace, "-o", "wide"]),

@@ -7,6 +7,7 @@
 mod aws;
 #[path = "smoke/cleanup.rs"]
 mod cleanup;
+mod probe_support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! (`scripts/build-images.sh`) into OCI archives, and imported into the node's containerd: no
 //! registry is ever contacted.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -65,19 +66,28 @@ pub fn ctr(socket: &Path) -> Command {
     cmd
 }
 
-/// Imports an archive into the node's containerd (about 0.1 s) and returns the name it has there.
-pub fn import(socket: &Path, archive: &Path) -> anyhow::Result<String> {
-    let output = ctr(socket)
-        .args(["images", "import", "--no-unpack"])
-        .arg(archive)
-        .output()
-        .with_context(|| format!("running ctr images import {}", archive.display()))?;
+/// Runs `ctr <args>` against the node's containerd; its stdout, or an error with its stderr.
+pub fn run_ctr<I, S>(socket: &Path, args: I) -> anyhow::Result<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = ctr(socket);
+    cmd.args(args);
+    let shown = format!("{cmd:?}");
+    let output = cmd.output().with_context(|| format!("running {shown}"))?;
     if !output.status.success() {
         bail!(
-            "ctr images import {} failed: {}",
-            archive.display(),
+            "{shown} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Imports an archive into the node's containerd (about 0.1 s) and returns the name it has there.
+pub fn import(socket: &Path, archive: &Path) -> anyhow::Result<String> {
+    let args = ["images", "import", "--no-unpack"].map(OsStr::new);
+    run_ctr(socket, args.into_iter().chain([archive.as_os_str()]))?;
     reference(archive)
 }

@@ -3,8 +3,12 @@
 //! replicas across the node's zone, mesh-annotated, isolated), and a privileged one.
 
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
+use hipaa_testkit::wait_for;
 use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
 
 /// The image the compliant workloads run: the sandbox image `make images` builds, which is in
 /// the node already. Set once by the test that imports the images.
@@ -129,4 +133,36 @@ pub fn privileged_yaml(name: &str, namespace: &str) -> String {
     let mut deployment = privileged_deployment(name);
     deployment.metadata.namespace = Some(namespace.to_string());
     serde_yaml::to_string(&deployment).unwrap_or_else(|e| panic!("privileged fixture: {e}"))
+}
+
+/// Applies [`compliant_deployment`] `name` with `replicas` in `namespace` and waits until every
+/// replica is available on the node; returns how long that took from the apply.
+pub async fn run_compliant(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    replicas: i32,
+) -> Duration {
+    let began = Instant::now();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let replicas_u32 = u32::try_from(replicas).unwrap_or(1);
+    deployments
+        .patch(
+            name,
+            &PatchParams::apply("cluster-e2e"),
+            &Patch::Apply(&compliant_deployment(name, replicas_u32)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("applying the compliant Deployment {name}: {e}"));
+    wait_for(
+        &format!("{namespace}/{name} to be available"),
+        Duration::from_secs(90),
+        || async {
+            let status = deployments.get(name).await?.status.unwrap_or_default();
+            Ok((status.available_replicas == Some(replicas)).then_some(()))
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    began.elapsed()
 }

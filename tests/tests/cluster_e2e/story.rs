@@ -11,7 +11,6 @@ use hipaa_testkit::{
     wait_for,
 };
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
@@ -81,30 +80,8 @@ pub async fn install_upgrade_failover_uninstall() {
         denied.stderr.trim()
     );
 
-    let began = Instant::now();
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
-    deployments
-        .patch(
-            "steady",
-            &PatchParams::apply("cluster-e2e"),
-            &Patch::Apply(&fixtures::compliant_deployment("steady", 2)),
-        )
-        .await
-        .unwrap();
-    wait_for(
-        "the compliant Deployment to run",
-        Duration::from_secs(90),
-        || async {
-            let status = deployments.get("steady").await?.status.unwrap_or_default();
-            Ok((status.available_replicas == Some(2)).then_some(()))
-        },
-    )
-    .await
-    .unwrap();
-    eprintln!(
-        "compliant Deployment admitted and available: {:.1?}",
-        began.elapsed()
-    );
+    let took = fixtures::run_compliant(&client, &namespace, "steady", 2).await;
+    eprintln!("compliant Deployment admitted and available: {took:.1?}");
     wait_compliant(&client, "cluster-story", Duration::from_secs(60)).await;
     let table = run(node.kubectl().args(["get", "hipaapolicies"]), None).unwrap();
     assert!(
