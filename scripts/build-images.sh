@@ -60,7 +60,9 @@ pause_ref="hipaa-guard/pause:$tag"
 total_start="$(now)"
 step "static release binaries: cargo build --release --target $triple (crt-static)"
 t="$(now)"
-env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="-C target-feature=+crt-static" \
+# The revision both binaries report in their *_build_info metric (unknown outside a git checkout).
+revision="$(git rev-parse --short=12 HEAD 2>/dev/null || true)"
+env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="-C target-feature=+crt-static" HIPAA_GUARD_REVISION="$revision" \
   cargo build --release --locked --target "$triple" -p hipaa-webhook -p hipaa-operator
 echo "cargo build: $(since "$t")"
 bin_dir="$target_dir/$triple/release"

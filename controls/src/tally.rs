@@ -75,8 +75,9 @@ pub struct ExceptionTally {
     /// Its index in the policy's `spec.exceptions`.
     pub index: usize,
     pub state: ExceptionState,
-    /// Time left, e.g. `123d` or `5h`; `None` once expired.
-    pub expires_in: Option<String>,
+    /// When it stops applying; `None` when the expiry cannot be represented (it counts as
+    /// expired).
+    pub expires_at: Option<DateTime<Utc>>,
     /// Failures it waived.
     pub matched: u32,
 }

@@ -11,7 +11,7 @@ use hipaa_controls::aws::evaluate_aws_resources;
 use hipaa_controls::catalog::ids;
 use hipaa_controls::model::Outcome;
 use hipaa_controls::policy::EffectivePolicy;
-use hipaa_controls::tally::{ResourceEvaluation, tally};
+use hipaa_controls::tally::{ResourceEvaluation, expires_in, tally, to_time};
 use hipaa_crds::{ControlResult, ExceptionState, HipaaPolicyStatus};
 use tally_support::{deployment, evaluated, exception, finding, mixed_scope};
 
@@ -66,16 +66,16 @@ fn exception_states_expiry_and_matches() {
         .push(exception(1, Duration::hours(5) + Duration::minutes(30)));
     policy.exceptions.push(exception(2, -Duration::days(1)));
     let tally = tally(&policy, &evaluations, now());
-    let states: Vec<(ExceptionState, Option<&str>, u32)> = tally
+    let states: Vec<(ExceptionState, Option<String>, u32)> = tally
         .exceptions
         .iter()
-        .map(|e| (e.state, e.expires_in.as_deref(), e.matched))
+        .map(|e| (e.state, expires_in(e.expires_at, now()), e.matched))
         .collect();
     assert_eq!(
         states,
         [
-            (ExceptionState::Active, Some("123d"), 1),
-            (ExceptionState::ExpiringSoon, Some("5h"), 0),
+            (ExceptionState::Active, Some("123d".to_string()), 1),
+            (ExceptionState::ExpiringSoon, Some("5h".to_string()), 0),
             (ExceptionState::Expired, None, 0),
         ]
     );
@@ -83,12 +83,15 @@ fn exception_states_expiry_and_matches() {
     assert_eq!(statuses.len(), 3);
     assert!(statuses[0].active && statuses[1].active && !statuses[2].active);
     assert_eq!(statuses[2].index, 2);
+    // The status keeps the expiry itself, expired or not: a timestamp does not go stale.
+    let expiring = now() + Duration::hours(5) + Duration::minutes(30);
+    assert_eq!(statuses[1].expires_at, to_time(expiring));
+    assert_eq!(statuses[2].expires_at, to_time(now() - Duration::days(1)));
     assert!(tally.exception_statuses("another-policy").is_empty());
 }
 
 #[test]
 fn expires_in_uses_the_largest_whole_unit() {
-    use hipaa_controls::tally::expires_in;
     let at = |d: Duration| Some(now() + d);
     assert_eq!(
         expires_in(at(Duration::days(14) + Duration::hours(23)), now()).as_deref(),

@@ -26,6 +26,8 @@ pub const CONTROL_ID_PATTERN: &str = "^HIPAA-[A-Z0-9]+(-[A-Z0-9]+)*$";
     shortname = "hp",
     category = "hipaaguard",
     status = "HipaaPolicyStatus",
+    // The CRD's top-level description (`kubectl explain hipaapolicy`) and the generated type's doc.
+    doc = "HipaaPolicy declares which namespaces hold PHI and how HIPAA Guard enforces the HIPAA technical and administrative safeguards there (45 CFR 164.308 and 164.312). Admission judges new and changed objects in the selected namespaces and denies, warns or records failed controls; the operator audits everything already in scope, and the AWS resources the policy links, and reports the result in the status, as Events and as metrics. Several policies may select one namespace: the strictest enforcement wins and every active exception applies. Cluster-scoped.",
     printcolumn(
         name = "Enforcement",
         type_ = "string",

@@ -23,8 +23,11 @@ pub struct HipaaPolicyStatus {
     /// The spec generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Ready` and `Compliant`.
+    /// `Ready` and `Compliant`, at most one of each type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // A map keyed on `type`, as for every Kubernetes condition list: server-side apply merges
+    // conditions by type, and the API server refuses two of the same type.
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
     /// Counts and the compliance score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,9 +176,10 @@ pub struct ExceptionStatus {
     pub active: bool,
     /// Active, ExpiringSoon (within 14 days) or Expired.
     pub state: ExceptionState,
-    /// Time left, e.g. `123d` or `5h`; absent once expired.
+    /// When the exception stops applying (RFC 3339), as `spec.exceptions[index].expires` says.
+    // A timestamp, not the time left: a relative value would be stale as soon as it is written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_in: Option<String>,
+    pub expires_at: Option<Time>,
     /// How many failures it waived in the last audit.
     #[serde(default)]
     pub matched: u32,

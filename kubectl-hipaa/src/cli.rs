@@ -18,7 +18,7 @@ Examples:
   kubectl hipaa status
 
   # An evidence report for auditors, organised by 45 CFR section
-  kubectl hipaa report -o html --output hipaa-evidence.html
+  kubectl hipaa report -o html --output-file hipaa-evidence.html
 
   # What a control checks and how to fix it
   kubectl hipaa controls HIPAA-K8S-NETPOL";
@@ -150,11 +150,11 @@ pub struct ReportArgs {
     /// Only this HipaaPolicy (default: every policy).
     #[arg(long, value_name = "NAME")]
     pub policy: Option<String>,
-    /// Report format (`-o`; the long form is --format, as --output names the file).
-    #[arg(short = 'o', long = "format", value_enum, default_value_t = ReportFormat::Markdown)]
+    /// Output format, as kubectl's -o/--output.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Markdown)]
     pub format: ReportFormat,
     /// Write the report to this file instead of standard output.
-    #[arg(long = "output", value_name = "FILE")]
+    #[arg(long = "output-file", value_name = "FILE")]
     pub output_file: Option<PathBuf>,
 }
 
@@ -237,6 +237,36 @@ mod tests {
         assert_eq!(scan.fail_on, Severity::High);
         assert_eq!(scan.output, ScanFormat::Sarif);
         assert_eq!(cli.global.namespace.as_deref(), Some("apps"));
+    }
+
+    #[test]
+    fn report_takes_the_format_as_output_and_the_file_apart() {
+        let cli = Cli::try_parse_from([
+            "kubectl-hipaa",
+            "report",
+            "--output",
+            "html",
+            "--output-file",
+            "evidence.html",
+        ])
+        .unwrap();
+        let Command::Report(report) = cli.command else {
+            panic!("not report")
+        };
+        assert_eq!(report.format, ReportFormat::Html);
+        assert_eq!(report.output_file, Some(PathBuf::from("evidence.html")));
+        let cli = Cli::try_parse_from(["kubectl-hipaa", "report", "-o", "json"]).unwrap();
+        let Command::Report(report) = cli.command else {
+            panic!("not report")
+        };
+        assert_eq!(
+            (report.format, report.output_file),
+            (ReportFormat::Json, None)
+        );
+        // A file name where the format goes is refused, not taken for a file.
+        assert!(
+            Cli::try_parse_from(["kubectl-hipaa", "report", "--output", "evidence.html"]).is_err()
+        );
     }
 
     #[test]

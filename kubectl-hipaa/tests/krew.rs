@@ -1,5 +1,6 @@
 //! deploy/krew/hipaa.yaml renders, as krew-release-bot would render it for a release, into a
-//! valid krew Plugin manifest for the `kubectl-hipaa` binary.
+//! valid krew Plugin manifest for the `kubectl-hipaa` binary, which installs the repository's
+//! LICENSE beside it (krew-index asks every plugin to ship its licence).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -64,6 +65,13 @@ fn the_template_renders_to_a_krew_plugin_for_every_platform() {
             "{uri}"
         );
         assert_eq!(platform["sha256"].as_str().unwrap().len(), 64);
+        let files: Vec<(&str, &str)> = platform["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["from"].as_str().unwrap(), f["to"].as_str().unwrap()))
+            .collect();
+        assert_eq!(files, [("kubectl-hipaa", "."), ("LICENSE", ".")]);
         seen.push(format!("{os}/{arch}"));
     }
     seen.sort();
@@ -71,4 +79,15 @@ fn the_template_renders_to_a_krew_plugin_for_every_platform() {
         seen,
         ["darwin/amd64", "darwin/arm64", "linux/amd64", "linux/arm64"]
     );
+}
+
+#[test]
+fn the_licence_krew_installs_is_the_one_cargo_declares() {
+    // Cargo.toml says Apache-2.0; the archive's LICENSE is the repository's.
+    assert_eq!(env!("CARGO_PKG_LICENSE"), "Apache-2.0");
+    let licence = std::fs::read_to_string("../LICENSE").unwrap();
+    assert!(
+        licence.contains("Apache License\n                           Version 2.0, January 2004")
+    );
+    assert!(licence.contains("END OF TERMS AND CONDITIONS"));
 }

@@ -96,7 +96,7 @@ mod tests {
         let metrics = admin_response(&state, "metrics");
         assert_eq!(metrics.status(), StatusCode::OK);
         assert!(
-            metrics.body().contains("hipaaguard_leader"),
+            metrics.body().contains("hipaaguard_operator_leader"),
             "{}",
             metrics.body()
         );

@@ -1,10 +1,22 @@
-//! The operator's Prometheus metrics: violations and scores per policy, reconcile counts,
-//! durations and errors, status writes, Events and leadership, and their text exposition.
+//! The operator's Prometheus metrics (prefix `hipaaguard_operator_`): violations and the
+//! compliance ratio per policy, reconcile counts, durations and errors, status writes, Events and
+//! leadership, then `hipaaguard_operator_build_info` and the `process_*` series.
+//!
+//! Every series labelled with a policy, gauge or counter, goes when the policy does: at the next
+//! reconcile of any policy, and at the next scrape once the leadership term's policy watch has
+//! seen the deletion (a deleted policy is never reconciled again, so the scrape is what notices
+//! the last one going).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures::FutureExt;
+use hipaa_crds::HipaaPolicy;
+use hipaa_runtime::StandardMetrics;
+use kube::ResourceExt;
+use kube::runtime::reflector::Store;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -12,7 +24,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-/// Labels of `hipaaguard_violations`.
+/// The prefix of every operator series (the webhook's is `hipaaguard_webhook`).
+pub const PREFIX: &str = "hipaaguard_operator";
+
+/// Labels of `hipaaguard_operator_violations`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 pub struct ViolationLabels {
     pub policy: String,
@@ -39,11 +54,21 @@ pub struct EventLabels {
     pub reason: String,
 }
 
+/// The label sets of one policy's series beyond its bare `policy` label, so that all of them can
+/// be removed with it.
+#[derive(Default)]
+struct PolicySeries {
+    violations: HashSet<ViolationLabels>,
+    errors: HashSet<String>,
+}
+
 /// Every metric the operator exports, registered once.
 pub struct Metrics {
     registry: Registry,
+    /// Build info and process metrics, encoded after the operator's own.
+    standard: StandardMetrics,
     violations: Family<ViolationLabels, Gauge>,
-    score: Family<PolicyLabels, Gauge>,
+    compliance: Family<PolicyLabels, Gauge<f64, AtomicU64>>,
     resources: Family<PolicyLabels, Gauge>,
     reconciles: Family<PolicyLabels, Counter>,
     reconcile_errors: Family<ErrorLabels, Counter>,
@@ -52,8 +77,11 @@ pub struct Metrics {
     events: Family<EventLabels, Counter>,
     events_suppressed: Counter,
     leader: Gauge,
-    /// The violation label sets last exported per policy, so that fixed ones disappear.
-    exported: Mutex<HashMap<String, HashSet<ViolationLabels>>>,
+    /// Every policy with series, and their label sets. Series are created and removed under
+    /// this lock, so that a scrape never sees half of a policy's.
+    series: Mutex<HashMap<String, PolicySeries>>,
+    /// The leadership term's HipaaPolicy cache, once it has listed them all.
+    policies: Mutex<Option<Store<HipaaPolicy>>>,
 }
 
 impl Default for Metrics {
@@ -64,18 +92,18 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("hipaaguard");
+        let mut registry = Registry::with_prefix(PREFIX);
         let violations = Family::<ViolationLabels, Gauge>::default();
         registry.register(
             "violations",
             "Violations (failed, not excepted checks) per policy, control, severity and namespace",
             violations.clone(),
         );
-        let score = Family::<PolicyLabels, Gauge>::default();
+        let compliance = Family::<PolicyLabels, Gauge<f64, AtomicU64>>::default();
         registry.register(
-            "compliance_score",
-            "Compliance score of a policy, 0 to 100",
-            score.clone(),
+            "compliance_ratio",
+            "Compliance of a policy from 0 to 1: the severity-weighted share of its controls that pass (the status's score / 100)",
+            compliance.clone(),
         );
         let resources = Family::<PolicyLabels, Gauge>::default();
         registry.register(
@@ -123,8 +151,9 @@ impl Metrics {
         );
         Metrics {
             registry,
+            standard: StandardMetrics::new(PREFIX, env!("CARGO_PKG_VERSION")),
             violations,
-            score,
+            compliance,
             resources,
             reconciles,
             reconcile_errors,
@@ -133,7 +162,8 @@ impl Metrics {
             events,
             events_suppressed,
             leader,
-            exported: Mutex::new(HashMap::new()),
+            series: Mutex::new(HashMap::new()),
+            policies: Mutex::new(None),
         }
     }
 
@@ -142,19 +172,24 @@ impl Metrics {
         &mut self.registry
     }
 
-    /// The Prometheus text exposition.
+    /// The Prometheus text exposition, without the series of policies deleted since.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        self.forget_deleted();
         let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        self.standard.encode(&mut text, &self.registry)?;
         Ok(text)
     }
 
+    /// From now on, the series of any policy `policies` does not hold (once it has listed them
+    /// all) are dropped at scrape time. One store per leadership term: the latest wins.
+    pub fn track_policies(&self, policies: Store<HipaaPolicy>) {
+        *lock(&self.policies) = Some(policies);
+    }
+
     pub fn reconcile_started(&self, policy: &str) {
-        self.reconciles
-            .get_or_create(&PolicyLabels {
-                policy: policy.to_string(),
-            })
-            .inc();
+        let mut series = lock(&self.series);
+        series.entry(policy.to_string()).or_default();
+        self.reconciles.get_or_create(&policy_labels(policy)).inc();
     }
 
     pub fn reconcile_finished(&self, elapsed: Duration) {
@@ -162,6 +197,9 @@ impl Metrics {
     }
 
     pub fn reconcile_failed(&self, policy: &str, error: &str) {
+        let mut series = lock(&self.series);
+        let entry = series.entry(policy.to_string()).or_default();
+        entry.errors.insert(error.to_string());
         self.reconcile_errors
             .get_or_create(&ErrorLabels {
                 policy: policy.to_string(),
@@ -171,10 +209,10 @@ impl Metrics {
     }
 
     pub fn status_written(&self, policy: &str) {
+        let mut series = lock(&self.series);
+        series.entry(policy.to_string()).or_default();
         self.status_writes
-            .get_or_create(&PolicyLabels {
-                policy: policy.to_string(),
-            })
+            .get_or_create(&policy_labels(policy))
             .inc();
     }
 
@@ -194,8 +232,9 @@ impl Metrics {
         self.leader.set(i64::from(leading));
     }
 
-    /// Replaces a policy's audit figures: its score, resource count and violation counts
-    /// (keyed by control, severity and namespace); series that no longer apply are removed.
+    /// Replaces a policy's audit figures: its score (as a 0 to 1 ratio), resource count and
+    /// violation counts (keyed by control, severity and namespace); series that no longer apply
+    /// are removed.
     pub fn set_audit(
         &self,
         policy: &str,
@@ -203,21 +242,19 @@ impl Metrics {
         resources: u32,
         violations: &BTreeMap<(String, String, String), u32>,
     ) {
-        let policy_labels = PolicyLabels {
-            policy: policy.to_string(),
-        };
+        let mut series = lock(&self.series);
+        let labels = policy_labels(policy);
         match score {
             Some(score) => {
-                self.score
-                    .get_or_create(&policy_labels)
-                    .set(i64::from(score));
+                let ratio = f64::from(score) / 100.0;
+                self.compliance.get_or_create(&labels).set(ratio);
             }
             None => {
-                self.score.remove(&policy_labels);
+                self.compliance.remove(&labels);
             }
         }
         self.resources
-            .get_or_create(&policy_labels)
+            .get_or_create(&labels)
             .set(i64::from(resources));
         let current: HashSet<ViolationLabels> = violations
             .iter()
@@ -234,104 +271,64 @@ impl Metrics {
                 labels
             })
             .collect();
-        let mut exported = self
-            .exported
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(previous) = exported.get(policy) {
-            for stale in previous.difference(&current) {
-                self.violations.remove(stale);
-            }
+        let entry = series.entry(policy.to_string()).or_default();
+        for stale in entry.violations.difference(&current) {
+            self.violations.remove(stale);
         }
-        exported.insert(policy.to_string(), current);
+        entry.violations = current;
     }
 
-    /// Drops every series of policies that no longer exist.
+    /// Drops every series, gauges and counters alike, of policies not in `existing`.
     pub fn retain_policies(&self, existing: &HashSet<String>) {
-        let mut exported = self
-            .exported
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        exported.retain(|policy, labels| {
+        lock(&self.series).retain(|policy, series| {
             if existing.contains(policy) {
                 return true;
             }
-            for stale in labels.iter() {
-                self.violations.remove(stale);
+            for labels in &series.violations {
+                self.violations.remove(labels);
             }
-            let policy_labels = PolicyLabels {
-                policy: policy.clone(),
-            };
-            self.score.remove(&policy_labels);
-            self.resources.remove(&policy_labels);
+            for error in &series.errors {
+                self.reconcile_errors.remove(&ErrorLabels {
+                    policy: policy.clone(),
+                    error: error.clone(),
+                });
+            }
+            let labels = policy_labels(policy);
+            for family in [&self.reconciles, &self.status_writes] {
+                family.remove(&labels);
+            }
+            self.compliance.remove(&labels);
+            self.resources.remove(&labels);
             false
         });
     }
+
+    /// Drops the series of policies the tracked cache no longer holds; nothing before it has
+    /// listed them (an empty cache then means "not yet", not "all deleted").
+    fn forget_deleted(&self) {
+        let Some(policies) = lock(&self.policies).clone() else {
+            return;
+        };
+        if !matches!(policies.wait_until_ready().now_or_never(), Some(Ok(()))) {
+            return;
+        }
+        let existing: HashSet<String> = policies.state().iter().map(|p| p.name_any()).collect();
+        self.retain_policies(&existing);
+    }
+}
+
+fn policy_labels(policy: &str) -> PolicyLabels {
+    PolicyLabels {
+        policy: policy.to_string(),
+    }
+}
+
+/// A lock that a panic elsewhere does not poison for the metrics.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-    use super::*;
-
-    fn counts(entries: &[(&str, &str, &str, u32)]) -> BTreeMap<(String, String, String), u32> {
-        entries
-            .iter()
-            .map(|(c, s, n, v)| ((c.to_string(), s.to_string(), n.to_string()), *v))
-            .collect()
-    }
-
-    #[test]
-    fn audit_figures_are_exported_and_fixed_violations_disappear() {
-        let metrics = Metrics::new();
-        metrics.set_audit(
-            "prod",
-            Some(93),
-            42,
-            &counts(&[
-                ("HIPAA-K8S-NETPOL", "HIGH", "billing", 2),
-                ("HIPAA-K8S-PRIVILEGED", "CRITICAL", "api", 1),
-            ]),
-        );
-        let text = metrics.encode().unwrap();
-        assert!(text.contains(
-            r#"hipaaguard_violations{policy="prod",control="HIPAA-K8S-NETPOL",severity="HIGH",namespace="billing"} 2"#
-        ), "{text}");
-        assert!(
-            text.contains(r#"hipaaguard_compliance_score{policy="prod"} 93"#),
-            "{text}"
-        );
-
-        metrics.set_audit(
-            "prod",
-            Some(97),
-            42,
-            &counts(&[("HIPAA-K8S-NETPOL", "HIGH", "billing", 1)]),
-        );
-        let text = metrics.encode().unwrap();
-        assert!(!text.contains("HIPAA-K8S-PRIVILEGED"), "{text}");
-
-        metrics.retain_policies(&HashSet::new());
-        let text = metrics.encode().unwrap();
-        assert!(!text.contains(r#"policy="prod""#), "{text}");
-    }
-
-    #[test]
-    fn reconciles_are_counted_per_policy() {
-        let metrics = Metrics::new();
-        metrics.reconcile_started("a");
-        metrics.reconcile_started("a");
-        metrics.reconcile_failed("a", "status_write");
-        let text = metrics.encode().unwrap();
-        assert!(
-            text.contains(r#"hipaaguard_reconciles_total{policy="a"} 2"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                r#"hipaaguard_reconcile_errors_total{policy="a",error="status_write"} 1"#
-            ),
-            "{text}"
-        );
-    }
-}
+mod tests;

@@ -449,7 +449,7 @@ async fn status_and_report_show_the_numbers_of_the_policy_status() {
                 &name,
                 "-o",
                 "html",
-                "--output",
+                "--output-file",
                 html_path.to_str().unwrap(),
             ],
         ),

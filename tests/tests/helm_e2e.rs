@@ -338,7 +338,12 @@ async fn api_server_accepts_default_and_non_default_renderings() {
                 let account = object(&docs, "ServiceAccount", "hipaa-guard-operator");
                 let role = &account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"];
                 assert_eq!(role, "arn:aws:iam::123456789012:role/hipaa-guard-operator");
-                assert_eq!(of_kind(&docs, "ServiceMonitor").len(), 2);
+                let monitors = of_kind(&docs, "ServiceMonitor");
+                assert_eq!(monitors.len(), 2);
+                for monitor in monitors {
+                    // The series' own labels win (the operator's `namespace` label).
+                    assert_eq!(monitor["spec"]["endpoints"][0]["honorLabels"], true);
+                }
                 let webhook_pod =
                     &object(&docs, "Deployment", "hipaa-guard-webhook")["spec"]["template"]["spec"];
                 let args = strings(&webhook_pod["containers"][0]["args"]);

@@ -1,8 +1,8 @@
 //! `hipaa-operator` on the real control plane: the status of a HipaaPolicy over a mix of
 //! compliant and non-compliant workloads (and as `kubectl get hipaapolicies` prints it), fixing
-//! and breaking a workload, exceptions that expired or expire soon, and an invalid spec that
-//! waits for a change instead of hot-looping. Each test runs its own operator, scoped to its own
-//! policies by a label.
+//! and breaking a workload, exceptions that expired or expire soon, an invalid spec that waits
+//! for a change instead of hot-looping, and a deleted policy leaving no metric series. Each test
+//! runs its own operator, scoped to its own policies by a label.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod operator_support;
@@ -280,19 +280,22 @@ async fn an_expired_exception_does_not_suppress_and_one_expiring_soon_is_flagged
     let states: Vec<_> = status
         .exceptions
         .iter()
-        .map(|e| (e.index, e.active, e.state, e.expires_in.clone(), e.matched))
+        .map(|e| {
+            let expires_at = e.expires_at.as_ref().map(|t| t.0.to_string());
+            (e.index, e.active, e.state, expires_at, e.matched)
+        })
         .collect();
     assert_eq!(
         states,
         [
-            (0, false, ExceptionState::Expired, None, 0),
             (
-                1,
-                true,
-                ExceptionState::ExpiringSoon,
-                Some("6d".to_string()),
-                1
-            )
+                0,
+                false,
+                ExceptionState::Expired,
+                Some("2020-01-01T00:00:00Z".to_string()),
+                0
+            ),
+            (1, true, ExceptionState::ExpiringSoon, Some(in_a_week), 1)
         ],
         "{status:#?}"
     );
@@ -361,7 +364,7 @@ async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop(
     );
     assert!(policy.status.as_ref().unwrap().summary.is_none());
 
-    let series = format!("hipaaguard_reconciles_total{{policy=\"{name}\"}}");
+    let series = format!("hipaaguard_operator_reconciles_total{{policy=\"{name}\"}}");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let settled = operator.metric(&series).await.unwrap();
     assert!(settled >= 1.0);
@@ -380,7 +383,7 @@ async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop(
     assert_eq!(
         operator
             .metric(&format!(
-                "hipaaguard_status_writes_total{{policy=\"{name}\"}}"
+                "hipaaguard_operator_status_writes_total{{policy=\"{name}\"}}"
             ))
             .await
             .unwrap(),
@@ -396,4 +399,26 @@ async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop(
         .await
         .unwrap();
     assert_eq!(policy.status.unwrap().summary.unwrap().violations, 1);
+
+    // Deleted, it is never reconciled again, yet every series labelled with it goes, counters
+    // included: the operator's next scrape drops them.
+    let label = format!("policy=\"{name}\"");
+    let ratio = format!("hipaaguard_operator_compliance_ratio{{{label}}}");
+    let ratio = operator.metric(&ratio).await.unwrap();
+    assert!(ratio > 0.0 && ratio < 1.0, "{ratio}");
+    kube::Api::<HipaaPolicy>::all(client.clone())
+        .delete(&name, &Default::default())
+        .await
+        .unwrap();
+    hipaa_testkit::wait_for(
+        "the deleted policy's series to go",
+        Duration::from_secs(10),
+        || {
+            let metrics = operator.metrics();
+            let label = label.clone();
+            async move { Ok((!metrics.await?.contains(&label)).then_some(())) }
+        },
+    )
+    .await
+    .unwrap();
 }

@@ -124,11 +124,17 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_durati
     .await
     .unwrap();
 
-    let writes = format!("hipaaguard_status_writes_total{{policy=\"{name}\"}}");
-    let reconciles = format!("hipaaguard_reconciles_total{{policy=\"{name}\"}}");
+    let writes = format!("hipaaguard_operator_status_writes_total{{policy=\"{name}\"}}");
+    let reconciles = format!("hipaaguard_operator_reconciles_total{{policy=\"{name}\"}}");
     assert!(first.metric(&writes).await.unwrap() >= 1.0);
-    assert_eq!(first.metric("hipaaguard_leader").await.unwrap(), 1.0);
-    assert_eq!(second.metric("hipaaguard_leader").await.unwrap(), 0.0);
+    assert_eq!(
+        first.metric("hipaaguard_operator_leader").await.unwrap(),
+        1.0
+    );
+    assert_eq!(
+        second.metric("hipaaguard_operator_leader").await.unwrap(),
+        0.0
+    );
     assert_eq!(
         second.metric(&reconciles).await.unwrap(),
         0.0,
@@ -175,7 +181,10 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_durati
     .await
     .unwrap();
     assert!(second.metric(&writes).await.unwrap() >= 1.0);
-    assert_eq!(second.metric("hipaaguard_leader").await.unwrap(), 1.0);
+    assert_eq!(
+        second.metric("hipaaguard_operator_leader").await.unwrap(),
+        1.0
+    );
 
     // SIGTERM: graceful shutdown releases the Lease and exits 0.
     let status = second.guard.kill().unwrap();

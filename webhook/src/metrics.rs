@@ -1,13 +1,18 @@
 //! The webhook's Prometheus metrics (prefix `hipaaguard_webhook_`): reviews by kind, operation,
 //! decision and dry-run; failed controls; review latency; cache sync state; bad requests and
-//! certificate reloads. Every label value is a `&'static str`, so counting allocates nothing.
+//! certificate reloads; then, as on the operator, `hipaaguard_webhook_build_info` and the
+//! `process_*` series. Every label value is a `&'static str`, so counting allocates nothing.
 
+use hipaa_runtime::StandardMetrics;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+/// The prefix of every webhook series (the operator's is `hipaaguard_operator`).
+pub const PREFIX: &str = "hipaaguard_webhook";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReviewLabels {
@@ -46,6 +51,8 @@ pub struct ResultLabels {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// Build info and process metrics, encoded after the webhook's own.
+    standard: StandardMetrics,
     pub reviews: Family<ReviewLabels, Counter>,
     pub control_findings: Family<ControlLabels, Counter>,
     pub review_duration: Histogram,
@@ -65,7 +72,7 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("hipaaguard_webhook");
+        let mut registry = Registry::with_prefix(PREFIX);
         let reviews = Family::<ReviewLabels, Counter>::default();
         registry.register(
             "reviews",
@@ -136,6 +143,7 @@ impl Metrics {
         }
         Metrics {
             registry,
+            standard: StandardMetrics::new(PREFIX, env!("CARGO_PKG_VERSION")),
             reviews,
             control_findings,
             review_duration,
@@ -151,7 +159,7 @@ impl Metrics {
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(8192);
-        if let Err(err) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+        if let Err(err) = self.standard.encode(&mut out, &self.registry) {
             tracing::warn!(error = %err, "encoding metrics failed");
         }
         out
@@ -190,5 +198,29 @@ pub fn outcome_label(outcome: hipaa_controls::model::Outcome) -> &'static str {
         hipaa_controls::model::Outcome::Fail => "fail",
         hipaa_controls::model::Outcome::Error => "error",
         hipaa_controls::model::Outcome::Excepted => "excepted",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_info_and_process_metrics_follow_the_webhook_series() {
+        let text = Metrics::new().encode();
+        let reviews = text.find("hipaaguard_webhook_in_flight_reviews 0\n");
+        let build = text.find(&format!(
+            "hipaaguard_webhook_build_info{{version=\"{}\",",
+            env!("CARGO_PKG_VERSION")
+        ));
+        assert!(
+            reviews.is_some() && build.is_some() && reviews < build,
+            "{text}"
+        );
+        if cfg!(target_os = "linux") {
+            assert!(text.contains("\nprocess_cpu_seconds_total "), "{text}");
+            assert!(text.contains("\nprocess_resident_memory_bytes "), "{text}");
+        }
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

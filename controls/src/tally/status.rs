@@ -43,7 +43,9 @@ pub fn exception_state(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Ex
     }
 }
 
-/// Time left in its largest whole unit: `123d`, `5h`, `12m`, `30s`; `None` once expired.
+/// Time left in its largest whole unit: `123d`, `5h`, `12m`, `30s`; `None` once expired. For
+/// what is shown at a given moment (Events, `kubectl hipaa status`); the status keeps the
+/// timestamp instead, which does not go stale.
 pub fn expires_in(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<String> {
     let left = expires? - now;
     if left <= Duration::zero() {
@@ -83,7 +85,7 @@ pub(super) fn exception_tallies(
                 policy: scoped.policy.clone(),
                 index: scoped.index,
                 state: exception_state(expires, now),
-                expires_in: expires_in(expires, now),
+                expires_at: expires,
                 matched: count(matched),
             }
         })
@@ -196,7 +198,7 @@ impl From<&ExceptionTally> for ExceptionStatus {
             index: count(tally.index),
             active: tally.state != ExceptionState::Expired,
             state: tally.state,
-            expires_in: tally.expires_in.clone(),
+            expires_at: tally.expires_at.and_then(to_time),
             matched: tally.matched,
         }
     }

@@ -23,7 +23,7 @@ use crate::cluster;
 use crate::status::read_policies;
 use model::{ClusterIdentity, EvidenceReport, ReportInputs};
 
-/// Reads the cluster, builds the report and writes it to `--output` or `out`.
+/// Reads the cluster, builds the report and writes it to `--output-file` or `out`.
 pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let now = Utc::now();
     let runtime = cluster::runtime()?;

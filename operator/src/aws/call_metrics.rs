@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AttemptLabels {
-    /// The SDK's service name, e.g. `Secrets Manager`.
+    /// The service as a [`service_label`], e.g. `secrets_manager`.
     pub service: String,
     /// The API operation, e.g. `DescribeSecret`.
     pub operation: String,
@@ -59,7 +59,7 @@ impl Default for AwsCallMetrics {
 }
 
 impl AwsCallMetrics {
-    /// Adds the series to `registry` (prefixed there, e.g. `hipaaguard_aws_attempts_total`).
+    /// Adds the series to `registry` (prefixed there: `hipaaguard_operator_aws_attempts_total`).
     pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "aws_attempts",
@@ -73,10 +73,11 @@ impl AwsCallMetrics {
         );
     }
 
-    /// Attempts so far with these labels (tests and diagnostics).
+    /// Attempts so far with these labels (tests and diagnostics); `service` as the SDK names it
+    /// (`Secrets Manager`) or as the label says (`secrets_manager`).
     pub fn attempts(&self, service: &str, operation: &str, outcome: Outcome) -> u64 {
         let labels = AttemptLabels {
-            service: service.to_string(),
+            service: service_label(service),
             operation: operation.to_string(),
             outcome: outcome.as_str(),
         };
@@ -161,6 +162,24 @@ pub fn error_code(response: &HttpResponse) -> Option<String> {
     (!code.is_empty()).then(|| code.to_string())
 }
 
+/// The SDK's service name (`EKS`, `ECR`, `Secrets Manager`, `KMS`) as a stable label value:
+/// lower case, with `_` for anything not a letter or digit (`secrets_manager`). The SDK's names
+/// are display text, and a label value with spaces is awkward in every query language.
+pub fn service_label(service: &str) -> String {
+    let mut label = String::with_capacity(service.len());
+    for c in service.chars() {
+        if c.is_ascii_alphanumeric() {
+            label.push(c.to_ascii_lowercase());
+        } else if !label.is_empty() && !label.ends_with('_') {
+            label.push('_');
+        }
+    }
+    while label.ends_with('_') {
+        label.pop();
+    }
+    label
+}
+
 /// When the current call started (kept in the call's config bag).
 #[derive(Clone, Copy, Debug)]
 struct CallStarted(Instant);
@@ -177,7 +196,7 @@ impl CallMetricsInterceptor {
     fn call_labels(cfg: &ConfigBag) -> CallLabels {
         let metadata = cfg.load::<Metadata>();
         CallLabels {
-            service: metadata.map_or("unknown", Metadata::service).to_string(),
+            service: service_label(metadata.map_or("unknown", Metadata::service)),
             operation: metadata.map_or("unknown", Metadata::name).to_string(),
         }
     }
@@ -305,12 +324,26 @@ mod tests {
             2
         );
         assert_eq!(metrics.attempts("kms", "DescribeKey", Outcome::Success), 0);
-        let mut registry = Registry::with_prefix("hipaaguard");
+        assert_eq!(
+            metrics.attempts("KMS", "DescribeKey", Outcome::Throttled),
+            2,
+            "the SDK's name finds the label"
+        );
+        let mut registry = Registry::with_prefix(crate::metrics::PREFIX);
         metrics.register(&mut registry);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         assert!(text.contains(
-            r#"hipaaguard_aws_attempts_total{service="kms",operation="DescribeKey",outcome="throttled"} 2"#
+            r#"hipaaguard_operator_aws_attempts_total{service="kms",operation="DescribeKey",outcome="throttled"} 2"#
         ), "{text}");
+    }
+
+    #[test]
+    fn service_labels_are_stable_tokens() {
+        let labels: Vec<String> = ["EKS", "ECR", "Secrets Manager", "KMS", " Odd -- Name! "]
+            .into_iter()
+            .map(service_label)
+            .collect();
+        assert_eq!(labels, ["eks", "ecr", "secrets_manager", "kms", "odd_name"]);
     }
 }

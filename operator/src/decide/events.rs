@@ -3,10 +3,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::TimeDelta;
 use hipaa_controls::model::{Finding, ResourceRef};
+use hipaa_controls::tally::expires_in;
 use hipaa_crds::{CONDITION_COMPLIANT, ExceptionState, HipaaPolicyStatus, PolicyException};
 
 use super::conditions::status_of;
+use crate::time::from_timestamp;
 
 /// Compliant=True again.
 pub const REASON_BECAME_COMPLIANT: &str = "Compliant";
@@ -75,15 +78,28 @@ pub fn policy_events(
                     exception.index
                 ),
             }),
-            ExceptionState::ExpiringSoon => events.push(PlannedEvent {
-                warning: true,
-                reason: REASON_EXCEPTION_EXPIRING,
-                note: format!(
-                    "exception {} ({controls}) expires in {} (at {expires}); renew or remediate",
-                    exception.index,
-                    exception.expires_in.as_deref().unwrap_or("less than a day")
-                ),
-            }),
+            ExceptionState::ExpiringSoon => {
+                // The time left as of the audit: the status keeps only the timestamp. Its
+                // `lastAuditTime` is cut to the second, so the audit ran up to a second later and
+                // less than `expiresAt - lastAuditTime` was left: a hair after the cut says that
+                // (a week minus a moment is `6d`, not `7d`).
+                let left = match (&exception.expires_at, &desired.last_audit_time) {
+                    (Some(at), Some(audited)) => {
+                        let audited = from_timestamp(audited.0) + TimeDelta::nanoseconds(1);
+                        expires_in(Some(from_timestamp(at.0)), audited)
+                    }
+                    _ => None,
+                };
+                events.push(PlannedEvent {
+                    warning: true,
+                    reason: REASON_EXCEPTION_EXPIRING,
+                    note: format!(
+                        "exception {} ({controls}) expires in {} (at {expires}); renew or remediate",
+                        exception.index,
+                        left.as_deref().unwrap_or("less than a day")
+                    ),
+                });
+            }
             ExceptionState::Active => {}
         }
     }

@@ -186,7 +186,8 @@ spec:
     assert_eq!(out.stdout, "Fail", "{out}");
 
     let metrics = operator.metrics().await.unwrap();
-    let series = format!("hipaaguard_violations{{policy=\"{name}\",control=\"HIPAA-ECR-SCAN\"");
+    let series =
+        format!("hipaaguard_operator_violations{{policy=\"{name}\",control=\"HIPAA-ECR-SCAN\"");
     assert!(
         metrics
             .lines()
@@ -202,12 +203,12 @@ spec:
     );
     assert_eq!(proxy.count("DescribeSecret", &secret), 1);
     // ...and its metrics count those calls.
-    let describes = "hipaaguard_aws_attempts_total{service=\"ECR\",operation=\"DescribeRepositories\",outcome=\"success\"}";
+    let describes = "hipaaguard_operator_aws_attempts_total{service=\"ecr\",operation=\"DescribeRepositories\",outcome=\"success\"}";
     assert!(
         sample(&metrics, describes).unwrap_or(0.0) >= 1.0,
         "{metrics}"
     );
-    let durations = "hipaaguard_aws_call_duration_seconds_count{service=\"Secrets Manager\",operation=\"DescribeSecret\"}";
+    let durations = "hipaaguard_operator_aws_call_duration_seconds_count{service=\"secrets_manager\",operation=\"DescribeSecret\"}";
     assert!(
         sample(&metrics, durations).unwrap_or(0.0) >= 1.0,
         "{metrics}"
@@ -216,9 +217,9 @@ spec:
     // A change that links nothing new: the operator re-audits without calling AWS.
     let calls = proxy.calls().len();
     // Counted when a reconcile finishes (this operator manages this one policy).
-    let reconciles = "hipaaguard_reconcile_duration_seconds_count".to_string();
+    let reconciles = "hipaaguard_operator_reconcile_duration_seconds_count".to_string();
     let before = sample(&metrics, &reconciles).unwrap_or(0.0);
-    let writes = format!("hipaaguard_status_writes_total{{policy=\"{name}\"}}");
+    let writes = format!("hipaaguard_operator_status_writes_total{{policy=\"{name}\"}}");
     let writes_before = sample(&metrics, &writes).unwrap_or(0.0);
     apply_yaml_in(
         &client,

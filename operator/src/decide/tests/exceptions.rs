@@ -45,25 +45,39 @@ fn an_expired_exception_does_not_suppress_and_one_expiring_soon_is_flagged() {
         "{status:#?}"
     );
 
-    let states: Vec<(u32, bool, ExceptionState, Option<&str>, u32)> = status
+    let states: Vec<(u32, bool, ExceptionState, Option<String>, u32)> = status
         .exceptions
         .iter()
         .map(|e| {
-            (
-                e.index,
-                e.active,
-                e.state,
-                e.expires_in.as_deref(),
-                e.matched,
-            )
+            let expires_at = e.expires_at.as_ref().map(|t| t.0.to_string());
+            (e.index, e.active, e.state, expires_at, e.matched)
         })
         .collect();
+    let at = |rfc3339: &str| Some(rfc3339.to_string());
     assert_eq!(
         states,
         [
-            (0, false, ExceptionState::Expired, None, 0),
-            (1, true, ExceptionState::ExpiringSoon, Some("6d"), 1),
-            (2, true, ExceptionState::Active, Some("184d"), 1),
+            (
+                0,
+                false,
+                ExceptionState::Expired,
+                at("2026-11-01T00:00:00Z"),
+                0
+            ),
+            (
+                1,
+                true,
+                ExceptionState::ExpiringSoon,
+                at("2026-12-05T00:00:00Z"),
+                1
+            ),
+            (
+                2,
+                true,
+                ExceptionState::Active,
+                at("2027-06-01T00:00:00Z"),
+                1
+            ),
         ]
     );
 
@@ -89,4 +103,28 @@ fn an_expired_exception_does_not_suppress_and_one_expiring_soon_is_flagged() {
         now() + TimeDelta::hours(1),
     );
     assert!(policy_events(Some(status), &next.status, &policy.spec.exceptions).is_empty());
+}
+
+#[test]
+fn an_expiring_exception_event_says_the_time_left_when_the_audit_ran() {
+    // `lastAuditTime` is cut to the second, so an exception a week after it had a moment less
+    // than a week left when the audit ran.
+    let policy = policy_with(EXCEPTIONS);
+    let desired = HipaaPolicyStatus {
+        exceptions: vec![hipaa_crds::ExceptionStatus {
+            index: 1,
+            active: true,
+            state: ExceptionState::ExpiringSoon,
+            expires_at: Some(crate::time::to_k8s_time(now() + TimeDelta::days(7))),
+            matched: 0,
+        }],
+        last_audit_time: Some(crate::time::to_k8s_time(now())),
+        ..Default::default()
+    };
+    let events = policy_events(None, &desired, &policy.spec.exceptions);
+    let notes: Vec<&str> = events.iter().map(|e| e.note.as_str()).collect();
+    assert!(
+        notes.iter().any(|n| n.contains("expires in 6d (at ")),
+        "{notes:?}"
+    );
 }
