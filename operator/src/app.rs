@@ -17,11 +17,11 @@ use tokio::sync::{broadcast, watch};
 use crate::admin::{self, AdminState};
 use crate::aws::{AwsCollector, AwsSnapshots};
 use crate::cli::Args;
-use crate::controller::{ControllerSettings, Shared, run_while_leading};
+use crate::context::{Context, ControllerSettings};
+use crate::controller::run_while_leading;
 use crate::leader::{LeaseSettings, run_election};
 use crate::metrics::Metrics;
 use crate::observe::stores::Reflectors;
-use crate::observe::triggers::ScopeMemory;
 use crate::observe::velero;
 use crate::write::events::EventSink;
 use crate::write::status::FIELD_MANAGER;
@@ -135,22 +135,22 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
         args.event_rate,
         metrics.clone(),
     ));
-    let shared = Shared {
+    let settings = ControllerSettings {
+        debounce: args.debounce,
+        concurrency: args.concurrency,
+        policy_selector: args.policy_selector.clone(),
+    };
+    let ctx = Context::new(
         client,
-        stores: reflectors.stores.clone(),
+        reflectors.stores.clone(),
         metrics,
         events,
         aws,
-        scopes: Arc::new(ScopeMemory::default()),
         changes,
-        settings: ControllerSettings {
-            debounce: args.debounce,
-            concurrency: args.concurrency,
-            policy_selector: args.policy_selector.clone(),
-        },
-    };
+        settings,
+    );
     if !*shutdown.borrow() {
-        run_while_leading(shared, leader, shutdown.clone()).await;
+        run_while_leading(ctx, leader, shutdown.clone()).await;
     }
     if let Some(election) = election {
         let _ = election.await;

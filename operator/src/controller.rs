@@ -4,52 +4,23 @@
 //! or the process is asked to shut down.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::{Stream, StreamExt, future, stream};
 use hipaa_crds::HipaaPolicy;
 use k8s_openapi::api::core::v1::Namespace;
+use kube::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, predicates, watcher};
-use kube::{Api, Client};
 use tokio::sync::{broadcast, watch};
 
-use crate::aws::AwsSnapshots;
-use crate::metrics::Metrics;
-use crate::observe::stores::Stores;
+use crate::context::Context;
 use crate::observe::triggers::{Change, ScopeMemory, affected_policies};
-use crate::reconcile::{Context, error_policy, reconcile};
-use crate::write::events::EventSink;
-
-/// How the controller runs.
-#[derive(Clone, Debug)]
-pub struct ControllerSettings {
-    /// Quiet time after the last change before a policy is re-audited.
-    pub debounce: Duration,
-    /// Policies reconciled at once.
-    pub concurrency: u16,
-    /// Only policies with these labels (a label selector), e.g. to shard policies between
-    /// operator deployments.
-    pub policy_selector: Option<String>,
-}
-
-/// What every leadership term shares.
-#[derive(Clone)]
-pub struct Shared {
-    pub client: Client,
-    pub stores: Stores,
-    pub metrics: Arc<Metrics>,
-    pub events: Arc<EventSink>,
-    pub aws: Arc<dyn AwsSnapshots>,
-    pub scopes: Arc<ScopeMemory>,
-    pub changes: broadcast::Sender<Change>,
-    pub settings: ControllerSettings,
-}
+use crate::reconcile::{error_policy, reconcile};
 
 /// Runs the controller during each leadership term until `shutdown` turns true.
 pub async fn run_while_leading(
-    shared: Shared,
+    ctx: Context,
     mut leader: watch::Receiver<bool>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -72,7 +43,7 @@ pub async fn run_while_leading(
                 _ = stop.wait_for(|stop| *stop) => {}
             }
         };
-        run_term(&shared, stopped).await;
+        run_term(&ctx, stopped).await;
         tracing::info!("the HipaaPolicy controller stopped");
         if *shutdown.borrow() {
             return;
@@ -82,12 +53,12 @@ pub async fn run_while_leading(
 
 /// One leadership term: a fresh policy watch, fresh memories, until `stopped` resolves.
 async fn run_term(
-    shared: &Shared,
+    ctx: &Context,
     stopped: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<HipaaPolicy> = Api::all(shared.client.clone());
+    let api: Api<HipaaPolicy> = Api::all(ctx.client.clone());
     let mut config = watcher::Config::default().any_semantic();
-    if let Some(selector) = &shared.settings.policy_selector {
+    if let Some(selector) = &ctx.settings.policy_selector {
         config = config.labels(selector);
     }
     let (reader, writer) = reflector::store();
@@ -97,28 +68,20 @@ async fn run_term(
         .applied_objects()
         .predicate_filter(predicates::generation, Default::default());
     let triggers = policy_triggers(
-        shared.changes.subscribe(),
+        ctx.changes.subscribe(),
         reader.clone(),
-        shared.stores.namespaces.clone(),
-        shared.scopes.clone(),
+        ctx.stores.namespaces.clone(),
+        ctx.scopes.clone(),
     );
-    let context = Arc::new(Context::new(
-        shared.client.clone(),
-        shared.stores.clone(),
-        reader.clone(),
-        shared.metrics.clone(),
-        shared.events.clone(),
-        shared.aws.clone(),
-        shared.scopes.clone(),
-    ));
+    let term = Arc::new(ctx.for_term(reader.clone()));
     let config = ControllerConfig::default()
-        .debounce(shared.settings.debounce)
-        .concurrency(shared.settings.concurrency);
+        .debounce(ctx.settings.debounce)
+        .concurrency(ctx.settings.concurrency);
     Controller::for_stream(policies, reader)
         .with_config(config)
         .reconcile_on(triggers)
         .graceful_shutdown_on(stopped)
-        .run(reconcile, error_policy, context)
+        .run(reconcile, error_policy, term)
         .for_each(|result| {
             if let Err(error) = result {
                 tracing::debug!(%error, "controller");

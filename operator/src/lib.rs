@@ -5,6 +5,7 @@ pub mod admin;
 pub mod app;
 pub mod aws;
 pub mod cli;
+pub mod context;
 pub mod controller;
 pub mod decide;
 pub mod leader;

@@ -1,7 +1,8 @@
 //! Publishing Events: on a HipaaPolicy (compliance changed, an exception expired or expires soon)
 //! and on an offending object (a new violation). Violation Events pass a token bucket, so that a
-//! cluster full of new violations cannot flood the API server; those held back are published by a
-//! later audit. A failed publish is logged, never fatal to the audit.
+//! cluster full of new violations cannot flood the API server; which violations to report, and
+//! remembering those reported, is the loop in [`super::violation_events`]. A failed publish is
+//! logged, never fatal to the audit.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
-use crate::decide::events::{PlannedEvent, ViolationKey};
+use crate::decide::events::PlannedEvent;
 use crate::metrics::Metrics;
 
 /// Events may carry at most 1 kB of note.
@@ -47,13 +48,6 @@ impl TokenBucket {
             false
         }
     }
-}
-
-/// A violation Event waiting to be published.
-pub struct ViolationEvent {
-    pub key: ViolationKey,
-    pub regarding: ObjectReference,
-    pub note: String,
 }
 
 /// Publishes the operator's Events.
@@ -108,44 +102,37 @@ impl EventSink {
         }
     }
 
-    /// Publishes violation Events as the rate limit allows; returns the keys published.
-    pub async fn publish_violations(&self, pending: Vec<ViolationEvent>) -> Vec<ViolationKey> {
-        let mut published = Vec::new();
-        let mut held_back = 0_u64;
-        for item in pending {
-            let allowed = {
-                let mut bucket = self
-                    .bucket
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                bucket.try_take(Instant::now())
-            };
-            if !allowed {
-                held_back += 1;
-                continue;
-            }
-            let event = Event {
-                type_: EventType::Warning,
-                reason: VIOLATION_REASON.to_string(),
-                note: Some(bounded_note(&item.note)),
-                action: item.key.control.clone(),
-                secondary: None,
-            };
-            match self.violations.publish(&event, &item.regarding).await {
-                Ok(()) => {
-                    self.metrics.event_published(VIOLATION_REASON);
-                    published.push(item.key);
-                }
-                Err(error) => {
-                    tracing::warn!(%error, control = %item.key.control, object = %item.key.resource, "publishing a violation Event failed");
-                }
-            }
-        }
-        if held_back > 0 {
-            self.metrics.events_rate_limited(held_back);
-            tracing::debug!(held_back, "violation Events held back by the rate limit");
-        }
-        published
+    /// Takes a token for one violation Event; false when the rate limit holds it back.
+    pub fn try_take_token(&self) -> bool {
+        self.bucket
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .try_take(Instant::now())
+    }
+
+    /// Publishes one violation Event on the offending object `regarding`, with the control ID as
+    /// its action.
+    pub async fn publish_violation(
+        &self,
+        regarding: &ObjectReference,
+        control: &str,
+        note: &str,
+    ) -> Result<(), kube::Error> {
+        let event = Event {
+            type_: EventType::Warning,
+            reason: VIOLATION_REASON.to_string(),
+            note: Some(bounded_note(note)),
+            action: control.to_string(),
+            secondary: None,
+        };
+        self.violations.publish(&event, regarding).await?;
+        self.metrics.event_published(VIOLATION_REASON);
+        Ok(())
+    }
+
+    /// Counts violation Events the rate limit held back (a later audit publishes them).
+    pub fn held_back(&self, count: u64) {
+        self.metrics.events_rate_limited(count);
     }
 }
 

@@ -2,3 +2,4 @@
 
 pub mod events;
 pub mod status;
+pub mod violation_events;
