@@ -6,33 +6,33 @@
 //!
 //! `cargo bench -p hipaa-webhook --bench throughput [-- --connections 8 --rounds 6 --seconds 1]`
 //!
+//! `-- --log pipe` writes the server's log as the binary does (`hipaa_webhook::logging`) to its
+//! stdout, a pipe that `cat` reads, as a container runtime reads a pod's; `--log pipe-direct`
+//! writes it with fmt's stdout writer, as the webhook did until 2026-12-05; the default `sink`
+//! formats every line and discards it. Only denials (and warnings, audits) log at info.
+//!
 //! `-- --calibrate <µs>` adds a phase that answers allow-all after that many microseconds of busy
 //! work per review: what a fixed amount of added CPU costs in this harness, next to the real
 //! judged path (see docs/benchmarks.md).
 //!
 //! Phases are interleaved (round-robin, one second each) so that other load on a shared machine
-//! affects them alike; CPU time per review (from /proc) is reported for both processes.
+//! affects them alike; CPU time per review (from /proc) is reported for both processes and the log
+//! reader, and so are the server threads' sleeps per review (voluntary context switches: waiting
+//! for a lock, a full pipe or work).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "throughput/server.rs"]
+mod server;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::ca::{TestCa, connect, post_review};
-use hipaa_webhook::envelope;
-use hipaa_webhook::kinds::Kind;
-use hipaa_webhook::review::{self, Answer};
-use hipaa_webhook::serve::{ServeOptions, serve};
-use hipaa_webhook::tls::{ReloadingCertResolver, server_config};
-use tokio_rustls::TlsAcceptor;
-use warp::Filter;
+use server::{LogTo, Server};
 
 /// The same allocator as the `hipaa-webhook` binary.
 #[global_allocator]
@@ -47,6 +47,7 @@ struct Options {
     only: Option<String>,
     /// Microseconds of busy work for the calibration phase; None leaves the phase out.
     calibrate: Option<u64>,
+    log: LogTo,
 }
 
 fn options(args: &[String]) -> Options {
@@ -56,27 +57,29 @@ fn options(args: &[String]) -> Options {
             .and_then(|i| args.get(i + 1))
             .map_or(default, |v| v.parse().unwrap())
     };
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
+    let text = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     Options {
         connections: value("--connections", 8) as usize,
         seconds: value("--seconds", 1),
         rounds: value("--rounds", 6),
-        only,
+        only: text("--only"),
         calibrate: args
             .iter()
             .any(|a| a == "--calibrate")
             .then(|| value("--calibrate", 3)),
+        log: text("--log").map_or(LogTo::Sink, |log| LogTo::parse(&log)),
     }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--serve-child") {
-        return serve_child(Path::new(&args[i + 1]));
+        return server::serve_child(Path::new(&args[i + 1]), LogTo::parse(&args[i + 2]));
     }
     let options = options(&args);
     let dir = tempfile::tempdir().unwrap();
@@ -84,19 +87,8 @@ fn main() {
     ca.leaf("bench")
         .write(&dir.path().join("tls.crt"), &dir.path().join("tls.key"));
 
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .arg("--serve-child")
-        .arg(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr: SocketAddr = line.trim().parse().unwrap();
-    let pid = child.id();
+    let server = Server::start(dir.path(), options.log);
+    let (addr, pid, reader_pid) = (server.addr, server.child.id(), server.reader.id());
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -141,11 +133,12 @@ fn main() {
         .collect();
     println!(
         "webhook throughput: {} keep-alive HTTPS connections; {} rounds of {} s per phase, phases \
-         interleaved; ~5 KB Deployment review ({} bytes)",
+         interleaved; ~5 KB Deployment review ({} bytes); log: {}",
         options.connections,
         options.rounds,
         options.seconds,
-        compliant.len()
+        compliant.len(),
+        options.log.as_str()
     );
     // Warm-up: connections, TLS, caches, allocator.
     runtime.block_on(drive(
@@ -159,7 +152,12 @@ fn main() {
     let mut totals: Vec<Totals> = phases.iter().map(|_| Totals::default()).collect();
     for _ in 0..options.rounds {
         for ((_, path, body), total) in phases.iter().zip(totals.iter_mut()) {
-            let (server, client) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
+            let cpu_before = (
+                cpu_seconds(pid),
+                cpu_seconds(std::process::id()),
+                cpu_seconds(reader_pid),
+            );
+            let waits_before = waits(pid);
             let (latencies, elapsed) = runtime.block_on(drive(
                 &ca,
                 addr,
@@ -168,8 +166,10 @@ fn main() {
                 options.connections,
                 options.seconds,
             ));
-            total.server_cpu += cpu_seconds(pid) - server;
-            total.client_cpu += cpu_seconds(std::process::id()) - client;
+            total.server_cpu += cpu_seconds(pid) - cpu_before.0;
+            total.client_cpu += cpu_seconds(std::process::id()) - cpu_before.1;
+            total.reader_cpu += cpu_seconds(reader_pid) - cpu_before.2;
+            total.server_waits += waits(pid) - waits_before;
             total.elapsed += elapsed;
             total.latencies.extend(latencies);
         }
@@ -184,11 +184,13 @@ fn main() {
         };
         let rate = count / total.elapsed;
         println!(
-            "{name:<38} {rate:>7.0} reviews/s  p50 {:>5.3} ms  p99 {:>5.3} ms  CPU per review: server {:>3.0} µs, load generator {:>3.0} µs",
+            "{name:<38} {rate:>7.0} reviews/s  p50 {:>5.3} ms  p99 {:>5.3} ms  CPU per review: server {:>3.0} µs, load generator {:>3.0} µs, log reader {:>4.1} µs; server sleeps per review {:>4.2}",
             percentile(0.50),
             percentile(0.99),
             total.server_cpu / count * 1e6,
             total.client_cpu / count * 1e6,
+            total.reader_cpu / count * 1e6,
+            total.server_waits as f64 / count,
         );
         rates.push((*name, rate));
     }
@@ -218,14 +220,21 @@ fn main() {
             validate / decode
         );
     }
+    if let (Some(denied), Some(allowed)) = (
+        rate("POST /validate, denied"),
+        rate("POST /validate, compliant"),
+    ) {
+        println!(
+            "POST /validate denied vs compliant: {:.2}x",
+            denied / allowed
+        );
+    }
     if let (Some((name, _)), Some(allow)) = (&calibration, rate("allow-all handler"))
         && let Some(calibrated) = rate(name)
     {
         println!("{name} vs allow-all: {:.2}x", calibrated / allow);
     }
-    drop(child.stdin.take());
-    let _ = child.kill();
-    let _ = child.wait();
+    server.stop();
 }
 
 #[derive(Default)]
@@ -234,6 +243,8 @@ struct Totals {
     elapsed: f64,
     server_cpu: f64,
     client_cpu: f64,
+    reader_cpu: f64,
+    server_waits: u64,
 }
 
 /// User + system CPU time of a process so far, in seconds (from /proc/<pid>/stat).
@@ -247,6 +258,23 @@ fn cpu_seconds(pid: u32) -> f64 {
         .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
         .sum();
     ticks / 100.0
+}
+
+/// Times the server's threads went to sleep waiting (a lock, a full pipe, no work): the sum of
+/// `voluntary_ctxt_switches` over /proc/<pid>/task/*/status.
+fn waits(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("status")).ok())
+        .filter_map(|status| {
+            let line = status
+                .lines()
+                .find(|l| l.starts_with("voluntary_ctxt_switches:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .sum()
 }
 
 /// The fixture as compact JSON, its keys in the fixture's order: the API server's order, where
@@ -326,82 +354,4 @@ async fn drive(
         latencies.extend(task.await.unwrap());
     }
     (latencies, started.elapsed().as_secs_f64())
-}
-
-/// The server process: the real router on /validate, an allow-all handler on /allow-all that
-/// parses the review envelope and allows it, same TLS, same connection handling.
-fn serve_child(dir: &Path) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        // Log as the webhook does (denials at info), into a sink: formatting costs are counted.
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-            .with_writer(std::io::sink)
-            .init();
-        let resolver =
-            ReloadingCertResolver::load(&dir.join("tls.crt"), &dir.join("tls.key")).unwrap();
-        let acceptor = TlsAcceptor::from(server_config(resolver).unwrap());
-        let harness = common::harness();
-        let allow_all = warp::path("allow-all")
-            .and(warp::body::bytes())
-            .map(|body: Bytes| {
-                let envelope = envelope::decode(&body, &envelope::keep_raw).unwrap();
-                let uid = envelope.request.map(|r| r.uid).unwrap_or_default();
-                hipaa_webhook::wire::json(review::render(&uid, &Answer::allow()))
-            });
-        // Allow-all after the same decode as /validate: the object parsed into its k8s-openapi type.
-        let decode_allow =
-            warp::path("decode-allow-all")
-                .and(warp::body::bytes())
-                .map(|body: Bytes| {
-                    let parse_now = |seen: &envelope::Seen<'_>| {
-                        Kind::from_gvk(&seen.kind.group, &seen.kind.version, &seen.kind.kind)
-                    };
-                    let envelope = envelope::decode(&body, &parse_now).unwrap();
-                    let request = envelope.request.unwrap();
-                    assert!(matches!(request.object, Some(envelope::Payload::Parsed(_))));
-                    std::hint::black_box(&request.object);
-                    hipaa_webhook::wire::json(review::render(&request.uid, &Answer::allow()))
-                });
-        // Allow-all after a fixed amount of busy work: the cost of added CPU in this harness.
-        let allow_after = warp::path!("allow-all-after" / u64)
-            .and(warp::body::bytes())
-            .map(|micros: u64, body: Bytes| {
-                let envelope = envelope::decode(&body, &envelope::keep_raw).unwrap();
-                let uid = envelope.request.map(|r| r.uid).unwrap_or_default();
-                let started = Instant::now();
-                while started.elapsed() < Duration::from_micros(micros) {
-                    std::hint::spin_loop();
-                }
-                hipaa_webhook::wire::json(review::render(&uid, &Answer::allow()))
-            });
-        let routes = allow_all
-            .or(allow_after)
-            .unify()
-            .or(decode_allow)
-            .unify()
-            .or(hipaa_webhook::router(Arc::clone(&harness.webhook)))
-            .unify();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        println!("{}", listener.local_addr().unwrap());
-        // Stop when the parent closes stdin (or dies).
-        let parent_gone = tokio::task::spawn_blocking(|| {
-            let mut sink = String::new();
-            while std::io::stdin().read_line(&mut sink).unwrap_or(0) > 0 {}
-        });
-        serve(
-            listener,
-            Some(acceptor),
-            warp::service(routes),
-            ServeOptions::default(),
-            async {
-                let _ = parent_gone.await;
-            },
-        )
-        .await;
-    });
 }

@@ -1,5 +1,7 @@
-//! The review pipeline around the decision: content type, body cap, bounded concurrency, the
-//! per-request timeout, one parse of the body, metrics and the structured log line.
+//! The flow of `POST /validate` around the decision: content type, body cap, bounded
+//! concurrency, the per-request timeout, one parse of the body, the judgement (waiting for a
+//! namespace the caches have not seen yet), then the record of it. Refusals are `Refusal`'s;
+//! counting and logging a judged review is `record`'s.
 
 use std::sync::Arc;
 use std::task::Poll;
@@ -7,16 +9,18 @@ use std::time::{Duration, Instant};
 
 use bytes::Buf;
 use futures::Stream;
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, header};
 use tokio::sync::Semaphore;
 
 use crate::decide::{Decision, Exemptions, Judgement, Review, judge};
 use crate::envelope::{self, ReviewIn, Seen};
 use crate::kinds::{Kind, Operation};
-use crate::metrics::{ControlLabels, InFlight, Metrics, ReviewLabels, flag, outcome_label};
-use crate::review::{self, Answer};
+use crate::metrics::{InFlight, Metrics};
+use crate::record::{self, Reviewed};
+use crate::refusal::Refusal;
+use crate::review;
 use crate::snapshot::{Scope, SnapshotCell};
-use crate::wire::{BodyError, HttpAnswer, json, plain, read_body};
+use crate::wire::{HttpAnswer, json, read_body};
 
 /// The default cap on a review body (the API server sends at most about 3 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -79,131 +83,66 @@ impl Webhook {
         B: Buf,
     {
         let started = Instant::now();
-        if let Some(refusal) = self.check_headers(headers) {
-            return refusal;
+        if let Err(refusal) = self.check_headers(headers) {
+            return refusal.answer(&self.metrics);
         }
         let deadline = tokio::time::Instant::from_std(started) + self.limits.request_timeout;
-        let answer = match within(deadline, self.admit(headers, body, started)).await {
-            Some(answer) => answer,
-            None => {
-                self.metrics.bad_request("timeout");
-                plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the review was not answered within the request timeout; retry",
-                )
-            }
-        };
+        let answer = within(deadline, self.admit(headers, body, started))
+            .await
+            .unwrap_or(Err(Refusal::Timeout));
         self.metrics
             .review_duration
             .observe(started.elapsed().as_secs_f64());
-        answer
+        answer.unwrap_or_else(|refusal| refusal.answer(&self.metrics))
     }
 
-    fn check_headers(&self, headers: &HeaderMap) -> Option<HttpAnswer> {
+    fn check_headers(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let json = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
         if !json {
-            self.metrics.bad_request("content_type");
-            return Some(plain(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "POST /validate takes an AdmissionReview v1 as Content-Type: application/json",
-            ));
+            return Err(Refusal::ContentType);
         }
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.limits.body_limit as u64) {
-            return Some(self.too_large());
+        let limit = self.limits.body_limit;
+        if content_length(headers).is_some_and(|len| len > limit) {
+            return Err(Refusal::BodyTooLarge { limit });
         }
-        None
+        Ok(())
     }
 
-    fn too_large(&self) -> HttpAnswer {
-        self.metrics.bad_request("body_too_large");
-        plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!(
-                "the review body exceeds the {} byte limit",
-                self.limits.body_limit
-            ),
-        )
-    }
-
-    async fn admit<S, B>(&self, headers: &HeaderMap, body: S, started: Instant) -> HttpAnswer
-    where
-        S: Stream<Item = Result<B, warp::Error>>,
-        B: Buf,
-    {
-        let Ok(_slot) = self.slots.acquire().await else {
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the webhook is shutting down",
-            );
-        };
-        // Counted until this future ends, also when it is dropped (timeout, client gone).
-        let _in_flight = InFlight::new(&self.metrics.in_flight);
-        self.admit_in_slot(headers, body, started).await
-    }
-
-    async fn admit_in_slot<S, B>(
+    async fn admit<S, B>(
         &self,
         headers: &HeaderMap,
         body: S,
         started: Instant,
-    ) -> HttpAnswer
+    ) -> Result<HttpAnswer, Refusal>
     where
         S: Stream<Item = Result<B, warp::Error>>,
         B: Buf,
     {
-        let size_hint = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-            .unwrap_or(0);
-        let bytes = match read_body(body, self.limits.body_limit, size_hint).await {
-            Ok(bytes) => bytes,
-            Err(BodyError::TooLarge) => return self.too_large(),
-            Err(BodyError::Read(err)) => {
-                self.metrics.bad_request("body_read");
-                return plain(
-                    StatusCode::BAD_REQUEST,
-                    &format!("reading the request body failed: {err}"),
-                );
-            }
-        };
-        let envelope = match self.decode(&bytes) {
-            Ok(envelope) => envelope,
-            Err(err) => {
-                self.metrics.bad_request("not_a_review");
-                return plain(
-                    StatusCode::BAD_REQUEST,
-                    &format!("the body is not an AdmissionReview v1: {err}"),
-                );
-            }
-        };
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| Refusal::ShuttingDown)?;
+        // Counted until this future ends, also when it is dropped (timeout, client gone).
+        let _in_flight = InFlight::new(&self.metrics.in_flight);
+        let size_hint = content_length(headers).unwrap_or(0);
+        let bytes = read_body(body, self.limits.body_limit, size_hint).await?;
+        let envelope = self.decode(&bytes).map_err(Refusal::NotAReview)?;
         if envelope.api_version.as_deref() != Some(review::API_VERSION)
             || envelope.kind.as_deref() != Some(review::KIND)
         {
-            self.metrics.bad_request("not_a_review");
-            return plain(
-                StatusCode::BAD_REQUEST,
-                "expected apiVersion admission.k8s.io/v1 and kind AdmissionReview",
-            );
+            return Err(Refusal::WrongApiVersion);
         }
-        let Some(request) = envelope.request else {
-            self.metrics.bad_request("no_request");
-            return plain(
-                StatusCode::BAD_REQUEST,
-                "the AdmissionReview has no request",
-            );
-        };
-        let Some(operation) = Operation::parse(&request.operation) else {
-            self.metrics.bad_request("operation");
-            let answer = Answer::deny(400, format!("unknown operation {:?}", request.operation));
-            return json(review::render(&request.uid, &answer));
-        };
+        let request = envelope.request.ok_or(Refusal::NoRequest)?;
+        let operation =
+            Operation::parse(&request.operation).ok_or_else(|| Refusal::UnknownOperation {
+                uid: request.uid.to_string(),
+                operation: request.operation.to_string(),
+            })?;
         let kind = Kind::from_gvk(
             &request.kind.group,
             &request.kind.version,
@@ -221,17 +160,19 @@ impl Webhook {
             object: request.object.as_ref(),
             old_object: request.old_object,
         };
-        let dry_run = request.dry_run.unwrap_or(false);
         let judgement = self.judge_waiting_for_namespace(&review, started).await;
-        self.record(
-            &request.uid,
-            &request.kind.kind,
-            kind,
-            &review,
-            dry_run,
+        let dry_run = request.dry_run.unwrap_or(false);
+        record::record(
+            &self.metrics,
+            &Reviewed {
+                uid: &request.uid,
+                requested_kind: &request.kind.kind,
+                review: &review,
+                dry_run,
+            },
             &judgement,
         );
-        json(review::render(&request.uid, &judgement.answer))
+        Ok(json(review::render(&request.uid, &judgement.answer)))
     }
 
     /// Decodes the review in one pass, parsing the object right away when the review is going to
@@ -290,59 +231,13 @@ impl Webhook {
             }
         }
     }
+}
 
-    fn record(
-        &self,
-        uid: &str,
-        requested_kind: &str,
-        kind: Option<Kind>,
-        review: &Review<'_>,
-        dry_run: bool,
-        judgement: &Judgement,
-    ) {
-        let kind_label = kind.map_or("other", Kind::as_str);
-        let dry_run_label = flag(dry_run);
-        let labels = ReviewLabels {
-            kind: kind_label,
-            operation: review.operation.as_str(),
-            decision: judgement.decision.as_str(),
-            dry_run: dry_run_label,
-        };
-        self.metrics.reviews.get_or_create(&labels).inc();
-        for finding in &judgement.findings {
-            let labels = ControlLabels {
-                control: finding.control.id,
-                kind: kind_label,
-                outcome: outcome_label(finding.outcome),
-                enforcement: finding.enforcement.as_str(),
-                dry_run: dry_run_label,
-            };
-            self.metrics.control_findings.get_or_create(&labels).inc();
-        }
-        let controls = || {
-            let ids: Vec<&str> = judgement.findings.iter().map(|f| f.control.id).collect();
-            ids.join(",")
-        };
-        match judgement.decision {
-            Decision::Allowed | Decision::Unselected | Decision::Exempt | Decision::Skipped => {
-                tracing::debug!(
-                    uid,
-                    kind = requested_kind,
-                    namespace = review.namespace,
-                    name = review.name,
-                    operation = review.operation.as_str(),
-                    dry_run,
-                    decision = judgement.decision.as_str(),
-                    "review"
-                );
-            }
-            _ => {
-                tracing::info!(uid, kind = requested_kind, namespace = review.namespace, name = review.name,
-                    operation = review.operation.as_str(), dry_run, decision = judgement.decision.as_str(),
-                    controls = %controls(), "review");
-            }
-        }
-    }
+/// The declared `Content-Length`, if it is a number.
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
 }
 
 /// Runs `work` until it completes or `deadline` passes (None). The timer is armed only when the

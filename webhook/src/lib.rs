@@ -2,13 +2,17 @@
 //! controls engine against a snapshot of the cluster kept by watch caches, over TLS that reloads
 //! its certificate; an admin port serves health, readiness and metrics.
 
+pub mod app;
 pub mod caches;
 pub mod config;
 pub mod decide;
 pub mod envelope;
 pub mod handler;
 pub mod kinds;
+pub mod logging;
 pub mod metrics;
+pub mod record;
+pub mod refusal;
 pub mod review;
 pub mod routes;
 pub mod serve;
@@ -21,6 +25,7 @@ pub mod wire;
 pub use decide::{Decision, Exemptions};
 pub use handler::{Limits, Webhook};
 pub use metrics::Metrics;
+pub use refusal::Refusal;
 pub use routes::{admin_router, router};
 pub use snapshot::{ClusterState, Snapshot, SnapshotCell};
 pub use sync::SyncState;

@@ -10,14 +10,18 @@ use warp::Filter;
 
 use crate::handler::Webhook;
 use crate::metrics::Metrics;
+use crate::refusal::Refusal;
 use crate::snapshot::SnapshotCell;
 use crate::sync::SyncState;
 use crate::wire::{HttpAnswer, plain};
+
+const REVIEW_PORT_SERVES: &str = "POST /validate";
 
 /// The review port's router. Every request gets an answer; nothing is left to warp's rejections.
 pub fn router(
     webhook: Arc<Webhook>,
 ) -> impl Filter<Extract = (HttpAnswer,), Error = Infallible> + Clone + Send + Sync + 'static {
+    let metrics = Arc::clone(&webhook.metrics);
     let validate = warp::path("validate")
         .and(warp::path::end())
         .and(warp::method())
@@ -27,13 +31,20 @@ pub fn router(
             let webhook = Arc::clone(&webhook);
             async move {
                 if method != Method::POST {
-                    webhook.metrics.bad_request("method");
-                    return method_not_allowed("POST");
+                    let refusal = Refusal::MethodNotAllowed { allowed: "POST" };
+                    return refusal.answer(&webhook.metrics);
                 }
                 webhook.handle(&headers, body).await
             }
         });
-    validate.or(not_found("POST /validate")).unify()
+    // A 404 here is a webhook configuration with the wrong path: counted, so that it shows.
+    let not_found = warp::any().map(move || {
+        Refusal::NotFound {
+            serves: REVIEW_PORT_SERVES,
+        }
+        .answer(&metrics)
+    });
+    validate.or(not_found).unify()
 }
 
 /// The admin port's router.
@@ -72,27 +83,55 @@ pub fn admin_router(
         response
     });
     let routes = healthz.or(readyz).unify().or(metrics).unify();
-    warp::get()
-        .and(routes)
-        .or(not_found("GET /healthz, /readyz or /metrics"))
-        .unify()
+    let not_found = warp::any().map(|| {
+        Refusal::NotFound {
+            serves: "GET /healthz, /readyz or /metrics",
+        }
+        .into_response()
+    });
+    warp::get().and(routes).or(not_found).unify()
 }
 
-fn not_found(
-    what: &'static str,
-) -> impl Filter<Extract = (HttpAnswer,), Error = Infallible> + Clone {
-    warp::any().map(move || {
-        plain(
-            StatusCode::NOT_FOUND,
-            &format!("not found; this port serves {what}"),
-        )
-    })
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::decide::Exemptions;
+    use crate::handler::Limits;
+    use crate::snapshot::Snapshot;
 
-fn method_not_allowed(allowed: &'static str) -> HttpAnswer {
-    let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, &format!("use {allowed}"));
-    response
-        .headers_mut()
-        .insert(header::ALLOW, http::HeaderValue::from_static(allowed));
-    response
+    fn bad_requests(metrics: &Metrics, reason: &str) -> bool {
+        let series = format!("hipaaguard_webhook_bad_requests_total{{reason=\"{reason}\"}} 1");
+        metrics.encode().contains(&series)
+    }
+
+    #[tokio::test]
+    async fn a_404_on_the_review_port_counts_but_one_on_the_admin_port_does_not() {
+        let snapshots = Arc::new(SnapshotCell::new(Snapshot::starting()));
+        let metrics = Arc::new(Metrics::new());
+        let webhook = Arc::new(Webhook::new(
+            Arc::clone(&snapshots),
+            Exemptions::default(),
+            Arc::clone(&metrics),
+            Limits::default(),
+        ));
+        let reviews = router(webhook);
+        let admin = admin_router(snapshots, Arc::new(SyncState::new()), Arc::clone(&metrics));
+
+        let missed = warp::test::request().path("/mutate").reply(&admin).await;
+        assert_eq!(missed.status(), StatusCode::NOT_FOUND);
+        assert!(!bad_requests(&metrics, "not_found"), "admin 404 counted");
+
+        let missed = warp::test::request()
+            .method("POST")
+            .path("/mutate")
+            .reply(&reviews)
+            .await;
+        assert_eq!(missed.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            &missed.body()[..],
+            b"not found; this port serves POST /validate\n"
+        );
+        assert!(bad_requests(&metrics, "not_found"));
+    }
 }

@@ -11,8 +11,8 @@ pub type HttpAnswer = http::Response<Bytes>;
 /// Why a request body was not read.
 #[derive(Debug)]
 pub enum BodyError {
-    /// More than the limit arrived (whatever Content-Length said).
-    TooLarge,
+    /// More than `limit` bytes arrived (whatever Content-Length said).
+    TooLarge { limit: usize },
     /// The connection failed while the body was arriving.
     Read(warp::Error),
 }
@@ -31,7 +31,7 @@ where
         let mut chunk = chunk.map_err(BodyError::Read)?;
         seen += chunk.remaining();
         if seen > limit {
-            return Err(BodyError::TooLarge);
+            return Err(BodyError::TooLarge { limit });
         }
         if first.is_none() && joined.is_none() {
             first = Some(chunk.copy_to_bytes(chunk.remaining()));
@@ -106,7 +106,7 @@ mod tests {
         assert!(read_body(chunks(&[]), 64, 0).await.unwrap().is_empty());
         assert!(matches!(
             read_body(chunks(&["12345", "67890"]), 8, 4).await,
-            Err(BodyError::TooLarge)
+            Err(BodyError::TooLarge { limit: 8 })
         ));
     }
 }

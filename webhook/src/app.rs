@@ -1,0 +1,209 @@
+//! Wiring of the webhook process: the reloading TLS certificate, the Kubernetes client and the
+//! watch caches, the review port and the admin port, and the shutdown on SIGTERM or SIGINT:
+//! `/readyz` fails first, reviews are still answered for `--shutdown-delay`, then both ports stop
+//! accepting and drain their in-flight requests.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::Args;
+use crate::tls::{ReloadingCertResolver, TlsError, server_config};
+use crate::{
+    Exemptions, Metrics, Snapshot, SnapshotCell, SyncState, Webhook, admin_router, caches, router,
+    serve,
+};
+
+/// Why the webhook could not start. Once it serves, nothing stops it but a signal.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("loading --tls-cert/--tls-key")]
+    Certificate(#[source] TlsError),
+    /// Its message already says "building the TLS configuration".
+    #[error(transparent)]
+    TlsConfig(TlsError),
+    #[error("reading --kubeconfig {path}")]
+    Kubeconfig {
+        path: PathBuf,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error("inferring the Kubernetes configuration")]
+    InferConfig(#[source] kube::config::InferConfigError),
+    #[error("building the Kubernetes client")]
+    Client(#[source] kube::Error),
+    #[error("binding {flag} {addr}")]
+    Bind {
+        flag: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs the webhook until a shutdown signal has been handled and both ports have drained.
+pub async fn run(args: Args) -> Result<(), StartError> {
+    let resolver = ReloadingCertResolver::load(&args.tls_cert, &args.tls_key)
+        .map_err(StartError::Certificate)?;
+    let tls =
+        TlsAcceptor::from(server_config(Arc::clone(&resolver)).map_err(StartError::TlsConfig)?);
+    let client = kube_client(&args).await?;
+
+    let metrics = Arc::new(Metrics::new());
+    let snapshots = Arc::new(SnapshotCell::new(Snapshot::starting()));
+    let sync = Arc::new(SyncState::new());
+    let mut tasks = JoinSet::new();
+    caches::start(
+        client,
+        Arc::clone(&snapshots),
+        Arc::clone(&sync),
+        Arc::clone(&metrics),
+        &mut tasks,
+    );
+    tasks.spawn(Arc::clone(&resolver).watch(args.cert_reload_interval, Arc::clone(&metrics)));
+
+    let exempt = args.exempt();
+    let webhook = Arc::new(Webhook::new(
+        Arc::clone(&snapshots),
+        Exemptions::new(exempt.iter().cloned()),
+        Arc::clone(&metrics),
+        args.limits(),
+    ));
+    let listener = bind("--listen", args.listen).await?;
+    let admin_listener = bind("--admin-listen", args.admin_listen).await?;
+    tracing::info!(listen = %args.listen, admin_listen = %args.admin_listen, exempt_namespaces = ?exempt,
+        "serving POST /validate over TLS; /healthz, /readyz and /metrics over plain HTTP");
+
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(drain_after(
+        wait_for_signal(),
+        Arc::clone(&sync),
+        args.shutdown_delay,
+        stop,
+    ));
+    let options = args.serve_options();
+    let reviews = serve::serve(
+        listener,
+        Some(tls),
+        warp::service(router(webhook)),
+        options,
+        until(stopped.clone()),
+    );
+    let admin = serve::serve(
+        admin_listener,
+        None,
+        warp::service(admin_router(snapshots, sync, metrics)),
+        options,
+        until(stopped),
+    );
+    tokio::join!(reviews, admin);
+    tasks.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// After `signal` (SIGTERM or SIGINT): readiness fails first and reviews are still answered for
+/// `delay`, so that no apply meets a closed port while the endpoints still name this pod (a
+/// rolling upgrade, a deleted pod); then `stop` tells both ports to stop accepting and drain.
+async fn drain_after(
+    signal: impl Future<Output = ()>,
+    sync: Arc<SyncState>,
+    delay: Duration,
+    stop: watch::Sender<bool>,
+) {
+    signal.await;
+    sync.start_draining();
+    tracing::info!(delay = ?delay, "shutdown signal received; draining");
+    tokio::time::sleep(delay).await;
+    let _ = stop.send(true);
+}
+
+async fn until(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot listen for SIGTERM; only SIGINT stops the webhook");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+async fn bind(flag: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { flag, addr, source })
+}
+
+/// The client from `--kubeconfig`, or configured as kubectl would be (KUBECONFIG,
+/// ~/.kube/config, then the in-cluster service account).
+async fn kube_client(args: &Args) -> Result<kube::Client, StartError> {
+    let config = match &args.kubeconfig {
+        Some(path) => {
+            let kubeconfig_error = |source| StartError::Kubeconfig {
+                path: path.clone(),
+                source,
+            };
+            let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(kubeconfig_error)?;
+            kube::Config::from_custom_kubeconfig(
+                kubeconfig,
+                &kube::config::KubeConfigOptions::default(),
+            )
+            .await
+            .map_err(kubeconfig_error)?
+        }
+        None => kube::Config::infer()
+            .await
+            .map_err(StartError::InferConfig)?,
+    };
+    kube::Client::try_from(config).map_err(StartError::Client)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_signal_fails_readiness_at_once_and_stops_the_ports_after_the_delay() {
+        let sync = Arc::new(SyncState::all_synced());
+        let (stop, mut stopped) = watch::channel(false);
+        let (signal, received) = tokio::sync::oneshot::channel::<()>();
+        let delay = Duration::from_millis(300);
+        let drain = tokio::spawn(drain_after(
+            async {
+                let _ = received.await;
+            },
+            Arc::clone(&sync),
+            delay,
+            stop,
+        ));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!sync.is_draining(), "nothing happens before the signal");
+
+        let signalled = std::time::Instant::now();
+        signal.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(sync.is_draining(), "readiness fails at once");
+        assert!(!*stopped.borrow(), "the ports still serve during the delay");
+
+        stopped.wait_for(|stop| *stop).await.unwrap();
+        assert!(signalled.elapsed() >= delay, "{:?}", signalled.elapsed());
+        drain.await.unwrap();
+    }
+}
