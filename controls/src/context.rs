@@ -24,6 +24,78 @@ pub struct BackupSchedule {
     pub excluded_namespaces: Vec<String>,
 }
 
+impl BackupSchedule {
+    /// The schedule `name` whose `spec` is given (the namespaces of `spec.template`).
+    pub fn of(name: String, spec: Option<&serde_json::Value>) -> Self {
+        let template = spec.and_then(|spec| spec.get("template"));
+        let list = |field: &str| -> Vec<String> {
+            template
+                .and_then(|t| t.get(field))
+                .and_then(serde_json::Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        BackupSchedule {
+            name,
+            included_namespaces: list("includedNamespaces"),
+            excluded_namespaces: list("excludedNamespaces"),
+        }
+    }
+
+    /// A Velero `Schedule` in its JSON form.
+    pub fn from_value(schedule: &serde_json::Value) -> Self {
+        let name = schedule
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        BackupSchedule::of(name.to_owned(), schedule.get("spec"))
+    }
+}
+
+/// The context kinds as plain lists (a watch cache's state, the manifests a scan read), which
+/// [`ClusterContext::from_objects`] indexes: the one way the webhook, the operator and the CLI
+/// build a context.
+#[derive(Clone, Debug, Default)]
+pub struct ContextObjects {
+    pub namespaces: Vec<Arc<Namespace>>,
+    pub network_policies: Vec<Arc<NetworkPolicy>>,
+    pub storage_classes: Vec<Arc<StorageClass>>,
+    pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
+    pub backup_schedules: Vec<BackupSchedule>,
+}
+
+impl ContextObjects {
+    /// Keeps `value` when it is an object of a context kind (by its `apiVersion` and `kind`);
+    /// `Ok(false)` for any other kind, an error when it does not parse as its kind.
+    pub fn push_value(&mut self, value: serde_json::Value) -> Result<bool, serde_json::Error> {
+        fn typed<T: serde::de::DeserializeOwned>(
+            value: serde_json::Value,
+        ) -> Result<Arc<T>, serde_json::Error> {
+            serde_json::from_value(value).map(Arc::new)
+        }
+        let field = |name: &str| value.get(name).and_then(serde_json::Value::as_str);
+        match (
+            field("apiVersion").unwrap_or(""),
+            field("kind").unwrap_or(""),
+        ) {
+            ("v1", "Namespace") => self.namespaces.push(typed(value)?),
+            ("networking.k8s.io/v1", "NetworkPolicy") => self.network_policies.push(typed(value)?),
+            ("storage.k8s.io/v1", "StorageClass") => self.storage_classes.push(typed(value)?),
+            ("v1", "PersistentVolumeClaim") => self.pvcs.push(typed(value)?),
+            ("velero.io/v1", "Schedule") => self
+                .backup_schedules
+                .push(BackupSchedule::from_value(&value)),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
 /// Indexed cluster state. Cheap to clone (everything is behind `Arc`).
 #[derive(Clone, Debug, Default)]
 pub struct ClusterContext {
@@ -74,6 +146,36 @@ impl ClusterContext {
         Self::default()
     }
 
+    /// The context of `objects`, with what the caller observed.
+    pub fn from_objects(objects: &ContextObjects, completeness: Completeness) -> Self {
+        let mut context = ClusterContext {
+            completeness,
+            ..ClusterContext::default()
+        };
+        context.add_objects(objects);
+        context
+    }
+
+    /// Adds `objects`; one of the same name replaces what was there (a manifest over the live
+    /// cluster's copy).
+    pub fn add_objects(&mut self, objects: &ContextObjects) {
+        for ns in &objects.namespaces {
+            self.insert_namespace(Arc::clone(ns));
+        }
+        for np in &objects.network_policies {
+            self.insert_network_policy(Arc::clone(np));
+        }
+        for sc in &objects.storage_classes {
+            self.insert_storage_class(Arc::clone(sc));
+        }
+        for pvc in &objects.pvcs {
+            self.insert_pvc(Arc::clone(pvc));
+        }
+        for schedule in &objects.backup_schedules {
+            self.insert_backup_schedule(schedule.clone());
+        }
+    }
+
     pub fn insert_namespace(&mut self, ns: Arc<Namespace>) {
         self.namespaces.insert(name_of(&ns.metadata), ns);
     }
@@ -95,7 +197,10 @@ impl ClusterContext {
             .insert((namespace_of(&pvc.metadata), name_of(&pvc.metadata)), pvc);
     }
 
+    /// Adds a schedule; one of the same name is replaced.
     pub fn insert_backup_schedule(&mut self, schedule: BackupSchedule) {
+        self.backup_schedules
+            .retain(|existing| existing.name != schedule.name);
         self.backup_schedules.push(schedule);
     }
 

@@ -17,7 +17,9 @@ pub mod tally;
 pub mod validate;
 
 pub use catalog::{catalog, control};
-pub use context::{BackupSchedule, ClusterContext, Completeness, DEFAULT_STORAGE_CLASS_ANNOTATION};
+pub use context::{
+    BackupSchedule, ClusterContext, Completeness, ContextObjects, DEFAULT_STORAGE_CLASS_ANNOTATION,
+};
 pub use engine::{
     Evaluation, Mode, evaluate, evaluate_network_policy_deletion, evaluate_network_policy_update,
 };

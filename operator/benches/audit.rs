@@ -10,8 +10,7 @@ use std::time::Instant;
 use chrono::Utc;
 use hipaa_crds::HipaaPolicy;
 use hipaa_operator::decide::{AuditInput, audit};
-use hipaa_operator::observe::cache::CompactWriter;
-use hipaa_operator::observe::compact::CompactResource;
+use hipaa_operator::observe::judged::CompactWriters;
 use hipaa_operator::observe::stores::Stores;
 use hipaa_operator::observe::{Inventory, Observation, observe};
 use kube::runtime::reflector::store::Writer;
@@ -31,15 +30,7 @@ struct Writers {
     pvcs: Writer<k8s_openapi::api::core::v1::PersistentVolumeClaim>,
     network_policies: Writer<k8s_openapi::api::networking::v1::NetworkPolicy>,
     storage_classes: Writer<k8s_openapi::api::storage::v1::StorageClass>,
-    deployments: CompactWriter,
-    stateful_sets: CompactWriter,
-    daemon_sets: CompactWriter,
-    replica_sets: CompactWriter,
-    jobs: CompactWriter,
-    cron_jobs: CompactWriter,
-    pods: CompactWriter,
-    services: CompactWriter,
-    ingresses: CompactWriter,
+    judged: CompactWriters,
 }
 
 fn put<K: kube::Resource + Clone + DeserializeOwned>(
@@ -52,49 +43,32 @@ fn put<K: kube::Resource + Clone + DeserializeOwned>(
     writer.apply_watcher_event(&Event::InitApply(object));
 }
 
-fn put_compact<K: CompactResource>(writer: &mut CompactWriter, value: serde_json::Value) {
-    let object: K = serde_json::from_value(value).unwrap();
-    writer.apply(&Event::InitApply(object));
-}
-
 impl Writers {
     fn put(&mut self, value: serde_json::Value) {
-        use k8s_openapi::api::{
-            apps::v1 as apps, batch::v1 as batch, core::v1 as core, networking::v1 as net,
-        };
         match value["kind"].as_str().unwrap() {
             "Namespace" => put(&mut self.namespaces, value),
             "PersistentVolumeClaim" => put(&mut self.pvcs, value),
             "NetworkPolicy" => put(&mut self.network_policies, value),
             "StorageClass" => put(&mut self.storage_classes, value),
-            "Deployment" => put_compact::<apps::Deployment>(&mut self.deployments, value),
-            "StatefulSet" => put_compact::<apps::StatefulSet>(&mut self.stateful_sets, value),
-            "DaemonSet" => put_compact::<apps::DaemonSet>(&mut self.daemon_sets, value),
-            "Job" => put_compact::<batch::Job>(&mut self.jobs, value),
-            "CronJob" => put_compact::<batch::CronJob>(&mut self.cron_jobs, value),
-            "Pod" => put_compact::<core::Pod>(&mut self.pods, value),
-            "Service" => put_compact::<core::Service>(&mut self.services, value),
-            "Ingress" => put_compact::<net::Ingress>(&mut self.ingresses, value),
-            other => panic!("unexpected kind {other}"),
+            _ => self.judged.apply(value, true).unwrap(),
         }
     }
 
     /// Ends every initial list (the caches swap their buffers in) and returns the readers.
     fn finish(&mut self) -> Stores {
-        macro_rules! done {
-            (typed: $($typed:ident),*; compact: $($compact:ident: $k:ty),*) => {{
-                $(self.$typed.apply_watcher_event(&Event::InitDone);)*
-                $(self.$compact.apply(&Event::<$k>::InitDone);)*
-                Stores { $($typed: self.$typed.as_reader(),)* $($compact: self.$compact.as_reader(),)* backup_schedules: Default::default() }
-            }};
+        self.namespaces.apply_watcher_event(&Event::InitDone);
+        self.pvcs.apply_watcher_event(&Event::InitDone);
+        self.network_policies.apply_watcher_event(&Event::InitDone);
+        self.storage_classes.apply_watcher_event(&Event::InitDone);
+        self.judged.init_done();
+        Stores {
+            namespaces: self.namespaces.as_reader(),
+            pvcs: self.pvcs.as_reader(),
+            network_policies: self.network_policies.as_reader(),
+            storage_classes: self.storage_classes.as_reader(),
+            judged: self.judged.readers(),
+            backup_schedules: Default::default(),
         }
-        use k8s_openapi::api::{
-            apps::v1 as apps, batch::v1 as batch, core::v1 as core, networking::v1 as net,
-        };
-        done!(typed: namespaces, pvcs, network_policies, storage_classes;
-            compact: deployments: apps::Deployment, stateful_sets: apps::StatefulSet, daemon_sets: apps::DaemonSet,
-            replica_sets: apps::ReplicaSet, jobs: batch::Job, cron_jobs: batch::CronJob, pods: core::Pod,
-            services: core::Service, ingresses: net::Ingress)
     }
 }
 
@@ -353,7 +327,7 @@ fn reusing(stores: &Stores, policy: &HipaaPolicy) -> (Vec<f64>, Vec<f64>, usize)
         let started = Instant::now();
         let mut inventory = Inventory::from_stores(stores);
         let target = format!("claims-{i:03}");
-        for policy in &mut inventory.network_policies {
+        for policy in &mut inventory.context.network_policies {
             if policy.metadata.namespace.as_deref() == Some(target.as_str()) {
                 let mut changed = policy.as_ref().clone();
                 changed.metadata.annotations =

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use futures::StreamExt;
+use hipaa_controls::context::ContextObjects;
 use hipaa_crds::HipaaPolicy;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -58,10 +59,13 @@ impl Stores {
     fn state(&self) -> ClusterState {
         ClusterState {
             policies: self.policies.state(),
-            namespaces: self.namespaces.state(),
-            network_policies: self.network_policies.state(),
-            storage_classes: self.storage_classes.state(),
-            pvcs: self.pvcs.state(),
+            context: ContextObjects {
+                namespaces: self.namespaces.state(),
+                network_policies: self.network_policies.state(),
+                storage_classes: self.storage_classes.state(),
+                pvcs: self.pvcs.state(),
+                backup_schedules: Vec::new(),
+            },
         }
     }
 }
@@ -205,10 +209,16 @@ async fn rebuild_loop(
             let state = stores.state();
             let counts = [
                 (Resource::HipaaPolicies, state.policies.len()),
-                (Resource::Namespaces, state.namespaces.len()),
-                (Resource::NetworkPolicies, state.network_policies.len()),
-                (Resource::StorageClasses, state.storage_classes.len()),
-                (Resource::PersistentVolumeClaims, state.pvcs.len()),
+                (Resource::Namespaces, state.context.namespaces.len()),
+                (
+                    Resource::NetworkPolicies,
+                    state.context.network_policies.len(),
+                ),
+                (
+                    Resource::StorageClasses,
+                    state.context.storage_classes.len(),
+                ),
+                (Resource::PersistentVolumeClaims, state.context.pvcs.len()),
             ];
             // Scopes computed before every cache synced may miss namespaces or policies.
             let reuse = if synced { reuse } else { None };

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::kinds::Kind;
+use hipaa_controls::object::ObjectKind;
 
 /// An incoming AdmissionReview.
 #[derive(Debug)]
@@ -68,7 +68,7 @@ pub struct Seen<'s> {
 /// with a `parse_now` that returns None to get the review with its raw object.
 pub fn decode<'a>(
     body: &'a [u8],
-    parse_now: &dyn Fn(&Seen<'_>) -> Option<Kind>,
+    parse_now: &dyn Fn(&Seen<'_>) -> Option<ObjectKind>,
 ) -> Result<ReviewIn<'a>, serde_json::Error> {
     // JSON is UTF-8: validating the body once (a fast pass over mostly ASCII) spares the
     // validation of every string and key one by one.
@@ -84,11 +84,11 @@ pub fn decode<'a>(
 }
 
 /// Never parses the object while reading.
-pub fn keep_raw(_: &Seen<'_>) -> Option<Kind> {
+pub fn keep_raw(_: &Seen<'_>) -> Option<ObjectKind> {
     None
 }
 
-struct ReviewSeed<'p>(&'p dyn Fn(&Seen<'_>) -> Option<Kind>);
+struct ReviewSeed<'p>(&'p dyn Fn(&Seen<'_>) -> Option<ObjectKind>);
 
 impl<'de> DeserializeSeed<'de> for ReviewSeed<'_> {
     type Value = ReviewIn<'de>;
@@ -149,7 +149,7 @@ impl<'de> Deserialize<'de> for Borrowed<'de> {
     }
 }
 
-struct OptionalRequest<'p>(&'p dyn Fn(&Seen<'_>) -> Option<Kind>);
+struct OptionalRequest<'p>(&'p dyn Fn(&Seen<'_>) -> Option<ObjectKind>);
 
 impl<'de> DeserializeSeed<'de> for OptionalRequest<'_> {
     type Value = Option<RequestIn<'de>>;
@@ -177,7 +177,7 @@ impl<'de> Visitor<'de> for OptionalRequest<'_> {
     }
 }
 
-struct RequestVisitor<'p>(&'p dyn Fn(&Seen<'_>) -> Option<Kind>);
+struct RequestVisitor<'p>(&'p dyn Fn(&Seen<'_>) -> Option<ObjectKind>);
 
 impl<'de> Visitor<'de> for RequestVisitor<'_> {
     type Value = RequestIn<'de>;
@@ -246,8 +246,8 @@ impl<'de> Visitor<'de> for RequestVisitor<'_> {
     }
 }
 
-/// Parses a (nullable) object as `Kind`.
-struct ObjectSeed(Kind);
+/// Parses a (nullable) object of a kind.
+struct ObjectSeed(ObjectKind);
 
 impl<'de> DeserializeSeed<'de> for ObjectSeed {
     type Value = Option<Object>;
@@ -273,7 +273,7 @@ impl<'de> Visitor<'de> for ObjectSeed {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        self.0.parse_from(deserializer).map(Some)
+        crate::kinds::parse_from(self.0, deserializer).map(Some)
     }
 }
 
@@ -292,8 +292,8 @@ mod tests {
           "managedFields":[{"manager":"kubectl","fieldsV1":{"f:spec":{}}}]}},
         "oldObject":null,"options":{"kind":"CreateOptions"}}}"#;
 
-    fn deployments(seen: &Seen<'_>) -> Option<Kind> {
-        Kind::from_gvk(&seen.kind.group, &seen.kind.version, &seen.kind.kind)
+    fn deployments(seen: &Seen<'_>) -> Option<ObjectKind> {
+        ObjectKind::admitted(&seen.kind.group, &seen.kind.version, &seen.kind.kind)
     }
 
     #[test]

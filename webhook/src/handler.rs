@@ -14,13 +14,13 @@ use tokio::sync::Semaphore;
 
 use crate::decide::{Decision, Exemptions, Judgement, Review, judge};
 use crate::envelope::{self, ReviewIn, Seen};
-use crate::kinds::{Kind, Operation};
 use crate::metrics::{InFlight, Metrics};
 use crate::record::{self, Reviewed};
 use crate::refusal::Refusal;
 use crate::review;
 use crate::snapshot::{Scope, SnapshotCell};
 use crate::wire::{HttpAnswer, json, read_body};
+use hipaa_controls::object::{ObjectKind, Operation};
 
 /// The default cap on a review body (the API server sends at most about 3 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -143,7 +143,7 @@ impl Webhook {
                 uid: request.uid.to_string(),
                 operation: request.operation.to_string(),
             })?;
-        let kind = Kind::from_gvk(
+        let kind = ObjectKind::admitted(
             &request.kind.group,
             &request.kind.version,
             &request.kind.kind,
@@ -183,10 +183,12 @@ impl Webhook {
         let decoded = {
             let snapshot = self.snapshots.load();
             let parse_now = |seen: &Seen<'_>| {
-                let kind = Kind::from_gvk(&seen.kind.group, &seen.kind.version, &seen.kind.kind)?;
-                let judged = kind != Kind::NetworkPolicy
-                    && !seen.sub_resource
-                    && matches!(seen.operation, "CREATE" | "UPDATE")
+                let kind =
+                    ObjectKind::admitted(&seen.kind.group, &seen.kind.version, &seen.kind.kind)?;
+                // Parsed now when judged on the new object: written, not deleted.
+                let judged = Operation::parse(seen.operation).is_some_and(|operation| {
+                    operation != Operation::Delete && kind.info().admission.judges(operation)
+                }) && !seen.sub_resource
                     && snapshot.synced
                     && !self.exemptions.contains(seen.namespace)
                     && matches!(snapshot.scope(seen.namespace), Scope::Selected(_));

@@ -8,8 +8,8 @@ use std::fmt;
 use hipaa_controls::model::Finding;
 
 use crate::decide::{Decision, Judgement, Review};
-use crate::kinds::Kind;
 use crate::metrics::{ControlLabels, Metrics, ReviewLabels, flag, outcome_label};
+use hipaa_controls::object::ObjectKind;
 
 /// The review as the record names it.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub struct Reviewed<'r> {
 /// at debug). The line goes to the log's writer, which never waits for stdout (`logging`).
 pub fn record(metrics: &Metrics, reviewed: &Reviewed<'_>, judgement: &Judgement) {
     let review = reviewed.review;
-    let kind_label = review.kind.map_or("other", Kind::as_str);
+    let kind_label = review.kind.map_or("other", ObjectKind::as_str);
     let dry_run = flag(reviewed.dry_run);
     let labels = ReviewLabels {
         kind: kind_label,
@@ -95,8 +95,8 @@ mod tests {
     use hipaa_crds::Enforcement;
 
     use super::*;
-    use crate::kinds::Operation;
     use crate::review::Answer;
+    use hipaa_controls::object::Operation;
 
     fn finding(id: &str, enforcement: Enforcement) -> Finding {
         Finding {
@@ -126,7 +126,7 @@ mod tests {
     fn counts_the_review_and_each_finding() {
         let metrics = Metrics::new();
         let review = Review {
-            kind: Some(Kind::Deployment),
+            kind: Some(ObjectKind::Deployment),
             operation: Operation::Create,
             namespace: "billing",
             name: "api",

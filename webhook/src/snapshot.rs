@@ -5,21 +5,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use hipaa_controls::context::{ClusterContext, Completeness};
+use hipaa_controls::context::{ClusterContext, Completeness, ContextObjects};
 use hipaa_controls::policy::EffectivePolicy;
 use hipaa_crds::HipaaPolicy;
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::storage::v1::StorageClass;
 
 /// What the watch caches hold at one moment.
 #[derive(Clone, Debug, Default)]
 pub struct ClusterState {
     pub policies: Vec<Arc<HipaaPolicy>>,
-    pub namespaces: Vec<Arc<Namespace>>,
-    pub network_policies: Vec<Arc<NetworkPolicy>>,
-    pub storage_classes: Vec<Arc<StorageClass>>,
-    pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
+    /// Namespaces, NetworkPolicies, StorageClasses and PVCs (no backup schedules: admission
+    /// never judges backups).
+    pub context: ContextObjects,
 }
 
 impl ClusterState {
@@ -30,31 +26,12 @@ impl ClusterState {
     ) -> Result<Self, serde_json::Error> {
         let mut state = ClusterState::default();
         for document in documents {
-            let kind = document
-                .get("kind")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("");
-            match kind {
-                "HipaaPolicy" => state
+            if document.get("kind").and_then(serde_json::Value::as_str) == Some("HipaaPolicy") {
+                state
                     .policies
-                    .push(Arc::new(serde_json::from_value(document)?)),
-                "Namespace" => state
-                    .namespaces
-                    .push(Arc::new(serde_json::from_value(document)?)),
-                "NetworkPolicy" => {
-                    state
-                        .network_policies
-                        .push(Arc::new(serde_json::from_value(document)?));
-                }
-                "StorageClass" => {
-                    state
-                        .storage_classes
-                        .push(Arc::new(serde_json::from_value(document)?));
-                }
-                "PersistentVolumeClaim" => {
-                    state.pvcs.push(Arc::new(serde_json::from_value(document)?))
-                }
-                _ => {}
+                    .push(Arc::new(serde_json::from_value(document)?));
+            } else {
+                state.context.push_value(document)?;
             }
         }
         Ok(state)
@@ -100,27 +77,12 @@ impl Snapshot {
         generation: u64,
         reuse_scopes: Option<Arc<ScopeIndex>>,
     ) -> Self {
-        let mut context = ClusterContext::new();
-        context.completeness = Completeness {
-            namespaces: true,
-            network_policies: true,
-            storage_classes: true,
-            pvcs: true,
+        let completeness = Completeness {
             // Backup schedules are judged by the operator's audits, never at admission.
             backup_schedules: false,
+            ..Completeness::default()
         };
-        for ns in &state.namespaces {
-            context.insert_namespace(Arc::clone(ns));
-        }
-        for np in &state.network_policies {
-            context.insert_network_policy(Arc::clone(np));
-        }
-        for sc in &state.storage_classes {
-            context.insert_storage_class(Arc::clone(sc));
-        }
-        for pvc in &state.pvcs {
-            context.insert_pvc(Arc::clone(pvc));
-        }
+        let context = ClusterContext::from_objects(&state.context, completeness);
         let scopes = reuse_scopes.unwrap_or_else(|| Arc::new(resolve_scopes(state)));
         Snapshot {
             context,
@@ -156,8 +118,8 @@ impl Snapshot {
 
 /// Resolves every namespace's effective policy once per change of namespaces or policies.
 fn resolve_scopes(state: &ClusterState) -> ScopeIndex {
-    let mut scopes = HashMap::with_capacity(state.namespaces.len());
-    for ns in &state.namespaces {
+    let mut scopes = HashMap::with_capacity(state.context.namespaces.len());
+    for ns in &state.context.namespaces {
         let Some(name) = ns.metadata.name.clone() else {
             continue;
         };

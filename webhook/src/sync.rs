@@ -100,3 +100,28 @@ impl SyncState {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Resource;
+    use hipaa_controls::object::KINDS;
+
+    /// The caches the webhook keeps are the kind table's `webhook_watches` rows, plus the
+    /// policies themselves.
+    #[test]
+    fn the_webhook_watches_what_the_kind_table_says() {
+        let mut watched: Vec<_> = Resource::ALL
+            .into_iter()
+            .filter(|r| *r != Resource::HipaaPolicies)
+            .map(Resource::as_str)
+            .collect();
+        let mut table: Vec<_> = KINDS
+            .iter()
+            .filter(|row| row.webhook_watches)
+            .map(|row| row.plural)
+            .collect();
+        watched.sort_unstable();
+        table.sort_unstable();
+        assert_eq!(watched, table);
+    }
+}

@@ -4,10 +4,10 @@
 
 mod common;
 
+use hipaa_controls::object::ObjectKind;
 use hipaa_controls::{Mode, Object, evaluate};
-use hipaa_webhook::Snapshot;
-use hipaa_webhook::kinds::Kind;
 use hipaa_webhook::snapshot::Scope;
+use hipaa_webhook::{Snapshot, kinds};
 use serde_json::value::RawValue;
 
 #[test]
@@ -21,7 +21,7 @@ fn every_fixture_object_is_judged_the_same_as_the_engine_parses_it() {
             serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         let request = &review["request"];
         let gvk = &request["kind"];
-        let Some(kind) = Kind::from_gvk(
+        let Some(kind) = ObjectKind::admitted(
             gvk["group"].as_str().unwrap(),
             gvk["version"].as_str().unwrap(),
             gvk["kind"].as_str().unwrap(),
@@ -41,9 +41,7 @@ fn every_fixture_object_is_judged_the_same_as_the_engine_parses_it() {
             continue;
         };
         let raw = RawValue::from_string(object.to_string()).unwrap();
-        let ours = kind
-            .parse(&raw, namespace, request["name"].as_str().unwrap())
-            .unwrap();
+        let ours = kinds::parse(kind, &raw, namespace, request["name"].as_str().unwrap()).unwrap();
         let engines = Object::from_value(object.clone(), Some(namespace)).unwrap();
         let judged =
             |object: &Object| evaluate(object, &snapshot.context, policy, Mode::Admission, now);

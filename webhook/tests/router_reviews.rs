@@ -393,7 +393,7 @@ async fn a_review_waiting_for_its_namespace_is_judged_once_the_namespace_arrives
         let mut state = common::cluster_state();
         let namespace = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": "brand-new", "labels": {"hipaaguard.io/phi": "true", "guard-test/mode": "enforce"}}});
-        state.namespaces.push(std::sync::Arc::new(
+        state.context.namespaces.push(std::sync::Arc::new(
             serde_json::from_value(namespace).unwrap(),
         ));
         snapshots.publish(hipaa_webhook::Snapshot::build(&state, true, 2, None));

@@ -2,7 +2,7 @@
 //! controls read of them, see `pod_spec`), the others as their k8s-openapi types; and the
 //! reduction of every workload kind to its pod template.
 
-mod kind;
+pub mod kind;
 pub mod pod_spec;
 mod workload;
 
@@ -13,7 +13,9 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::model::ResourceRef;
-pub use kind::ObjectKind;
+pub use kind::{
+    Admission, KINDS, KindInfo, ObjectKind, Operation, OperatorUse, Owners, READ_VERBS,
+};
 use pod_spec::PodSpec;
 pub use workload::{PodTemplateSpec, Workload};
 

@@ -5,16 +5,17 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use hipaa_controls::HipaaPolicy;
+use hipaa_controls::object::KindInfo;
+use hipaa_controls::object::kind::table;
+use hipaa_controls::{BackupSchedule, ContextObjects, HipaaPolicy};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
-use kube::{Api, Client, Resource};
+use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use crate::scan::context::LiveContext;
-use crate::scan::manifests::backup_schedule;
 
 const PAGE_SIZE: u32 = 500;
 
@@ -43,6 +44,12 @@ fn is_not_found(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(status) if status.code == 404)
 }
 
+/// The resource a row of the kind table names, at its preferred version.
+pub fn api_resource(row: &KindInfo) -> ApiResource {
+    let gvk = GroupVersionKind::gvk(row.group(), row.version(), row.kind);
+    ApiResource::from_gvk_with_plural(&gvk, row.plural)
+}
+
 /// Every HipaaPolicy; `Ok(None)` when the CRD is not installed.
 pub async fn hipaa_policies(client: &Client) -> anyhow::Result<Option<Vec<HipaaPolicy>>> {
     list_all(&Api::<HipaaPolicy>::all(client.clone()))
@@ -52,7 +59,7 @@ pub async fn hipaa_policies(client: &Client) -> anyhow::Result<Option<Vec<HipaaP
 
 /// Velero `Schedule` objects (velero.io/v1), as dynamic objects; empty when Velero is absent.
 pub async fn velero_schedules(client: &Client) -> anyhow::Result<Vec<DynamicObject>> {
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("velero.io", "v1", "Schedule"));
+    let resource = api_resource(&table::VELERO_SCHEDULE);
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
     Ok(list_all(&api)
         .await
@@ -73,16 +80,18 @@ pub async fn live_context(client: &Client) -> anyhow::Result<LiveContext> {
         Ok(items.into_iter().map(Arc::new).collect())
     }
     let schedules = velero_schedules(client).await?;
-    Ok(LiveContext {
+    let context = ContextObjects {
         namespaces: all::<Namespace>(client, "Namespaces").await?,
         network_policies: all::<NetworkPolicy>(client, "NetworkPolicies").await?,
         pvcs: all::<PersistentVolumeClaim>(client, "PersistentVolumeClaims").await?,
         storage_classes: all::<StorageClass>(client, "StorageClasses").await?,
         backup_schedules: schedules
             .iter()
-            .filter_map(|s| serde_json::to_value(s).ok())
-            .map(|v| backup_schedule(&v))
+            .map(|s| BackupSchedule::of(s.name_any(), s.data.get("spec")))
             .collect(),
+    };
+    Ok(LiveContext {
+        context,
         policies: hipaa_policies(client).await?.unwrap_or_default(),
     })
 }

@@ -9,28 +9,15 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use hipaa_controls::object::KINDS;
 use hipaa_controls::{ClusterContext, EffectivePolicy, HipaaPolicy, Mode, Object, evaluate};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod, Service};
-use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
-use kube::api::{ApiResource, DynamicObject};
+use kube::api::DynamicObject;
 use kube::{Api, Client};
 
 use super::model::CheckedResources;
-use crate::cluster::read::{list_all, live_context};
+use crate::cluster::read::{api_resource, list_all, live_context};
 use crate::scan::context::build_context;
 use crate::scan::manifests::Manifests;
-
-/// How an object's owners decide whether it is judged on its own.
-#[derive(Clone, Copy)]
-enum OwnerRule {
-    Always,
-    /// Skip objects with a controller owner (Pods, Jobs).
-    NoController,
-    /// Skip objects with any owner (ReplicaSets).
-    NoOwner,
-}
 
 /// The inventory: the namespaces each policy selects, and what each control checks.
 pub struct Inventory {
@@ -102,37 +89,18 @@ pub fn inventory(
 
 /// Every object of the kinds the engine judges, as the operator sees them.
 async fn workload_objects(client: &Client) -> anyhow::Result<Vec<Object>> {
-    let kinds: [(ApiResource, OwnerRule); 12] = [
-        (ApiResource::erase::<Namespace>(&()), OwnerRule::Always),
-        (ApiResource::erase::<Deployment>(&()), OwnerRule::Always),
-        (ApiResource::erase::<StatefulSet>(&()), OwnerRule::Always),
-        (ApiResource::erase::<DaemonSet>(&()), OwnerRule::Always),
-        (ApiResource::erase::<ReplicaSet>(&()), OwnerRule::NoOwner),
-        (ApiResource::erase::<Job>(&()), OwnerRule::NoController),
-        (ApiResource::erase::<CronJob>(&()), OwnerRule::Always),
-        (ApiResource::erase::<Pod>(&()), OwnerRule::NoController),
-        (ApiResource::erase::<Service>(&()), OwnerRule::Always),
-        (ApiResource::erase::<Ingress>(&()), OwnerRule::Always),
-        (
-            ApiResource::erase::<PersistentVolumeClaim>(&()),
-            OwnerRule::Always,
-        ),
-        (ApiResource::erase::<NetworkPolicy>(&()), OwnerRule::Always),
-    ];
+    // Every kind the engine parses, as the kind table names it.
+    let kinds = KINDS.iter().filter(|row| row.object.is_some());
     let mut objects = Vec::new();
-    for (resource, rule) in kinds {
+    for row in kinds {
+        let resource = api_resource(row);
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
         let items = list_all(&api)
             .await
             .with_context(|| format!("cannot list {}", resource.plural))?;
         for mut item in items.unwrap_or_default() {
             let owners = item.metadata.owner_references.as_deref().unwrap_or(&[]);
-            let skip = match rule {
-                OwnerRule::Always => false,
-                OwnerRule::NoController => owners.iter().any(|o| o.controller == Some(true)),
-                OwnerRule::NoOwner => !owners.is_empty(),
-            };
-            if skip {
+            if !row.judged_itself(owners.iter().map(|o| o.controller == Some(true))) {
                 continue;
             }
             item.metadata.managed_fields = None;

@@ -13,97 +13,48 @@
 //!   only when the inputs hold at least one object of the kind; otherwise the checks that need
 //!   them report Error.
 
-use std::sync::Arc;
-
-use hipaa_controls::{BackupSchedule, ClusterContext, Completeness, HipaaPolicy};
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::storage::v1::StorageClass;
+use hipaa_controls::{ClusterContext, Completeness, ContextObjects, HipaaPolicy};
 
 use super::manifests::Manifests;
 
 /// What `--cluster` read from the live cluster.
 #[derive(Clone, Debug, Default)]
 pub struct LiveContext {
-    pub namespaces: Vec<Arc<Namespace>>,
-    pub network_policies: Vec<Arc<NetworkPolicy>>,
-    pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
-    pub storage_classes: Vec<Arc<StorageClass>>,
-    pub backup_schedules: Vec<BackupSchedule>,
+    pub context: ContextObjects,
     pub policies: Vec<HipaaPolicy>,
 }
 
 /// Builds the context from the inputs, on top of `live` when given.
 pub fn build_context(manifests: &Manifests, live: Option<&LiveContext>) -> ClusterContext {
-    let mut ctx = ClusterContext::new();
-    if let Some(live) = live {
-        insert_all(
-            &mut ctx,
-            &live.namespaces,
-            &live.network_policies,
-            &live.pvcs,
-            &live.storage_classes,
-            &live.backup_schedules,
-        );
-    }
-    insert_all(
-        &mut ctx,
-        &manifests.namespaces,
-        &manifests.network_policies,
-        &manifests.pvcs,
-        &manifests.storage_classes,
-        &manifests.backup_schedules,
-    );
-    ctx.completeness = match live {
+    let inputs = &manifests.context;
+    let completeness = match live {
         Some(_) => Completeness::default(),
         None => Completeness {
             namespaces: false,
             network_policies: true,
             pvcs: true,
-            storage_classes: !manifests.storage_classes.is_empty(),
-            backup_schedules: !manifests.backup_schedules.is_empty(),
+            storage_classes: !inputs.storage_classes.is_empty(),
+            backup_schedules: !inputs.backup_schedules.is_empty(),
         },
     };
+    let mut ctx = match live {
+        Some(live) => ClusterContext::from_objects(&live.context, completeness),
+        None => ClusterContext::from_objects(&ContextObjects::default(), completeness),
+    };
+    ctx.add_objects(inputs);
     ctx
-}
-
-fn insert_all(
-    ctx: &mut ClusterContext,
-    namespaces: &[Arc<Namespace>],
-    network_policies: &[Arc<NetworkPolicy>],
-    pvcs: &[Arc<PersistentVolumeClaim>],
-    storage_classes: &[Arc<StorageClass>],
-    backup_schedules: &[BackupSchedule],
-) {
-    for ns in namespaces {
-        ctx.insert_namespace(ns.clone());
-    }
-    for np in network_policies {
-        ctx.insert_network_policy(np.clone());
-    }
-    for pvc in pvcs {
-        ctx.insert_pvc(pvc.clone());
-    }
-    for class in storage_classes {
-        ctx.insert_storage_class(class.clone());
-    }
-    for schedule in backup_schedules {
-        if !ctx
-            .backup_schedules()
-            .iter()
-            .any(|s| s.name == schedule.name)
-        {
-            ctx.insert_backup_schedule(schedule.clone());
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
+    use hipaa_controls::BackupSchedule;
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::api::storage::v1::StorageClass;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
     fn namespace(name: &str, env: &str) -> Arc<Namespace> {
         Arc::new(Namespace {
@@ -127,6 +78,7 @@ mod tests {
         assert!(ctx.completeness.network_policies && ctx.completeness.pvcs);
         assert!(!ctx.completeness.storage_classes && !ctx.completeness.backup_schedules);
         manifests
+            .context
             .storage_classes
             .push(Arc::new(StorageClass::default()));
         assert!(build_context(&manifests, None).completeness.storage_classes);
@@ -136,20 +88,24 @@ mod tests {
     fn with_the_cluster_everything_is_known_and_inputs_win() {
         let mut manifests = Manifests::default();
         manifests
+            .context
             .namespaces
             .push(namespace("billing", "development"));
         let live = LiveContext {
-            namespaces: vec![
-                namespace("billing", "production"),
-                namespace("tools", "production"),
-            ],
-            backup_schedules: vec![BackupSchedule {
-                name: "daily".into(),
-                ..BackupSchedule::default()
-            }],
+            context: ContextObjects {
+                namespaces: vec![
+                    namespace("billing", "production"),
+                    namespace("tools", "production"),
+                ],
+                backup_schedules: vec![BackupSchedule {
+                    name: "daily".into(),
+                    ..BackupSchedule::default()
+                }],
+                ..ContextObjects::default()
+            },
             ..LiveContext::default()
         };
-        manifests.backup_schedules.push(BackupSchedule {
+        manifests.context.backup_schedules.push(BackupSchedule {
             name: "daily".into(),
             ..BackupSchedule::default()
         });

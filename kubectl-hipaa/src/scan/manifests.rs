@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use hipaa_controls::{BackupSchedule, Object, ObjectError};
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use hipaa_controls::{BackupSchedule, ContextObjects, Object, ObjectError};
 use k8s_openapi::api::storage::v1::StorageClass;
 use serde_json::Value;
 
@@ -26,11 +24,9 @@ pub struct JudgedObject {
 pub struct Manifests {
     /// Objects the engine judges, in input order.
     pub objects: Vec<JudgedObject>,
-    pub namespaces: Vec<Arc<Namespace>>,
-    pub network_policies: Vec<Arc<NetworkPolicy>>,
-    pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
-    pub storage_classes: Vec<Arc<StorageClass>>,
-    pub backup_schedules: Vec<BackupSchedule>,
+    /// Copies of the context kinds among the inputs (Namespaces, NetworkPolicies and PVCs are
+    /// judged too).
+    pub context: ContextObjects,
     /// Objects of kinds that are neither judged nor context.
     pub skipped: SkippedSummary,
     /// HipaaPolicy objects among the inputs (not used as policy; `--policy` is).
@@ -59,11 +55,13 @@ impl Manifests {
         match (api_version, kind) {
             ("storage.k8s.io/v1", "StorageClass") => {
                 let class = parse::<StorageClass>(value, &file, line, "StorageClass")?;
-                self.storage_classes.push(Arc::new(class));
+                self.context.storage_classes.push(Arc::new(class));
                 return Ok(());
             }
             ("velero.io/v1", "Schedule") => {
-                self.backup_schedules.push(backup_schedule(&value));
+                self.context
+                    .backup_schedules
+                    .push(BackupSchedule::from_value(&value));
                 return Ok(());
             }
             ("hipaaguard.io/v1alpha1", "HipaaPolicy") => {
@@ -97,9 +95,15 @@ impl Manifests {
 
     fn keep(&mut self, object: Object, file: Arc<str>, line: usize) {
         match &object {
-            Object::Namespace(ns) => self.namespaces.push(Arc::new(ns.as_ref().clone())),
-            Object::NetworkPolicy(np) => self.network_policies.push(Arc::new(np.as_ref().clone())),
-            Object::PersistentVolumeClaim(pvc) => self.pvcs.push(Arc::new(pvc.as_ref().clone())),
+            Object::Namespace(ns) => self.context.namespaces.push(Arc::new(ns.as_ref().clone())),
+            Object::NetworkPolicy(np) => {
+                let np = Arc::new(np.as_ref().clone());
+                self.context.network_policies.push(np);
+            }
+            Object::PersistentVolumeClaim(pvc) => {
+                let pvc = Arc::new(pvc.as_ref().clone());
+                self.context.pvcs.push(pvc);
+            }
             _ => {}
         }
         self.objects.push(JudgedObject { object, file, line });
@@ -122,34 +126,6 @@ fn skipped_kind(api_version: &str, kind: &str) -> String {
         kind.to_string()
     } else {
         format!("{kind} ({api_version})")
-    }
-}
-
-/// A Velero Schedule's namespace coverage (`spec.template.includedNamespaces` and
-/// `excludedNamespaces`).
-pub fn backup_schedule(value: &Value) -> BackupSchedule {
-    let template = value.pointer("/spec/template");
-    let list = |key: &str| -> Vec<String> {
-        template
-            .and_then(|t| t.get(key))
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    BackupSchedule {
-        name: value
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        included_namespaces: list("includedNamespaces"),
-        excluded_namespaces: list("excludedNamespaces"),
     }
 }
 
@@ -189,13 +165,16 @@ mod tests {
         assert_eq!(m.objects[0].object.namespace(), Some("apps"));
         assert_eq!(
             (
-                m.namespaces.len(),
-                m.network_policies.len(),
-                m.storage_classes.len()
+                m.context.namespaces.len(),
+                m.context.network_policies.len(),
+                m.context.storage_classes.len()
             ),
             (1, 1, 1)
         );
-        assert_eq!(m.backup_schedules[0].included_namespaces, ["billing"]);
+        assert_eq!(
+            m.context.backup_schedules[0].included_namespaces,
+            ["billing"]
+        );
         assert_eq!(m.policies_among_inputs, 1);
         assert_eq!(m.skipped.objects, 3);
         assert!(m.skipped.kinds.contains_key("Widget (example.com/v1)"));

@@ -18,6 +18,9 @@ use kube::{Api, Client, ResourceExt, discovery};
 use tokio::sync::{OnceCell, broadcast};
 use tokio::task::JoinHandle;
 
+use hipaa_controls::object::KindInfo;
+use hipaa_controls::object::kind::table;
+
 use super::secret_refs::SecretSources;
 use crate::observe::triggers::Change;
 
@@ -27,33 +30,35 @@ const SYNC_WAIT: Duration = Duration::from_secs(10);
 /// How often discovery is tried again for the integrations not watched yet, by default.
 pub const DEFAULT_REDISCOVERY: Duration = Duration::from_secs(60);
 
-const SECRETS_STORE_GROUP: &str = "secrets-store.csi.x-k8s.io";
-const EXTERNAL_SECRETS_GROUP: &str = "external-secrets.io";
-/// Versions of external-secrets.io to try, newest first.
-const EXTERNAL_SECRETS_VERSIONS: &[&str] = &["v1", "v1beta1"];
+/// The integration kinds, in the order of [`SecretSources`]' fields: their rows of the kind
+/// table, which say where the API server may serve them.
+const INTEGRATIONS: [&KindInfo; 4] = [
+    &table::SECRET_PROVIDER_CLASS,
+    &table::EXTERNAL_SECRET,
+    &table::SECRET_STORE,
+    &table::CLUSTER_SECRET_STORE,
+];
 
-/// One integration kind: where the API server may serve it, and its cache once watched.
+/// One integration kind: its row of the kind table, and its cache once watched.
 struct Integration {
-    group: &'static str,
-    versions: &'static [&'static str],
-    kind: &'static str,
-    change_of: fn(&DynamicObject) -> Change,
+    info: &'static KindInfo,
     store: OnceLock<Store<DynamicObject>>,
 }
 
 impl Integration {
-    fn new(
-        group: &'static str,
-        versions: &'static [&'static str],
-        kind: &'static str,
-        change_of: fn(&DynamicObject) -> Change,
-    ) -> Integration {
+    fn new(info: &'static KindInfo) -> Integration {
         Integration {
-            group,
-            versions,
-            kind,
-            change_of,
+            info,
             store: OnceLock::new(),
+        }
+    }
+
+    /// What a change of one of its objects concerns.
+    fn change_of(&self) -> fn(&DynamicObject) -> Change {
+        if self.info.namespaced {
+            Change::of_namespaced
+        } else {
+            Change::cluster_wide
         }
     }
 
@@ -81,32 +86,7 @@ impl SecretWatch {
         changes: &broadcast::Sender<Change>,
         rediscovery: Duration,
     ) -> SecretWatch {
-        let integrations = Arc::new([
-            Integration::new(
-                SECRETS_STORE_GROUP,
-                &["v1"],
-                "SecretProviderClass",
-                Change::of_namespaced,
-            ),
-            Integration::new(
-                EXTERNAL_SECRETS_GROUP,
-                EXTERNAL_SECRETS_VERSIONS,
-                "ExternalSecret",
-                Change::of_namespaced,
-            ),
-            Integration::new(
-                EXTERNAL_SECRETS_GROUP,
-                EXTERNAL_SECRETS_VERSIONS,
-                "SecretStore",
-                Change::of_namespaced,
-            ),
-            Integration::new(
-                EXTERNAL_SECRETS_GROUP,
-                EXTERNAL_SECRETS_VERSIONS,
-                "ClusterSecretStore",
-                Change::cluster_wide,
-            ),
-        ]);
+        let integrations = Arc::new(INTEGRATIONS.map(Integration::new));
         let tasks = Arc::new(Mutex::new(Vec::new()));
         let missing = watch_found(client, &integrations, changes, &tasks, true).await;
         if missing > 0 {
@@ -190,11 +170,11 @@ async fn watch_found(
         if integration.store.get().is_some() {
             continue;
         }
-        let (group, kind) = (integration.group, integration.kind);
-        match find(client, group, integration.versions, kind).await {
+        let (group, kind) = (integration.info.group(), integration.info.kind);
+        match find(client, integration.info).await {
             Found::Listable(resource) => {
                 let (store, task) =
-                    reflect(client, resource, integration.change_of, changes.clone());
+                    reflect(client, resource, integration.change_of(), changes.clone());
                 if integration.store.set(store).is_ok() {
                     lock(tasks).push(task);
                     if first {
@@ -236,9 +216,11 @@ enum Found {
     DiscoveryFailed(kube::Error),
 }
 
-/// The resource of `kind` in the first of `versions` the API server serves, if it may be listed.
-async fn find(client: &Client, group: &str, versions: &[&str], kind: &str) -> Found {
-    for version in versions {
+/// The resource of the kind in the first of its versions the API server serves, if it may be
+/// listed.
+async fn find(client: &Client, info: &KindInfo) -> Found {
+    let (group, kind) = (info.group(), info.kind);
+    for version in info.versions() {
         let gvk = GroupVersionKind::gvk(group, version, kind);
         let resource = match discovery::pinned_kind(client, &gvk).await {
             Ok((resource, _)) => resource,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use hipaa_controls::aws::{AwsSnapshot, evaluate_aws_resources};
 use hipaa_controls::context::ClusterContext;
 use hipaa_controls::engine::{Evaluation, Mode, evaluate};
-use hipaa_controls::model::{Finding, Outcome, Scope, Target};
+use hipaa_controls::model::{Finding, Outcome, Scope};
 use hipaa_controls::policy::EffectivePolicy;
 use hipaa_controls::tally::{ResourceEvaluation, tally};
 use hipaa_controls::validate::parse_duration;
@@ -258,7 +258,7 @@ fn unreadable(
     policy: &EffectivePolicy,
 ) -> ResourceEvaluation {
     let resource = cached.resource_ref();
-    let targets = targets_of(&resource.kind);
+    let targets = cached.kind().info().targets;
     let controls = hipaa_controls::catalog()
         .iter()
         .filter(|c| c.scope != Scope::Aws && c.targets.iter().any(|t| targets.contains(t)));
@@ -277,19 +277,6 @@ fn unreadable(
         .collect::<Vec<_>>();
     let checked = findings.iter().map(|f| f.control).collect();
     ResourceEvaluation::new(resource, Evaluation { findings, checked })
-}
-
-/// What controls of a kind look at.
-fn targets_of(kind: &str) -> &'static [Target] {
-    match kind {
-        "Deployment" => &[Target::PodTemplate, Target::Deployment],
-        "StatefulSet" => &[Target::PodTemplate, Target::StatefulSet],
-        "Service" => &[Target::LoadBalancerService],
-        "Ingress" => &[Target::Ingress],
-        "PersistentVolumeClaim" => &[Target::PersistentVolumeClaim],
-        "Namespace" => &[Target::Namespace],
-        _ => &[Target::PodTemplate],
-    }
 }
 
 /// With `spec.aws` set but no snapshot yet, the AWS controls say so instead of "nothing linked".

@@ -48,19 +48,19 @@ impl Inventory {
     /// Fingerprints of every namespace's context and of the cluster-wide context.
     pub fn fingerprints(&self) -> ContextFingerprints {
         let mut parts: HashMap<String, Vec<(u8, String, u64)>> = HashMap::new();
-        for namespace in &self.namespaces {
+        for namespace in &self.context.namespaces {
             let (name, version) = version(namespace.as_ref());
             parts
                 .entry(name.clone())
                 .or_default()
                 .push((0, name, version));
         }
-        for policy in &self.network_policies {
+        for policy in &self.context.network_policies {
             let namespace = policy.metadata.namespace.clone().unwrap_or_default();
             let (name, version) = version(policy.as_ref());
             parts.entry(namespace).or_default().push((1, name, version));
         }
-        for pvc in &self.pvcs {
+        for pvc in &self.context.pvcs {
             let namespace = pvc.metadata.namespace.clone().unwrap_or_default();
             let (name, version) = version(pvc.as_ref());
             parts.entry(namespace).or_default().push((2, name, version));
@@ -75,12 +75,14 @@ impl Inventory {
             })
             .collect();
         let mut classes: Vec<(String, u64)> = self
+            .context
             .storage_classes
             .iter()
             .map(|c| version(c.as_ref()))
             .collect();
         classes.sort();
         let mut schedules: Vec<(&str, &[String], &[String])> = self
+            .context
             .backup_schedules
             .iter()
             .map(|s| {

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod compact;
 pub mod fingerprint;
+pub mod judged;
 pub mod manifest;
 pub mod pod_facts;
 pub mod stores;
@@ -14,14 +15,12 @@ pub mod velero;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use hipaa_controls::context::{BackupSchedule, ClusterContext};
+use hipaa_controls::context::{ClusterContext, Completeness, ContextObjects};
 use hipaa_controls::model::ResourceRef;
-use hipaa_controls::object::Object;
+use hipaa_controls::object::{Object, ObjectKind};
 use hipaa_controls::policy::EffectivePolicy;
 use hipaa_crds::HipaaPolicy;
 use k8s_openapi::api::core::v1::{Namespace, ObjectReference, PersistentVolumeClaim};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::storage::v1::StorageClass;
 use kube::{Resource, ResourceExt};
 
 use compact::Compact;
@@ -30,36 +29,22 @@ use stores::Stores;
 /// Everything cached, at one moment.
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
-    pub namespaces: Vec<Arc<Namespace>>,
+    /// Namespaces, NetworkPolicies, StorageClasses, PVCs and Velero schedules (with the Velero
+    /// CRD absent there are none, which is not an error).
+    pub context: ContextObjects,
     /// Workloads, Services and Ingresses, compact.
     pub objects: Vec<Arc<Compact>>,
-    pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
-    pub network_policies: Vec<Arc<NetworkPolicy>>,
-    pub storage_classes: Vec<Arc<StorageClass>>,
-    /// Velero schedules; with the Velero CRD absent there are none, which is not an error.
-    pub backup_schedules: Vec<BackupSchedule>,
 }
 
 impl Inventory {
     /// A snapshot of every cache.
     pub fn from_stores(stores: &Stores) -> Self {
         let mut objects = Vec::new();
-        for store in [
-            &stores.deployments,
-            &stores.stateful_sets,
-            &stores.daemon_sets,
-            &stores.replica_sets,
-            &stores.jobs,
-            &stores.cron_jobs,
-            &stores.pods,
-            &stores.services,
-            &stores.ingresses,
-        ] {
+        for store in stores.judged.values() {
             objects.extend(store.state());
         }
-        Inventory {
+        let context = ContextObjects {
             namespaces: stores.namespaces.state(),
-            objects,
             pvcs: stores.pvcs.state(),
             network_policies: stores.network_policies.state(),
             storage_classes: stores.storage_classes.state(),
@@ -74,28 +59,13 @@ impl Inventory {
                         .collect()
                 })
                 .unwrap_or_default(),
-        }
+        };
+        Inventory { context, objects }
     }
 
     /// The cluster state every decision reads besides the object itself.
     pub fn cluster_context(&self) -> ClusterContext {
-        let mut context = ClusterContext::new();
-        for namespace in &self.namespaces {
-            context.insert_namespace(namespace.clone());
-        }
-        for policy in &self.network_policies {
-            context.insert_network_policy(policy.clone());
-        }
-        for class in &self.storage_classes {
-            context.insert_storage_class(class.clone());
-        }
-        for pvc in &self.pvcs {
-            context.insert_pvc(pvc.clone());
-        }
-        for schedule in &self.backup_schedules {
-            context.insert_backup_schedule(schedule.clone());
-        }
-        context
+        ClusterContext::from_objects(&self.context, Completeness::default())
     }
 }
 
@@ -123,6 +93,15 @@ impl Cached {
             }
             Cached::Compact(o) => o.decode()?,
         })
+    }
+
+    /// The engine's kind of the object.
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Cached::Namespace(_) => ObjectKind::Namespace,
+            Cached::PersistentVolumeClaim(_) => ObjectKind::PersistentVolumeClaim,
+            Cached::Compact(o) => o.kind,
+        }
     }
 
     /// Whether `other` is this very cached version (the caches replace an entry on every change).
@@ -208,6 +187,7 @@ impl Observation {
 /// Selects what `policy` governs in `inventory`.
 pub fn observe(inventory: &Inventory, policy: &HipaaPolicy) -> Observation {
     let namespaces: Vec<&Arc<Namespace>> = inventory
+        .context
         .namespaces
         .iter()
         .filter(|ns| EffectivePolicy::selects(policy, ns))
@@ -226,6 +206,7 @@ pub fn observe(inventory: &Inventory, policy: &HipaaPolicy) -> Observation {
     );
     objects.extend(
         inventory
+            .context
             .pvcs
             .iter()
             .filter(|pvc| {

@@ -1,9 +1,10 @@
 //! The watch caches: one per kind the audit reads, trimmed of what no control needs
 //! (managedFields, the last-applied annotation), with controlled Pods, ReplicaSets and Jobs left
-//! out (their owner is judged instead). The context kinds (Namespaces, NetworkPolicies,
-//! StorageClasses, PVCs) are kube reflector stores of structs; the judged workloads, Services
-//! and Ingresses are [`CompactStore`]s. Every change is announced as a [`Change`] so that the
-//! controller re-queues the policies it concerns.
+//! out (their owner is judged instead, as the kind table says). The context kinds (Namespaces,
+//! NetworkPolicies, StorageClasses, PVCs) are kube reflector stores of structs; the judged
+//! workloads, Services and Ingresses are [`CompactStore`]s, one per kind the table keeps compact.
+//! Every change is announced as a [`Change`] so that the controller re-queues the policies it
+//! concerns.
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -12,10 +13,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::{StreamExt, future};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod, Service};
-use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
@@ -26,8 +25,9 @@ use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use super::cache::{CompactStore, CompactWriter};
+use super::cache::CompactWriter;
 use super::compact::CompactResource;
+use super::judged::{self, CompactVisitor, JudgedStores};
 use super::triggers::Change;
 use super::velero;
 
@@ -38,15 +38,8 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 #[derive(Clone)]
 pub struct Stores {
     pub namespaces: Store<Namespace>,
-    pub deployments: CompactStore,
-    pub stateful_sets: CompactStore,
-    pub daemon_sets: CompactStore,
-    pub replica_sets: CompactStore,
-    pub jobs: CompactStore,
-    pub cron_jobs: CompactStore,
-    pub pods: CompactStore,
-    pub services: CompactStore,
-    pub ingresses: CompactStore,
+    /// The workloads, Services and Ingresses, compact: one cache per judged kind.
+    pub judged: JudgedStores,
     pub pvcs: Store<PersistentVolumeClaim>,
     pub network_policies: Store<NetworkPolicy>,
     pub storage_classes: Store<StorageClass>,
@@ -81,15 +74,16 @@ impl Reflectors {
                 &changes,
                 &mut spawn,
             ),
-            deployments: reflect_compact::<Deployment>(client, keep_all, &changes, &mut spawn),
-            stateful_sets: reflect_compact::<StatefulSet>(client, keep_all, &changes, &mut spawn),
-            daemon_sets: reflect_compact::<DaemonSet>(client, keep_all, &changes, &mut spawn),
-            replica_sets: reflect_compact::<ReplicaSet>(client, has_no_owner, &changes, &mut spawn),
-            jobs: reflect_compact::<Job>(client, has_no_controller, &changes, &mut spawn),
-            cron_jobs: reflect_compact::<CronJob>(client, keep_all, &changes, &mut spawn),
-            pods: reflect_compact::<Pod>(client, has_no_controller, &changes, &mut spawn),
-            services: reflect_compact::<Service>(client, keep_all, &changes, &mut spawn),
-            ingresses: reflect_compact::<Ingress>(client, keep_all, &changes, &mut spawn),
+            judged: judged::compact_kinds()
+                .filter_map(|kind| {
+                    let start = ReflectCompact {
+                        client,
+                        changes: &changes,
+                        spawn: &mut spawn,
+                    };
+                    Some((kind, judged::visit(kind, start)?))
+                })
+                .collect(),
             pvcs: reflect(
                 Api::all(client.clone()),
                 (),
@@ -150,18 +144,9 @@ impl Reflectors {
             .map_err(|_| CacheStopped)
         };
         let compact = async {
-            futures::try_join!(
-                s.deployments.wait_until_ready(),
-                s.stateful_sets.wait_until_ready(),
-                s.daemon_sets.wait_until_ready(),
-                s.replica_sets.wait_until_ready(),
-                s.jobs.wait_until_ready(),
-                s.cron_jobs.wait_until_ready(),
-                s.pods.wait_until_ready(),
-                s.services.wait_until_ready(),
-                s.ingresses.wait_until_ready(),
-            )
-            .map_err(|_| CacheStopped)
+            future::try_join_all(s.judged.values().map(|store| store.wait_until_ready()))
+                .await
+                .map_err(|_| CacheStopped)
         };
         futures::try_join!(typed, compact)?;
         synced.store(true, Ordering::Release);
@@ -241,19 +226,6 @@ fn keep_all<K>(_: &K) -> bool {
     true
 }
 
-/// Pods and Jobs created by a controller (a ReplicaSet, a CronJob, ...) are judged through it.
-fn has_no_controller<K: Resource>(object: &K) -> bool {
-    !object
-        .owner_references()
-        .iter()
-        .any(|owner| owner.controller == Some(true))
-}
-
-/// ReplicaSets owned by a Deployment are judged through the Deployment.
-fn has_no_owner<K: Resource>(object: &K) -> bool {
-    object.owner_references().is_empty()
-}
-
 /// Drops what no control reads, to keep the caches small.
 fn trim<K: Resource>(object: &mut K) {
     object.managed_fields_mut().clear();
@@ -262,7 +234,7 @@ fn trim<K: Resource>(object: &mut K) {
 
 /// Keeps only objects that `keep` accepts: an update that makes an object unwanted (a Pod adopted
 /// by a controller) removes it from the cache.
-fn filter_event<K>(event: Event<K>, keep: fn(&K) -> bool) -> Option<Event<K>> {
+fn filter_event<K>(event: Event<K>, keep: impl Fn(&K) -> bool) -> Option<Event<K>> {
     match event {
         Event::Apply(object) if !keep(&object) => Some(Event::Delete(object)),
         Event::InitApply(object) if !keep(&object) => None,
@@ -300,17 +272,37 @@ where
     reader
 }
 
-/// A compact cache of `K` (a judged kind), announcing changes in the object's namespace.
+/// Starts the compact cache of a judged kind, announcing changes in the object's namespace;
+/// only the objects judged themselves are kept (Pods a ReplicaSet controls are judged through it).
+struct ReflectCompact<'a, S> {
+    client: &'a Client,
+    changes: &'a broadcast::Sender<Change>,
+    spawn: &'a mut S,
+}
+
+impl<S: FnMut(JoinHandle<()>)> CompactVisitor for ReflectCompact<'_, S> {
+    type Output = super::cache::CompactStore;
+
+    fn visit<K: CompactResource + Clone + Debug + Send + Sync + 'static>(self) -> Self::Output {
+        let ReflectCompact {
+            client,
+            changes,
+            spawn,
+        } = self;
+        reflect_compact::<K>(client, changes, spawn)
+    }
+}
+
 fn reflect_compact<K>(
     client: &Client,
-    keep: fn(&K) -> bool,
     changes: &broadcast::Sender<Change>,
     spawn: &mut impl FnMut(JoinHandle<()>),
-) -> CompactStore
+) -> super::cache::CompactStore
 where
     K: CompactResource + Clone + Debug + Send + Sync + 'static,
 {
-    let kind = K::COMPACT_KIND.kind().to_string();
+    let kind = K::KIND.as_str().to_string();
+    let keep = |object: &K| judged::judged_itself(K::KIND, object);
     let mut writer = CompactWriter::new();
     let reader = writer.as_reader();
     let config = watcher::Config::default().any_semantic().page_size(500);

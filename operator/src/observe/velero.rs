@@ -2,12 +2,14 @@
 //! and the namespaces each schedule backs up. A cluster without Velero simply has no schedules.
 
 use hipaa_controls::context::BackupSchedule;
+use hipaa_controls::object::kind::table;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Client, ResourceExt, discovery};
 
 /// The Velero Schedule resource, when the API server serves it.
 pub async fn discover(client: &Client) -> Result<Option<ApiResource>, kube::Error> {
-    let gvk = GroupVersionKind::gvk("velero.io", "v1", "Schedule");
+    let row = &table::VELERO_SCHEDULE;
+    let gvk = GroupVersionKind::gvk(row.group(), row.version(), row.kind);
     match discovery::pinned_kind(client, &gvk).await {
         Ok((resource, _)) => Ok(Some(resource)),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
@@ -18,27 +20,7 @@ pub async fn discover(client: &Client) -> Result<Option<ApiResource>, kube::Erro
 
 /// The namespaces a Schedule includes and excludes (`spec.template`).
 pub fn backup_schedule(schedule: &DynamicObject) -> BackupSchedule {
-    let template = schedule
-        .data
-        .get("spec")
-        .and_then(|spec| spec.get("template"));
-    let list = |field: &str| -> Vec<String> {
-        template
-            .and_then(|t| t.get(field))
-            .and_then(serde_json::Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    BackupSchedule {
-        name: schedule.name_any(),
-        included_namespaces: list("includedNamespaces"),
-        excluded_namespaces: list("excludedNamespaces"),
-    }
+    BackupSchedule::of(schedule.name_any(), schedule.data.get("spec"))
 }
 
 #[cfg(test)]

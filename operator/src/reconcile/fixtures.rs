@@ -26,7 +26,7 @@ use super::{ReconcileError, reconcile};
 use crate::aws::NoAws;
 use crate::context::{Context, ControllerSettings};
 use crate::metrics::Metrics;
-use crate::observe::cache::CompactWriter;
+use crate::observe::judged::CompactWriters;
 use crate::observe::stores::Stores;
 use crate::write::events::EventSink;
 
@@ -200,7 +200,7 @@ fn answer(seen: &Seen, reply: StatusReply, body: Vec<u8>) -> Response<Body> {
 pub struct Cluster {
     namespaces: Writer<Namespace>,
     network_policies: Writer<NetworkPolicy>,
-    deployments: CompactWriter,
+    judged: CompactWriters,
 }
 
 impl Cluster {
@@ -208,7 +208,7 @@ impl Cluster {
         Cluster {
             namespaces: reflector::store().1,
             network_policies: reflector::store().1,
-            deployments: CompactWriter::new(),
+            judged: CompactWriters::default(),
         }
     }
 
@@ -221,26 +221,14 @@ impl Cluster {
             "NetworkPolicy" => self
                 .network_policies
                 .apply_watcher_event(&Event::Apply(serde_json::from_value(value).unwrap())),
-            "Deployment" => self.deployments.apply(&Event::Apply(
-                serde_json::from_value::<k8s_openapi::api::apps::v1::Deployment>(value).unwrap(),
-            )),
-            other => panic!("the fixture cluster does not cache {other}"),
+            _ => self.judged.apply(value, false).unwrap(),
         }
     }
 
     fn stores(&self) -> Stores {
-        let empty = || CompactWriter::new().as_reader();
         Stores {
             namespaces: self.namespaces.as_reader(),
-            deployments: self.deployments.as_reader(),
-            stateful_sets: empty(),
-            daemon_sets: empty(),
-            replica_sets: empty(),
-            jobs: empty(),
-            cron_jobs: empty(),
-            pods: empty(),
-            services: empty(),
-            ingresses: empty(),
+            judged: self.judged.readers(),
             pvcs: reflector::store().0,
             network_policies: self.network_policies.as_reader(),
             storage_classes: reflector::store().0,

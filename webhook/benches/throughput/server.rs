@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hipaa_controls::object::ObjectKind;
 use hipaa_webhook::config::LogFormat;
 use hipaa_webhook::envelope;
-use hipaa_webhook::kinds::Kind;
 use hipaa_webhook::review::{self, Answer};
 use hipaa_webhook::serve::{ServeOptions, serve};
 use hipaa_webhook::tls::{ReloadingCertResolver, server_config};
@@ -164,7 +164,7 @@ pub fn serve_child(dir: &Path, log: LogTo) {
                 .and(warp::body::bytes())
                 .map(|body: Bytes| {
                     let parse_now = |seen: &envelope::Seen<'_>| {
-                        Kind::from_gvk(&seen.kind.group, &seen.kind.version, &seen.kind.kind)
+                        ObjectKind::admitted(&seen.kind.group, &seen.kind.version, &seen.kind.kind)
                     };
                     let envelope = envelope::decode(&body, &parse_now).unwrap();
                     let request = envelope.request.unwrap();

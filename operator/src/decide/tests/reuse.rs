@@ -82,7 +82,7 @@ fn a_changed_namespace_context_re_evaluates_that_namespace() {
     let mut cache = EvaluationCache::default();
     run_reusing(&policy, &cluster, &mut cache, now());
     let mut without_netpol = cluster.clone();
-    without_netpol.network_policies.clear();
+    without_netpol.context.network_policies.clear();
     let audit = run_reusing(&policy, &without_netpol, &mut cache, now());
     assert_eq!(audit.reused, 0);
     assert_eq!(

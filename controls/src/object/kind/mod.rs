@@ -1,7 +1,12 @@
-//! The kinds the engine judges: how each is named (apiVersion and kind), and the one table that
-//! parses an object of each kind from any serde deserializer (a JSON value, JSON text in the
-//! middle of an AdmissionReview, a YAML document), so that the webhook, the operator and the CLI
-//! all build the engine's [`Object`] the same way.
+//! The kinds the engine judges ([`ObjectKind`]), each with its row of the one kind table
+//! ([`table::KINDS`]: API names, admission, caches), and the one parse of an object of each kind
+//! from any serde deserializer (a JSON value, JSON text in the middle of an AdmissionReview, a
+//! YAML document), so that the webhook, the operator and the CLI all build the engine's
+//! [`Object`] the same way.
+
+pub mod table;
+
+pub use table::{Admission, KINDS, KindInfo, Operation, OperatorUse, Owners, READ_VERBS};
 
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
@@ -28,7 +33,7 @@ pub enum ObjectKind {
 }
 
 impl ObjectKind {
-    /// Every kind, in a stable order.
+    /// Every kind, in a stable order (the order of the first rows of [`KINDS`]).
     pub const ALL: [ObjectKind; 12] = [
         ObjectKind::Pod,
         ObjectKind::Deployment,
@@ -44,6 +49,14 @@ impl ObjectKind {
         ObjectKind::NetworkPolicy,
     ];
 
+    /// The kind's row of the kind table.
+    #[allow(clippy::indexing_slicing)]
+    pub fn info(self) -> &'static KindInfo {
+        // In bounds and the right row: the judged kinds' rows come first, in `ALL`'s order, and
+        // KINDS has more rows than ObjectKind has variants (checked by a test below).
+        &KINDS[self as usize]
+    }
+
     /// The kind an object's `apiVersion` and `kind` name; None for anything the engine does not
     /// judge (including other versions of these kinds).
     pub fn of(api_version: &str, kind: &str) -> Option<ObjectKind> {
@@ -52,52 +65,33 @@ impl ObjectKind {
             .find(|k| k.as_str() == kind && k.api_version() == api_version)
     }
 
+    /// The kind an admission request's group, version and kind name, when the webhook judges
+    /// some operation on it.
+    pub fn admitted(group: &str, version: &str, kind: &str) -> Option<ObjectKind> {
+        ObjectKind::ALL.into_iter().find(|k| {
+            let info = k.info();
+            info.kind == kind
+                && !info.admission.operations.is_empty()
+                && info.version() == version
+                && info.group() == group
+        })
+    }
+
     /// The kind's name, e.g. `Deployment`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ObjectKind::Pod => "Pod",
-            ObjectKind::Deployment => "Deployment",
-            ObjectKind::StatefulSet => "StatefulSet",
-            ObjectKind::DaemonSet => "DaemonSet",
-            ObjectKind::ReplicaSet => "ReplicaSet",
-            ObjectKind::Job => "Job",
-            ObjectKind::CronJob => "CronJob",
-            ObjectKind::Service => "Service",
-            ObjectKind::Ingress => "Ingress",
-            ObjectKind::PersistentVolumeClaim => "PersistentVolumeClaim",
-            ObjectKind::Namespace => "Namespace",
-            ObjectKind::NetworkPolicy => "NetworkPolicy",
-        }
+        self.info().kind
     }
 
     /// The `apiVersion` the engine reads the kind in.
     pub fn api_version(self) -> &'static str {
-        match self {
-            ObjectKind::Deployment
-            | ObjectKind::StatefulSet
-            | ObjectKind::DaemonSet
-            | ObjectKind::ReplicaSet => "apps/v1",
-            ObjectKind::Job | ObjectKind::CronJob => "batch/v1",
-            ObjectKind::Ingress | ObjectKind::NetworkPolicy => "networking.k8s.io/v1",
-            ObjectKind::Pod
-            | ObjectKind::Service
-            | ObjectKind::PersistentVolumeClaim
-            | ObjectKind::Namespace => "v1",
-        }
+        self.info().api_version()
     }
 
     /// True for the kinds that run pods (and so parse into a [`Workload`]).
     pub fn runs_pods(self) -> bool {
-        matches!(
-            self,
-            ObjectKind::Pod
-                | ObjectKind::Deployment
-                | ObjectKind::StatefulSet
-                | ObjectKind::DaemonSet
-                | ObjectKind::ReplicaSet
-                | ObjectKind::Job
-                | ObjectKind::CronJob
-        )
+        self.info()
+            .targets
+            .contains(&crate::model::Target::PodTemplate)
     }
 
     /// Parses an object of this kind. The object's own `apiVersion` and `kind` fields are not
@@ -159,6 +153,72 @@ mod tests {
         assert_eq!(ObjectKind::of("extensions/v1beta1", "Ingress"), None);
         assert_eq!(ObjectKind::of("apps/v1", "Pod"), None);
         assert_eq!(ObjectKind::of("v1", "ConfigMap"), None);
+    }
+
+    #[test]
+    fn each_kind_has_its_own_row_and_only_the_judged_rows_name_a_kind() {
+        for kind in ObjectKind::ALL {
+            let info = kind.info();
+            assert_eq!(info.object, Some(kind));
+            assert_eq!(info.kind, format!("{kind:?}"));
+            assert!(!info.targets.is_empty(), "{kind:?}");
+        }
+        let named = KINDS.iter().filter(|row| row.object.is_some()).count();
+        assert_eq!(named, ObjectKind::ALL.len());
+        let mut names: Vec<_> = KINDS.iter().map(|row| (row.group(), row.kind)).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), KINDS.len(), "a kind has two rows");
+        for row in &KINDS {
+            assert!(
+                row.plural.chars().all(|c| c.is_ascii_lowercase()),
+                "{}",
+                row.kind
+            );
+            assert!(!row.api_versions.is_empty(), "{}", row.kind);
+            assert!(row.object.is_some() || row.admission.operations.is_empty());
+            assert!(!row.webhook_watches || row.context, "{}", row.kind);
+        }
+    }
+
+    #[test]
+    fn admission_names_only_the_judged_operations_kinds() {
+        assert_eq!(
+            ObjectKind::admitted("apps", "v1", "Deployment"),
+            Some(ObjectKind::Deployment)
+        );
+        assert_eq!(
+            ObjectKind::admitted("networking.k8s.io", "v1", "NetworkPolicy"),
+            Some(ObjectKind::NetworkPolicy)
+        );
+        assert_eq!(ObjectKind::admitted("", "v1", "Namespace"), None);
+        assert_eq!(
+            ObjectKind::admitted("extensions", "v1beta1", "Ingress"),
+            None
+        );
+        assert_eq!(ObjectKind::admitted("", "v1", "ConfigMap"), None);
+        assert!(
+            ObjectKind::NetworkPolicy
+                .info()
+                .admission
+                .judges(Operation::Delete)
+        );
+        assert!(
+            !ObjectKind::NetworkPolicy
+                .info()
+                .admission
+                .judges(Operation::Create)
+        );
+        assert!(ObjectKind::Pod.info().admission.judges(Operation::Update));
+    }
+
+    #[test]
+    fn owners_decide_which_objects_are_judged_themselves() {
+        assert!(Owners::Any.judged_itself([true].into_iter()));
+        assert!(Owners::NoController.judged_itself([false].into_iter()));
+        assert!(!Owners::NoController.judged_itself([false, true].into_iter()));
+        assert!(Owners::NoOwner.judged_itself([].into_iter()));
+        assert!(!Owners::NoOwner.judged_itself([false].into_iter()));
     }
 
     #[test]

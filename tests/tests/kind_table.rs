@@ -1,0 +1,152 @@
+//! The chart against the engine's kind table (`hipaa_controls::object::KINDS`): the webhook's
+//! admission rules ask for exactly the requests the table says are judged, and each component's
+//! ClusterRole reads exactly the kinds the table says it watches. Read from the rendered
+//! manifests in deploy/, which `helm_e2e` keeps in sync with the chart; no cluster needed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::BTreeSet;
+
+use hipaa_controls::object::{KINDS, KindInfo, READ_VERBS};
+use serde::Deserialize;
+use serde_json::Value;
+
+const MANIFESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/hipaa-guard.yaml");
+
+/// Groups the kind table does not describe: our own CRD, Events, leader election.
+const NOT_KINDS: [&str; 3] = ["hipaaguard.io", "events.k8s.io", "coordination.k8s.io"];
+
+fn documents() -> Vec<Value> {
+    let text = std::fs::read_to_string(MANIFESTS).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|document| Value::deserialize(document).unwrap())
+        .filter(|document| !document.is_null())
+        .collect()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn of_kind<'d>(documents: &'d [Value], kind: &str, component: &str) -> &'d Value {
+    documents
+        .iter()
+        .find(|d| {
+            d["kind"] == kind
+                && (component.is_empty()
+                    || d["metadata"]["labels"]["app.kubernetes.io/component"] == component)
+        })
+        .unwrap_or_else(|| panic!("no {kind} {component} in {MANIFESTS}"))
+}
+
+/// (group, resource, verb) of a ClusterRole's rules, without the groups the table does not
+/// describe (and core Events).
+fn granted(role: &Value) -> BTreeSet<(String, String, String)> {
+    let mut granted = BTreeSet::new();
+    for rule in role["rules"].as_array().unwrap() {
+        for group in strings(&rule["apiGroups"]) {
+            for resource in strings(&rule["resources"]) {
+                if NOT_KINDS.contains(&group.as_str()) || resource == "events" {
+                    continue;
+                }
+                for verb in strings(&rule["verbs"]) {
+                    granted.insert((group.clone(), resource.clone(), verb));
+                }
+            }
+        }
+    }
+    granted
+}
+
+fn reads(rows: impl Iterator<Item = &'static KindInfo>) -> BTreeSet<(String, String, String)> {
+    rows.flat_map(|row| {
+        READ_VERBS.iter().map(move |verb| {
+            (
+                row.group().to_owned(),
+                row.plural.to_owned(),
+                (*verb).to_owned(),
+            )
+        })
+    })
+    .collect()
+}
+
+#[test]
+fn the_webhook_rules_ask_for_what_the_table_judges() {
+    let documents = documents();
+    let configuration = of_kind(&documents, "ValidatingWebhookConfiguration", "");
+    let mut asked = BTreeSet::new();
+    for webhook in configuration["webhooks"].as_array().unwrap() {
+        for rule in webhook["rules"].as_array().unwrap() {
+            let scope = rule["scope"].as_str().unwrap_or("*").to_owned();
+            for group in strings(&rule["apiGroups"]) {
+                for version in strings(&rule["apiVersions"]) {
+                    for resource in strings(&rule["resources"]) {
+                        for operation in strings(&rule["operations"]) {
+                            asked.insert((
+                                group.clone(),
+                                version.clone(),
+                                resource.clone(),
+                                operation,
+                                scope.clone(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut judged = BTreeSet::new();
+    for row in KINDS.iter() {
+        let scope = if row.namespaced {
+            "Namespaced"
+        } else {
+            "Cluster"
+        };
+        let resources = std::iter::once(row.plural.to_owned()).chain(
+            row.admission
+                .subresources
+                .iter()
+                .map(|sub| format!("{}/{sub}", row.plural)),
+        );
+        for resource in resources {
+            for operation in row.admission.operations {
+                judged.insert((
+                    row.group().to_owned(),
+                    row.version().to_owned(),
+                    resource.clone(),
+                    operation.as_str().to_owned(),
+                    scope.to_owned(),
+                ));
+            }
+        }
+    }
+    assert_eq!(asked, judged);
+}
+
+#[test]
+fn the_webhook_role_reads_what_the_table_says_it_watches() {
+    let documents = documents();
+    let role = of_kind(&documents, "ClusterRole", "webhook");
+    assert_eq!(
+        granted(role),
+        reads(KINDS.iter().filter(|r| r.webhook_watches))
+    );
+}
+
+#[test]
+fn the_operator_role_reads_what_the_table_says_it_watches() {
+    let documents = documents();
+    let role = of_kind(&documents, "ClusterRole", "operator");
+    assert_eq!(
+        granted(role),
+        reads(KINDS.iter().filter(|r| r.operator_watches()))
+    );
+}
