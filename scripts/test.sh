@@ -58,6 +58,9 @@ images_start=$SECONDS
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "module cycles"
+python3 scripts/check-module-cycles.py
+
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -1,17 +1,16 @@
 //! The entry points: judge one Kubernetes object (or one NetworkPolicy deletion) against every
 //! control the effective policy applies, and turn verdicts into findings with exceptions applied.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use crate::catalog::{self, ids};
+use crate::check::{Check, Subject, Verdict};
 use crate::context::ClusterContext;
 use crate::k8s;
-use crate::model::{Control, ExceptionRef, Finding, Outcome, ResourceRef, Scope};
-use crate::object::{Object, PodTemplate};
-use crate::policy::{EffectivePolicy, Parameters};
+use crate::model::{Control, ExceptionRef, Finding, Outcome, Scope};
+use crate::object::Object;
+use crate::policy::EffectivePolicy;
 
 /// Where an evaluation runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,50 +39,6 @@ impl Evaluation {
     pub fn violations(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.is_violation())
     }
-}
-
-/// A control's verdict on one object, before exceptions.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// The control does not apply to this object (wrong kind, or out of its scope).
-    NotApplicable,
-    Pass,
-    /// Fails, with a message that names the object and never quotes its content.
-    Fail(String),
-    /// Cannot be evaluated, with the reason.
-    Error(String),
-}
-
-/// The object being judged, as messages name it (`Deployment billing/api`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Subject<'a> {
-    pub kind: &'static str,
-    pub namespace: Option<&'a str>,
-    pub name: &'a str,
-}
-
-impl fmt::Display for Subject<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.namespace {
-            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
-            None => write!(f, "{} {}", self.kind, self.name),
-        }
-    }
-}
-
-impl Subject<'_> {
-    fn resource_ref(&self) -> ResourceRef {
-        ResourceRef::new(self.kind, self.namespace, self.name)
-    }
-}
-
-/// Everything a control may look at for one object.
-pub(crate) struct Check<'a> {
-    pub object: &'a Object,
-    pub subject: Subject<'a>,
-    pub template: Option<PodTemplate<'a>>,
-    pub ctx: &'a ClusterContext,
-    pub parameters: &'a Parameters,
 }
 
 /// Judges `object` against every control `policy` applies. Controls that do not target the

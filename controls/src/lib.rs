@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod catalog;
+mod check;
 pub mod context;
 pub mod engine;
 pub mod image_ref;

@@ -94,6 +94,15 @@ impl Target {
     }
 }
 
+/// The kind of an EKS cluster in findings, exceptions and status.
+pub const KIND_EKS_CLUSTER: &str = "EKSCluster";
+/// The kind of an ECR repository.
+pub const KIND_ECR_REPOSITORY: &str = "ECRRepository";
+/// The kind of a Secrets Manager secret.
+pub const KIND_SECRETS_MANAGER_SECRET: &str = "SecretsManagerSecret";
+/// The kind of a KMS key.
+pub const KIND_KMS_KEY: &str = "KMSKey";
+
 /// Where a control's evidence comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Scope {

@@ -16,9 +16,10 @@ use chrono::{DateTime, Utc};
 use hipaa_crds::{ControlParameters, Enforcement, HipaaPolicy, PolicyException};
 use k8s_openapi::api::core::v1::Namespace;
 
-use crate::catalog::{self, params};
+use crate::catalog;
 use crate::model::Severity;
 use crate::validate::validate_policy;
+pub use crate::validate::{PolicyError, parse_minor_version};
 
 pub use crate::selector::selector_matches;
 
@@ -86,12 +87,6 @@ impl Parameters {
         self.fail_on = self.fail_on.min(other.fail_on);
         self.max_age_days = self.max_age_days.min(other.max_age_days);
     }
-}
-
-/// Parses `1.33` into `(1, 33)`.
-pub fn parse_minor_version(text: &str) -> Option<(u32, u32)> {
-    let (major, minor) = text.trim().split_once('.')?;
-    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// How one control applies.
@@ -176,35 +171,6 @@ pub struct EffectivePolicy {
     /// Controls that apply, by ID; a control absent here is disabled.
     pub controls: HashMap<&'static str, ControlSetting>,
     pub exceptions: Vec<ScopedException>,
-}
-
-/// A reason a HipaaPolicy spec is invalid beyond what the CRD's schema catches.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum PolicyError {
-    #[error("spec.controls[{index}]: unknown control {id} (see kubectl hipaa controls)")]
-    UnknownControl { index: usize, id: String },
-    #[error("spec.controls[{index}]: {id} is overridden more than once")]
-    DuplicateControl { index: usize, id: String },
-    #[error("spec.controls[{index}]: {id} does not take the parameter {parameter}")]
-    UnexpectedParameter {
-        index: usize,
-        id: String,
-        parameter: String,
-    },
-    #[error("spec.controls[{index}]: {id}: {message}")]
-    InvalidParameter {
-        index: usize,
-        id: String,
-        message: String,
-    },
-    #[error("spec.exceptions[{index}]: unknown control {id}")]
-    UnknownExceptionControl { index: usize, id: String },
-    #[error("spec.exceptions[{index}]: {message}")]
-    InvalidException { index: usize, message: String },
-    #[error("spec.namespaceSelector: {message}")]
-    InvalidSelector { message: String },
-    #[error("spec.auditInterval: {message}")]
-    InvalidInterval { message: String },
 }
 
 impl EffectivePolicy {
@@ -367,18 +333,4 @@ fn registries_set_by(policy: &HipaaPolicy) -> BTreeMap<&str, bool> {
             (o.id.as_str(), sets)
         })
         .collect()
-}
-
-/// The parameter names a `ControlParameters` value sets.
-pub(crate) fn parameters_given(p: &ControlParameters) -> impl Iterator<Item = &'static str> {
-    [
-        (params::ALLOWED_REGISTRIES, p.allowed_registries.is_some()),
-        (params::REQUIRE_EGRESS, p.require_egress.is_some()),
-        (params::MIN_REPLICAS, p.min_replicas.is_some()),
-        (params::MIN_VERSION, p.min_version.is_some()),
-        (params::FAIL_ON, p.fail_on.is_some()),
-        (params::MAX_AGE_DAYS, p.max_age_days.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(name, given)| given.then_some(name))
 }

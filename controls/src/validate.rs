@@ -3,12 +3,60 @@
 
 use std::time::Duration;
 
-use hipaa_crds::HipaaPolicySpec;
+use hipaa_crds::{ControlParameters, HipaaPolicySpec};
 
 use crate::catalog::{self, params};
 use crate::model::Severity;
-use crate::policy::{PolicyError, parameters_given, parse_minor_version};
 use crate::selector::selector_problem;
+
+/// Parses `1.33` into `(1, 33)`.
+pub fn parse_minor_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.trim().split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// A reason a HipaaPolicy spec is invalid beyond what the CRD's schema catches.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("spec.controls[{index}]: unknown control {id} (see kubectl hipaa controls)")]
+    UnknownControl { index: usize, id: String },
+    #[error("spec.controls[{index}]: {id} is overridden more than once")]
+    DuplicateControl { index: usize, id: String },
+    #[error("spec.controls[{index}]: {id} does not take the parameter {parameter}")]
+    UnexpectedParameter {
+        index: usize,
+        id: String,
+        parameter: String,
+    },
+    #[error("spec.controls[{index}]: {id}: {message}")]
+    InvalidParameter {
+        index: usize,
+        id: String,
+        message: String,
+    },
+    #[error("spec.exceptions[{index}]: unknown control {id}")]
+    UnknownExceptionControl { index: usize, id: String },
+    #[error("spec.exceptions[{index}]: {message}")]
+    InvalidException { index: usize, message: String },
+    #[error("spec.namespaceSelector: {message}")]
+    InvalidSelector { message: String },
+    #[error("spec.auditInterval: {message}")]
+    InvalidInterval { message: String },
+}
+
+/// The parameter names a `ControlParameters` value sets.
+pub(crate) fn parameters_given(p: &ControlParameters) -> impl Iterator<Item = &'static str> {
+    [
+        (params::ALLOWED_REGISTRIES, p.allowed_registries.is_some()),
+        (params::REQUIRE_EGRESS, p.require_egress.is_some()),
+        (params::MIN_REPLICAS, p.min_replicas.is_some()),
+        (params::MIN_VERSION, p.min_version.is_some()),
+        (params::FAIL_ON, p.fail_on.is_some()),
+        (params::MAX_AGE_DAYS, p.max_age_days.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+}
 
 /// The shortest audit interval the CRD accepts.
 pub const MIN_AUDIT_INTERVAL: Duration = Duration::from_secs(10);

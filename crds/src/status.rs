@@ -16,6 +16,26 @@ pub const CONDITION_READY: &str = "Ready";
 /// The `Compliant` condition type: no control fails in the policy's scope.
 pub const CONDITION_COMPLIANT: &str = "Compliant";
 
+/// Condition reasons the operator writes.
+/// Ready=True: the spec is valid and the policy was evaluated.
+pub const REASON_EVALUATED: &str = "Evaluated";
+/// Ready=False / Compliant=Unknown: the spec is invalid; nothing is evaluated until it changes.
+pub const REASON_INVALID_SPEC: &str = "InvalidSpec";
+/// Compliant=True.
+pub const REASON_COMPLIANT: &str = "Compliant";
+/// Compliant=False.
+pub const REASON_VIOLATIONS_FOUND: &str = "ViolationsFound";
+/// Compliant=Unknown: nothing fails, but some checks could not be evaluated (never a pass).
+pub const REASON_EVALUATION_ERRORS: &str = "EvaluationErrors";
+
+/// The reason of condition `type_` in `conditions`.
+pub fn reason_of<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a str> {
+    conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.reason.as_str())
+}
+
 /// Status of a HipaaPolicy.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]

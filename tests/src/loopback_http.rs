@@ -9,7 +9,10 @@ use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::node::NODE_ADDR;
+/// The test node's address, added to `lo` as a /32: the API server and the kubelet listen
+/// here, so pods reach the API server through the `kubernetes` Service without any traffic on
+/// an external link. Defined here, with the check that it is this machine.
+pub const NODE_ADDR: &str = "10.213.255.1";
 
 /// A reply: status code and body (lossy UTF-8).
 #[derive(Debug)]

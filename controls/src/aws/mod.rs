@@ -28,14 +28,9 @@ use crate::engine::Evaluation;
 use crate::policy::EffectivePolicy;
 use crate::tally::ResourceEvaluation;
 
-/// The kind of an EKS cluster in findings, exceptions and status.
-pub const KIND_EKS_CLUSTER: &str = "EKSCluster";
-/// The kind of an ECR repository.
-pub const KIND_ECR_REPOSITORY: &str = "ECRRepository";
-/// The kind of a Secrets Manager secret.
-pub const KIND_SECRETS_MANAGER_SECRET: &str = "SecretsManagerSecret";
-/// The kind of a KMS key.
-pub const KIND_KMS_KEY: &str = "KMSKey";
+pub use crate::model::{
+    KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER, KIND_KMS_KEY, KIND_SECRETS_MANAGER_SECRET,
+};
 
 /// Error codes AWS uses when the caller's IAM identity lacks a permission.
 const ACCESS_DENIED_CODES: &[&str] = &[

@@ -1,8 +1,8 @@
 //! HIPAA-K8S-BACKUP (audit only): every PHI namespace with PVCs is covered by a Velero Schedule
 //! or, PVC by PVC, by a StorageClass that tags its volumes for AWS Backup.
 
+use crate::check::{Check, Verdict};
 use crate::context::BackupSchedule;
-use crate::engine::{Check, Verdict};
 use crate::k8s::storage::{ClassLookup, class_for_claim, tags_for_aws_backup};
 use crate::k8s::{PHI_LABEL, label};
 use crate::object::Object;

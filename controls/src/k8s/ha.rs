@@ -3,7 +3,7 @@
 
 use crate::object::pod_spec::PodSpec;
 
-use crate::engine::{Check, Verdict};
+use crate::check::{Check, Verdict};
 use crate::k8s::{ENVIRONMENT_LABEL, label, namespace_labels, verdict_from};
 use crate::object::Object;
 

@@ -1,6 +1,6 @@
 //! HIPAA-K8S-IMAGE-REGISTRY: images come from allowed registries and are pinned.
 
-use crate::engine::{Check, Verdict};
+use crate::check::{Check, Verdict};
 use crate::image_ref::ImageReference;
 use crate::k8s::{containers, verdict_from};
 

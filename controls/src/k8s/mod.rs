@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use crate::object::pod_spec::{EnvFromSource, EnvVar, PodSpec, SecurityContext, VolumeMount};
 
 use crate::catalog::ids;
-use crate::engine::{Check, Subject, Verdict};
+use crate::check::{Check, Subject, Verdict};
 
 /// The namespace label marking PHI scope.
 pub const PHI_LABEL: &str = "hipaaguard.io/phi";

@@ -16,8 +16,8 @@
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use crate::check::{Check, Subject, Verdict};
 use crate::context::ClusterContext;
-use crate::engine::{Check, Subject, Verdict};
 use crate::policy::{Parameters, selector_matches};
 use crate::selector::selector_covers;
 

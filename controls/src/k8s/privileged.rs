@@ -1,7 +1,7 @@
 //! HIPAA-K8S-PRIVILEGED: no privileged container or host namespace, no privilege escalation,
 //! and every container runs as non-root.
 
-use crate::engine::{Check, Verdict};
+use crate::check::{Check, Verdict};
 use crate::k8s::{containers, verdict_from};
 
 pub(crate) fn check(check: &Check<'_>) -> Verdict {

@@ -1,7 +1,7 @@
 //! HIPAA-K8S-SECRETS-IN-ENV: no literal credential in a container's environment. Messages name
 //! the variable, never its value.
 
-use crate::engine::{Check, Verdict};
+use crate::check::{Check, Verdict};
 use crate::k8s::{containers, verdict_from};
 
 /// Name fragments that mark a credential.

@@ -2,7 +2,7 @@
 
 use k8s_openapi::api::networking::v1::{Ingress, IngressTLS};
 
-use crate::engine::{Check, Verdict};
+use crate::check::{Check, Verdict};
 use crate::k8s::{label, verdict_from};
 use crate::object::Object;
 

@@ -1,6 +1,6 @@
 //! HIPAA-K8S-TLS-LB: a LoadBalancer Service terminates TLS on every port with TLS 1.2 or later.
 
-use crate::engine::{Check, Verdict};
+use crate::check::{Check, Verdict};
 use crate::k8s::{label, verdict_from};
 use crate::object::Object;
 

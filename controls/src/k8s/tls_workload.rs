@@ -2,7 +2,7 @@
 
 use crate::object::pod_spec::PodSpec;
 
-use crate::engine::{Check, Verdict};
+use crate::check::{Check, Verdict};
 use crate::k8s::{containers, label};
 
 const LINKERD_INJECT: &str = "linkerd.io/inject";

@@ -8,8 +8,8 @@
 
 use crate::object::pod_spec::Volume;
 
+use crate::check::{Check, Verdict};
 use crate::context::ClusterContext;
-use crate::engine::{Check, Verdict};
 use crate::k8s::storage::{ClassLookup, class_for_claim, encryption_problem};
 use crate::k8s::verdict_from;
 use crate::object::Object;

@@ -9,11 +9,11 @@ use hipaa_crds::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use crate::aws::{
-    KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER, KIND_KMS_KEY, KIND_SECRETS_MANAGER_SECRET,
-};
 use crate::catalog;
-use crate::model::{Finding, Outcome};
+use crate::model::{
+    Finding, KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER, KIND_KMS_KEY, KIND_SECRETS_MANAGER_SECRET,
+    Outcome,
+};
 use crate::policy::EffectivePolicy;
 
 use super::{AwsResourceTally, ControlTally, ExceptionTally, ResourceEvaluation, Tally, count};

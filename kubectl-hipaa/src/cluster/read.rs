@@ -15,9 +15,14 @@ use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
-use crate::scan::context::LiveContext;
-
 const PAGE_SIZE: u32 = 500;
+
+/// What `--cluster` read from the live cluster.
+#[derive(Clone, Debug, Default)]
+pub struct LiveContext {
+    pub context: ContextObjects,
+    pub policies: Vec<HipaaPolicy>,
+}
 
 /// Every object of `api`, page by page. `Ok(None)` when the kind is not served (404).
 pub async fn list_all<K>(api: &Api<K>) -> Result<Option<Vec<K>>, kube::Error>

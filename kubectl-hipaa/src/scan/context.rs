@@ -13,16 +13,10 @@
 //!   only when the inputs hold at least one object of the kind; otherwise the checks that need
 //!   them report Error.
 
-use hipaa_controls::{ClusterContext, Completeness, ContextObjects, HipaaPolicy};
+use hipaa_controls::{ClusterContext, Completeness, ContextObjects};
 
 use super::manifests::Manifests;
-
-/// What `--cluster` read from the live cluster.
-#[derive(Clone, Debug, Default)]
-pub struct LiveContext {
-    pub context: ContextObjects,
-    pub policies: Vec<HipaaPolicy>,
-}
+pub use crate::cluster::read::LiveContext;
 
 /// Builds the context from the inputs, on top of `live` when given.
 pub fn build_context(manifests: &Manifests, live: Option<&LiveContext>) -> ClusterContext {

@@ -14,8 +14,8 @@ use hipaa_controls::aws::{
 };
 use hipaa_controls::policy::glob_matches;
 
-use super::cache::{Fetched, Found, KeyKey};
 use super::ecr::repository_account;
+use super::found::{Fetched, Found, KeyKey};
 use super::link::{Links, RepositoryKey, SecretKey, Users};
 use super::secret_refs::arn_region;
 use super::secrets::names_secret;

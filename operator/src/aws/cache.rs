@@ -7,50 +7,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, Utc};
-use hipaa_controls::aws::{
-    EcrRepository, EksCluster, KmsKey, Lookup, ScanFindings, SecretsManagerSecret,
-};
-
 use super::assemble::{kms_references, repository_covered_by, secret_covered_by};
-use super::ecr::RegistryScan;
+pub use super::found::{Fetched, Found, KeyKey};
 use super::link::{Links, RepositoryKey, SecretKey};
+use chrono::{DateTime, Duration, Utc};
 
 /// A failed lookup is tried again at the first audit this long after it failed, even within the
 /// interval (it never passes in between: it reports Error).
 pub const RETRY_FAILED_AFTER: Duration = Duration::seconds(30);
-
-/// A lookup's result and when it was made.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Fetched<T> {
-    pub at: DateTime<Utc>,
-    pub result: Lookup<T>,
-}
-
-/// A KMS key as a resource names it, in the region it is looked up in.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyKey {
-    pub region: String,
-    pub identifier: String,
-}
-
-/// Everything looked up in the current cycle of one policy.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Found {
-    /// DescribeCluster by (region, name).
-    pub clusters: BTreeMap<(String, String), Fetched<EksCluster>>,
-    /// Every repository of a region (only fetched for globs).
-    pub repository_lists: BTreeMap<String, Fetched<Vec<EcrRepository>>>,
-    /// The registry scanning configuration by region.
-    pub registry_scans: BTreeMap<String, Fetched<RegistryScan>>,
-    pub repositories: BTreeMap<RepositoryKey, Fetched<EcrRepository>>,
-    /// DescribeImageScanFindings by repository and tag or digest.
-    pub findings: BTreeMap<(RepositoryKey, String), Fetched<ScanFindings>>,
-    /// Every secret of a region (only fetched for globs).
-    pub secret_lists: BTreeMap<String, Fetched<Vec<SecretsManagerSecret>>>,
-    pub secrets: BTreeMap<SecretKey, Fetched<SecretsManagerSecret>>,
-    pub keys: BTreeMap<KeyKey, Fetched<KmsKey>>,
-}
 
 /// One AWS lookup to make.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -13,6 +13,7 @@ pub mod collector;
 pub mod ecr;
 pub mod eks;
 pub mod error;
+pub mod found;
 pub mod kms;
 pub mod link;
 pub mod secret_refs;

@@ -7,16 +7,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use crate::time::to_k8s_time;
 
-/// Ready=True: the spec is valid and the policy was evaluated.
-pub const REASON_EVALUATED: &str = "Evaluated";
-/// Ready=False / Compliant=Unknown: the spec is invalid; nothing is evaluated until it changes.
-pub const REASON_INVALID_SPEC: &str = "InvalidSpec";
-/// Compliant=True.
-pub const REASON_COMPLIANT: &str = "Compliant";
-/// Compliant=False.
-pub const REASON_VIOLATIONS_FOUND: &str = "ViolationsFound";
-/// Compliant=Unknown: nothing fails, but some checks could not be evaluated (never a pass).
-pub const REASON_EVALUATION_ERRORS: &str = "EvaluationErrors";
+pub use hipaa_crds::{
+    REASON_COMPLIANT, REASON_EVALUATED, REASON_EVALUATION_ERRORS, REASON_INVALID_SPEC,
+    REASON_VIOLATIONS_FOUND, reason_of,
+};
 
 /// A condition as the audit sees it, before the transition time is settled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,14 +126,6 @@ pub fn status_of<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a str
         .iter()
         .find(|c| c.type_ == type_)
         .map(|c| c.status.as_str())
-}
-
-/// The reason of condition `type_` in `conditions`.
-pub fn reason_of<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a str> {
-    conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .map(|c| c.reason.as_str())
 }
 
 #[cfg(test)]

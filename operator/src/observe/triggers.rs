@@ -7,12 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use hipaa_controls::policy::EffectivePolicy;
-use hipaa_crds::{CONDITION_READY, HipaaPolicy};
+use hipaa_crds::{CONDITION_READY, HipaaPolicy, REASON_INVALID_SPEC, reason_of};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
-
-use crate::decide::conditions::{REASON_INVALID_SPEC, reason_of};
 
 /// What changed in the cluster, as far as scoping is concerned.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 pub const NODE_NAME: &str = "hipaa-node";
 /// The bridge the CNI plugin creates for the pods.
 pub const BRIDGE: &str = "hgbr0";
-/// Added to `lo` as a /32: the API server and the kubelet listen here, so pods reach the API
-/// server through the `kubernetes` Service without any traffic on an external link.
-pub const NODE_ADDR: &str = "10.213.255.1";
+/// Added to `lo` as a /32 (defined with the one HTTP client, which may only reach this machine).
+pub use crate::loopback_http::NODE_ADDR;
 /// The pods' range (host-local IPAM on the bridge).
 pub const POD_CIDR: &str = "10.213.0.0/24";
 /// The Services' range (virtual: kube-proxy translates it to pod or node addresses).

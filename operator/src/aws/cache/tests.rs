@@ -2,9 +2,12 @@
 use std::collections::BTreeMap;
 
 use chrono::TimeZone;
-use hipaa_controls::aws::{EncryptionType, LookupError, TagMutability};
+use hipaa_controls::aws::{
+    EcrRepository, EncryptionType, LookupError, SecretsManagerSecret, TagMutability,
+};
 
 use super::*;
+use crate::aws::ecr::RegistryScan;
 use crate::aws::link::Users;
 
 fn now() -> DateTime<Utc> {
