@@ -80,11 +80,11 @@ step "starting hipaa-webhook and hipaa-operator as local processes (ServiceAccou
 webhook_kubeconfig="$(service_account_kubeconfig "$release-webhook")"
 operator_kubeconfig="$(service_account_kubeconfig "$release-operator")"
 start webhook "$state/logs/webhook.log" env KUBECONFIG="$webhook_kubeconfig" POD_NAMESPACE="$namespace" \
-  RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 HIPAA_WEBHOOK_LOG_FORMAT=text \
+  RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 HIPAA_GUARD_LOG_FORMAT=text \
   "$target/hipaa-webhook" --tls-cert "$state/cluster/webhook/tls.crt" --tls-key "$state/cluster/webhook/tls.key" \
   --listen "127.0.0.1:$webhook_port" --admin-listen "127.0.0.1:$webhook_admin_port"
 start operator "$state/logs/operator.log" env KUBECONFIG="$operator_kubeconfig" POD_NAMESPACE="$namespace" \
-  POD_NAME="hipaa-operator-local" RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 HIPAA_OPERATOR_LOG_FORMAT=text \
+  POD_NAME="hipaa-operator-local" RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 HIPAA_GUARD_LOG_FORMAT=text \
   "$target/hipaa-operator" --admin-listen "127.0.0.1:$operator_admin_port" --leader-elect \
   --lease-name "$release-operator"
 wait_ready() { # NAME URL PID

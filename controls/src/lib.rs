@@ -7,6 +7,7 @@ pub mod aws;
 pub mod catalog;
 mod check;
 pub mod context;
+pub mod duration;
 pub mod engine;
 pub mod image_ref;
 mod k8s;
@@ -21,6 +22,7 @@ pub use catalog::{catalog, control};
 pub use context::{
     BackupSchedule, ClusterContext, Completeness, ContextObjects, DEFAULT_STORAGE_CLASS_ANNOTATION,
 };
+pub use duration::{DurationError, parse_duration, parse_positive_duration};
 pub use engine::{
     Evaluation, Mode, evaluate, evaluate_network_policy_deletion, evaluate_network_policy_update,
 };
@@ -34,7 +36,7 @@ pub use policy::{
     ControlSetting, EffectivePolicy, Parameters, PolicyError, ScopedException, glob_matches,
     selector_matches,
 };
-pub use validate::{parse_duration, validate_policy};
+pub use validate::validate_policy;
 
 /// The HipaaPolicy types, re-exported so that callers need not name hipaa-crds separately.
 pub use hipaa_crds::{Enforcement, HipaaPolicy, HipaaPolicySpec};

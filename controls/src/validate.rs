@@ -6,6 +6,7 @@ use std::time::Duration;
 use hipaa_crds::{ControlParameters, HipaaPolicySpec};
 
 use crate::catalog::{self, params};
+use crate::duration::parse_duration;
 use crate::model::Severity;
 use crate::selector::selector_problem;
 
@@ -181,51 +182,13 @@ pub fn validate_policy(spec: &HipaaPolicySpec) -> Result<(), Vec<PolicyError>> {
             message: format!("{} is shorter than the minimum of 10s", spec.audit_interval),
         }),
         Ok(_) => {}
-        Err(message) => errors.push(PolicyError::InvalidInterval { message }),
+        Err(error) => errors.push(PolicyError::InvalidInterval {
+            message: error.to_string(),
+        }),
     }
     if errors.is_empty() {
         Ok(())
     } else {
         Err(errors)
     }
-}
-
-/// Parses a Go-style duration such as `10m`, `1h30m`, `1.5h` or `500ms` (units ns, us, ms, s,
-/// m, h; no sign).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a duration such as 10m or 1h30m");
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (number, after) = rest.split_at_checked(number_len).ok_or_else(bad)?;
-        if number.is_empty() {
-            return Err(bad());
-        }
-        let value: f64 = number.parse().map_err(|_| bad())?;
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
-        let (unit, next) = after.split_at_checked(unit_len).ok_or_else(bad)?;
-        let seconds = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += value * seconds;
-        rest = next;
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
 }

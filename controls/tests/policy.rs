@@ -1,14 +1,13 @@
-//! Effective policies: one policy, several merged, validation, exceptions, selectors, durations.
+//! Effective policies: one policy, several merged, validation, exceptions, selectors (durations:
+//! `controls/src/duration.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
 
-use std::time::Duration;
-
 use hipaa_controls::catalog::ids;
 use hipaa_controls::{
     EffectivePolicy, Enforcement, Mode, Outcome, PolicyError, Severity, catalog, evaluate,
-    glob_matches, parse_duration, selector_matches, validate_policy,
+    glob_matches, selector_matches, validate_policy,
 };
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -473,28 +472,6 @@ fn selectors_follow_kubernetes_semantics() {
         ),
         "unknown operators fail closed"
     );
-}
-
-#[test]
-fn durations_parse_like_go() {
-    assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
-    assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-    assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
-    assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-    assert_eq!(parse_duration("2h0m10s"), Ok(Duration::from_secs(7210)));
-    assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-    for bad in [
-        "",
-        "10",
-        "m",
-        "10x",
-        "-5m",
-        "1h 30m",
-        "ten minutes",
-        "1..5s",
-    ] {
-        assert!(parse_duration(bad).is_err(), "{bad:?} should not parse");
-    }
 }
 
 #[test]

@@ -3,10 +3,11 @@
 //! reconciles, release the Lease, stop serving).
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, bail};
 use hipaa_crds::HipaaPolicy;
+use hipaa_runtime::{AdminServer, ServeOptions, shutdown_signal};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::ListParams;
 use kube::runtime::events::Reporter;
@@ -14,7 +15,6 @@ use kube::{Api, Client};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
-use crate::admin::{self, AdminState};
 use crate::aws::{AwsCollector, AwsSnapshots};
 use crate::cli::Args;
 use crate::context::{Context, ControllerSettings};
@@ -58,7 +58,10 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
     }
 
     let (shutdown_tx, shutdown) = watch::channel(false);
-    tokio::spawn(forward_signals(shutdown_tx));
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = shutdown_tx.send(true);
+    });
 
     let mut metrics = Metrics::new();
     aws.register_metrics(metrics.registry_mut());
@@ -68,12 +71,9 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
         .await
         .with_context(|| format!("binding the admin server to {}", args.admin_listen))?;
     tracing::info!(address = %args.admin_listen, "admin server listening");
-    let admin_state = AdminState {
-        metrics: metrics.clone(),
-        caches_synced: caches_synced.clone(),
-    };
+    let admin = admin_server(Arc::clone(&metrics), Arc::clone(&caches_synced));
     let mut admin_stop = shutdown.clone();
-    let admin_task = tokio::spawn(admin::serve(listener, admin_state, async move {
+    let admin_task = tokio::spawn(admin.serve(listener, ServeOptions::default(), async move {
         let _ = admin_stop.wait_for(|stop| *stop).await;
     }));
 
@@ -174,21 +174,20 @@ async fn check_crd(client: &Client) -> anyhow::Result<()> {
     }
 }
 
-/// Turns SIGTERM or SIGINT into the shutdown signal.
-async fn forward_signals(shutdown: watch::Sender<bool>) {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                return;
+/// The admin port (/healthz, /readyz, /metrics): ready once every watch cache has synced. With
+/// leader election a standby replica is ready too: its caches are warm and it can take over at
+/// once.
+fn admin_server(metrics: Arc<Metrics>, caches_synced: Arc<AtomicBool>) -> AdminServer {
+    AdminServer::new(
+        move || {
+            if caches_synced.load(Ordering::Acquire) {
+                Ok(())
+            } else {
+                Err("watch caches not synced yet".to_owned())
             }
-        };
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
-    }
-    let _ = shutdown.send(true);
+        },
+        move || metrics.encode(),
+    )
 }
 
 async fn export_leadership(mut leader: watch::Receiver<bool>, metrics: Arc<Metrics>) {
@@ -198,5 +197,31 @@ async fn export_leadership(mut leader: watch::Receiver<bool>, metrics: Arc<Metri
             metrics.set_leader(*leader.borrow());
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use http::{Method, StatusCode};
+
+    #[test]
+    fn readiness_follows_the_caches_and_metrics_carry_the_operator_series() {
+        let synced = Arc::new(AtomicBool::new(false));
+        let admin = admin_server(Arc::new(Metrics::new()), Arc::clone(&synced));
+        let ready = admin.respond(&Method::GET, "/readyz");
+        assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(&ready.body()[..], b"watch caches not synced yet\n");
+        synced.store(true, Ordering::Release);
+        assert_eq!(
+            admin.respond(&Method::GET, "/readyz").status(),
+            StatusCode::OK
+        );
+        let metrics = admin.respond(&Method::GET, "/metrics");
+        assert_eq!(metrics.status(), StatusCode::OK);
+        let text = String::from_utf8(metrics.body().to_vec()).unwrap();
+        assert!(text.contains("hipaaguard_operator_leader"), "{text}");
+        assert!(text.contains("hipaaguard_operator_build_info"), "{text}");
     }
 }

@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
-use hipaa_controls::validate::parse_duration;
+use clap::Parser;
+use hipaa_runtime::duration::{parse_duration, parse_positive_duration};
+use hipaa_runtime::log::LogArgs;
 
 /// Keeps every HipaaPolicy's status, metrics and Events current with the cluster.
 #[derive(Clone, Debug, Parser)]
@@ -40,14 +41,14 @@ pub struct Args {
     pub leader_identity: Option<String>,
 
     /// How long a Lease stays valid without renewal, e.g. 15s.
-    #[arg(long, env = "HIPAA_OPERATOR_LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, env = "HIPAA_OPERATOR_LEASE_DURATION", default_value = "15s", value_parser = parse_positive_duration)]
     pub lease_duration: Duration,
 
     /// How often the leader renews its Lease, e.g. 5s.
-    #[arg(long, env = "HIPAA_OPERATOR_LEASE_RENEW_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, env = "HIPAA_OPERATOR_LEASE_RENEW_INTERVAL", default_value = "5s", value_parser = parse_positive_duration)]
     pub lease_renew_interval: Duration,
 
-    /// Quiet time after the last change before a policy is re-audited, e.g. 300ms.
+    /// Quiet time after the last change before a policy is re-audited, e.g. 300ms (0: none).
     #[arg(long, env = "HIPAA_OPERATOR_DEBOUNCE", default_value = "300ms", value_parser = parse_duration)]
     pub debounce: Duration,
 
@@ -77,18 +78,11 @@ pub struct Args {
 
     /// How often the integrations that were not installed or not listable (Secrets Store CSI,
     /// External Secrets, Velero Schedules) are looked for again, e.g. 60s.
-    #[arg(long, env = "HIPAA_OPERATOR_INTEGRATION_REDISCOVERY", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, env = "HIPAA_OPERATOR_INTEGRATION_REDISCOVERY", default_value = "60s", value_parser = parse_positive_duration)]
     pub integration_rediscovery: Duration,
 
-    /// Log format.
-    #[arg(long, env = "HIPAA_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 impl Args {
@@ -151,5 +145,27 @@ mod tests {
         assert_eq!(args.identity(), "a");
         assert_eq!(args.lease_duration, Duration::from_secs(4));
         assert!(Args::try_parse_from(["hipaa-operator", "--debounce", "soon"]).is_err());
+    }
+
+    #[test]
+    fn intervals_must_be_positive_but_the_debounce_may_be_zero() {
+        let args =
+            Args::try_parse_from(["hipaa-operator", "--debounce=0", "--lease-duration=1.5s"])
+                .unwrap();
+        assert_eq!(args.debounce, Duration::ZERO);
+        assert_eq!(args.lease_duration, Duration::from_millis(1500));
+        for zero in [
+            "--lease-duration=0s",
+            "--lease-renew-interval=0",
+            "--integration-rediscovery=0m",
+        ] {
+            let error = Args::try_parse_from(["hipaa-operator", zero])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("must be longer than zero"),
+                "{zero}: {error}"
+            );
+        }
     }
 }

@@ -1,26 +1,18 @@
-//! `hipaa-operator`: parses flags, sets up logging, and runs the operator until SIGTERM.
+//! `hipaa-operator`: parses the flags, starts the log, and runs the operator (`app`) until
+//! SIGTERM. The binary's edge: errors become anyhow reports here.
 
+use anyhow::Context as _;
 use clap::Parser;
 use hipaa_operator::app;
-use hipaa_operator::cli::{Args, LogFormat};
-use tracing_subscriber::EnvFilter;
+use hipaa_operator::cli::Args;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Held until main returns: dropping it writes the log lines still buffered.
+    let _log = hipaa_runtime::log::init(&args.log).context("setting up the log")?;
     // The workspace may enable both of rustls's crypto providers (kube uses ring, the AWS SDK
     // aws-lc-rs), and then rustls cannot pick one by itself.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    match args.log_format {
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .init(),
-        LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .init(),
-    }
     app::run(args).await
 }

@@ -6,7 +6,7 @@
 //!
 //! `cargo bench -p hipaa-webhook --bench throughput [-- --connections 8 --rounds 6 --seconds 1]`
 //!
-//! `-- --log pipe` writes the server's log as the binary does (`hipaa_webhook::logging`) to its
+//! `-- --log pipe` writes the server's log as the binary does (`hipaa_runtime::log`) to its
 //! stdout, a pipe that `cat` reads, as a container runtime reads a pod's; `--log pipe-direct`
 //! writes it with fmt's stdout writer, as the webhook did until 2026-12-05; the default `sink`
 //! formats every line and discards it. Only denials (and warnings, audits) log at info.

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hipaa_runtime::serve::serve;
+use hipaa_runtime::shutdown_signal;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -16,8 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::Args;
 use crate::tls::{ReloadingCertResolver, TlsError, server_config};
 use crate::{
-    Exemptions, Metrics, Snapshot, SnapshotCell, SyncState, Webhook, admin_router, caches, router,
-    serve,
+    Exemptions, Metrics, Snapshot, SnapshotCell, SyncState, Webhook, admin_server, caches, router,
 };
 
 /// Why the webhook could not start. Once it serves, nothing stops it but a signal.
@@ -82,26 +83,21 @@ pub async fn run(args: Args) -> Result<(), StartError> {
 
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(drain_after(
-        wait_for_signal(),
+        shutdown_signal(),
         Arc::clone(&sync),
         args.shutdown_delay,
         stop,
     ));
     let options = args.serve_options();
-    let reviews = serve::serve(
+    let reviews = serve(
         listener,
         Some(tls),
         warp::service(router(webhook)),
         options,
         until(stopped.clone()),
     );
-    let admin = serve::serve(
-        admin_listener,
-        None,
-        warp::service(admin_router(snapshots, sync, metrics)),
-        options,
-        until(stopped),
-    );
+    let admin =
+        admin_server(snapshots, sync, metrics).serve(admin_listener, options, until(stopped));
     tokio::join!(reviews, admin);
     tasks.shutdown().await;
     tracing::info!("stopped");
@@ -119,29 +115,13 @@ async fn drain_after(
 ) {
     signal.await;
     sync.start_draining();
-    tracing::info!(delay = ?delay, "shutdown signal received; draining");
+    tracing::info!(delay = ?delay, "draining: /readyz fails, reviews are still answered");
     tokio::time::sleep(delay).await;
     let _ = stop.send(true);
 }
 
 async fn until(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot listen for SIGTERM; only SIGINT stops the webhook");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
 }
 
 async fn bind(flag: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {

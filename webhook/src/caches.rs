@@ -10,13 +10,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use futures::StreamExt;
 use hipaa_controls::context::ContextObjects;
 use hipaa_crds::HipaaPolicy;
+use hipaa_runtime::trim_for_cache;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event};
-use kube::{Api, Client, Resource as KubeResource, ResourceExt};
+use kube::{Api, Client, Resource as KubeResource};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -24,9 +25,6 @@ use tokio::task::JoinSet;
 use crate::metrics::{Metrics, ResourceLabels};
 use crate::snapshot::{ClusterState, Snapshot, SnapshotCell};
 use crate::sync::{Resource, SyncState};
-
-/// An annotation that can be as large as the object and that no control reads.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// What changed since the last rebuild.
 #[derive(Debug, Default)]
@@ -140,10 +138,7 @@ where
     let (reader, writer) = reflector::store::<K>();
     let stream = watcher::watcher(api, watcher::Config::default())
         .default_backoff()
-        .modify(|object: &mut K| {
-            object.managed_fields_mut().clear();
-            object.annotations_mut().remove(LAST_APPLIED);
-        })
+        .modify(trim_for_cache::<K>)
         .reflect(writer);
     let on_event = Arc::clone(changes);
     tasks.spawn(async move {

@@ -4,10 +4,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use hipaa_runtime::ServeOptions;
+use hipaa_runtime::duration::{parse_duration, parse_positive_duration};
+use hipaa_runtime::log::LogArgs;
 
 use crate::handler::{DEFAULT_BODY_LIMIT, Limits};
-use crate::serve::ServeOptions;
 
 /// Where the service account token mounts the pod's namespace.
 const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -58,7 +60,7 @@ pub struct Args {
     #[arg(long, env = "HIPAA_WEBHOOK_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
     /// Time limit of one review, from arrival to answer (e.g. 5s, 1500ms).
-    #[arg(long, env = "HIPAA_WEBHOOK_REQUEST_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, env = "HIPAA_WEBHOOK_REQUEST_TIMEOUT", default_value = "5s", value_parser = parse_positive_duration)]
     pub request_timeout: Duration,
     /// Largest accepted review body, in bytes.
     #[arg(long, env = "HIPAA_WEBHOOK_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
@@ -66,23 +68,16 @@ pub struct Args {
     /// After SIGTERM, how long the webhook keeps answering reviews with /readyz failing, before
     /// it stops accepting connections: the time endpoints need to move away from a terminating
     /// pod (the API server calls a webhook Service at its endpoints). The chart sets 5s.
-    #[arg(long, env = "HIPAA_WEBHOOK_SHUTDOWN_DELAY", default_value = "0s", value_parser = parse_delay)]
+    #[arg(long, env = "HIPAA_WEBHOOK_SHUTDOWN_DELAY", default_value = "0s", value_parser = parse_duration)]
     pub shutdown_delay: Duration,
     /// How long SIGTERM waits for in-flight reviews.
-    #[arg(long, env = "HIPAA_WEBHOOK_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = parse_duration)]
+    #[arg(long, env = "HIPAA_WEBHOOK_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = parse_positive_duration)]
     pub shutdown_timeout: Duration,
     /// How often the certificate files are checked for changes.
-    #[arg(long, env = "HIPAA_WEBHOOK_CERT_RELOAD_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, env = "HIPAA_WEBHOOK_CERT_RELOAD_INTERVAL", default_value = "1s", value_parser = parse_positive_duration)]
     pub cert_reload_interval: Duration,
-    /// Log format (the level comes from RUST_LOG, default info).
-    #[arg(long, env = "HIPAA_WEBHOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
-    pub log_format: LogFormat,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Json,
-    Text,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 impl Args {
@@ -124,65 +119,35 @@ impl Args {
     }
 }
 
-/// Parses `250ms`, `5s`, `2m`, `1h` and sums like `1m30s`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let total = parse_delay(text)?;
-    if total.is_zero() {
-        return Err(format!("{:?}: must be positive", text.trim()));
-    }
-    Ok(total)
-}
-
-/// [`parse_duration`]'s grammar where zero is allowed (`0s`: no delay).
-pub fn parse_delay(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("empty duration".to_owned());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let (number, tail) = rest.split_at(digits);
-        let value: u64 = number
-            .parse()
-            .map_err(|_| format!("{text:?}: expected a number such as 5s"))?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let part = match unit {
-            "ms" => Duration::from_millis(value),
-            "s" => Duration::from_secs(value),
-            "m" => Duration::from_secs(value.saturating_mul(60)),
-            "h" => Duration::from_secs(value.saturating_mul(3600)),
-            _ => return Err(format!("{text:?}: units are ms, s, m or h")),
-        };
-        total = total.saturating_add(part);
-        rest = tail;
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]
-    fn parses_durations() {
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("0s").is_err());
-        assert_eq!(parse_delay("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_delay("5s"), Ok(Duration::from_secs(5)));
-        assert!(parse_delay("").is_err());
-        assert!(parse_duration("s").is_err());
-        assert!(parse_duration("5d").is_err());
+    fn durations_are_go_durations_and_only_the_shutdown_delay_may_be_zero() {
+        let parse = |flags: &[&str]| {
+            let base = ["hipaa-webhook", "--tls-cert", "c.pem", "--tls-key", "k.pem"];
+            Args::try_parse_from(base.iter().chain(flags))
+        };
+        let args = parse(&["--request-timeout=1.5s", "--shutdown-delay=0s"]).unwrap();
+        assert_eq!(args.request_timeout, Duration::from_millis(1500));
+        assert_eq!(args.shutdown_delay, Duration::ZERO);
+        for zero in [
+            "--request-timeout=0s",
+            "--shutdown-timeout=0",
+            "--cert-reload-interval=0ms",
+        ] {
+            let error = parse(&[zero]).unwrap_err().to_string();
+            assert!(
+                error.contains("must be longer than zero"),
+                "{zero}: {error}"
+            );
+        }
+        assert!(
+            parse(&["--request-timeout=5"]).is_err(),
+            "a unit is required"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // Held until main returns: dropping it writes the log lines still buffered.
-    let _log = hipaa_webhook::logging::init(args.log_format).context("starting the log writer")?;
+    let _log = hipaa_runtime::log::init(&args.log).context("setting up the log")?;
     // kube's client and our server both use ring; make it the process default explicitly.
     let _ = rustls::crypto::ring::default_provider().install_default();
     app::run(args).await?;

@@ -22,7 +22,8 @@ pub struct Reviewed<'r> {
 }
 
 /// Counts the review and its findings; logs denials, warnings, audits and errors at info (allows
-/// at debug). The line goes to the log's writer, which never waits for stdout (`logging`).
+/// at debug). The line goes to the log's writer, which never waits for stdout
+/// (`hipaa_runtime::log`).
 pub fn record(metrics: &Metrics, reviewed: &Reviewed<'_>, judgement: &Judgement) {
     let review = reviewed.review;
     let kind_label = review.kind.map_or("other", ObjectKind::as_str);

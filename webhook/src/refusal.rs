@@ -86,7 +86,7 @@ impl Refusal {
         self.into_response()
     }
 
-    /// Renders the refusal without counting it (the admin port's 404s are no bad reviews).
+    /// Renders the refusal without counting it.
     pub fn into_response(self) -> HttpAnswer {
         match &self {
             Refusal::UnknownOperation { uid, .. } => {

@@ -1,11 +1,13 @@
-//! The warp routers: `POST /validate` on the TLS port, and `/healthz`, `/readyz`, `/metrics` on
-//! the plain-HTTP admin port. Tests drive both without sockets through `warp::test`.
+//! The warp routers: `POST /validate` on the TLS port, and the shared admin server
+//! (`/healthz`, `/readyz`, `/metrics`) on the plain-HTTP admin port, ready when every watch cache
+//! has synced and not any more once draining. Tests drive both without sockets (`warp::test`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode, header};
+use hipaa_runtime::AdminServer;
+use hipaa_runtime::admin::{Answer, Readiness};
+use http::{HeaderMap, Method};
 use warp::Filter;
 
 use crate::handler::Webhook;
@@ -13,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::refusal::Refusal;
 use crate::snapshot::SnapshotCell;
 use crate::sync::SyncState;
-use crate::wire::{HttpAnswer, plain};
+use crate::wire::HttpAnswer;
 
 const REVIEW_PORT_SERVES: &str = "POST /validate";
 
@@ -47,49 +49,41 @@ pub fn router(
     validate.or(not_found).unify()
 }
 
-/// The admin port's router.
+/// The admin port's server: ready once every watch cache has synced, until draining starts.
+pub fn admin_server(
+    snapshots: Arc<SnapshotCell>,
+    sync: Arc<SyncState>,
+    metrics: Arc<Metrics>,
+) -> AdminServer {
+    AdminServer::new(
+        move || readiness(&snapshots, &sync),
+        move || Ok(metrics.encode()),
+    )
+}
+
+/// The admin port's router (the [`admin_server`]'s routes).
 pub fn admin_router(
     snapshots: Arc<SnapshotCell>,
     sync: Arc<SyncState>,
     metrics: Arc<Metrics>,
-) -> impl Filter<Extract = (HttpAnswer,), Error = Infallible> + Clone + Send + Sync + 'static {
-    let healthz = warp::path("healthz")
-        .and(warp::path::end())
-        .map(|| plain(StatusCode::OK, "ok"));
-    let readyz = warp::path("readyz").and(warp::path::end()).map(move || {
-        let snapshot = snapshots.load();
-        if sync.is_draining() {
-            plain(StatusCode::SERVICE_UNAVAILABLE, "not ready: shutting down")
-        } else if snapshot.synced {
-            plain(StatusCode::OK, "ready")
-        } else {
-            let waiting = sync.unsynced().join(", ");
-            let text = if waiting.is_empty() {
-                "not ready: building the first cluster snapshot".to_owned()
-            } else {
-                format!("not ready: waiting for the watch caches of {waiting}")
-            };
-            plain(StatusCode::SERVICE_UNAVAILABLE, &text)
-        }
-    });
-    let metrics = warp::path("metrics").and(warp::path::end()).map(move || {
-        let mut response = http::Response::new(Bytes::from(metrics.encode()));
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            http::HeaderValue::from_static(
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            ),
-        );
-        response
-    });
-    let routes = healthz.or(readyz).unify().or(metrics).unify();
-    let not_found = warp::any().map(|| {
-        Refusal::NotFound {
-            serves: "GET /healthz, /readyz or /metrics",
-        }
-        .into_response()
-    });
-    warp::get().and(routes).or(not_found).unify()
+) -> impl Filter<Extract = (Answer,), Error = Infallible> + Clone + Send + Sync + 'static {
+    admin_server(snapshots, sync, metrics).routes()
+}
+
+/// Not ready while draining after SIGTERM, nor before the first complete snapshot.
+fn readiness(snapshots: &SnapshotCell, sync: &SyncState) -> Readiness {
+    if sync.is_draining() {
+        return Err("not ready: shutting down".to_owned());
+    }
+    if snapshots.load().synced {
+        return Ok(());
+    }
+    let waiting = sync.unsynced().join(", ");
+    Err(if waiting.is_empty() {
+        "not ready: building the first cluster snapshot".to_owned()
+    } else {
+        format!("not ready: waiting for the watch caches of {waiting}")
+    })
 }
 
 #[cfg(test)]
@@ -99,6 +93,7 @@ mod tests {
     use crate::decide::Exemptions;
     use crate::handler::Limits;
     use crate::snapshot::Snapshot;
+    use http::StatusCode;
 
     fn bad_requests(metrics: &Metrics, reason: &str) -> bool {
         let series = format!("hipaaguard_webhook_bad_requests_total{{reason=\"{reason}\"}} 1");

@@ -3,10 +3,13 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures::{Stream, StreamExt};
-use http::{StatusCode, header};
+use http::header;
 
-/// An HTTP answer: status, content type and body.
-pub type HttpAnswer = http::Response<Bytes>;
+/// A plain-text answer, as the admin port writes them.
+pub use hipaa_runtime::admin::plain;
+
+/// An HTTP answer: status, content type and body (the admin port's type too).
+pub type HttpAnswer = hipaa_runtime::admin::Answer;
 
 /// Why a request body was not read.
 #[derive(Debug)]
@@ -55,20 +58,6 @@ where
         (Some(head), None) => head,
         (None, None) => Bytes::new(),
     })
-}
-
-/// A plain-text HTTP answer.
-pub fn plain(status: StatusCode, text: &str) -> HttpAnswer {
-    let mut body = String::with_capacity(text.len() + 1);
-    body.push_str(text);
-    body.push('\n');
-    let mut response = http::Response::new(Bytes::from(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
 }
 
 /// A 200 answer carrying an AdmissionReview.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::ca::{TestCa, connect, post_review};
 use common::{fixture, harness_with, metric};
-use hipaa_webhook::serve::{ServeOptions, serve};
+use hipaa_runtime::serve::{ServeOptions, serve};
 use hipaa_webhook::tls::{Reload, ReloadingCertResolver, server_config};
 use hipaa_webhook::{Limits, Metrics, Snapshot, router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

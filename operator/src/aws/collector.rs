@@ -14,7 +14,7 @@ use futures::future::{BoxFuture, join_all};
 use hipaa_controls::aws::{
     AwsSnapshot, EcrRepository, EksCluster, KmsKey, Lookup, ScanFindings, SecretsManagerSecret,
 };
-use hipaa_controls::validate::parse_duration;
+use hipaa_controls::duration::parse_duration;
 use hipaa_crds::{HipaaPolicy, default_audit_interval};
 use kube::{Client, ResourceExt};
 use tokio::sync::{OnceCell, broadcast};

@@ -15,11 +15,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use hipaa_controls::aws::{AwsSnapshot, evaluate_aws_resources};
 use hipaa_controls::context::ClusterContext;
+use hipaa_controls::duration::parse_duration;
 use hipaa_controls::engine::{Evaluation, Mode, evaluate};
 use hipaa_controls::model::{Finding, Outcome, Scope};
 use hipaa_controls::policy::EffectivePolicy;
 use hipaa_controls::tally::{ResourceEvaluation, tally};
-use hipaa_controls::validate::parse_duration;
 use hipaa_crds::{ControlResult, HipaaPolicy, HipaaPolicyStatus, default_audit_interval};
 use kube::ResourceExt;
 

@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::{StreamExt, future};
+use hipaa_runtime::trim_for_cache;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -20,7 +21,7 @@ use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store, store::Writer};
 use kube::runtime::watcher::{self, Event};
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -30,9 +31,6 @@ use super::compact::CompactResource;
 use super::judged::{self, CompactVisitor, JudgedStores};
 use super::triggers::Change;
 use super::velero;
-
-/// The annotation `kubectl apply` writes: a full copy of the object, useless to the audit.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Read handles on every watch cache.
 #[derive(Clone)]
@@ -226,12 +224,6 @@ fn keep_all<K>(_: &K) -> bool {
     true
 }
 
-/// Drops what no control reads, to keep the caches small.
-fn trim<K: Resource>(object: &mut K) {
-    object.managed_fields_mut().clear();
-    object.annotations_mut().remove(LAST_APPLIED);
-}
-
 /// Keeps only objects that `keep` accepts: an update that makes an object unwanted (a Pod adopted
 /// by a controller) removes it from the cache.
 fn filter_event<K>(event: Event<K>, keep: impl Fn(&K) -> bool) -> Option<Event<K>> {
@@ -260,7 +252,7 @@ where
     let config = watcher::Config::default().any_semantic().page_size(500);
     let events = watcher::watcher(api, config)
         .default_backoff()
-        .modify(trim::<K>)
+        .modify(trim_for_cache::<K>)
         .filter_map(move |event| future::ready(event.map(|e| filter_event(e, keep)).transpose()));
     let changes = changes.clone();
     let mut initial_lists = 0_u32;
@@ -308,7 +300,7 @@ where
     let config = watcher::Config::default().any_semantic().page_size(500);
     let events = watcher::watcher(Api::<K>::all(client.clone()), config)
         .default_backoff()
-        .modify(trim::<K>)
+        .modify(trim_for_cache::<K>)
         .filter_map(move |event| future::ready(event.map(|e| filter_event(e, keep)).transpose()));
     let changes = changes.clone();
     let mut initial_lists = 0_u32;

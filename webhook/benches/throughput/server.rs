@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hipaa_controls::object::ObjectKind;
-use hipaa_webhook::config::LogFormat;
+use hipaa_runtime::log::LogArgs;
+use hipaa_runtime::serve::{ServeOptions, serve};
 use hipaa_webhook::envelope;
 use hipaa_webhook::review::{self, Answer};
-use hipaa_webhook::serve::{ServeOptions, serve};
 use hipaa_webhook::tls::{ReloadingCertResolver, server_config};
 use tokio_rustls::TlsAcceptor;
 use warp::Filter;
@@ -28,7 +28,7 @@ pub enum LogTo {
     /// Formatted as the webhook formats it (denials at info, JSON), then discarded: the cost of
     /// formatting without any output. The default, and how earlier figures were measured.
     Sink,
-    /// The webhook's own log (`hipaa_webhook::logging`) on stdout, a pipe read by `cat`: as in a
+    /// The webhook's own log (`hipaa_runtime::log`) on stdout, a pipe read by `cat`: as in a
     /// pod, where the container runtime reads it.
     Pipe,
     /// fmt's own stdout writer (one `write(2)` per line from the review's worker, under stdout's
@@ -127,7 +127,7 @@ fn read_address(stdout: &mut ChildStdout) -> SocketAddr {
 pub fn serve_child(dir: &Path, log: LogTo) {
     // Kept until the server stops: dropping it writes the buffered lines.
     let _log = match log {
-        LogTo::Pipe => Some(hipaa_webhook::logging::init(LogFormat::Json).unwrap()),
+        LogTo::Pipe => Some(hipaa_runtime::log::init(&LogArgs::default()).unwrap()),
         LogTo::Sink | LogTo::PipeDirect => {
             let builder = tracing_subscriber::fmt()
                 .json()

@@ -1,20 +1,17 @@
-//! The webhook's log: tracing events as JSON (or text) lines on stdout, written by one thread in
-//! batches. In a pod stdout is a pipe that the container runtime reads; with fmt's default
-//! writer every denial's line was a `write(2)` to that pipe from a review's worker thread, under
-//! stdout's lock, waking the reader each time: the denied path ran at two thirds of the allowed
-//! path's rate or less, for about 20 µs more CPU (docs/benchmarks.md, 2026-12-05). Here a review
-//! only appends its line to a buffer; the writer thread writes what has gathered, at most once
-//! per `LINGER`, so that under load a burst of lines is one write.
+//! The log's writer: lines go to a buffer that one thread writes out in batches. In a pod stdout
+//! is a pipe that the container runtime reads; with fmt's default writer every denial's line was
+//! a `write(2)` to that pipe from a review's worker thread, under stdout's lock, waking the
+//! reader each time: the webhook's denied path ran at two thirds of the allowed path's rate or
+//! less, for about 20 µs more CPU (docs/benchmarks.md, 2026-12-05). Here a caller only appends
+//! its line to a buffer; the writer thread writes what has gathered, at most once per `LINGER`,
+//! so that under load a burst of lines is one write.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
-
-use crate::config::LogFormat;
 
 /// Bytes of log lines that may wait for the writer thread: about 7,000 denial lines (~290 bytes
 /// each), a quarter of a second of the benchmark's denials, hours of a real cluster's. Beyond
@@ -32,23 +29,6 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// A batch buffer grown larger than this by a burst (a reader that fell behind) is given back
 /// after it is written; 10 ms of the benchmark's denials are about 90 KB.
 const KEEP_BUFFER: usize = 256 * 1024;
-
-/// Installs the global subscriber: level from `RUST_LOG` (default info), lines to stdout through
-/// a [`BatchWriter`]. Keep the guard until exit: dropping it writes what is still buffered.
-pub fn init(format: LogFormat) -> io::Result<LogGuard> {
-    let (writer, guard) = BatchWriter::spawn(io::stdout(), CAPACITY)?;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(writer);
-    match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        // Colours only for a person at a terminal, never into a pod's log.
-        LogFormat::Text => builder.with_ansi(io::stdout().is_terminal()).init(),
-    }
-    Ok(guard)
-}
 
 /// A `MakeWriter` whose lines go to a buffer that one thread writes out. Writing never blocks
 /// on the output, only (briefly) on the buffer's lock.
