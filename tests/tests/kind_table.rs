@@ -24,15 +24,7 @@ fn documents() -> Vec<Value> {
 }
 
 fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    serde_json::from_value(value.clone()).unwrap_or_default()
 }
 
 fn of_kind<'d>(documents: &'d [Value], kind: &str, component: &str) -> &'d Value {

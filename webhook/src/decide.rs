@@ -27,7 +27,8 @@ pub struct Review<'r> {
     pub operation: Operation,
     pub namespace: &'r str,
     pub name: &'r str,
-    pub sub_resource: bool,
+    /// The subresource written (`status`, `ephemeralcontainers`, ...); empty for the object.
+    pub sub_resource: &'r str,
     /// The new object (parsed while the review was read, or raw).
     pub object: Option<&'r Payload<'r>>,
     /// The old object, raw; read only for a NetworkPolicy DELETE.
@@ -126,10 +127,11 @@ pub fn judge(
     let Some(kind) = review.kind else {
         return Judgement::plain(Decision::Skipped, Answer::allow());
     };
-    if review.sub_resource {
-        return Judgement::plain(Decision::Skipped, Answer::allow());
-    }
-    if !kind.info().admission.judges(review.operation) {
+    if !kind
+        .info()
+        .admission
+        .judges(review.operation, review.sub_resource)
+    {
         return Judgement::plain(Decision::Skipped, Answer::allow());
     }
     // A deletion is judged on what it removes (the old object), anything else on the new object.
@@ -311,7 +313,7 @@ mod tests {
     fn deletions_judged_are_network_policies() {
         let deleted: Vec<_> = KINDS
             .iter()
-            .filter(|row| row.admission.judges(Operation::Delete))
+            .filter(|row| row.admission.judges(Operation::Delete, ""))
             .map(|row| row.object)
             .collect();
         assert_eq!(deleted, [Some(ObjectKind::NetworkPolicy)]);

@@ -60,7 +60,8 @@ pub struct Seen<'s> {
     pub kind: &'s GroupVersionKindIn<'s>,
     pub namespace: &'s str,
     pub operation: &'s str,
-    pub sub_resource: bool,
+    /// Empty when the object itself is written.
+    pub sub_resource: &'s str,
 }
 
 /// Decodes a review; `parse_now` names the kind to parse `object` as right away, or None to
@@ -207,9 +208,7 @@ impl<'de> Visitor<'de> for RequestVisitor<'_> {
                             kind,
                             namespace: namespace.as_deref().unwrap_or(""),
                             operation: operation.as_deref().unwrap_or(""),
-                            sub_resource: sub_resource
-                                .as_deref()
-                                .is_some_and(|s: &str| !s.is_empty()),
+                            sub_resource: sub_resource.as_deref().unwrap_or(""),
                         })
                     });
                     object = match now {

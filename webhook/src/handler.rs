@@ -153,10 +153,7 @@ impl Webhook {
             operation,
             namespace: request.namespace.as_deref().unwrap_or(""),
             name: request.name.as_deref().unwrap_or(""),
-            sub_resource: request
-                .sub_resource
-                .as_deref()
-                .is_some_and(|s| !s.is_empty()),
+            sub_resource: request.sub_resource.as_deref().unwrap_or(""),
             object: request.object.as_ref(),
             old_object: request.old_object,
         };
@@ -187,9 +184,9 @@ impl Webhook {
                     ObjectKind::admitted(&seen.kind.group, &seen.kind.version, &seen.kind.kind)?;
                 // Parsed now when judged on the new object: written, not deleted.
                 let judged = Operation::parse(seen.operation).is_some_and(|operation| {
-                    operation != Operation::Delete && kind.info().admission.judges(operation)
-                }) && !seen.sub_resource
-                    && snapshot.synced
+                    operation != Operation::Delete
+                        && kind.info().admission.judges(operation, seen.sub_resource)
+                }) && snapshot.synced
                     && !self.exemptions.contains(seen.namespace)
                     && matches!(snapshot.scope(seen.namespace), Scope::Selected(_));
                 judged.then_some(kind)

@@ -131,7 +131,7 @@ mod tests {
             operation: Operation::Create,
             namespace: "billing",
             name: "api",
-            sub_resource: false,
+            sub_resource: "",
             object: None,
             old_object: None,
         };

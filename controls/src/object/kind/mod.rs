@@ -197,19 +197,13 @@ mod tests {
             None
         );
         assert_eq!(ObjectKind::admitted("", "v1", "ConfigMap"), None);
-        assert!(
-            ObjectKind::NetworkPolicy
-                .info()
-                .admission
-                .judges(Operation::Delete)
-        );
-        assert!(
-            !ObjectKind::NetworkPolicy
-                .info()
-                .admission
-                .judges(Operation::Create)
-        );
-        assert!(ObjectKind::Pod.info().admission.judges(Operation::Update));
+        let judges = |kind: ObjectKind, operation, sub_resource| {
+            kind.info().admission.judges(operation, sub_resource)
+        };
+        assert!(judges(ObjectKind::NetworkPolicy, Operation::Delete, ""));
+        assert!(!judges(ObjectKind::NetworkPolicy, Operation::Create, ""));
+        assert!(judges(ObjectKind::Pod, Operation::Update, ""));
+        assert!(!judges(ObjectKind::Pod, Operation::Update, "status"));
     }
 
     #[test]

@@ -62,9 +62,11 @@ impl Admission {
         subresources: &[],
     };
 
-    /// Whether the webhook judges `operation` on the object itself (no subresource).
-    pub fn judges(&self, operation: Operation) -> bool {
+    /// Whether the webhook judges `operation` on the object itself (`sub_resource` empty) or on
+    /// one of its subresources.
+    pub fn judges(&self, operation: Operation, sub_resource: &str) -> bool {
         self.operations.contains(&operation)
+            && (sub_resource.is_empty() || self.subresources.contains(&sub_resource))
     }
 }
 
