@@ -23,7 +23,7 @@ manifests:
 
 ## Regenerate the CRD YAML from the Rust types.
 crds:
-	cargo run -q -p hipaa-crds --bin crdgen
+	cargo run -q -p hipaa-crds --example crdgen
 
 ## Container images with no registry: static binaries packed onto scratch (target/images/*.tar; docs/images.md).
 images:

@@ -69,7 +69,7 @@ fn context(with_default_deny: bool) -> ClusterContext {
 }
 
 fn bench(c: &mut Criterion) {
-    let value: Value = serde_yaml::from_str(DEPLOYMENT).unwrap();
+    let value: Value = yaml_serde::from_str(DEPLOYMENT).unwrap();
     let object = Object::from_value(value.clone(), None).unwrap();
     let policy = EffectivePolicy::defaults();
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();

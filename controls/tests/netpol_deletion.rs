@@ -11,7 +11,7 @@ use hipaa_controls::{
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 fn np(yaml: &str) -> NetworkPolicy {
-    serde_yaml::from_str(yaml).unwrap()
+    yaml_serde::from_str(yaml).unwrap()
 }
 
 const DENY_ALL: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny, namespace: billing}\nspec: {podSelector: {}, policyTypes: [Ingress]}";

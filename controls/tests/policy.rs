@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 fn namespace(yaml: &str) -> Namespace {
-    serde_yaml::from_str(yaml).unwrap()
+    yaml_serde::from_str(yaml).unwrap()
 }
 
 const PHI_PROD: &str = "metadata: {name: billing, labels: {hipaaguard.io/phi: \"true\", hipaaguard.io/environment: production}}";
@@ -407,7 +407,7 @@ spec:
 
 #[test]
 fn selectors_follow_kubernetes_semantics() {
-    let selector = |yaml: &str| -> LabelSelector { serde_yaml::from_str(yaml).unwrap() };
+    let selector = |yaml: &str| -> LabelSelector { yaml_serde::from_str(yaml).unwrap() };
     let labels = |pairs: &[(&str, &str)]| {
         pairs
             .iter()

@@ -170,7 +170,7 @@ fn bare_objects_of_every_kind_evaluate() {
 #[test]
 fn network_policies_of_any_shape_serve_as_context_and_deletions() {
     let base: Value = serde_json::to_value(
-        serde_yaml::from_str::<serde_yaml::Value>(
+        yaml_serde::from_str::<yaml_serde::Value>(
             r#"
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

@@ -14,7 +14,7 @@ fn committed_crd_matches_the_types() {
     similar_asserts::assert_eq!(
         committed,
         generated,
-        "{} is stale: run `cargo run -p hipaa-crds --bin crdgen`",
+        "{} is stale: run `cargo run -p hipaa-crds --example crdgen`",
         path.display()
     );
 }
@@ -77,7 +77,7 @@ spec:
   aws: {region: us-east-1, eksClusterName: prod, ecrRepositories: ["payments/*"], secrets: ["prod/*"]}
   auditInterval: 10m
 "#;
-    let policy: hipaa_crds::HipaaPolicy = serde_yaml::from_str(yaml).expect("parses");
+    let policy: hipaa_crds::HipaaPolicy = yaml_serde::from_str(yaml).expect("parses");
     assert_eq!(policy.spec.enforcement, hipaa_crds::Enforcement::Enforce);
     assert_eq!(policy.spec.controls.len(), 3);
     assert!(policy.spec.controls.iter().any(|c| c.disabled));

@@ -32,7 +32,7 @@ pub fn run(args: &ControlsArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             writeln!(out)?;
         }
         ControlsFormat::Yaml => out.write_all(
-            serde_yaml::to_string(&document()?)
+            yaml_serde::to_string(&document()?)
                 .context("cannot write YAML")?
                 .as_bytes(),
         )?,
@@ -155,7 +155,7 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_str(&run_to_string(None, ControlsFormat::Json).unwrap()).unwrap();
         assert_eq!(json.as_array().unwrap().len(), catalog().len());
-        let yaml: serde_json::Value = serde_yaml::from_str(
+        let yaml: serde_json::Value = yaml_serde::from_str(
             &run_to_string(Some("HIPAA-K8S-HA"), ControlsFormat::Yaml).unwrap(),
         )
         .unwrap();

@@ -38,7 +38,7 @@ fn the_template_renders_to_a_krew_plugin_for_every_platform() {
         !rendered.contains("{{"),
         "unrendered template left:\n{rendered}"
     );
-    let plugin: Value = serde_yaml::from_str(&rendered).unwrap();
+    let plugin: Value = yaml_serde::from_str(&rendered).unwrap();
     assert_eq!(
         plugin["apiVersion"],
         "krew.googlecontainertools.github.com/v1alpha2"

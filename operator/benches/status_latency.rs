@@ -2,7 +2,8 @@
 //! p50 and p99, with one namespace in scope and then with 10,000 workloads in 100 namespaces in
 //! scope (created through the API; the operator's memory with all of it cached is reported too).
 //! Runs the release `hipaa-operator` against the testkit's control plane:
-//! `cargo bench -p hipaa-operator --bench status_latency`; figures in docs/benchmarks.md.
+//! `cargo bench -p hipaa-operator --bench status_latency` (`HIPAA_BENCH_OPERATOR=PATH` runs another
+//! build of the operator); figures in docs/benchmarks.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
@@ -38,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let run = format!("lat-{}", std::process::id());
 
     let admin = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hipaa-operator"));
+    let mut cmd = Command::new(operator_binary());
     cmd.args([
         "--admin-listen",
         &format!("127.0.0.1:{admin}"),
@@ -302,15 +303,23 @@ async fn create_all(client: &Client, objects: Vec<serde_json::Value>) -> anyhow:
     Ok(())
 }
 
+/// The operator binary to run: the release build of this bench, or `HIPAA_BENCH_OPERATOR`, a
+/// copy built another way, to compare builds of the same code in one harness (the allocator was
+/// chosen so, docs/benchmarks.md).
+fn operator_binary() -> String {
+    std::env::var("HIPAA_BENCH_OPERATOR")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hipaa-operator").to_string())
+}
+
 /// VmHWM and VmRSS of the operator process (found by its binary path in this run).
 fn operator_memory(_operator: &ChildGuard) -> (f64, f64) {
-    let binary = env!("CARGO_BIN_EXE_hipaa-operator");
+    let binary = operator_binary();
     let pid = run_dir()
         .ok()
         .map(processes_of_run)
         .unwrap_or_default()
         .into_iter()
-        .find(|(_, cmdline)| cmdline.starts_with(binary))
+        .find(|(_, cmdline)| cmdline.starts_with(&binary))
         .map(|(pid, _)| pid);
     match pid {
         Some(pid) => memory_of(&format!("/proc/{pid}/status")),

@@ -11,8 +11,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // Held until main returns: dropping it writes the log lines still buffered.
     let _log = hipaa_runtime::log::init(&args.log).context("setting up the log")?;
-    // The workspace may enable both of rustls's crypto providers (kube uses ring, the AWS SDK
-    // aws-lc-rs), and then rustls cannot pick one by itself.
+    // ring is the build's one crypto provider (kube's client and the AWS SDK's HTTPS client);
+    // made the process default explicitly, so that a dependency enabling a second provider
+    // could not leave rustls unable to pick one by itself.
     let _ = rustls::crypto::ring::default_provider().install_default();
     app::run(args).await
 }

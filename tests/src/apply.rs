@@ -43,7 +43,7 @@ async fn apply_documents(
     yaml: &str,
 ) -> anyhow::Result<Vec<DynamicObject>> {
     let mut applied = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(yaml).enumerate() {
+    for (index, document) in yaml_serde::Deserializer::from_str(yaml).enumerate() {
         let mut object = serde_json::Value::deserialize(document)
             .with_context(|| format!("YAML document {} does not parse", index + 1))?;
         if object.is_null() {

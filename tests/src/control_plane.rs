@@ -203,8 +203,8 @@ pub(crate) fn helm_command(bin_dir: &Path, kubeconfig: &Path, dir: &Path) -> Com
 }
 
 pub(crate) async fn client_for(kubeconfig: &Path) -> anyhow::Result<Client> {
-    // kube and the AWS SDK enable both of rustls's providers (ring, aws-lc-rs), so rustls cannot
-    // pick one by itself; kube is built with ring. Installing fails harmlessly if already done.
+    // ring is the build's one rustls provider (kube, the AWS SDK's client); made the process
+    // default explicitly all the same. Installing fails harmlessly if already done.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let kubeconfig = Kubeconfig::read_from(kubeconfig)
         .with_context(|| format!("reading {}", kubeconfig.display()))?;

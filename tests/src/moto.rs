@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
+use aws_smithy_http_client::tls;
 use tokio::sync::OnceCell;
 
 use crate::binaries::bin_dir;
@@ -88,11 +89,19 @@ impl Moto {
     /// An AWS SDK configuration for moto: static test credentials, region us-east-1 and the moto
     /// endpoint, all explicit, so no credential or region provider chain runs and nothing can
     /// reach instance metadata; the host's environment (and with it `HOME`'s profile files) is
-    /// ignored, so a developer's `AWS_*` variables cannot redirect the tests.
+    /// ignored, so a developer's `AWS_*` variables cannot redirect the tests. The HTTP client is
+    /// rustls on ring, the build's one crypto provider (the SDK has no default client here), and
+    /// reads no proxy variables either.
     /// For S3 use `force_path_style(true)`: virtual-host addressing would put the bucket in the host.
     pub async fn sdk_config(&self) -> aws_types::SdkConfig {
+        let http_client = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
         aws_config::defaults(BehaviorVersion::latest())
             .empty_test_environment()
+            .http_client(http_client)
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new(
                 ACCESS_KEY_ID,

@@ -17,7 +17,7 @@ const NOT_KINDS: [&str; 3] = ["hipaaguard.io", "events.k8s.io", "coordination.k8
 
 fn documents() -> Vec<Value> {
     let text = std::fs::read_to_string(MANIFESTS).unwrap();
-    serde_yaml::Deserializer::from_str(&text)
+    yaml_serde::Deserializer::from_str(&text)
         .map(|document| Value::deserialize(document).unwrap())
         .filter(|document| !document.is_null())
         .collect()

@@ -37,7 +37,7 @@ pub fn snapshot(name: &str) -> AwsSnapshot {
 
 /// `tests/fixtures/aws/policy.yaml` as an effective policy.
 pub fn fixture_policy() -> EffectivePolicy {
-    let policy: HipaaPolicy = serde_yaml::from_str(&fixture("policy.yaml")).unwrap();
+    let policy: HipaaPolicy = yaml_serde::from_str(&fixture("policy.yaml")).unwrap();
     EffectivePolicy::from_policy(&policy).unwrap()
 }
 

@@ -24,9 +24,9 @@ pub fn fixtures_dir() -> PathBuf {
 
 /// Every document of a multi-document YAML text, as JSON values (empty documents skipped).
 pub fn documents(text: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(text)
+    yaml_serde::Deserializer::from_str(text)
         .map(|doc| {
-            let yaml = serde_yaml::Value::deserialize(doc).unwrap();
+            let yaml = yaml_serde::Value::deserialize(doc).unwrap();
             serde_json::to_value(yaml).unwrap()
         })
         .filter(|v| !v.is_null())
@@ -110,7 +110,7 @@ pub fn load_fixture(path: &Path) -> Fixture {
 
 /// Parses one object from YAML.
 pub fn object(yaml: &str) -> Object {
-    Object::from_value(serde_yaml::from_str(yaml).unwrap(), Some("default")).unwrap()
+    Object::from_value(yaml_serde::from_str(yaml).unwrap(), Some("default")).unwrap()
 }
 
 /// A context from multi-document YAML.
@@ -124,5 +124,5 @@ pub fn context(yaml: &str) -> ClusterContext {
 
 /// A HipaaPolicy from YAML.
 pub fn policy(yaml: &str) -> HipaaPolicy {
-    serde_yaml::from_str(yaml).unwrap()
+    yaml_serde::from_str(yaml).unwrap()
 }

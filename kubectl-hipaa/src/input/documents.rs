@@ -1,5 +1,5 @@
 //! Splits a manifest file into its YAML documents, keeping the line each starts on, and parses
-//! each into JSON. serde_yaml reports no document positions, so the split happens here, on
+//! each into JSON. yaml_serde reports no document positions, so the split happens here, on
 //! `---` and `...` marker lines at column 0 (which YAML reserves for markers, even inside block
 //! scalars).
 
@@ -42,7 +42,7 @@ pub fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
                 start_line = line_number + 1;
             } else {
                 // The document includes its own `---` line, so that inline content after the
-                // marker (`--- {kind: ...}`) parses and serde_yaml's line numbers stay aligned.
+                // marker (`--- {kind: ...}`) parses and yaml_serde's line numbers stay aligned.
                 start_offset = offset;
                 start_line = line_number;
                 if has_inline_content(bare) {
@@ -101,13 +101,13 @@ fn is_content(line: &str) -> bool {
     !trimmed.is_empty() && !trimmed.starts_with('#') && !line.starts_with('%')
 }
 
-/// Parses one document into JSON. Errors name the file line: serde_yaml's positions are
+/// Parses one document into JSON. Errors name the file line: yaml_serde's positions are
 /// relative to the document, so they are moved by the document's first line.
 pub fn parse_document(
     file: &str,
     document: &RawDocument<'_>,
 ) -> Result<serde_json::Value, InputError> {
-    serde_yaml::from_str::<serde_json::Value>(document.text).map_err(|err| {
+    yaml_serde::from_str::<serde_json::Value>(document.text).map_err(|err| {
         let line = err
             .location()
             .map(|location| location.line() + document.first_line - 1)
@@ -117,7 +117,7 @@ pub fn parse_document(
     })
 }
 
-/// Rewrites every `line N` in a serde_yaml message to `line N + offset`.
+/// Rewrites every `line N` in a yaml_serde message to `line N + offset`.
 fn rebase_line_numbers(message: &str, offset: usize) -> String {
     const NEEDLE: &str = "line ";
     let mut out = String::with_capacity(message.len() + 8);

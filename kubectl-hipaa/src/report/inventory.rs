@@ -127,12 +127,12 @@ mod tests {
     use std::sync::Arc;
 
     fn object(yaml: &str) -> Object {
-        Object::from_value(serde_yaml::from_str(yaml).unwrap(), None).unwrap()
+        Object::from_value(yaml_serde::from_str(yaml).unwrap(), None).unwrap()
     }
 
     #[test]
     fn lists_what_each_control_checks_in_the_selected_namespaces() {
-        let policy: HipaaPolicy = serde_yaml::from_str(
+        let policy: HipaaPolicy = yaml_serde::from_str(
             "apiVersion: hipaaguard.io/v1alpha1\nkind: HipaaPolicy\nmetadata: {name: phi}\nspec:\n  namespaceSelector: {matchLabels: {hipaaguard.io/phi: \"true\"}}\n",
         )
         .unwrap();

@@ -92,7 +92,7 @@ mod tests {
 
     fn report() -> EvidenceReport {
         let policy: HipaaPolicy =
-            serde_yaml::from_str(include_str!("../../tests/fixtures/policy-with-status.yaml"))
+            yaml_serde::from_str(include_str!("../../tests/fixtures/policy-with-status.yaml"))
                 .unwrap();
         let mut checked: CheckedResources = BTreeMap::new();
         let worker = BTreeSet::from([

@@ -187,7 +187,7 @@ mod tests {
         // engine skips file modes, probes, resources and the like, so such documents are judged.
         let mut m = Manifests::default();
         let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, resources: {limits: {cpu: 1}}}]\n  volumes:\n  - name: s\n    secret:\n      secretName: s\n      defaultMode: 0440\n      items: [{key: k, path: p, mode: 0400}]\n";
-        let value: Value = serde_yaml::from_str(yaml).unwrap();
+        let value: Value = yaml_serde::from_str(yaml).unwrap();
         assert_eq!(value["spec"]["volumes"][0]["secret"]["defaultMode"], "0440");
         m.add(manifest(value), "default").unwrap();
         let template = m.objects[0].object.pod_template().unwrap();

@@ -186,11 +186,11 @@ mod tests {
     use super::*;
 
     fn policy(yaml: &str) -> HipaaPolicy {
-        serde_yaml::from_str(yaml).unwrap()
+        yaml_serde::from_str(yaml).unwrap()
     }
 
     fn object(yaml: &str) -> Object {
-        Object::from_value(serde_yaml::from_str(yaml).unwrap(), Some("default")).unwrap()
+        Object::from_value(yaml_serde::from_str(yaml).unwrap(), Some("default")).unwrap()
     }
 
     const PHI_POLICY: &str = "apiVersion: hipaaguard.io/v1alpha1\nkind: HipaaPolicy\nmetadata: {name: phi}\nspec:\n  namespaceSelector: {matchLabels: {hipaaguard.io/phi: \"true\"}}\n  controls:\n  - {id: HIPAA-K8S-HA, disabled: true}\n";

@@ -1,11 +1,11 @@
 //! The fast way from a document to a judged object: when a document's top-level `apiVersion`
-//! and `kind` name a kind the engine judges, serde_yaml deserializes it straight into the
+//! and `kind` name a kind the engine judges, yaml_serde deserializes it straight into the
 //! engine's object with the engine's own parse, without the intermediate JSON value (about a
 //! fifth of a scan's time).
 //! Anything else, and any document this way refuses, takes the general way (JSON value, List
 //! expansion, the engine's `Object::from_value` and its errors).
 //!
-//! One difference remains: serde_yaml reads a plain number or boolean as a string where the
+//! One difference remains: yaml_serde reads a plain number or boolean as a string where the
 //! type wants a string (`value: 8080` in an env var), which kubectl refuses and the general way
 //! reports as invalid input. Such an object is judged rather than refused.
 
@@ -18,7 +18,7 @@ pub fn typed_object(text: &str, default_namespace: &str) -> Option<Object> {
     let (api_version, kind) = sniff_kind(text)?;
     let kind = ObjectKind::of(api_version, kind)?;
     let mut object = kind
-        .deserialize(serde_yaml::Deserializer::from_str(text))
+        .deserialize(yaml_serde::Deserializer::from_str(text))
         .ok()?;
     if kind != ObjectKind::Namespace {
         let metadata = object.metadata_mut();
@@ -94,7 +94,7 @@ mod tests {
         let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers: [{name: a, image: nginx}]\n";
         let fast = typed_object(text, "billing").unwrap();
         let general =
-            Object::from_value(serde_yaml::from_str(text).unwrap(), Some("billing")).unwrap();
+            Object::from_value(yaml_serde::from_str(text).unwrap(), Some("billing")).unwrap();
         assert_eq!(format!("{fast:?}"), format!("{general:?}"));
         assert_eq!(fast.namespace(), Some("billing"));
         let ns = typed_object(
@@ -112,7 +112,7 @@ mod tests {
         let octal = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: []\n  volumes: [{name: s, secret: {defaultMode: 0440}}]\n";
         assert_eq!(
             typed_object(octal, "d"),
-            Object::from_value(serde_yaml::from_str(octal).unwrap(), Some("d")).ok()
+            Object::from_value(yaml_serde::from_str(octal).unwrap(), Some("d")).ok()
         );
         assert!(
             typed_object(

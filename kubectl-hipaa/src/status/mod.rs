@@ -52,7 +52,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyho
             serde_json::to_writer_pretty(&mut *out, &document)?;
             writeln!(out)?;
         }
-        StatusFormat::Yaml => out.write_all(serde_yaml::to_string(&document)?.as_bytes())?,
+        StatusFormat::Yaml => out.write_all(yaml_serde::to_string(&document)?.as_bytes())?,
         StatusFormat::Table => {
             table::write(&document, Style::for_stdout(args.color), Utc::now(), out)?
         }

@@ -191,7 +191,7 @@ status:
 
     #[test]
     fn the_view_keeps_the_status_numbers_and_flags_what_needs_attention() {
-        let policy: HipaaPolicy = serde_yaml::from_str(POLICY).unwrap();
+        let policy: HipaaPolicy = yaml_serde::from_str(POLICY).unwrap();
         let now = DateTime::parse_from_rfc3339("2026-11-28T12:30:00Z")
             .unwrap()
             .with_timezone(&Utc);

@@ -1,8 +1,8 @@
 //! The AWS SDK clients: the shared configuration (default credential chain, so IRSA on EKS;
-//! `AWS_ENDPOINT_URL` honoured), loaded once; one set of EKS, ECR, Secrets Manager and KMS
-//! clients per region, built on first use and reused; the standard retry mode with backoff on
-//! throttling; the limit on concurrent calls shared by every policy's refresh; and the call
-//! metrics every client records.
+//! `AWS_ENDPOINT_URL` honoured; the HTTPS client of [`super::https`]), loaded once; one set of
+//! EKS, ECR, Secrets Manager and KMS clients per region, built on first use and reused; the
+//! standard retry mode with backoff on throttling; the limit on concurrent calls shared by every
+//! policy's refresh; and the call metrics every client records.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -133,6 +133,7 @@ impl Clients {
                         let region = RegionProviderChain::default_provider()
                             .or_else(Region::new(fallback_region.to_string()));
                         aws_config::defaults(BehaviorVersion::latest())
+                            .http_client(super::https::https_client())
                             .region(region)
                             .load()
                             .await

@@ -14,6 +14,7 @@ pub mod ecr;
 pub mod eks;
 pub mod error;
 pub mod found;
+pub mod https;
 pub mod kms;
 pub mod link;
 pub mod secret_refs;

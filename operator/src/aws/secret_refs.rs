@@ -108,7 +108,7 @@ pub fn provider_class_references(class: &DynamicObject) -> Vec<SecretReference> 
     let Some(objects) = parameter("objects") else {
         return Vec::new();
     };
-    let objects: Vec<ProviderObject> = match serde_yaml::from_str(objects) {
+    let objects: Vec<ProviderObject> = match yaml_serde::from_str(objects) {
         Ok(objects) => objects,
         Err(error) => {
             tracing::debug!(class = %class.name_any(), %error, "unreadable SecretProviderClass objects");

@@ -31,7 +31,7 @@ fn now() -> DateTime<Utc> {
 
 fn inventory(yaml: &str) -> Inventory {
     let mut inventory = Inventory::default();
-    for document in serde_yaml::Deserializer::from_str(yaml) {
+    for document in yaml_serde::Deserializer::from_str(yaml) {
         let value = serde_json::Value::deserialize(document).unwrap();
         if !value.is_null() {
             inventory.insert_manifest(value).unwrap();
@@ -41,7 +41,7 @@ fn inventory(yaml: &str) -> Inventory {
 }
 
 fn policy_with(spec_extra: &str) -> HipaaPolicy {
-    serde_yaml::from_str(&format!("{POLICY}{spec_extra}")).unwrap()
+    yaml_serde::from_str(&format!("{POLICY}{spec_extra}")).unwrap()
 }
 
 fn run_with(

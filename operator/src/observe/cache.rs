@@ -141,7 +141,7 @@ mod tests {
     use k8s_openapi::api::core::v1::Service;
 
     fn service(name: &str) -> Service {
-        serde_yaml::from_str(&format!(
+        yaml_serde::from_str(&format!(
             "metadata: {{name: {name}, namespace: ns}}\nspec: {{type: ClusterIP}}\n"
         ))
         .unwrap()

@@ -102,7 +102,7 @@ spec:
 
     #[test]
     fn an_object_decodes_as_the_engine_parses_it_and_keeps_its_identity() {
-        let deployment: Deployment = serde_yaml::from_str(DEPLOYMENT).unwrap();
+        let deployment: Deployment = yaml_serde::from_str(DEPLOYMENT).unwrap();
         let compact = Compact::encode(&deployment).unwrap();
         assert_eq!(
             compact.resource_ref(),
@@ -113,7 +113,7 @@ spec:
             (reference.api_version.as_deref(), reference.uid.as_deref()),
             (Some("apps/v1"), Some("1234"))
         );
-        let engines = Object::from_value(serde_yaml::from_str(DEPLOYMENT).unwrap(), None).unwrap();
+        let engines = Object::from_value(yaml_serde::from_str(DEPLOYMENT).unwrap(), None).unwrap();
         assert_eq!(
             compact.decode().unwrap(),
             engines,

@@ -112,7 +112,7 @@ mod tests {
 
     fn inventory(yaml: &str) -> Inventory {
         let mut inventory = Inventory::default();
-        for document in serde_yaml::Deserializer::from_str(yaml) {
+        for document in yaml_serde::Deserializer::from_str(yaml) {
             inventory
                 .insert_manifest(serde_json::Value::deserialize(document).unwrap())
                 .unwrap();

@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn images_and_secret_references_are_collected_once_each() {
-        let spec: PodSpec = serde_yaml::from_str(
+        let spec: PodSpec = yaml_serde::from_str(
             "
 containers:
   - {name: a, image: 'repo/a:1', env: [{name: T, valueFrom: {secretKeyRef: {name: token, key: t}}}], envFrom: [{secretRef: {name: bulk}}]}

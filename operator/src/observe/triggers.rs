@@ -107,11 +107,11 @@ mod tests {
     use super::*;
 
     fn policy(yaml: &str) -> Arc<HipaaPolicy> {
-        Arc::new(serde_yaml::from_str(yaml).unwrap())
+        Arc::new(yaml_serde::from_str(yaml).unwrap())
     }
 
     fn namespace(yaml: &str) -> Namespace {
-        serde_yaml::from_str(yaml).unwrap()
+        yaml_serde::from_str(yaml).unwrap()
     }
 
     fn names(refs: Vec<ObjectRef<HipaaPolicy>>) -> Vec<String> {
@@ -178,9 +178,9 @@ spec:
 
     #[test]
     fn an_invalid_policy_is_not_requeued_until_its_spec_changes() {
-        let mut invalid = serde_yaml::from_str::<HipaaPolicy>(PHI).unwrap();
+        let mut invalid = yaml_serde::from_str::<HipaaPolicy>(PHI).unwrap();
         invalid.metadata.generation = Some(2);
-        invalid.status = Some(serde_yaml::from_str(
+        invalid.status = Some(yaml_serde::from_str(
             "observedGeneration: 2\nconditions:\n- {type: Ready, status: \"False\", reason: InvalidSpec, message: x, lastTransitionTime: \"2026-01-01T00:00:00Z\"}\n",
         ).unwrap());
         assert!(waits_for_spec_change(&invalid));

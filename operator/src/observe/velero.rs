@@ -30,7 +30,7 @@ mod tests {
 
     #[test]
     fn a_schedule_lists_its_included_and_excluded_namespaces() {
-        let schedule: DynamicObject = serde_yaml::from_str(
+        let schedule: DynamicObject = yaml_serde::from_str(
             "
 apiVersion: velero.io/v1
 kind: Schedule
@@ -51,7 +51,7 @@ spec:
 
     #[test]
     fn a_schedule_without_a_template_includes_nothing_explicitly() {
-        let schedule: DynamicObject = serde_yaml::from_str(
+        let schedule: DynamicObject = yaml_serde::from_str(
             "apiVersion: velero.io/v1\nkind: Schedule\nmetadata: {name: x}\nspec: {}\n",
         )
         .unwrap();

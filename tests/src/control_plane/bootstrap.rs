@@ -286,7 +286,7 @@ mod tests {
                 .token
                 .is_some()
         );
-        let raw: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
+        let raw: yaml_serde::Value = yaml_serde::from_str(&yaml).unwrap();
         assert_eq!(raw["users"][0]["user"]["token"], "tok");
         assert_eq!(parsed.current_context.as_deref(), Some("hipaa-testkit"));
     }

@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn the_kubelet_keeps_its_paths_in_the_node_directory() {
-        let yaml: serde_yaml::Value = serde_yaml::from_str(&kubelet_yaml(&layout())).unwrap();
+        let yaml: yaml_serde::Value = yaml_serde::from_str(&kubelet_yaml(&layout())).unwrap();
         assert_eq!(
             yaml["containerRuntimeEndpoint"],
             "unix:///n/containerd/containerd.sock"
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn kube_proxy_leaves_conntrack_alone_and_serves_node_ports_on_the_node_only() {
-        let yaml: serde_yaml::Value = serde_yaml::from_str(&kube_proxy_yaml(&layout())).unwrap();
+        let yaml: yaml_serde::Value = yaml_serde::from_str(&kube_proxy_yaml(&layout())).unwrap();
         assert_eq!(yaml["conntrack"]["maxPerCore"], 0);
         assert_eq!(yaml["nodePortAddresses"][0], format!("{NODE_ADDR}/32"));
         assert_eq!(yaml["iptables"]["localhostNodePorts"], false);

@@ -63,7 +63,7 @@ pub async fn proxied_collector() -> (FaultProxy, AwsCollector) {
 /// as its `spec.controls` (YAML flow sequence, may be empty).
 pub fn policy(aws: &str, controls: &str) -> HipaaPolicy {
     let controls = if controls.is_empty() { "[]" } else { controls };
-    let mut policy: HipaaPolicy = serde_yaml::from_str(&format!(
+    let mut policy: HipaaPolicy = yaml_serde::from_str(&format!(
         "apiVersion: hipaaguard.io/v1alpha1
 kind: HipaaPolicy
 metadata: {{name: {}}}
@@ -94,7 +94,7 @@ spec:
       containers: [{{name: main, image: '{image}'}}]
 "
     );
-    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_yaml::from_str(&yaml).unwrap();
+    let deployment: k8s_openapi::api::apps::v1::Deployment = yaml_serde::from_str(&yaml).unwrap();
     Cached::compact(&deployment).unwrap()
 }
 

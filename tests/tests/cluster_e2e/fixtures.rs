@@ -119,20 +119,20 @@ pub fn compliant_deployment(name: &str, replicas: u32) -> Deployment {
         replicas,
         "{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}",
     );
-    serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("compliant fixture: {e}"))
+    yaml_serde::from_str(&yaml).unwrap_or_else(|e| panic!("compliant fixture: {e}"))
 }
 
 /// The same, privileged: HIPAA-K8S-PRIVILEGED (164.312(a)(1)) denies it under Enforce.
 pub fn privileged_deployment(name: &str) -> Deployment {
     let yaml = deployment_yaml(name, 2, "{privileged: true}");
-    serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("privileged fixture: {e}"))
+    yaml_serde::from_str(&yaml).unwrap_or_else(|e| panic!("privileged fixture: {e}"))
 }
 
 /// [`privileged_deployment`] as YAML, for kubectl.
 pub fn privileged_yaml(name: &str, namespace: &str) -> String {
     let mut deployment = privileged_deployment(name);
     deployment.metadata.namespace = Some(namespace.to_string());
-    serde_yaml::to_string(&deployment).unwrap_or_else(|e| panic!("privileged fixture: {e}"))
+    yaml_serde::to_string(&deployment).unwrap_or_else(|e| panic!("privileged fixture: {e}"))
 }
 
 /// Applies [`compliant_deployment`] `name` with `replicas` in `namespace` and waits until every

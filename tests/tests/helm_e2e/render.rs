@@ -57,7 +57,7 @@ pub fn template(release: &str, namespace: &str, args: &[&str]) -> anyhow::Result
 /// Every non-empty document of a multi-document YAML stream.
 pub fn documents(yaml: &str) -> anyhow::Result<Vec<Value>> {
     let mut docs = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(yaml).enumerate() {
+    for (index, document) in yaml_serde::Deserializer::from_str(yaml).enumerate() {
         let value = Value::deserialize(document)
             .with_context(|| format!("document {} does not parse", index + 1))?;
         if !value.is_null() {

@@ -27,9 +27,9 @@ pub fn fixture(relative: &str) -> Vec<u8> {
 /// The fixture cluster (tests/fixtures/cluster.yaml).
 pub fn cluster_state() -> ClusterState {
     let text = std::fs::read_to_string(fixture_path("cluster.yaml")).unwrap();
-    let documents = serde_yaml::Deserializer::from_str(&text)
+    let documents = yaml_serde::Deserializer::from_str(&text)
         .map(|doc| {
-            serde_yaml::from_value::<serde_json::Value>(
+            yaml_serde::from_value::<serde_json::Value>(
                 serde::Deserialize::deserialize(doc).unwrap(),
             )
             .unwrap()

@@ -173,7 +173,7 @@ fn a_secret_named_by_name_and_by_arn_is_one_resource_with_both_readers() {
 }
 
 fn policy(max_age_days: u32) -> EffectivePolicy {
-    let policy: HipaaPolicy = serde_yaml::from_str(&format!(
+    let policy: HipaaPolicy = yaml_serde::from_str(&format!(
         "apiVersion: hipaaguard.io/v1alpha1\nkind: HipaaPolicy\nmetadata: {{name: p}}\nspec:\n  namespaceSelector: {{matchLabels: {{a: b}}}}\n  controls: [{{id: HIPAA-SM-ROTATION, parameters: {{maxAgeDays: {max_age_days}}}}}]\n  aws: {{region: us-east-1, secrets: [prod/db]}}\n"
     ))
     .unwrap();

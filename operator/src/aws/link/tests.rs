@@ -8,7 +8,7 @@ fn deployment(name: &str, spec: &str) -> Cached {
     let yaml = format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: billing}}\nspec:\n  selector: {{matchLabels: {{app: x}}}}\n  template:\n    metadata: {{labels: {{app: x}}}}\n    spec:\n{spec}"
     );
-    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_yaml::from_str(&yaml).unwrap();
+    let deployment: k8s_openapi::api::apps::v1::Deployment = yaml_serde::from_str(&yaml).unwrap();
     Cached::compact(&deployment).unwrap()
 }
 
@@ -20,7 +20,7 @@ fn observation(objects: Vec<Cached>) -> Observation {
 }
 
 fn aws(yaml: &str) -> AwsLinks {
-    serde_yaml::from_str(yaml).unwrap()
+    yaml_serde::from_str(yaml).unwrap()
 }
 
 fn workload(name: &str) -> ResourceRef {
@@ -96,19 +96,19 @@ fn named_repositories_join_the_images_and_globs_stay_patterns() {
 #[test]
 fn mounted_provider_classes_and_external_secret_targets_link_secrets() {
     let class: Arc<kube::api::DynamicObject> = Arc::new(
-        serde_yaml::from_str(
+        yaml_serde::from_str(
             "apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: db, namespace: billing}\nspec:\n  provider: aws\n  parameters:\n    objects: |\n      - {objectName: prod/db, objectType: secretsmanager}\n",
         )
         .unwrap(),
     );
     let store = Arc::new(
-        serde_yaml::from_str(
+        yaml_serde::from_str(
             "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: sm, namespace: billing}\nspec: {provider: {aws: {service: SecretsManager, region: us-west-2}}}\n",
         )
         .unwrap(),
     );
     let external = Arc::new(
-        serde_yaml::from_str(
+        yaml_serde::from_str(
             "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: api-token, namespace: billing}\nspec:\n  secretStoreRef: {name: sm}\n  data: [{secretKey: t, remoteRef: {key: prod/token}}]\n",
         )
         .unwrap(),

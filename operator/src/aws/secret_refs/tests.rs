@@ -2,7 +2,7 @@
 use super::*;
 
 fn object(yaml: &str) -> Arc<DynamicObject> {
-    Arc::new(serde_yaml::from_str(yaml).unwrap())
+    Arc::new(yaml_serde::from_str(yaml).unwrap())
 }
 
 fn reference(region: Option<&str>, id: &str) -> SecretReference {
