@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -129,14 +128,21 @@ impl Clients {
                     Some(config) => config.clone(),
                     None => {
                         // The region only matters to credential providers (STS for IRSA): every
-                        // client gets the policy's region.
-                        let region = RegionProviderChain::default_provider()
-                            .or_else(Region::new(fallback_region.to_string()));
-                        aws_config::defaults(BehaviorVersion::latest())
+                        // client gets the policy's region. The loader's own region chain is the
+                        // default one, on the loader's HTTP client; a chain built here would get
+                        // none (there is no default HTTPS client in this build) and panic on
+                        // its first IMDS lookup.
+                        let loaded = aws_config::defaults(BehaviorVersion::latest())
                             .http_client(super::https::https_client())
-                            .region(region)
                             .load()
-                            .await
+                            .await;
+                        match loaded.region() {
+                            Some(_) => loaded,
+                            None => loaded
+                                .into_builder()
+                                .region(Region::new(fallback_region.to_string()))
+                                .build(),
+                        }
                     }
                 }
             })
