@@ -2,9 +2,9 @@
 //! rules, findings of images in use), -IMMUTABLE-TAGS and -KMS, and failed lookups.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod aws_support;
+mod common;
 
-use aws_support::{Seen, evaluate, fixture_policy, seen, snapshot};
+use common::aws::{Seen, evaluate, fixture_policy, seen, snapshot};
 use hipaa_controls::aws::{
     AwsSnapshot, EcrRepository, ImageInUse, ScanFindings, ScanStatus, TagMutability,
 };
@@ -24,14 +24,7 @@ fn repository_mut<'a>(snapshot: &'a mut AwsSnapshot, name: &str) -> &'a mut EcrR
 }
 
 fn with_fail_on(severity: Severity) -> EffectivePolicy {
-    let mut policy = EffectivePolicy::defaults();
-    policy
-        .controls
-        .get_mut(ids::ECR_SCAN)
-        .unwrap()
-        .parameters
-        .fail_on = severity;
-    policy
+    common::defaults_with(ids::ECR_SCAN, |p| p.fail_on = severity)
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //! -VERSION, with the AWS-owned default key, AWS-managed keys and failed lookups.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod aws_support;
+mod common;
 
-use aws_support::{Seen, evaluate, fixture_policy, seen, snapshot};
+use common::aws::{Seen, evaluate, fixture_policy, seen, snapshot};
 use hipaa_controls::aws::{KeyManager, LookupError, evaluate_aws};
 use hipaa_controls::catalog::ids;
 use hipaa_controls::policy::EffectivePolicy;
@@ -178,13 +178,7 @@ fn an_old_version_fails_against_min_version() {
 
 #[test]
 fn min_version_comes_from_the_policy_parameters() {
-    let mut policy = EffectivePolicy::defaults();
-    policy
-        .controls
-        .get_mut(ids::EKS_VERSION)
-        .unwrap()
-        .parameters
-        .min_version = (1, 34);
+    let policy = common::defaults_with(ids::EKS_VERSION, |p| p.min_version = (1, 34));
     let verdict = seen(
         &evaluate(&snapshot("eks"), &policy),
         "prod",
@@ -228,7 +222,7 @@ fn no_linked_cluster_checks_nothing() {
     let mut snapshot = snapshot("eks");
     snapshot.eks = None;
     snapshot.kms_keys.clear();
-    let evaluation = evaluate_aws(&snapshot, &EffectivePolicy::defaults(), aws_support::now());
+    let evaluation = evaluate_aws(&snapshot, &EffectivePolicy::defaults(), common::aws::now());
     assert!(evaluation.findings.is_empty() && evaluation.checked.is_empty());
 }
 
@@ -237,7 +231,7 @@ fn findings_carry_the_policy_enforcement_and_render_a_denial_line() {
     let evaluation = evaluate_aws(
         &snapshot("eks-default-encryption"),
         &fixture_policy(),
-        aws_support::now(),
+        common::aws::now(),
     );
     let finding = evaluation
         .findings

@@ -2,9 +2,9 @@
 //! policy's exceptions (active, expired, expiring, and one written for namespaces).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod aws_support;
+mod common;
 
-use aws_support::{Seen, evaluate, fixture_policy, seen, snapshot};
+use common::aws::{Seen, evaluate, fixture_policy, seen, snapshot};
 use hipaa_controls::aws::{
     AwsSnapshot, KeyState, LookupError, SecretsManagerSecret, kms_key_references,
 };
@@ -106,13 +106,7 @@ fn rotated_200_days_ago_with_max_age_90_fails() {
         "{verdict:?}"
     );
     // A policy that tolerates 365 days passes the same secret.
-    let mut lenient = EffectivePolicy::defaults();
-    lenient
-        .controls
-        .get_mut(ids::SM_ROTATION)
-        .unwrap()
-        .parameters
-        .max_age_days = 365;
+    let lenient = common::defaults_with(ids::SM_ROTATION, |p| p.max_age_days = 365);
     assert_eq!(
         seen(
             &evaluate(&snapshot("secrets-kms"), &lenient),
@@ -239,7 +233,7 @@ fn an_active_exception_can_name_a_key_by_its_alias() {
 fn the_keys_to_look_up_are_those_the_resources_use() {
     let mut snapshot = snapshot("secrets-kms");
     snapshot.kms_keys.clear();
-    let eks = aws_support::snapshot("eks");
+    let eks = common::aws::snapshot("eks");
     snapshot.eks = eks.eks;
     let references = kms_key_references(&snapshot);
     let identifiers: Vec<&str> = references.iter().map(|r| r.identifier.as_str()).collect();

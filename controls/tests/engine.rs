@@ -6,8 +6,8 @@ mod common;
 
 use hipaa_controls::catalog::ids;
 use hipaa_controls::{
-    ClusterContext, EffectivePolicy, Enforcement, Evaluation, Mode, Object, ObjectError, Outcome,
-    Scope, evaluate,
+    ClusterContext, EffectivePolicy, Enforcement, Evaluation, Finding, Mode, Object, ObjectError,
+    Outcome, Scope, evaluate,
 };
 
 const API: &str = r#"
@@ -40,11 +40,23 @@ metadata: {name: default-deny, namespace: billing}
 spec: {podSelector: {}, policyTypes: [Ingress]}
 "#;
 
+/// Evaluates `object` in `mode` at the tests' fixed clock.
+fn judge(
+    object: &Object,
+    ctx: &ClusterContext,
+    policy: &EffectivePolicy,
+    mode: Mode,
+) -> Evaluation {
+    evaluate(object, ctx, policy, mode, common::now())
+}
+
+/// The finding of control `id`, if it reported one.
+fn finding_of<'a>(eval: &'a Evaluation, id: &str) -> Option<&'a Finding> {
+    eval.findings.iter().find(|f| f.control.id == id)
+}
+
 fn outcome_of(eval: &Evaluation, id: &str) -> Option<Outcome> {
-    eval.findings
-        .iter()
-        .find(|f| f.control.id == id)
-        .map(|f| f.outcome)
+    finding_of(eval, id).map(|f| f.outcome)
 }
 
 fn checked(eval: &Evaluation, id: &str) -> bool {
@@ -60,9 +72,9 @@ fn admission_skips_audit_only_controls_and_aws_never_runs() {
         "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: d, namespace: billing}\nspec: {storageClassName: x}",
     );
     let policy = EffectivePolicy::defaults();
-    let admission = evaluate(&ns, &ctx, &policy, Mode::Admission, common::now());
+    let admission = judge(&ns, &ctx, &policy, Mode::Admission);
     assert!(!checked(&admission, ids::K8S_BACKUP));
-    let audit = evaluate(&ns, &ctx, &policy, Mode::Audit, common::now());
+    let audit = judge(&ns, &ctx, &policy, Mode::Audit);
     assert!(checked(&audit, ids::K8S_BACKUP));
     for eval in [admission, audit] {
         assert!(eval.checked.iter().all(|c| c.scope != Scope::Aws));
@@ -73,12 +85,11 @@ fn admission_skips_audit_only_controls_and_aws_never_runs() {
 fn disabled_controls_are_neither_checked_nor_reported() {
     let mut policy = EffectivePolicy::defaults();
     policy.controls.remove(ids::K8S_IMAGE_REGISTRY);
-    let eval = evaluate(
+    let eval = judge(
         &common::object(API),
         &common::context(CONTEXT),
         &policy,
         Mode::Admission,
-        common::now(),
     );
     assert!(!checked(&eval, ids::K8S_IMAGE_REGISTRY));
     assert_eq!(outcome_of(&eval, ids::K8S_IMAGE_REGISTRY), None);
@@ -89,24 +100,15 @@ fn disabled_controls_are_neither_checked_nor_reported() {
 fn findings_carry_the_control_enforcement() {
     let mut policy = EffectivePolicy::defaults();
     policy.controls.get_mut(ids::K8S_HA).unwrap().enforcement = Enforcement::Warn;
-    let eval = evaluate(
+    let eval = judge(
         &common::object(API),
         &common::context(CONTEXT),
         &policy,
         Mode::Admission,
-        common::now(),
     );
-    let ha = eval
-        .findings
-        .iter()
-        .find(|f| f.control.id == ids::K8S_HA)
-        .unwrap();
+    let ha = finding_of(&eval, ids::K8S_HA).unwrap();
     assert_eq!(ha.enforcement, Enforcement::Warn);
-    let privileged = eval
-        .findings
-        .iter()
-        .find(|f| f.control.id == ids::K8S_PRIVILEGED)
-        .unwrap();
+    let privileged = finding_of(&eval, ids::K8S_PRIVILEGED).unwrap();
     assert_eq!(privileged.enforcement, Enforcement::Enforce);
 }
 
@@ -115,15 +117,11 @@ fn allowed_registries_accept_hosts_with_ports_suffixes_and_paths() {
     let object = common::object(API);
     let ctx = common::context(CONTEXT);
     let verdict = |entries: &[&str]| {
-        let mut policy = EffectivePolicy::defaults();
-        policy
-            .controls
-            .get_mut(ids::K8S_IMAGE_REGISTRY)
-            .unwrap()
-            .parameters
-            .allowed_registries = Some(entries.iter().map(|e| e.to_string()).collect());
+        let policy = common::defaults_with(ids::K8S_IMAGE_REGISTRY, |p| {
+            p.allowed_registries = Some(entries.iter().map(|e| e.to_string()).collect())
+        });
         outcome_of(
-            &evaluate(&object, &ctx, &policy, Mode::Admission, common::now()),
+            &judge(&object, &ctx, &policy, Mode::Admission),
             ids::K8S_IMAGE_REGISTRY,
         )
     };
@@ -154,23 +152,14 @@ fn require_egress_and_min_replicas_parameters_are_read() {
     let mut policy = EffectivePolicy::defaults();
     assert_eq!(
         outcome_of(
-            &evaluate(&object, &ctx, &policy, Mode::Admission, common::now()),
+            &judge(&object, &ctx, &policy, Mode::Admission),
             ids::K8S_NETPOL
         ),
         None
     );
-    policy
-        .controls
-        .get_mut(ids::K8S_NETPOL)
-        .unwrap()
-        .parameters
-        .require_egress = true;
-    let eval = evaluate(&object, &ctx, &policy, Mode::Admission, common::now());
-    let netpol = eval
-        .findings
-        .iter()
-        .find(|f| f.control.id == ids::K8S_NETPOL)
-        .unwrap();
+    common::parameters_mut(&mut policy, ids::K8S_NETPOL).require_egress = true;
+    let eval = judge(&object, &ctx, &policy, Mode::Admission);
+    let netpol = finding_of(&eval, ids::K8S_NETPOL).unwrap();
     assert_eq!(
         netpol.message,
         "no NetworkPolicy restricts egress from pods of Deployment billing/api"
@@ -179,28 +168,13 @@ fn require_egress_and_min_replicas_parameters_are_read() {
     let both = format!(
         "{CONTEXT}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: egress, namespace: billing}}\nspec: {{podSelector: {{}}, policyTypes: [Egress], egress: [{{to: [{{namespaceSelector: {{}}}}], ports: [{{port: 53, protocol: UDP}}]}}]}}"
     );
-    let eval = evaluate(
-        &object,
-        &common::context(&both),
-        &policy,
-        Mode::Admission,
-        common::now(),
-    );
+    let eval = judge(&object, &common::context(&both), &policy, Mode::Admission);
     assert_eq!(outcome_of(&eval, ids::K8S_NETPOL), None);
 
     let ha = |min: i32| {
-        let mut policy = EffectivePolicy::defaults();
-        policy
-            .controls
-            .get_mut(ids::K8S_HA)
-            .unwrap()
-            .parameters
-            .min_replicas = min;
-        let eval = evaluate(&object, &ctx, &policy, Mode::Admission, common::now());
-        eval.findings
-            .iter()
-            .find(|f| f.control.id == ids::K8S_HA)
-            .map(|f| f.message.clone())
+        let policy = common::defaults_with(ids::K8S_HA, |p| p.min_replicas = min);
+        let eval = judge(&object, &ctx, &policy, Mode::Admission);
+        finding_of(&eval, ids::K8S_HA).map(|f| f.message.clone())
     };
     assert!(ha(2).unwrap().contains("runs 1 replica(s), fewer than 2"));
     assert!(
@@ -216,13 +190,7 @@ fn missing_context_is_an_error_never_a_pass() {
     ctx.completeness.namespaces = false;
     ctx.completeness.network_policies = false;
     ctx.completeness.pvcs = false;
-    let eval = evaluate(
-        &object,
-        &ctx,
-        &EffectivePolicy::defaults(),
-        Mode::Audit,
-        common::now(),
-    );
+    let eval = judge(&object, &ctx, &EffectivePolicy::defaults(), Mode::Audit);
     for id in [
         ids::K8S_NETPOL,
         ids::K8S_HA,
@@ -230,11 +198,7 @@ fn missing_context_is_an_error_never_a_pass() {
         ids::K8S_TLS_WORKLOAD,
         ids::K8S_VOLUME_ENCRYPTION,
     ] {
-        let finding = eval
-            .findings
-            .iter()
-            .find(|f| f.control.id == id)
-            .unwrap_or_else(|| panic!("{id}"));
+        let finding = finding_of(&eval, id).unwrap_or_else(|| panic!("{id}"));
         assert_eq!(finding.outcome, Outcome::Error, "{id}");
         assert!(
             finding
@@ -253,13 +217,7 @@ fn missing_context_is_an_error_never_a_pass() {
     let pvc = common::object(
         "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: d, namespace: billing}\nspec: {}",
     );
-    let eval = evaluate(
-        &pvc,
-        &ctx,
-        &EffectivePolicy::defaults(),
-        Mode::Audit,
-        common::now(),
-    );
+    let eval = judge(&pvc, &ctx, &EffectivePolicy::defaults(), Mode::Audit);
     assert_eq!(
         outcome_of(&eval, ids::K8S_VOLUME_ENCRYPTION),
         Some(Outcome::Error)
@@ -269,12 +227,11 @@ fn missing_context_is_an_error_never_a_pass() {
 #[test]
 fn a_pvc_that_does_not_exist_yet_is_judged_when_it_is_created() {
     let object = common::object(API);
-    let eval = evaluate(
+    let eval = judge(
         &object,
         &common::context(CONTEXT),
         &EffectivePolicy::defaults(),
         Mode::Admission,
-        common::now(),
     );
     assert!(checked(&eval, ids::K8S_VOLUME_ENCRYPTION));
     assert_eq!(outcome_of(&eval, ids::K8S_VOLUME_ENCRYPTION), None);
@@ -283,18 +240,13 @@ fn a_pvc_that_does_not_exist_yet_is_judged_when_it_is_created() {
 #[test]
 fn the_denial_line_has_the_design_shape() {
     let object = common::object(API);
-    let eval = evaluate(
+    let eval = judge(
         &object,
         &ClusterContext::new(),
         &EffectivePolicy::defaults(),
         Mode::Admission,
-        common::now(),
     );
-    let netpol = eval
-        .findings
-        .iter()
-        .find(|f| f.control.id == ids::K8S_NETPOL)
-        .unwrap();
+    let netpol = finding_of(&eval, ids::K8S_NETPOL).unwrap();
     assert_eq!(
         netpol.denial_line(),
         "[HIPAA-K8S-NETPOL] 164.312(e)(1): no NetworkPolicy selects pods of Deployment billing/api; add a NetworkPolicy that selects these pods and restricts their ingress (and egress when requireEgress is true) (see kubectl hipaa controls HIPAA-K8S-NETPOL)"

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use hipaa_controls::{EffectivePolicy, Mode, Outcome, Scope, catalog, control, evaluate};
+use hipaa_controls::{EffectivePolicy, Outcome, Scope, catalog, control};
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
 enum Expect {
@@ -56,13 +56,7 @@ fn every_fixture_gives_its_expected_verdict() {
             let expect = expectation(&name);
             seen.entry(id.clone()).or_default().push(expect);
             let fixture = common::load_fixture(&path);
-            let eval = evaluate(
-                &fixture.object,
-                &fixture.ctx,
-                &policy,
-                Mode::Audit,
-                common::now(),
-            );
+            let eval = fixture.audit(&policy);
             let finding = eval.findings.iter().find(|f| f.control.id == control.id);
             let checked = eval.checked.iter().any(|c| c.id == control.id);
             let got = match (finding.map(|f| f.outcome), checked) {
@@ -135,13 +129,7 @@ fn no_message_quotes_an_environment_value() {
             .join("HIPAA-K8S-SECRETS-IN-ENV")
             .join(name);
         let fixture = common::load_fixture(&path);
-        let eval = evaluate(
-            &fixture.object,
-            &fixture.ctx,
-            &policy,
-            Mode::Audit,
-            common::now(),
-        );
+        let eval = fixture.audit(&policy);
         assert!(!eval.findings.is_empty());
         for finding in &eval.findings {
             let line = finding.denial_line();

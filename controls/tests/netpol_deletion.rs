@@ -114,13 +114,7 @@ fn deleting_a_policy_that_restricted_nothing_passes() {
 
 #[test]
 fn egress_counts_when_required() {
-    let mut policy = EffectivePolicy::defaults();
-    policy
-        .controls
-        .get_mut(ids::K8S_NETPOL)
-        .unwrap()
-        .parameters
-        .require_egress = true;
+    let policy = common::defaults_with(ids::K8S_NETPOL, |p| p.require_egress = true);
     let egress = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: egress, namespace: billing}\nspec: {podSelector: {}, policyTypes: [Egress]}";
     let eval = delete(egress, &[DENY_ALL], &policy);
     assert_eq!(outcome(&eval), Some(Outcome::Fail));

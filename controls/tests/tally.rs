@@ -2,10 +2,10 @@
 //! violation list.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod aws_support;
+mod common;
 mod tally_support;
 
-use aws_support::now;
+use common::aws::now;
 use hipaa_controls::catalog::ids;
 use hipaa_controls::model::Outcome;
 use hipaa_controls::policy::EffectivePolicy;

@@ -2,11 +2,11 @@
 //! and expiry, and AWS resource results.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod aws_support;
+mod common;
 mod tally_support;
 
-use aws_support::now;
 use chrono::Duration;
+use common::aws::now;
 use hipaa_controls::aws::evaluate_aws_resources;
 use hipaa_controls::catalog::ids;
 use hipaa_controls::model::Outcome;
@@ -111,7 +111,7 @@ fn expires_in_uses_the_largest_whole_unit() {
 
 #[test]
 fn aws_resources_are_listed_failing_first_with_their_snapshot_time() {
-    let snapshot = aws_support::snapshot("secrets-kms");
+    let snapshot = common::aws::snapshot("secrets-kms");
     let evaluations = evaluate_aws_resources(&snapshot, &EffectivePolicy::defaults(), now());
     let mut status = HipaaPolicyStatus::default();
     let tally = tally(&EffectivePolicy::defaults(), &evaluations, now());

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use hipaa_crds::ControlResult;
 use hipaa_testkit::{
-    CmdOutput, ControlPlane, apply_yaml, apply_yaml_in, bin_dir, cargo_bin, control_plane,
-    fresh_namespace, run,
+    CmdOutput, ControlPlane, apply_yaml_in, bin_dir, cargo_bin, control_plane, fresh_namespace, run,
 };
 use operator_support::*;
 use serde_json::Value;
@@ -229,17 +228,10 @@ fn json_or_findings(out: &CmdOutput) -> Value {
 
 #[tokio::test]
 async fn status_and_report_show_the_numbers_of_the_policy_status() {
-    let Case {
-        plane,
-        client,
-        case,
-        ns,
-    } = Case::governed("cli", "cli-status").await.unwrap();
-    apply_mixed_workloads(&client, &ns).await.unwrap();
-    let _operator = Operator::start(plane, &case, "cli-operator", &[])
-        .await
-        .unwrap();
-    let name = format!("{case}-policy");
+    let case = Case::governed("cli", "cli-status").await.unwrap();
+    let (plane, ns) = (case.plane, &case.ns);
+    apply_mixed_workloads(&case.client, ns).await.unwrap();
+    let _operator = case.start_operator("cli-operator", &[]).await.unwrap();
     let soon = k8s_openapi::jiff::Timestamp::now()
         .checked_add(k8s_openapi::jiff::SignedDuration::from_hours(5 * 24))
         .unwrap()
@@ -248,10 +240,8 @@ async fn status_and_report_show_the_numbers_of_the_policy_status() {
     let exception = format!(
         "  exceptions:\n  - controls: [HIPAA-K8S-TLS-LB]\n    match: {{kinds: [Service], names: [public]}}\n    justification: TLS ends at the CDN\n    approvedBy: security@example.com\n    expires: \"{soon}\"\n"
     );
-    apply_yaml(&client, &policy_yaml(&name, &case, &exception))
-        .await
-        .unwrap();
-    let (policy, _) = wait_policy(&client, &name, "audited", Duration::from_secs(60), audited)
+    let (name, policy) = case
+        .apply_policy_until(&exception, "audited", Duration::from_secs(60), audited)
         .await
         .unwrap();
     let status = policy.status.clone().unwrap();
@@ -321,7 +311,7 @@ async fn status_and_report_show_the_numbers_of_the_policy_status() {
     let out = run(
         &mut with_cluster(
             plane,
-            &["status", "--policy", &name, "-n", &ns, "--color", "never"],
+            &["status", "--policy", &name, "-n", ns, "--color", "never"],
         ),
         None,
     )

@@ -10,44 +10,29 @@ mod operator_support;
 use std::time::Duration;
 
 use hipaa_crds::{ControlResult, ExceptionState, HipaaPolicy};
-use hipaa_testkit::{apply_yaml, apply_yaml_in, fresh_namespace, run};
+use hipaa_testkit::{apply_yaml_in, fresh_namespace, run};
 use kube::ResourceExt;
 use operator_support::*;
 
 fn result_of(policy: &HipaaPolicy, id: &str) -> ControlResult {
-    let status = policy.status.as_ref().unwrap();
-    status
-        .controls
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("no {id} in {status:#?}"))
-        .result
+    control_result(policy, id).unwrap_or_else(|| panic!("no {id} in {:#?}", policy.status))
 }
 
 #[tokio::test]
 async fn the_status_counts_violations_and_kubectl_prints_them() {
-    let Case {
-        plane,
-        client,
-        case,
-        ns,
-    } = Case::governed("status", "op-status").await.unwrap();
-    let outside = fresh_namespace(&client, "op-status-outside", &[])
+    let case = Case::governed("status", "op-status").await.unwrap();
+    let (client, ns) = (&case.client, &case.ns);
+    let outside = fresh_namespace(client, "op-status-outside", &[])
         .await
         .unwrap();
-    apply_mixed_workloads(&client, &ns).await.unwrap();
-    apply_yaml_in(&client, &outside, &non_compliant_deployment("ignored"))
+    apply_mixed_workloads(client, ns).await.unwrap();
+    apply_yaml_in(client, &outside, &non_compliant_deployment("ignored"))
         .await
         .unwrap();
 
-    let _operator = Operator::start(plane, &case, "operator-status", &[])
-        .await
-        .unwrap();
-    let name = format!("{case}-policy");
-    apply_yaml(&client, &policy_yaml(&name, &case, ""))
-        .await
-        .unwrap();
-    let (policy, _) = wait_policy(&client, &name, "audited", Duration::from_secs(30), audited)
+    let _operator = case.start_operator("operator-status", &[]).await.unwrap();
+    let (name, policy) = case
+        .apply_policy_until("", "audited", Duration::from_secs(30), audited)
         .await
         .unwrap();
     let status = policy.status.clone().unwrap();
@@ -111,7 +96,11 @@ async fn the_status_counts_violations_and_kubectl_prints_them() {
         "{managers:?}"
     );
 
-    let out = run(plane.kubectl().args(["get", "hipaapolicies", &name]), None).unwrap();
+    let out = run(
+        case.plane.kubectl().args(["get", "hipaapolicies", &name]),
+        None,
+    )
+    .unwrap();
     assert_eq!(out.status, 0, "{out}");
     let mut lines = out.stdout.lines();
     let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
@@ -140,39 +129,28 @@ async fn the_status_counts_violations_and_kubectl_prints_them() {
 #[tokio::test]
 async fn fixing_a_violation_turns_compliant_within_two_seconds_and_breaking_it_turns_back_with_events()
  {
-    let Case {
-        plane,
-        client,
-        case,
-        ns,
-    } = Case::governed("flip", "op-flip").await.unwrap();
-    apply_yaml_in(&client, &ns, &privileged_deployment("api"))
+    let case = Case::governed("flip", "op-flip").await.unwrap();
+    case.apply(&privileged_deployment("api")).await.unwrap();
+    let _operator = case.start_operator("operator-flip", &[]).await.unwrap();
+    let (name, _) = case
+        .apply_policy_until(
+            "",
+            "non-compliant",
+            Duration::from_secs(30),
+            compliant_is("False"),
+        )
         .await
         .unwrap();
-    let _operator = Operator::start(plane, &case, "operator-flip", &[])
-        .await
-        .unwrap();
-    let name = format!("{case}-policy");
-    apply_yaml(&client, &policy_yaml(&name, &case, ""))
-        .await
-        .unwrap();
-    wait_policy(
-        &client,
-        &name,
-        "non-compliant",
-        Duration::from_secs(30),
-        compliant_is("False"),
-    )
-    .await
-    .unwrap();
+    let (client, ns) = (&case.client, &case.ns);
 
     // Replaces `api` and waits (up to 10 s) for the condition; it must flip within 2 s.
     let flip = |deployment: String, what: &'static str, wanted: &'static str| {
-        let (client, ns, name) = (client.clone(), ns.clone(), name.clone());
+        let case = &case;
         async move {
-            apply_yaml_in(&client, &ns, &deployment).await.unwrap();
+            case.apply(&deployment).await.unwrap();
             let timeout = Duration::from_secs(10);
-            let (_, took) = wait_policy(&client, &name, what, timeout, compliant_is(wanted))
+            let (_, took) = case
+                .wait_policy(what, timeout, compliant_is(wanted))
                 .await
                 .unwrap();
             assert!(
@@ -229,35 +207,22 @@ const EXCEPTIONS: &str = "  exceptions:
 
 #[tokio::test]
 async fn an_expired_exception_does_not_suppress_and_one_expiring_soon_is_flagged() {
-    let Case {
-        plane,
-        client,
-        case,
-        ns,
-    } = Case::governed("exc", "op-exc").await.unwrap();
-    apply_yaml_in(&client, &ns, &non_compliant_deployment("worker"))
+    let case = Case::governed("exc", "op-exc").await.unwrap();
+    case.apply(&non_compliant_deployment("worker"))
         .await
         .unwrap();
-    let _operator = Operator::start(plane, &case, "operator-exceptions", &[])
+    let _operator = case
+        .start_operator("operator-exceptions", &[])
         .await
         .unwrap();
-    let name = format!("{case}-policy");
     let in_a_week = k8s_openapi::jiff::Timestamp::now()
         .checked_add(k8s_openapi::jiff::SignedDuration::from_hours(7 * 24))
         .unwrap()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    apply_yaml(
-        &client,
-        &policy_yaml(
-            &name,
-            &case,
-            &EXCEPTIONS.replace("EXPIRES_SOON", &in_a_week),
-        ),
-    )
-    .await
-    .unwrap();
-    let (policy, _) = wait_policy(&client, &name, "audited", Duration::from_secs(30), audited)
+    let exceptions = EXCEPTIONS.replace("EXPIRES_SOON", &in_a_week);
+    let (name, policy) = case
+        .apply_policy_until(&exceptions, "audited", Duration::from_secs(30), audited)
         .await
         .unwrap();
     let status = policy.status.clone().unwrap();
@@ -300,10 +265,9 @@ async fn an_expired_exception_does_not_suppress_and_one_expiring_soon_is_flagged
         "{status:#?}"
     );
     hipaa_testkit::wait_for("the exception Events", Duration::from_secs(10), || {
-        let client = client.clone();
-        let name = name.clone();
+        let (client, name) = (&case.client, &name);
         async move {
-            let events = events_about(&client, "default", "HipaaPolicy", &name).await?;
+            let events = events_about(client, "default", "HipaaPolicy", name).await?;
             let expired = events.iter().any(|e| {
                 e.reason.as_deref() == Some("ExceptionExpired")
                     && e.note
@@ -324,32 +288,16 @@ async fn an_expired_exception_does_not_suppress_and_one_expiring_soon_is_flagged
 
 #[tokio::test]
 async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop() {
-    let Case {
-        plane,
-        client,
-        case,
-        ns,
-    } = Case::governed("invalid", "op-invalid").await.unwrap();
-    let operator = Operator::start(plane, &case, "operator-invalid", &[])
-        .await
-        .unwrap();
-    let name = format!("{case}-policy");
+    let case = Case::governed("invalid", "op-invalid").await.unwrap();
+    let operator = case.start_operator("operator-invalid", &[]).await.unwrap();
     let bad = "  controls:\n    - id: HIPAA-K8S-NOPE\n";
-    apply_yaml(&client, &policy_yaml(&name, &case, bad))
-        .await
-        .unwrap();
     let invalid = |p: &HipaaPolicy| {
         condition(p, "Ready").is_some_and(|(s, r)| s == "False" && r == "InvalidSpec")
     };
-    let (policy, _) = wait_policy(
-        &client,
-        &name,
-        "Ready=False",
-        Duration::from_secs(30),
-        invalid,
-    )
-    .await
-    .unwrap();
+    let (name, policy) = case
+        .apply_policy_until(bad, "Ready=False", Duration::from_secs(30), invalid)
+        .await
+        .unwrap();
     let ready = policy
         .status
         .as_ref()
@@ -369,9 +317,7 @@ async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop(
     let settled = operator.metric(&series).await.unwrap();
     assert!(settled >= 1.0);
     // Changes in its namespace do not wake it, and nothing retries it.
-    apply_yaml_in(&client, &ns, &privileged_deployment("api"))
-        .await
-        .unwrap();
+    case.apply(&privileged_deployment("api")).await.unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
     let later = operator.metric(&series).await.unwrap();
     assert_eq!(
@@ -391,11 +337,9 @@ async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop(
     );
 
     // Fixing the spec is a change: it is evaluated at once.
-    apply_yaml(&client, &policy_yaml(&name, &case, ""))
-        .await
-        .unwrap();
     let ready = |p: &HipaaPolicy| condition(p, "Ready").is_some_and(|(s, _)| s == "True");
-    let (policy, _) = wait_policy(&client, &name, "Ready=True", Duration::from_secs(15), ready)
+    let (_, policy) = case
+        .apply_policy_until("", "Ready=True", Duration::from_secs(15), ready)
         .await
         .unwrap();
     assert_eq!(policy.status.unwrap().summary.unwrap().violations, 1);
@@ -406,7 +350,7 @@ async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop(
     let ratio = format!("hipaaguard_operator_compliance_ratio{{{label}}}");
     let ratio = operator.metric(&ratio).await.unwrap();
     assert!(ratio > 0.0 && ratio < 1.0, "{ratio}");
-    kube::Api::<HipaaPolicy>::all(client.clone())
+    kube::Api::<HipaaPolicy>::all(case.client.clone())
         .delete(&name, &Default::default())
         .await
         .unwrap();

@@ -9,7 +9,7 @@ mod operator_support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hipaa_testkit::{apply_yaml, apply_yaml_in, processes_of_run, run_dir, wait_for};
+use hipaa_testkit::{processes_of_run, run_dir, wait_for};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::{Api, Client};
 use operator_support::*;
@@ -47,6 +47,25 @@ fn election_args<'a>(lease: &'a str, namespace: &'a str, identity: &'a str) -> V
     ]
 }
 
+/// Waits until `identity` holds the lease.
+async fn wait_holder(
+    client: &Client,
+    namespace: &str,
+    lease: &str,
+    identity: &str,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    wait_for(
+        &format!("{identity} to hold the lease"),
+        timeout,
+        || async {
+            let holds = holder(client, namespace, lease).await?.as_deref() == Some(identity);
+            Ok(holds.then_some(()))
+        },
+    )
+    .await
+}
+
 /// SIGKILLs the operator process started with `--leader-identity identity`.
 fn sigkill(identity: &str) {
     let needle = format!("--leader-identity {identity} ");
@@ -74,55 +93,33 @@ fn sigkill(identity: &str) {
 
 #[tokio::test]
 async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_duration() {
-    let Case {
-        plane,
-        client,
-        case,
-        ns,
-    } = Case::governed("leader", "op-leader").await.unwrap();
-    let lease = format!("{case}-lease");
-    apply_yaml_in(&client, &ns, &compliant_deployment("api"))
+    let case = Case::governed("leader", "op-leader").await.unwrap();
+    let (client, ns) = (&case.client, case.ns.as_str());
+    let lease = format!("{}-lease", case.label);
+    case.apply(&compliant_deployment("api")).await.unwrap();
+
+    let (a, b) = (format!("{}-a", case.label), format!("{}-b", case.label));
+    let first = case
+        .start_operator("operator-leader-a", &election_args(&lease, ns, &a))
+        .await
+        .unwrap();
+    wait_holder(client, ns, &lease, &a, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let mut second = case
+        .start_operator("operator-leader-b", &election_args(&lease, ns, &b))
         .await
         .unwrap();
 
-    let (a, b) = (format!("{case}-a"), format!("{case}-b"));
-    let first = Operator::start(
-        plane,
-        &case,
-        "operator-leader-a",
-        &election_args(&lease, &ns, &a),
-    )
-    .await
-    .unwrap();
-    wait_for(
-        "replica a to hold the lease",
-        Duration::from_secs(20),
-        || async { Ok((holder(&client, &ns, &lease).await? == Some(a.clone())).then_some(())) },
-    )
-    .await
-    .unwrap();
-    let mut second = Operator::start(
-        plane,
-        &case,
-        "operator-leader-b",
-        &election_args(&lease, &ns, &b),
-    )
-    .await
-    .unwrap();
-
-    let name = format!("{case}-policy");
-    apply_yaml(&client, &policy_yaml(&name, &case, ""))
+    let (name, _) = case
+        .apply_policy_until(
+            "",
+            "compliant",
+            Duration::from_secs(30),
+            compliant_is("True"),
+        )
         .await
         .unwrap();
-    wait_policy(
-        &client,
-        &name,
-        "compliant",
-        Duration::from_secs(30),
-        compliant_is("True"),
-    )
-    .await
-    .unwrap();
 
     let writes = format!("hipaaguard_operator_status_writes_total{{policy=\"{name}\"}}");
     let reconciles = format!("hipaaguard_operator_reconciles_total{{policy=\"{name}\"}}");
@@ -145,16 +142,18 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_durati
         0.0,
         "the standby does not write"
     );
-    assert!(!second.guard.log_contents().contains("status written"));
-    assert!(first.guard.log_contents().contains("status written"));
+    assert!(!second.logged("status written"));
+    assert!(first.logged("status written"));
 
     // Crash the leader: it cannot release the Lease, so the standby waits for it to expire.
     sigkill(&a);
     let killed = Instant::now();
-    wait_for(
-        "replica b to take the lease",
+    wait_holder(
+        client,
+        ns,
+        &lease,
+        &b,
         Duration::from_secs(LEASE_SECONDS * 3),
-        || async { Ok((holder(&client, &ns, &lease).await? == Some(b.clone())).then_some(())) },
     )
     .await
     .unwrap();
@@ -168,12 +167,8 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_durati
     );
 
     // The new leader keeps the status current.
-    apply_yaml_in(&client, &ns, &privileged_deployment("api"))
-        .await
-        .unwrap();
-    wait_policy(
-        &client,
-        &name,
+    case.apply(&privileged_deployment("api")).await.unwrap();
+    case.wait_policy(
         "non-compliant",
         Duration::from_secs(15),
         compliant_is("False"),
@@ -194,9 +189,9 @@ async fn only_the_leader_writes_and_the_other_takes_over_within_the_lease_durati
         second.guard.log_tail(30)
     );
     assert!(
-        second.guard.log_contents().contains("released the lease"),
+        second.logged("released the lease"),
         "{}",
         second.guard.log_tail(30)
     );
-    assert_eq!(holder(&client, &ns, &lease).await.unwrap(), None);
+    assert_eq!(holder(client, ns, &lease).await.unwrap(), None);
 }

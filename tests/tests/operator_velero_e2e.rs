@@ -9,26 +9,16 @@ mod operator_support;
 use std::time::Duration;
 
 use hipaa_crds::{ControlResult, HipaaPolicy};
-use hipaa_testkit::{apply_yaml, apply_yaml_in};
+use hipaa_testkit::apply_yaml;
 use operator_support::*;
 
 fn backup(policy: &HipaaPolicy) -> Option<ControlResult> {
-    let status = policy.status.as_ref()?;
-    let control = status
-        .controls
-        .iter()
-        .find(|c| c.id == "HIPAA-K8S-BACKUP")?;
-    Some(control.result)
+    control_result(policy, "HIPAA-K8S-BACKUP")
 }
 
 #[tokio::test]
 async fn a_velero_schedule_installed_after_the_start_covers_the_namespace_without_a_restart() {
-    let Case {
-        plane,
-        client,
-        case,
-        ns,
-    } = Case::governed("velero", "op-velero").await.unwrap();
+    let case = Case::governed("velero", "op-velero").await.unwrap();
     let claim = "apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: data}
@@ -36,32 +26,24 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Gi}}
 ";
-    apply_yaml_in(&client, &ns, claim).await.unwrap();
-    let operator = Operator::start(
-        plane,
-        &case,
-        "operator-velero",
-        &["--integration-rediscovery", "1s"],
-    )
-    .await
-    .unwrap();
-    let name = format!("{case}-policy");
-    apply_yaml(&client, &policy_yaml(&name, &case, ""))
+    case.apply(claim).await.unwrap();
+    let operator = case
+        .start_operator("operator-velero", &REDISCOVER_EVERY_SECOND)
         .await
         .unwrap();
     let uncovered = |p: &HipaaPolicy| backup(p).is_some_and(|r| r != ControlResult::Pass);
-    wait_policy(
-        &client,
-        &name,
-        "without backup coverage",
-        Duration::from_secs(30),
-        uncovered,
-    )
-    .await
-    .unwrap();
+    let (name, _) = case
+        .apply_policy_until(
+            "",
+            "without backup coverage",
+            Duration::from_secs(30),
+            uncovered,
+        )
+        .await
+        .unwrap();
 
     let crd = minimal_crd("velero.io", "Schedule", "schedules");
-    apply_yaml(&client, &crd).await.unwrap();
+    apply_yaml(&case.client, &crd).await.unwrap();
     let schedule = format!(
         "apiVersion: velero.io/v1
 kind: Schedule
@@ -69,24 +51,25 @@ metadata: {{name: nightly}}
 spec:
   schedule: '0 1 * * *'
   template: {{includedNamespaces: [{ns}]}}
-"
+",
+        ns = case.ns
     );
-    apply_once_served(&client, &ns, &schedule).await.unwrap();
+    apply_once_served(&case.client, &case.ns, &schedule)
+        .await
+        .unwrap();
 
-    wait_policy(
-        &client,
-        &name,
-        "covered by the Velero Schedule",
-        Duration::from_secs(30),
-        |p| backup(p) == Some(ControlResult::Pass),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e:#}\noperator log:\n{}", operator.guard.log_tail(60)));
+    operator
+        .wait_policy(
+            &case.client,
+            &name,
+            "covered by the Velero Schedule",
+            Duration::from_secs(30),
+            |p| backup(p) == Some(ControlResult::Pass),
+        )
+        .await
+        .unwrap();
     assert!(
-        operator
-            .guard
-            .log_contents()
-            .contains("the Velero Schedule CRD appeared"),
+        operator.logged("the Velero Schedule CRD appeared"),
         "found by a later discovery round, not at the start"
     );
 }

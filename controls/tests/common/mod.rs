@@ -1,4 +1,5 @@
-//! Shared by the engine's integration tests: fixture loading, context building, fixed clocks.
+//! Shared by the engine's integration tests: fixture loading, context building, fixed clocks,
+//! policies with one parameter changed; `aws` adds what the AWS tests need.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -6,11 +7,16 @@
     dead_code
 )]
 
+pub mod aws;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use hipaa_controls::{BackupSchedule, ClusterContext, HipaaPolicy, Object};
+use hipaa_controls::{
+    BackupSchedule, ClusterContext, EffectivePolicy, Evaluation, HipaaPolicy, Mode, Object,
+    Parameters, evaluate,
+};
 use serde_json::Value;
 
 /// The clock every test uses: 2026-06-01T00:00:00Z.
@@ -82,6 +88,13 @@ pub struct Fixture {
     pub ctx: ClusterContext,
 }
 
+impl Fixture {
+    /// The audit of the fixture's object in its context under `policy`, at the tests' clock.
+    pub fn audit(&self, policy: &EffectivePolicy) -> Evaluation {
+        evaluate(&self.object, &self.ctx, policy, Mode::Audit, now())
+    }
+}
+
 pub fn load_fixture(path: &Path) -> Fixture {
     let text = std::fs::read_to_string(path).unwrap();
     let docs = documents(&text);
@@ -125,4 +138,21 @@ pub fn context(yaml: &str) -> ClusterContext {
 /// A HipaaPolicy from YAML.
 pub fn policy(yaml: &str) -> HipaaPolicy {
     yaml_serde::from_str(yaml).unwrap()
+}
+
+/// The default policy with the parameters of control `id` changed by `change`: how a test sets
+/// the one parameter it is about.
+pub fn defaults_with(id: &str, change: impl FnOnce(&mut Parameters)) -> EffectivePolicy {
+    let mut policy = EffectivePolicy::defaults();
+    change(parameters_mut(&mut policy, id));
+    policy
+}
+
+/// The parameters of control `id` in `policy`, to change; panics when the control is disabled.
+pub fn parameters_mut<'a>(policy: &'a mut EffectivePolicy, id: &str) -> &'a mut Parameters {
+    &mut policy
+        .controls
+        .get_mut(id)
+        .unwrap_or_else(|| panic!("{id} is not enabled"))
+        .parameters
 }

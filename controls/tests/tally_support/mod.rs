@@ -16,7 +16,7 @@ use hipaa_crds::{Enforcement, ExceptionMatch, PolicyException};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use crate::aws_support::now;
+use crate::common::aws::now;
 
 pub fn deployment(name: &str) -> ResourceRef {
     ResourceRef::new("Deployment", Some("billing"), name)

@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use hipaa_crds::HipaaPolicy;
-use hipaa_testkit::{apply_yaml, apply_yaml_in, control_plane, fresh_namespace, moto};
+use hipaa_testkit::{apply_yaml, moto};
 
 use crate::aws_support::*;
 use crate::operator_support::{
-    Operator, apply_once_served, governed, minimal_crd, policy_yaml, unique_case, wait_policy,
+    Case, Operator, REDISCOVER_EVERY_SECOND, apply_once_served, minimal_crd,
 };
 
 fn links(policy: &HipaaPolicy, secret: &str) -> bool {
@@ -23,16 +23,11 @@ fn links(policy: &HipaaPolicy, secret: &str) -> bool {
 
 #[tokio::test]
 async fn external_secrets_installed_after_the_start_link_their_secrets_without_a_restart() {
-    let plane = control_plane().await.unwrap();
-    plane.install_hipaa_crd().await.unwrap();
-    let client = plane.client().await.unwrap();
     let moto = moto().await.unwrap();
     let secret = unique("late-db");
     Seed::new(moto).await.secret(&secret, None).await;
-    let case = unique_case("late");
-    let ns = fresh_namespace(&client, "aws-late", &governed(&case))
-        .await
-        .unwrap();
+    let case = Case::new("late", "aws-late").await.unwrap();
+    let client = &case.client;
     let deployment = "apiVersion: apps/v1
 kind: Deployment
 metadata: {name: api}
@@ -48,28 +43,25 @@ spec:
             - name: DB_PASSWORD
               valueFrom: {secretKeyRef: {name: db, key: password}}
 ";
-    apply_yaml_in(&client, &ns, deployment).await.unwrap();
+    case.apply(deployment).await.unwrap();
 
     let operator = Operator::start_with(
-        plane,
-        &case,
+        case.plane,
+        &case.label,
         "operator-late-integration",
-        &["--integration-rediscovery", "1s"],
+        &REDISCOVER_EVERY_SECOND,
         |cmd| moto.configure(cmd),
     )
     .await
     .unwrap();
-    let name = format!("{case}-policy");
     let aws = format!("  aws: {{region: {REGION}}}\n");
-    apply_yaml(&client, &policy_yaml(&name, &case, &aws))
-        .await
-        .unwrap();
     let audited = |p: &HipaaPolicy| {
         p.status
             .as_ref()
             .is_some_and(|s| s.last_audit_time.is_some())
     };
-    let (policy, _) = wait_policy(&client, &name, "audited", Duration::from_secs(60), audited)
+    let (name, policy) = case
+        .apply_policy_until(&aws, "audited", Duration::from_secs(60), audited)
         .await
         .unwrap();
     assert!(
@@ -82,7 +74,7 @@ spec:
         ("SecretStore", "secretstores"),
     ] {
         let crd = minimal_crd("external-secrets.io", kind, plural);
-        apply_yaml(&client, &crd).await.unwrap();
+        apply_yaml(client, &crd).await.unwrap();
     }
     let objects = format!(
         "apiVersion: external-secrets.io/v1
@@ -103,22 +95,20 @@ spec:
       remoteRef: {{key: {secret}}}
 "
     );
-    apply_once_served(&client, &ns, &objects).await.unwrap();
+    apply_once_served(client, &case.ns, &objects).await.unwrap();
 
-    wait_policy(
-        &client,
-        &name,
-        "linked to the secret through the ExternalSecret",
-        Duration::from_secs(60),
-        |p| links(p, &secret),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e:#}\noperator log:\n{}", operator.guard.log_tail(60)));
+    operator
+        .wait_policy(
+            client,
+            &name,
+            "linked to the secret through the ExternalSecret",
+            Duration::from_secs(60),
+            |p| links(p, &secret),
+        )
+        .await
+        .unwrap();
     assert!(
-        operator
-            .guard
-            .log_contents()
-            .contains("a secret integration appeared; watching it from now on"),
+        operator.logged("a secret integration appeared; watching it from now on"),
         "found by a later discovery round, not at the start"
     );
 }

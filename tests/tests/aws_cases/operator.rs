@@ -6,21 +6,16 @@
 
 use std::time::Duration;
 
-use hipaa_crds::{ControlResult, HipaaPolicy};
+use hipaa_crds::ControlResult;
 use hipaa_testkit::{
     apply_yaml, apply_yaml_in, control_plane, fresh_namespace, moto, run, wait_for,
 };
 
 use crate::aws_support::*;
 use crate::operator_support::{
-    Operator, apply_once_served, governed, minimal_crd, policy_yaml, sample, unique_case,
-    wait_policy,
+    Operator, apply_once_served, control_result, governed, minimal_crd, policy_yaml, sample,
+    unique_case,
 };
-
-fn control_result(policy: &HipaaPolicy, id: &str) -> Option<ControlResult> {
-    let status = policy.status.as_ref()?;
-    Some(status.controls.iter().find(|c| c.id == id)?.result)
-}
 
 #[tokio::test]
 async fn an_image_from_a_repository_without_scan_on_push_makes_the_policy_non_compliant() {
@@ -102,15 +97,16 @@ spec:
     )
     .await
     .unwrap();
-    let (policy, _) = wait_policy(
-        &client,
-        &name,
-        "failing HIPAA-ECR-SCAN",
-        Duration::from_secs(60),
-        |p| control_result(p, "HIPAA-ECR-SCAN") == Some(ControlResult::Fail),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e:#}\noperator log:\n{}", operator.guard.log_tail(60)));
+    let policy = operator
+        .wait_policy(
+            &client,
+            &name,
+            "failing HIPAA-ECR-SCAN",
+            Duration::from_secs(60),
+            |p| control_result(p, "HIPAA-ECR-SCAN") == Some(ControlResult::Fail),
+        )
+        .await
+        .unwrap();
     let status = policy.status.clone().unwrap();
     let repo_status = status
         .aws_resources

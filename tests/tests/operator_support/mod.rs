@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use hipaa_crds::HipaaPolicy;
+use hipaa_crds::{ControlResult, HipaaPolicy};
 use hipaa_testkit::{
-    ChildGuard, ControlPlane, apply_yaml_in, cargo_bin, control_plane, free_port, fresh_namespace,
-    spawn_guarded, wait_for,
+    ChildGuard, ControlPlane, apply_yaml, apply_yaml_in, cargo_bin, control_plane, free_port,
+    fresh_namespace, spawn_guarded, wait_for,
 };
 use k8s_openapi::api::events::v1::Event;
 use kube::api::ListParams;
@@ -39,29 +39,82 @@ pub fn unique_case(prefix: &str) -> String {
 }
 
 /// What an operator test starts from: the control plane with the HipaaPolicy CRD, a client, a
-/// unique case (the label that scopes the test's operator and policies), and a fresh namespace
-/// that the case's policy selects, holding a default-deny NetworkPolicy.
+/// unique label (which scopes the test's operator and policies), and a fresh namespace that the
+/// case's policy selects.
 pub struct Case {
     pub plane: &'static ControlPlane,
     pub client: Client,
-    pub case: String,
+    pub label: String,
     pub ns: String,
 }
 
 impl Case {
-    pub async fn governed(case_prefix: &str, namespace_prefix: &str) -> anyhow::Result<Case> {
+    /// A case whose namespace holds nothing yet.
+    pub async fn new(label_prefix: &str, namespace_prefix: &str) -> anyhow::Result<Case> {
         let plane = control_plane().await?;
         plane.install_hipaa_crd().await?;
         let client = plane.client().await?;
-        let case = unique_case(case_prefix);
-        let ns = fresh_namespace(&client, namespace_prefix, &governed(&case)).await?;
-        apply_yaml_in(&client, &ns, DEFAULT_DENY).await?;
+        let label = unique_case(label_prefix);
+        let ns = fresh_namespace(&client, namespace_prefix, &governed(&label)).await?;
         Ok(Case {
             plane,
             client,
-            case,
+            label,
             ns,
         })
+    }
+
+    /// A case whose namespace holds a default-deny NetworkPolicy, so that HIPAA-K8S-NETPOL passes
+    /// and the tests see only the violations they mean to.
+    pub async fn governed(label_prefix: &str, namespace_prefix: &str) -> anyhow::Result<Case> {
+        let case = Case::new(label_prefix, namespace_prefix).await?;
+        case.apply(DEFAULT_DENY).await?;
+        Ok(case)
+    }
+
+    /// Applies `yaml` in the case's namespace.
+    pub async fn apply(&self, yaml: &str) -> anyhow::Result<()> {
+        apply_yaml_in(&self.client, &self.ns, yaml).await?;
+        Ok(())
+    }
+
+    /// Starts an operator for the case's policies ([`Operator::start`]).
+    pub async fn start_operator(
+        &self,
+        log_name: &str,
+        extra_args: &[&str],
+    ) -> anyhow::Result<Operator> {
+        Operator::start(self.plane, &self.label, log_name, extra_args).await
+    }
+
+    /// The name of the case's HipaaPolicy.
+    pub fn policy_name(&self) -> String {
+        format!("{}-policy", self.label)
+    }
+
+    /// Applies the case's HipaaPolicy ([`policy_yaml`] with `extra_spec`) and waits until it
+    /// satisfies `check` ([`wait_policy`]); returns its name and the policy then.
+    pub async fn apply_policy_until(
+        &self,
+        extra_spec: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&HipaaPolicy) -> bool,
+    ) -> anyhow::Result<(String, HipaaPolicy)> {
+        let name = self.policy_name();
+        apply_yaml(&self.client, &policy_yaml(&name, &self.label, extra_spec)).await?;
+        let (policy, _) = self.wait_policy(what, timeout, check).await?;
+        Ok((name, policy))
+    }
+
+    /// [`wait_policy`] on the case's HipaaPolicy.
+    pub async fn wait_policy(
+        &self,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&HipaaPolicy) -> bool,
+    ) -> anyhow::Result<(HipaaPolicy, Duration)> {
+        wait_policy(&self.client, &self.policy_name(), what, timeout, check).await
     }
 }
 
@@ -133,6 +186,27 @@ impl Operator {
         let (status, body) = get(self.admin_port, "/metrics").await?;
         anyhow::ensure!(status == 200, "/metrics answered {status}: {body}");
         Ok(body)
+    }
+
+    /// Waits until the policy satisfies `check` ([`wait_policy`]); on a timeout, fails with the
+    /// end of this operator's log, which says why.
+    pub async fn wait_policy(
+        &self,
+        client: &Client,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&HipaaPolicy) -> bool,
+    ) -> anyhow::Result<HipaaPolicy> {
+        let (policy, _) = wait_policy(client, name, what, timeout, check)
+            .await
+            .with_context(|| format!("operator log:\n{}", self.guard.log_tail(60)))?;
+        Ok(policy)
+    }
+
+    /// Whether its log so far contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.guard.log_contents().contains(text)
     }
 
     /// The value of the sample `series` (name with labels, exactly as exported); 0 when absent.
@@ -338,6 +412,16 @@ pub async fn apply_once_served(client: &Client, ns: &str, yaml: &str) -> anyhow:
         || async move { Ok(apply_yaml_in(client, ns, yaml).await.ok().map(|_| ())) },
     )
     .await
+}
+
+/// The operator's arguments for looking for newly installed integrations (Velero, External
+/// Secrets) every second, so that a test need not wait the default interval.
+pub const REDISCOVER_EVERY_SECOND: [&str; 2] = ["--integration-rediscovery", "1s"];
+
+/// The result of control `id` in the policy's status, if it has one.
+pub fn control_result(policy: &HipaaPolicy, id: &str) -> Option<ControlResult> {
+    let status = policy.status.as_ref()?;
+    Some(status.controls.iter().find(|c| c.id == id)?.result)
 }
 
 /// Whether the policy's Compliant condition has status `wanted` (`True` or `False`).

@@ -1,12 +1,5 @@
-//! Fixture loading and verdict lookups shared by the AWS tests.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    dead_code
-)]
-
-use std::path::PathBuf;
+//! Fixture loading and verdict lookups shared by the AWS tests (their fixtures live under
+//! `tests/fixtures/aws`); the lints allowed for `common` hold here too.
 
 use chrono::{DateTime, TimeZone, Utc};
 use hipaa_controls::aws::{AwsSnapshot, evaluate_aws_resources};
@@ -23,9 +16,7 @@ pub fn now() -> DateTime<Utc> {
 }
 
 fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/aws")
-        .join(name);
+    let path = super::fixtures_dir().join("aws").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
