@@ -4,9 +4,12 @@
 //! YAML document), so that the webhook, the operator and the CLI all build the engine's
 //! [`Object`] the same way.
 
+mod admission;
 pub mod table;
 
-pub use table::{Admission, KINDS, KindInfo, Operation, OperatorUse, Owners, READ_VERBS};
+pub use admission::{Admission, Operation};
+
+pub use table::{KINDS, KindInfo, OperatorUse, Owners, READ_VERBS};
 
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
