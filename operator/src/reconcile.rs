@@ -157,6 +157,15 @@ async fn reconcile_inner(
             "status written"
         );
     }
+    // The gauges follow the status as soon as it is written, before the Events (publishing
+    // them can take a while): a scrape never lags the status by more than this audit.
+    let summary = audit.status.summary.as_ref();
+    ctx.metrics.set_audit(
+        &name,
+        summary.map(|s| s.score),
+        summary.map(|s| s.resources_evaluated).unwrap_or(0),
+        &audit.violation_counts(),
+    );
     if write == Write::Changed {
         let reference = policy.object_ref(&());
         for planned in policy_events(previous.as_ref(), &audit.status, &policy.spec.exceptions) {
@@ -178,13 +187,6 @@ async fn reconcile_inner(
         tracing::debug!(?reported, "violation Events");
     }
 
-    let summary = audit.status.summary.as_ref();
-    ctx.metrics.set_audit(
-        &name,
-        summary.map(|s| s.score),
-        summary.map(|s| s.resources_evaluated).unwrap_or(0),
-        &audit.violation_counts(),
-    );
     ctx.scopes.remember(
         &name,
         if audit.is_evaluated() {

@@ -347,9 +347,14 @@ async fn an_invalid_policy_is_ready_false_with_the_reason_and_does_not_hot_loop(
     // Deleted, it is never reconciled again, yet every series labelled with it goes, counters
     // included: the operator's next scrape drops them.
     let label = format!("policy=\"{name}\"");
-    let ratio = format!("hipaaguard_operator_compliance_ratio{{{label}}}");
-    let ratio = operator.metric(&ratio).await.unwrap();
-    assert!(ratio > 0.0 && ratio < 1.0, "{ratio}");
+    // The gauge follows the status written a moment ago, from the same reconcile.
+    let series = format!("hipaaguard_operator_compliance_ratio{{{label}}}");
+    let ratio = hipaa_testkit::wait_for("the compliance ratio", Duration::from_secs(5), || {
+        let value = operator.metric(&series);
+        async move { Ok(value.await.ok().filter(|r| *r > 0.0 && *r < 1.0)) }
+    })
+    .await;
+    assert!(ratio.is_ok(), "{ratio:?}");
     kube::Api::<HipaaPolicy>::all(case.client.clone())
         .delete(&name, &Default::default())
         .await
