@@ -57,6 +57,10 @@ helm install "$release" charts/hipaa-guard --namespace "$namespace" --create-nam
   --set-file "certificates.provided.caBundle=$state/cluster/webhook/ca.crt" \
   >"$state/logs/helm-install.log" 2>&1 || { cat "$state/logs/helm-install.log" >&2; die "helm install failed"; }
 helm list --namespace "$namespace" | sed "s/^/    /"
+# The CRD is a template of the release (docs/upgrades.md): without --wait, helm returns before the API
+# server serves HipaaPolicies, and the operator started below stops at once when it does not.
+kubectl wait --for=condition=Established --timeout=60s crd/hipaapolicies.hipaaguard.io >/dev/null \
+  || die "the HipaaPolicy CRD was not Established within 60s"
 
 # A kubeconfig holding the token of one of the chart's ServiceAccounts, so that the local processes
 # have exactly the permissions the chart grants them in a cluster.

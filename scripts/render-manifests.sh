@@ -35,7 +35,7 @@ metadata:
   labels:
     app.kubernetes.io/part-of: hipaa-guard
 HEADER
-  "$helm" template "$release" charts/hipaa-guard --namespace "$namespace" --include-crds \
+  "$helm" template "$release" charts/hipaa-guard --namespace "$namespace" \
     --values deploy/render-values.yaml
 }
 

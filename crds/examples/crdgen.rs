@@ -1,4 +1,5 @@
-//! Writes the HipaaPolicy CRD to the Helm chart (`charts/hipaa-guard/crds/`), or to stdout with `-`.
+//! Writes the HipaaPolicy CRD to the Helm chart (`charts/hipaa-guard/files/`, which the chart's CRD
+//! template renders), or to stdout with `-`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

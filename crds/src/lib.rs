@@ -9,8 +9,10 @@ pub use status::*;
 
 use kube::CustomResourceExt;
 
-/// Where `crdgen` writes the CRD, relative to the workspace root; the Helm chart installs it from there.
-pub const CRD_PATH: &str = "charts/hipaa-guard/crds/hipaaguard.io_hipaapolicies.yaml";
+/// Where `crdgen` writes the CRD, relative to the workspace root. The chart's template
+/// `templates/crds/hipaapolicies.yaml` renders it (not the chart's `crds/` directory, whose files
+/// Helm never upgrades); `kubectl apply --server-side -f` takes it as it is.
+pub const CRD_PATH: &str = "charts/hipaa-guard/files/hipaaguard.io_hipaapolicies.yaml";
 
 /// The CRD YAML exactly as committed under [`CRD_PATH`].
 pub fn crd_yaml() -> Result<String, yaml_serde::Error> {

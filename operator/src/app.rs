@@ -27,8 +27,8 @@ use crate::write::events::EventSink;
 use crate::write::status::FIELD_MANAGER;
 
 /// What to tell users whose cluster lacks the CRD.
-pub const CRD_MISSING: &str =
-    "the HipaaPolicy CRD is not installed: kubectl apply -f charts/hipaa-guard/crds/";
+pub const CRD_MISSING: &str = "the HipaaPolicy CRD is not installed: helm upgrade --install the chart \
+     (crds.install=true), or kubectl apply --server-side -f charts/hipaa-guard/files/hipaaguard.io_hipaapolicies.yaml";
 
 /// How many change notifications may wait for the controller before it re-queues everything.
 const CHANGE_BUFFER: usize = 4096;

@@ -142,8 +142,9 @@ impl ControlPlane {
         helm_command(&self.bin_dir, &self.kubeconfig, &self.dir)
     }
 
-    /// Installs the HipaaPolicy CRD (`hipaa_crds::HipaaPolicy::crd()`, identical to the chart's
-    /// `crds/` file) by server-side apply and waits until it is Established. Idempotent.
+    /// Installs the HipaaPolicy CRD (`hipaa_crds::HipaaPolicy::crd()`, identical to the file the
+    /// chart's CRD template renders) by server-side apply and waits until it is Established.
+    /// Idempotent. Helm will not adopt a CRD installed this way (docs/upgrades.md).
     pub async fn install_hipaa_crd(&self) -> anyhow::Result<()> {
         let client = self.client().await?;
         let crds: Api<CustomResourceDefinition> = Api::all(client);

@@ -1,11 +1,14 @@
 //! The Helm chart (charts/hipaa-guard) against the real helm and the real API server: it lints
 //! strictly, renders a safe installation, refuses unsafe values, renders objects the API server
 //! accepts for default and non-default values, installs and upgrades without changing the webhook
-//! certificate, and deploy/hipaa-guard.yaml is its current rendering.
+//! certificate, upgrades the CRD (helm_e2e/crd_upgrade.rs), and deploy/hipaa-guard.yaml is its
+//! current rendering.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 #[path = "helm_e2e/checks.rs"]
 mod checks;
+#[path = "helm_e2e/crd_upgrade.rs"]
+mod crd_upgrade;
 #[path = "helm_e2e/render.rs"]
 mod render;
 
@@ -185,8 +188,9 @@ fn chart_refuses_unsafe_values() {
     }
 }
 
-/// Both tests below apply the release's cluster-scoped objects (ClusterRoles, the webhook
-/// configuration, the CRD) under the same names: one's uninstall must not race the other's apply.
+/// The tests below and crd_upgrade's apply the release's cluster-scoped objects (ClusterRoles, the
+/// webhook configuration, the CRD) under the same names: one's uninstall must not race the other's
+/// apply. None installs the CRD apart from the chart: helm would refuse to adopt it.
 static CLUSTER_SCOPED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test]
@@ -194,7 +198,6 @@ async fn api_server_accepts_default_and_non_default_renderings() {
     let _serial = CLUSTER_SCOPED.lock().await;
     let cp = control_plane().await.unwrap();
     let client = cp.client().await.unwrap();
-    cp.install_hipaa_crd().await.unwrap();
     apply_yaml(&client, render::OPTIONAL_CRDS).await.unwrap();
     let wait = run(
         cp.kubectl()
@@ -393,7 +396,8 @@ async fn upgrade_keeps_the_webhook_certificate() {
     let release = "hipaa-guard";
     let chart = render::chart_dir();
     // No pods run here, so the webhook would never answer: fail open, so that the other tests of
-    // this binary can create workloads while this release exists.
+    // this binary can create workloads while this release exists. The CRD is crd_upgrade's: a kept
+    // CRD owned by this release would stop any other release from installing it.
     let helm = |command: &str, extra: &[&str]| {
         let mut cmd = cp.helm();
         cmd.arg(command)
@@ -404,6 +408,8 @@ async fn upgrade_keeps_the_webhook_certificate() {
                 &namespace,
                 "--set",
                 "admission.failurePolicy=Ignore",
+                "--set",
+                "crds.install=false",
             ])
             .args(extra);
         run(&mut cmd, None).unwrap()

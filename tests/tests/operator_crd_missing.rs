@@ -23,7 +23,9 @@ async fn the_operator_exits_with_a_clear_error_when_the_crd_is_missing() {
     assert_ne!(out.status, 0, "{out}");
     assert!(
         out.stderr.contains(
-            "the HipaaPolicy CRD is not installed: kubectl apply -f charts/hipaa-guard/crds/"
+            "the HipaaPolicy CRD is not installed: helm upgrade --install the chart \
+             (crds.install=true), or kubectl apply --server-side -f \
+             charts/hipaa-guard/files/hipaaguard.io_hipaapolicies.yaml"
         ),
         "{out}"
     );
