@@ -15,6 +15,10 @@ use kube::{Api, Client};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
+use crate::admission::args::CertificateSource;
+use crate::admission::bundle::BundleSource;
+use crate::admission::register::Registrar;
+use crate::admission::status::RegistrationStatus;
 use crate::aws::{AwsCollector, AwsSnapshots};
 use crate::cli::Args;
 use crate::context::{Context, ControllerSettings};
@@ -65,13 +69,18 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
 
     let mut metrics = Metrics::new();
     aws.register_metrics(metrics.registry_mut());
+    let registration = registration(&args, &client)?;
+    let admission = registration.as_ref().map(|r| Arc::clone(&r.status));
+    if let Some(status) = &admission {
+        status.register_metrics(metrics.registry_mut());
+    }
     let metrics = Arc::new(metrics);
     let caches_synced = Arc::new(AtomicBool::new(false));
     let listener = TcpListener::bind(args.admin_listen)
         .await
         .with_context(|| format!("binding the admin server to {}", args.admin_listen))?;
     tracing::info!(address = %args.admin_listen, "admin server listening");
-    let admin = admin_server(Arc::clone(&metrics), Arc::clone(&caches_synced));
+    let admin = admin_server(Arc::clone(&metrics), Arc::clone(&caches_synced), admission);
     let mut admin_stop = shutdown.clone();
     let admin_task = tokio::spawn(admin.serve(listener, ServeOptions::default(), async move {
         let _ = admin_stop.wait_for(|stop| *stop).await;
@@ -114,6 +123,9 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
         None
     };
     tokio::spawn(export_leadership(leader.clone(), metrics.clone()));
+    if let Some(registrar) = registration {
+        tokio::spawn(registrar.run(leader.clone(), shutdown.clone()));
+    }
 
     let mut stop = shutdown.clone();
     tokio::select! {
@@ -174,17 +186,53 @@ async fn check_crd(client: &Client) -> anyhow::Result<()> {
     }
 }
 
-/// The admin port (/healthz, /readyz, /metrics): ready once every watch cache has synced. With
-/// leader election a standby replica is ready too: its caches are warm and it can take over at
-/// once.
-fn admin_server(metrics: Arc<Metrics>, caches_synced: Arc<AtomicBool>) -> AdminServer {
+/// The registration of the webhook configuration, when --webhook-configuration names one.
+fn registration(args: &Args, client: &Client) -> anyhow::Result<Option<Registrar>> {
+    let admission = &args.admission;
+    if !admission.enabled() {
+        return Ok(None);
+    }
+    let (registration, probe_via) = admission
+        .registration(&args.lease_namespace)
+        .context("the webhook registration flags")?;
+    let source = match admission.certificates {
+        CertificateSource::File => {
+            BundleSource::File(admission.ca_bundle_file.clone().unwrap_or_default())
+        }
+        CertificateSource::Secret | CertificateSource::Managed => BundleSource::Secret {
+            api: Api::namespaced(client.clone(), &args.lease_namespace),
+            name: admission.ca_bundle_secret.clone().unwrap_or_default(),
+        },
+    };
+    Ok(Some(Registrar {
+        client: client.clone(),
+        registration,
+        probe_via,
+        owner: admission.webhook_configuration_owner.clone(),
+        source,
+        interval: admission.registration_interval,
+        status: Arc::new(RegistrationStatus::new()),
+        policy_selector: args.policy_selector.clone(),
+    }))
+}
+
+/// The admin port (/healthz, /readyz, /metrics): ready once every watch cache has synced and,
+/// when the operator registers admission, once the webhook configuration is in place (so that
+/// `helm install --wait` returns only when applies are judged). With leader election a standby
+/// replica is ready too: its caches are warm and it can take over at once.
+fn admin_server(
+    metrics: Arc<Metrics>,
+    caches_synced: Arc<AtomicBool>,
+    admission: Option<Arc<RegistrationStatus>>,
+) -> AdminServer {
     AdminServer::new(
         move || {
-            if caches_synced.load(Ordering::Acquire) {
-                Ok(())
-            } else {
-                Err("watch caches not synced yet".to_owned())
+            if !caches_synced.load(Ordering::Acquire) {
+                return Err("watch caches not synced yet".to_owned());
             }
+            admission
+                .as_ref()
+                .map_or(Ok(()), |status| status.readiness())
         },
         move || metrics.encode(),
     )
@@ -209,7 +257,7 @@ mod tests {
     #[test]
     fn readiness_follows_the_caches_and_metrics_carry_the_operator_series() {
         let synced = Arc::new(AtomicBool::new(false));
-        let admin = admin_server(Arc::new(Metrics::new()), Arc::clone(&synced));
+        let admin = admin_server(Arc::new(Metrics::new()), Arc::clone(&synced), None);
         let ready = admin.respond(&Method::GET, "/readyz");
         assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(&ready.body()[..], b"watch caches not synced yet\n");

@@ -82,6 +82,8 @@ pub struct Args {
     pub integration_rediscovery: Duration,
 
     #[command(flatten)]
+    pub admission: crate::admission::args::AdmissionArgs,
+    #[command(flatten)]
     pub log: LogArgs,
 }
 

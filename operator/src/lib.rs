@@ -1,6 +1,7 @@
 //! The HIPAA Guard operator: keeps every HipaaPolicy's status, metrics and Events current with
 //! the cluster, as observe (watch caches) → decide (the pure engine) → write (status and Events).
 
+pub mod admission;
 pub mod app;
 pub mod aws;
 pub mod cli;

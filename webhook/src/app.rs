@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Args;
+use crate::routes::readiness;
 use crate::tls::{ReloadingCertResolver, TlsError, server_config};
 use crate::{
     Exemptions, Metrics, Snapshot, SnapshotCell, SyncState, Webhook, admin_server, caches, router,
@@ -92,7 +93,10 @@ pub async fn run(args: Args) -> Result<(), StartError> {
     let reviews = serve(
         listener,
         Some(tls),
-        warp::service(router(webhook)),
+        warp::service(router(webhook, {
+            let (snapshots, sync) = (Arc::clone(&snapshots), Arc::clone(&sync));
+            move || readiness(&snapshots, &sync)
+        })),
         options,
         until(stopped.clone()),
     );

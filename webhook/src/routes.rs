@@ -1,6 +1,6 @@
-//! The warp routers: `POST /validate` on the TLS port, and the shared admin server
-//! (`/healthz`, `/readyz`, `/metrics`) on the plain-HTTP admin port, ready when every watch cache
-//! has synced and not any more once draining. Tests drive both without sockets (`warp::test`).
+//! The warp routers: `POST /validate` (and `GET /readyz`) on the TLS port, and the shared admin
+//! server (`/healthz`, `/readyz`, `/metrics`) on the plain-HTTP admin port, ready when every watch
+//! cache has synced and not any more once draining. Tests drive both without sockets (`warp::test`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,15 +15,26 @@ use crate::metrics::Metrics;
 use crate::refusal::Refusal;
 use crate::snapshot::SnapshotCell;
 use crate::sync::SyncState;
-use crate::wire::HttpAnswer;
+use crate::wire::{HttpAnswer, plain};
 
-const REVIEW_PORT_SERVES: &str = "POST /validate";
+const REVIEW_PORT_SERVES: &str = "POST /validate and GET /readyz";
 
 /// The review port's router. Every request gets an answer; nothing is left to warp's rejections.
+/// `GET /readyz` answers as the admin port's does: the operator registers the webhook
+/// configuration only once it gets a 200 here, over TLS with the CA bundle it is about to
+/// register, which proves the whole path the API server will take (Service, certificate, caches).
 pub fn router(
     webhook: Arc<Webhook>,
+    ready: impl Fn() -> Readiness + Clone + Send + Sync + 'static,
 ) -> impl Filter<Extract = (HttpAnswer,), Error = Infallible> + Clone + Send + Sync + 'static {
     let metrics = Arc::clone(&webhook.metrics);
+    let readyz = warp::path("readyz")
+        .and(warp::path::end())
+        .and(warp::get())
+        .map(move || match ready() {
+            Ok(()) => plain(http::StatusCode::OK, "ok"),
+            Err(reason) => plain(http::StatusCode::SERVICE_UNAVAILABLE, &reason),
+        });
     let validate = warp::path("validate")
         .and(warp::path::end())
         .and(warp::method())
@@ -46,7 +57,7 @@ pub fn router(
         }
         .answer(&metrics)
     });
-    validate.or(not_found).unify()
+    readyz.or(validate).unify().or(not_found).unify()
 }
 
 /// The admin port's server: ready once every watch cache has synced, until draining starts.
@@ -71,7 +82,7 @@ pub fn admin_router(
 }
 
 /// Not ready while draining after SIGTERM, nor before the first complete snapshot.
-fn readiness(snapshots: &SnapshotCell, sync: &SyncState) -> Readiness {
+pub fn readiness(snapshots: &SnapshotCell, sync: &SyncState) -> Readiness {
     if sync.is_draining() {
         return Err("not ready: shutting down".to_owned());
     }
@@ -110,7 +121,7 @@ mod tests {
             Arc::clone(&metrics),
             Limits::default(),
         ));
-        let reviews = router(webhook);
+        let reviews = router(webhook, || Ok(()));
         let admin = admin_router(snapshots, Arc::new(SyncState::new()), Arc::clone(&metrics));
 
         let missed = warp::test::request().path("/mutate").reply(&admin).await;

@@ -37,8 +37,9 @@ pub struct TestCa {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
+#[allow(clippy::new_without_default)]
 impl TestCa {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params
@@ -51,6 +52,11 @@ impl TestCa {
         TestCa {
             issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap(),
         }
+    }
+
+    /// The CA's certificate, PEM.
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
     }
 
     /// A serving certificate with IP SAN 127.0.0.1, written to `cert`/`key` by rename (as the
