@@ -48,9 +48,9 @@ seed_aws
 webhook_port="$(free_port)"
 webhook_admin_port="$(free_port)"
 operator_admin_port="$(free_port)"
-step "helm install $release charts/hipaa-guard (CRD, ServiceAccounts, RBAC, webhook configuration)"
-note "no kubelet runs pods here, so the Deployments are off (deploy/demo/values-local.yaml) and the"
-note "webhook configuration calls the local webhook at https://127.0.0.1:$webhook_port/validate"
+step "helm install $release charts/hipaa-guard (CRD, ServiceAccounts, RBAC)"
+note "no kubelet runs pods here, so the Deployments are off (deploy/demo/values-local.yaml); the operator"
+note "registers the webhook configuration, calling the local webhook at https://127.0.0.1:$webhook_port/validate"
 helm install "$release" charts/hipaa-guard --namespace "$namespace" --create-namespace \
   --values deploy/demo/values-local.yaml \
   --set "admission.url=https://127.0.0.1:$webhook_port/validate" \
@@ -90,7 +90,10 @@ start webhook "$state/logs/webhook.log" env KUBECONFIG="$webhook_kubeconfig" POD
 start operator "$state/logs/operator.log" env KUBECONFIG="$operator_kubeconfig" POD_NAMESPACE="$namespace" \
   POD_NAME="hipaa-operator-local" RUST_LOG="${RUST_LOG:-info}" NO_COLOR=1 HIPAA_GUARD_LOG_FORMAT=text \
   "$target/hipaa-operator" --admin-listen "127.0.0.1:$operator_admin_port" --leader-elect \
-  --lease-name "$release-operator"
+  --lease-name "$release-operator" \
+  --webhook-configuration "$release" --webhook-configuration-owner "$release-operator" \
+  --webhook-url "https://127.0.0.1:$webhook_port/validate" \
+  --certificates file --ca-bundle-file "$state/cluster/webhook/ca.crt"
 wait_ready() { # NAME URL PID
   local deadline=$((SECONDS + 90))
   until http_ok "$2"; do
