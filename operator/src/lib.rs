@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod aws;
+pub mod certificates;
 pub mod cli;
 pub mod context;
 pub mod controller;
