@@ -20,6 +20,7 @@ use crate::admission::bundle::BundleSource;
 use crate::admission::register::Registrar;
 use crate::admission::status::RegistrationStatus;
 use crate::aws::{AwsCollector, AwsSnapshots};
+use crate::certificates::{CertificateManager, CertificateMetrics};
 use crate::cli::Args;
 use crate::context::{Context, ControllerSettings};
 use crate::controller::run_while_leading;
@@ -69,7 +70,7 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
 
     let mut metrics = Metrics::new();
     aws.register_metrics(metrics.registry_mut());
-    let registration = registration(&args, &client)?;
+    let registration = registration(&args, &client, metrics.registry_mut())?;
     let admission = registration.as_ref().map(|r| Arc::clone(&r.status));
     if let Some(status) = &admission {
         status.register_metrics(metrics.registry_mut());
@@ -187,7 +188,11 @@ async fn check_crd(client: &Client) -> anyhow::Result<()> {
 }
 
 /// The registration of the webhook configuration, when --webhook-configuration names one.
-fn registration(args: &Args, client: &Client) -> anyhow::Result<Option<Registrar>> {
+fn registration(
+    args: &Args,
+    client: &Client,
+    registry: &mut prometheus_client::registry::Registry,
+) -> anyhow::Result<Option<Registrar>> {
     let admission = &args.admission;
     if !admission.enabled() {
         return Ok(None);
@@ -196,11 +201,32 @@ fn registration(args: &Args, client: &Client) -> anyhow::Result<Option<Registrar
         .registration(&args.lease_namespace)
         .context("the webhook registration flags")?;
     let source = match admission.certificates {
+        CertificateSource::Managed => {
+            let service = admission
+                .webhook_service
+                .as_deref()
+                .unwrap_or("hipaa-guard-webhook");
+            let config = args
+                .certificates
+                .config(service, &args.lease_namespace)
+                .context("the webhook certificate flags")?;
+            let metrics = CertificateMetrics::new();
+            metrics.register(registry);
+            let reporter = Reporter {
+                controller: FIELD_MANAGER.to_string(),
+                instance: Some(args.identity()),
+            };
+            let manager = CertificateManager::new(client.clone(), config)
+                .context("the webhook certificate settings")?
+                .with_metrics(metrics)
+                .with_events(reporter);
+            BundleSource::Managed(Box::new(manager))
+        }
         CertificateSource::File => {
             BundleSource::File(admission.ca_bundle_file.clone().unwrap_or_default())
         }
-        CertificateSource::Secret | CertificateSource::Managed => BundleSource::Secret {
-            api: Api::namespaced(client.clone(), &args.lease_namespace),
+        CertificateSource::Secret => BundleSource::Secret {
+            api: Box::new(Api::namespaced(client.clone(), &args.lease_namespace)),
             name: admission.ca_bundle_secret.clone().unwrap_or_default(),
         },
     };

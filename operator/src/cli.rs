@@ -84,6 +84,8 @@ pub struct Args {
     #[command(flatten)]
     pub admission: crate::admission::args::AdmissionArgs,
     #[command(flatten)]
+    pub certificates: crate::certificates::CertificateArgs,
+    #[command(flatten)]
     pub log: LogArgs,
 }
 

@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod app;
 pub mod aws;
+pub mod certificates;
 pub mod cli;
 pub mod context;
 pub mod controller;

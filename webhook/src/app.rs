@@ -1,4 +1,4 @@
-//! Wiring of the webhook process: the reloading TLS certificate, the Kubernetes client and the
+//! Wiring of the webhook process: the reloading TLS certificate (files or a watched Secret), the Kubernetes client and the
 //! watch caches, the review port and the admin port, and the shutdown on SIGTERM or SIGINT:
 //! `/readyz` fails first, reviews are still answered for `--shutdown-delay`, then both ports stop
 //! accepting and drain their in-flight requests.
@@ -18,6 +18,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::Args;
 use crate::routes::readiness;
 use crate::tls::{ReloadingCertResolver, TlsError, server_config};
+use crate::tls_secret::SecretCertResolver;
 use crate::{
     Exemptions, Metrics, Snapshot, SnapshotCell, SyncState, Webhook, admin_server, caches, router,
 };
@@ -27,6 +28,10 @@ use crate::{
 pub enum StartError {
     #[error("loading --tls-cert/--tls-key")]
     Certificate(#[source] TlsError),
+    #[error("--tls-secret needs the webhook's namespace: set --own-namespace (POD_NAMESPACE)")]
+    NoNamespace,
+    #[error("no certificate: give --tls-cert and --tls-key, or --tls-secret")]
+    NoCertificateSource,
     /// Its message already says "building the TLS configuration".
     #[error(transparent)]
     TlsConfig(TlsError),
@@ -51,16 +56,38 @@ pub enum StartError {
 
 /// Runs the webhook until a shutdown signal has been handled and both ports have drained.
 pub async fn run(args: Args) -> Result<(), StartError> {
-    let resolver = ReloadingCertResolver::load(&args.tls_cert, &args.tls_key)
-        .map_err(StartError::Certificate)?;
-    let tls =
-        TlsAcceptor::from(server_config(Arc::clone(&resolver)).map_err(StartError::TlsConfig)?);
+    let files = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(ReloadingCertResolver::load(cert, key).map_err(StartError::Certificate)?)
+        }
+        _ => None,
+    };
     let client = kube_client(&args).await?;
 
     let metrics = Arc::new(Metrics::new());
     let snapshots = Arc::new(SnapshotCell::new(Snapshot::starting()));
     let sync = Arc::new(SyncState::new());
     let mut tasks = JoinSet::new();
+    let config = match (files, &args.tls_secret) {
+        (Some(files), _) => {
+            metrics.served_certificate(crate::tls::not_after(&files.current()));
+            tasks.spawn(Arc::clone(&files).watch(args.cert_reload_interval, Arc::clone(&metrics)));
+            server_config(files)
+        }
+        (None, Some(name)) => {
+            let namespace = args.own_namespace().ok_or(StartError::NoNamespace)?;
+            let secret = SecretCertResolver::new(&namespace, name);
+            sync.await_certificate();
+            tasks.spawn(Arc::clone(&secret).watch(
+                client.clone(),
+                Arc::clone(&metrics),
+                Arc::clone(&sync),
+            ));
+            server_config(secret)
+        }
+        (None, None) => return Err(StartError::NoCertificateSource),
+    };
+    let tls = TlsAcceptor::from(config.map_err(StartError::TlsConfig)?);
     caches::start(
         client,
         Arc::clone(&snapshots),
@@ -68,7 +95,6 @@ pub async fn run(args: Args) -> Result<(), StartError> {
         Arc::clone(&metrics),
         &mut tasks,
     );
-    tasks.spawn(Arc::clone(&resolver).watch(args.cert_reload_interval, Arc::clone(&metrics)));
 
     let exempt = args.exempt();
     let webhook = Arc::new(Webhook::new(

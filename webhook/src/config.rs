@@ -23,11 +23,28 @@ const SERVICE_ACCOUNT_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/servicea
 )]
 pub struct Args {
     /// PEM certificate chain served on --listen; reloaded when the file changes.
-    #[arg(long, env = "HIPAA_WEBHOOK_TLS_CERT", value_name = "FILE")]
-    pub tls_cert: PathBuf,
+    #[arg(
+        long,
+        env = "HIPAA_WEBHOOK_TLS_CERT",
+        value_name = "FILE",
+        required_unless_present = "tls_secret",
+        conflicts_with = "tls_secret",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
     /// PEM private key of --tls-cert; reloaded when the file changes.
-    #[arg(long, env = "HIPAA_WEBHOOK_TLS_KEY", value_name = "FILE")]
-    pub tls_key: PathBuf,
+    #[arg(
+        long,
+        env = "HIPAA_WEBHOOK_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Instead of the files: the kubernetes.io/tls Secret (in the webhook's own namespace) whose
+    /// tls.crt and tls.key are served, watched through the API so that a renewed certificate is
+    /// served within about a second; /readyz fails until it has loaded.
+    #[arg(long, env = "HIPAA_WEBHOOK_TLS_SECRET", value_name = "NAME")]
+    pub tls_secret: Option<String>,
     /// HTTPS address of POST /validate.
     #[arg(long, env = "HIPAA_WEBHOOK_LISTEN", default_value = "0.0.0.0:8443")]
     pub listen: SocketAddr,
@@ -97,6 +114,18 @@ impl Args {
         }
     }
 
+    /// The namespace the webhook runs in: the flag, else the service account's.
+    pub fn own_namespace(&self) -> Option<String> {
+        self.own_namespace
+            .clone()
+            .or_else(|| {
+                std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE)
+                    .ok()
+                    .map(|ns| ns.trim().to_owned())
+            })
+            .filter(|ns| !ns.is_empty())
+    }
+
     /// The exempt namespaces, the webhook's own included.
     pub fn exempt(&self) -> Vec<String> {
         let mut namespaces: Vec<String> = self
@@ -105,12 +134,7 @@ impl Args {
             .map(|ns| ns.trim().to_owned())
             .filter(|ns| !ns.is_empty())
             .collect();
-        let own = self.own_namespace.clone().or_else(|| {
-            std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE)
-                .ok()
-                .map(|ns| ns.trim().to_owned())
-        });
-        if let Some(own) = own.filter(|ns| !ns.is_empty()) {
+        if let Some(own) = self.own_namespace() {
             namespaces.push(own);
         }
         namespaces.sort();
@@ -177,7 +201,19 @@ mod tests {
     }
 
     #[test]
-    fn requires_the_certificate_flags() {
+    fn takes_the_certificate_from_files_or_a_secret_but_not_both() {
         assert!(Args::try_parse_from(["hipaa-webhook"]).is_err());
+        let secret = Args::try_parse_from(["hipaa-webhook", "--tls-secret", "guard-tls"]).unwrap();
+        assert_eq!(secret.tls_secret.as_deref(), Some("guard-tls"));
+        assert!(secret.tls_cert.is_none());
+        let both = [
+            "hipaa-webhook",
+            "--tls-secret=s",
+            "--tls-cert=c",
+            "--tls-key=k",
+        ];
+        assert!(Args::try_parse_from(both).is_err());
+        let half = ["hipaa-webhook", "--tls-cert=c"];
+        assert!(Args::try_parse_from(half).is_err());
     }
 }

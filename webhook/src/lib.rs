@@ -1,6 +1,6 @@
 //! HIPAA Guard's validating admission webhook: `POST /validate` judges AdmissionReviews with the
 //! controls engine against a snapshot of the cluster kept by watch caches, over TLS that reloads
-//! its certificate; an admin port serves health, readiness and metrics.
+//! its certificate (from files or a watched Secret); an admin port serves health, readiness and metrics.
 
 pub mod app;
 pub mod caches;
@@ -18,6 +18,7 @@ mod skip;
 pub mod snapshot;
 pub mod sync;
 pub mod tls;
+pub mod tls_secret;
 pub mod wire;
 
 pub use decide::{Decision, Exemptions};

@@ -1,13 +1,18 @@
 //! The webhook's Prometheus metrics (prefix `hipaaguard_webhook_`): reviews by kind, operation,
 //! decision and dry-run; failed controls; review latency; cache sync state; bad requests and
-//! certificate reloads; then, as on the operator, `hipaaguard_webhook_build_info` and the
+//! certificate reloads and the served certificate's expiry; then, as on the operator, `hipaaguard_webhook_build_info` and the
 //! `process_*` series. Every label value is a `&'static str`, so counting allocates nothing.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use hipaa_runtime::StandardMetrics;
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -62,7 +67,12 @@ pub struct Metrics {
     pub snapshot_rebuilds: Counter,
     pub tls_reloads: Family<ResultLabels, Counter>,
     pub in_flight: Gauge,
+    /// The served certificate's expiry in Unix seconds ([`NO_CERTIFICATE`] before the first).
+    certificate_not_after: Arc<AtomicI64>,
 }
+
+/// No certificate served yet.
+const NO_CERTIFICATE: i64 = i64::MIN;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -128,6 +138,10 @@ impl Metrics {
             "Reviews being processed",
             in_flight.clone(),
         );
+        let certificate_not_after = Arc::new(AtomicI64::new(NO_CERTIFICATE));
+        registry.register_collector(Box::new(CertificateExpiry(Arc::clone(
+            &certificate_not_after,
+        ))));
         // Series that exist from the start, so that dashboards and alerts see zeros, not gaps.
         for resource in crate::sync::Resource::ALL {
             cache_synced
@@ -153,6 +167,16 @@ impl Metrics {
             snapshot_rebuilds,
             tls_reloads,
             in_flight,
+            certificate_not_after,
+        }
+    }
+
+    /// Records the expiry (Unix seconds) of the certificate now served, for
+    /// `certificate_expiry_seconds`; `None` (unreadable) leaves the last one.
+    pub fn served_certificate(&self, not_after: Option<i64>) {
+        if let Some(not_after) = not_after {
+            self.certificate_not_after
+                .store(not_after, Ordering::Relaxed);
         }
     }
 
@@ -169,6 +193,31 @@ impl Metrics {
         self.bad_requests
             .get_or_create(&ReasonLabels { reason })
             .inc();
+    }
+}
+
+/// `certificate_expiry_seconds`: computed at each scrape, so that it counts down.
+#[derive(Debug)]
+struct CertificateExpiry(Arc<AtomicI64>);
+
+impl Collector for CertificateExpiry {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let not_after = self.0.load(Ordering::Relaxed);
+        if not_after == NO_CERTIFICATE {
+            return Ok(());
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| since.as_secs_f64())
+            .unwrap_or(0.0);
+        let gauge = ConstGauge::new(not_after as f64 - now);
+        let metric = encoder.encode_descriptor(
+            "certificate_expiry_seconds",
+            "Seconds until the served TLS certificate expires (negative once it has)",
+            None,
+            gauge.metric_type(),
+        )?;
+        gauge.encode(metric)
     }
 }
 

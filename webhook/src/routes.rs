@@ -81,10 +81,14 @@ pub fn admin_router(
     admin_server(snapshots, sync, metrics).routes()
 }
 
-/// Not ready while draining after SIGTERM, nor before the first complete snapshot.
+/// Not ready while draining after SIGTERM, nor before the serving certificate and the first
+/// complete snapshot.
 pub fn readiness(snapshots: &SnapshotCell, sync: &SyncState) -> Readiness {
     if sync.is_draining() {
         return Err("not ready: shutting down".to_owned());
+    }
+    if sync.is_certificate_pending() {
+        return Err("not ready: waiting for the serving certificate".to_owned());
     }
     if snapshots.load().synced {
         return Ok(());

@@ -1,6 +1,7 @@
 //! Which watch caches have synced (listed their resource at least once), for `/readyz`,
 //! the `cache_synced` metric and the snapshot's `synced` flag; and whether the webhook is
-//! draining before it stops (`/readyz` fails first, so that endpoints move away from it).
+//! draining before it stops (`/readyz` fails first, so that endpoints move away from it); and
+//! whether the serving certificate is still awaited (from a Secret, read after start).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -49,6 +50,8 @@ impl Resource {
 pub struct SyncState {
     synced: [AtomicBool; 5],
     draining: AtomicBool,
+    /// Set while the serving certificate has not been loaded (only a Secret source sets it).
+    certificate_pending: AtomicBool,
 }
 
 impl SyncState {
@@ -89,6 +92,19 @@ impl SyncState {
 
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Acquire)
+    }
+
+    /// `/readyz` fails until [`SyncState::certificate_loaded`]: the certificate comes later.
+    pub fn await_certificate(&self) {
+        self.certificate_pending.store(true, Ordering::Release);
+    }
+
+    pub fn certificate_loaded(&self) {
+        self.certificate_pending.store(false, Ordering::Release);
+    }
+
+    pub fn is_certificate_pending(&self) -> bool {
+        self.certificate_pending.load(Ordering::Acquire)
     }
 
     /// The resources still waiting for their first list.

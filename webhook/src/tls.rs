@@ -1,6 +1,7 @@
 //! TLS for the review port: rustls (ring, TLS 1.2 and 1.3, HTTP/1.1 by ALPN) with a certificate
 //! resolver that reloads the certificate and key files when their content changes, keeping the
-//! last good pair when a read or parse fails (e.g. half-written files during a rotation).
+//! last good pair when a read or parse fails (e.g. half-written files during a rotation). The
+//! other source, a Secret read through the API, is [`crate::tls_secret`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -143,6 +144,7 @@ impl ReloadingCertResolver {
                 Reload::Unchanged => {}
                 Reload::Reloaded => {
                     last_error = None;
+                    metrics.served_certificate(not_after(&self.current()));
                     metrics
                         .tls_reloads
                         .get_or_create(&ResultLabels { result: "reloaded" })
@@ -190,31 +192,62 @@ fn certified_key(
     key_pem: &[u8],
     provider: &CryptoProvider,
 ) -> Result<CertifiedKey, TlsError> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<Result<_, _>>()
-        .map_err(|err| TlsError::NoCertificate {
+    parse_pair(cert_pem, key_pem, provider).map_err(|err| match err {
+        PairError::NoCertificate(detail) => TlsError::NoCertificate {
             path: cert_path.to_owned(),
-            detail: err.to_string(),
-        })?;
-    if chain.is_empty() {
-        return Err(TlsError::NoCertificate {
-            path: cert_path.to_owned(),
-            detail: "no CERTIFICATE block".to_owned(),
-        });
-    }
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|err| TlsError::NoKey {
-        path: key_path.to_owned(),
-        detail: err.to_string(),
-    })?;
-    CertifiedKey::from_der(chain, key, provider).map_err(|source| TlsError::Mismatch {
-        cert: cert_path.to_owned(),
-        key: key_path.to_owned(),
-        source,
+            detail,
+        },
+        PairError::NoKey(detail) => TlsError::NoKey {
+            path: key_path.to_owned(),
+            detail,
+        },
+        PairError::Mismatch(source) => TlsError::Mismatch {
+            cert: cert_path.to_owned(),
+            key: key_path.to_owned(),
+            source,
+        },
     })
 }
 
+/// Why a PEM certificate chain and key do not form a pair, wherever they were read from.
+#[derive(Debug, thiserror::Error)]
+pub enum PairError {
+    #[error("no PEM certificate: {0}")]
+    NoCertificate(String),
+    #[error("no PEM private key: {0}")]
+    NoKey(String),
+    #[error("the key does not load or does not fit the certificate: {0}")]
+    Mismatch(#[source] rustls::Error),
+}
+
+/// The served pair from PEM: a certificate chain (leaf first) and its private key.
+pub fn parse_pair(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    provider: &CryptoProvider,
+) -> Result<CertifiedKey, PairError> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|err| PairError::NoCertificate(err.to_string()))?;
+    if chain.is_empty() {
+        return Err(PairError::NoCertificate("no CERTIFICATE block".to_owned()));
+    }
+    let key =
+        PrivateKeyDer::from_pem_slice(key_pem).map_err(|err| PairError::NoKey(err.to_string()))?;
+    CertifiedKey::from_der(chain, key, provider).map_err(PairError::Mismatch)
+}
+
+/// When the served certificate (the chain's leaf) expires, in Unix seconds.
+pub fn not_after(key: &CertifiedKey) -> Option<i64> {
+    let leaf = key.end_entity_cert().ok()?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf).ok()?;
+    Some(cert.validity().not_after.timestamp())
+}
+
 /// The server configuration: TLS 1.2+, no client certificates, HTTP/1.1.
-pub fn server_config(resolver: Arc<ReloadingCertResolver>) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn server_config<R: ResolvesServerCert + 'static>(
+    resolver: Arc<R>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()

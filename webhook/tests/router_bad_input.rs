@@ -24,7 +24,7 @@ async fn post(
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
-    let response = request.reply(&router(harness.webhook.clone())).await;
+    let response = request.reply(&router(harness.webhook.clone(), || Ok(()))).await;
     (
         response.status().as_u16(),
         response.body().to_vec(),
@@ -155,7 +155,7 @@ async fn a_body_over_the_cap_gets_413() {
 #[tokio::test]
 async fn wrong_method_and_path_are_refused() {
     let harness = harness();
-    let filter = router(harness.webhook.clone());
+    let filter = router(harness.webhook.clone(), || Ok(()));
     let get = warp::test::request()
         .method("GET")
         .path("/validate")
@@ -212,7 +212,7 @@ async fn admin_port_reports_health_readiness_and_metrics() {
         .path("/validate")
         .header("content-type", "application/json")
         .body(fixture("reviews/deployment-audit.json"))
-        .reply(&router(harness.webhook.clone()))
+        .reply(&router(harness.webhook.clone(), || Ok(())))
         .await;
     assert_eq!(review.status(), 200);
     let metrics = warp::test::request().path("/metrics").reply(&admin).await;

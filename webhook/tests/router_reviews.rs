@@ -19,7 +19,7 @@ async fn review(harness: &Harness, name: &str) -> Value {
         .path("/validate")
         .header("content-type", "application/json")
         .body(body)
-        .reply(&router(harness.webhook.clone()))
+        .reply(&router(harness.webhook.clone(), || Ok(())))
         .await;
     assert_eq!(response.status(), 200, "{name}: {:?}", response.body());
     assert_eq!(response.headers()["content-type"], "application/json");

@@ -43,7 +43,7 @@ async fn start(tls: Option<TlsAcceptor>, limits: Limits) -> (Server, common::Har
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let service = warp::service(router(harness.webhook.clone()));
+    let service = warp::service(router(harness.webhook.clone(), || Ok(())));
     let done = tokio::spawn(serve(
         listener,
         tls,

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::StreamExt;
 use hipaa_crds::HipaaPolicy;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
@@ -29,6 +29,7 @@ use super::bundle::BundleSource;
 use super::policies::governing;
 use super::probe::{ProbeTarget, probe};
 use super::status::RegistrationStatus;
+use crate::certificates::RegisteredBundle;
 
 /// The field manager of the configuration.
 pub const FIELD_MANAGER: &str = "hipaa-guard-operator";
@@ -37,12 +38,15 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How soon to look again while the configuration is not in place.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// The bundle last written into the configuration, and since when it is there (the certificate
-/// rotation issues a certificate from a new CA only once the API server had time to load it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegisteredBundle {
-    pub pem: String,
-    pub since: DateTime<Utc>,
+/// The CA bundle a configuration carries (its entries all carry the same one).
+fn registered_bundle(config: &ValidatingWebhookConfiguration) -> Option<String> {
+    config
+        .webhooks
+        .iter()
+        .flatten()
+        .find_map(|webhook| webhook.client_config.ca_bundle.as_ref())
+        .map(|bundle| String::from_utf8_lossy(&bundle.0).into_owned())
+        .filter(|pem| !pem.is_empty())
 }
 
 /// Aborts the policy watch when the loop ends.
@@ -149,8 +153,8 @@ impl Registrar {
                 written = None;
                 self.observe().await
             };
-            match result {
-                Ok(()) => {}
+            let next_check = match result {
+                Ok(next_check) => next_check,
                 Err(error) => {
                     tracing::warn!(configuration = %self.registration.name, error = %error, "webhook registration");
                     if let PassError::Api { .. } = error {
@@ -161,10 +165,11 @@ impl Registrar {
                         Utc::now(),
                         &error.to_string(),
                     );
+                    None
                 }
-            }
+            };
             wait = if self.status.is_registered() {
-                self.interval
+                next_check.map_or(self.interval, |check| check.min(self.interval))
             } else {
                 RETRY
             };
@@ -179,24 +184,40 @@ impl Registrar {
     }
 
     /// A standby's look at the configuration.
-    async fn observe(&self) -> Result<(), PassError> {
+    async fn observe(&self) -> Result<Option<Duration>, PassError> {
         let current = self.current().await?;
         self.status.observe(
             current.as_ref(),
             Utc::now(),
             "the leader to register the webhook configuration",
         );
-        Ok(())
+        Ok(None)
     }
 
-    /// The leader's pass.
+    /// The leader's pass; returns when the bundle's source wants the next one at the latest.
     async fn pass(
         &self,
         store: &Store<HipaaPolicy>,
         written: &mut Option<Written>,
         registered: &mut Option<RegisteredBundle>,
-    ) -> Result<(), PassError> {
-        let bundle = self.source.bundle().await?;
+    ) -> Result<Option<Duration>, PassError> {
+        let current = self.current().await?;
+        if registered.is_none() {
+            // After a restart: what the configuration already carries, as if written now (a
+            // rotation then waits its full propagation delay, the safe side).
+            *registered =
+                current
+                    .as_ref()
+                    .and_then(registered_bundle)
+                    .map(|pem| RegisteredBundle {
+                        pem,
+                        since: Utc::now(),
+                    });
+        }
+        let super::bundle::Bundle {
+            pem: bundle,
+            next_check,
+        } = self.source.bundle(registered.as_ref()).await?;
         let policies = store.state();
         let (governing, skipped) = governing(policies.iter().map(Arc::as_ref));
         for skip in &skipped {
@@ -206,7 +227,6 @@ impl Registrar {
         let owner = self.owner_reference().await?;
         let desired = webhook_configuration(&self.registration, &governing, &bundle, owner);
         let desired_text = serde_json::to_string(&desired).unwrap_or_default();
-        let current = self.current().await?;
         let unchanged = match (&current, written.as_ref()) {
             (Some(current), Some(written)) => {
                 written.desired == desired_text
@@ -216,7 +236,7 @@ impl Registrar {
         };
         if unchanged {
             self.status.observe(current.as_ref(), Utc::now(), "");
-            return Ok(());
+            return Ok(next_check);
         }
         let target = self.probe_target().await?;
         if let Err(error) = probe(&target, &bundle, PROBE_TIMEOUT).await {
@@ -241,7 +261,7 @@ impl Registrar {
             });
         }
         self.status.observe(Some(&applied), Utc::now(), "");
-        Ok(())
+        Ok(next_check)
     }
 
     async fn owner_reference(&self) -> Result<Option<OwnerReference>, PassError> {

@@ -140,8 +140,9 @@ pub fn pods_are_hardened(docs: &[Value]) {
     }
 }
 
-/// No rule of any Role or ClusterRole grants a wildcard or touches Secrets; write verbs only on
-/// HipaaPolicy status, events and leases.
+/// No rule of any Role or ClusterRole grants a wildcard; write verbs only on HipaaPolicy status,
+/// events and leases; Secrets only in a namespaced Role and by name (the webhook certificates the
+/// operator manages), except `create`, which cannot name its object and grants nothing else.
 #[track_caller]
 pub fn rbac_is_least_privilege(docs: &[Value]) {
     let writes = ["create", "update", "patch", "delete", "deletecollection"];
@@ -153,6 +154,7 @@ pub fn rbac_is_least_privilege(docs: &[Value]) {
     for role in roles {
         seen += 1;
         let name = role["metadata"]["name"].as_str().unwrap_or("?");
+        let namespaced = role["kind"] == "Role";
         for rule in role["rules"].as_array().cloned().unwrap_or_default() {
             let (groups, resources, verbs) = (
                 strings(&rule["apiGroups"]),
@@ -162,10 +164,15 @@ pub fn rbac_is_least_privilege(docs: &[Value]) {
             for field in groups.iter().chain(&resources).chain(&verbs) {
                 assert!(!field.contains('*'), "{name} grants a wildcard: {rule}");
             }
-            assert!(
-                !resources.iter().any(|r| r == "secrets"),
-                "{name} grants access to Secrets: {rule}"
-            );
+            if resources.iter().any(|r| r == "secrets") {
+                let named = !strings(&rule["resourceNames"]).is_empty();
+                let create_only = verbs.iter().all(|v| v == "create");
+                assert!(
+                    namespaced && resources.len() == 1 && (named || create_only),
+                    "{name} grants access to Secrets beyond the named ones: {rule}"
+                );
+                continue;
+            }
             if verbs.iter().any(|v| writes.contains(&v.as_str())) {
                 for resource in &resources {
                     assert!(
