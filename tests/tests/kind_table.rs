@@ -1,7 +1,9 @@
-//! The chart against the engine's kind table (`hipaa_controls::object::KINDS`): the webhook's
-//! admission rules ask for exactly the requests the table says are judged, and each component's
-//! ClusterRole reads exactly the kinds the table says it watches. Read from the rendered
-//! manifests in deploy/, which `helm_e2e` keeps in sync with the chart; no cluster needed.
+//! The deployment against the engine's kind table (`hipaa_controls::object::KINDS`): the webhook
+//! configuration the operator registers asks for exactly the requests the table says are judged,
+//! and each component's ClusterRole reads exactly the kinds the table says it watches. Read from
+//! deploy/webhook-configuration.yaml (the operator's builder keeps it current:
+//! operator/src/admission/build_tests.rs) and the rendered manifests in deploy/ (`helm_e2e` keeps
+//! them in sync with the chart); no cluster needed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::collections::BTreeSet;
@@ -11,12 +13,28 @@ use serde::Deserialize;
 use serde_json::Value;
 
 const MANIFESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/hipaa-guard.yaml");
+const REGISTERED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../deploy/webhook-configuration.yaml"
+);
 
-/// Groups the kind table does not describe: our own CRD, Events, leader election.
-const NOT_KINDS: [&str; 3] = ["hipaaguard.io", "events.k8s.io", "coordination.k8s.io"];
+/// Groups the kind table does not describe: our own CRD, Events, leader election, and admission
+/// registration (the operator's rules on its webhook configuration and its own ClusterRole, which
+/// helm_e2e's admission checks hold to exactly).
+const NOT_KINDS: [&str; 5] = [
+    "hipaaguard.io",
+    "events.k8s.io",
+    "coordination.k8s.io",
+    "admissionregistration.k8s.io",
+    "rbac.authorization.k8s.io",
+];
 
 fn documents() -> Vec<Value> {
-    let text = std::fs::read_to_string(MANIFESTS).unwrap();
+    documents_of(MANIFESTS)
+}
+
+fn documents_of(path: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
     yaml_serde::Deserializer::from_str(&text)
         .map(|document| Value::deserialize(document).unwrap())
         .filter(|document| !document.is_null())
@@ -70,33 +88,38 @@ fn reads(rows: impl Iterator<Item = &'static KindInfo>) -> BTreeSet<(String, Str
     .collect()
 }
 
-#[test]
-fn the_webhook_rules_ask_for_what_the_table_judges() {
-    let documents = documents();
-    let configuration = of_kind(&documents, "ValidatingWebhookConfiguration", "");
+/// A request the API server may send: (group, version, resource, operation, scope).
+type Request = (String, String, String, String, String);
+
+/// The requests an entry's rules ask for.
+fn asked(entry: &Value) -> BTreeSet<Request> {
     let mut asked = BTreeSet::new();
-    for webhook in configuration["webhooks"].as_array().unwrap() {
-        for rule in webhook["rules"].as_array().unwrap() {
-            let scope = rule["scope"].as_str().unwrap_or("*").to_owned();
-            for group in strings(&rule["apiGroups"]) {
-                for version in strings(&rule["apiVersions"]) {
-                    for resource in strings(&rule["resources"]) {
-                        for operation in strings(&rule["operations"]) {
-                            asked.insert((
-                                group.clone(),
-                                version.clone(),
-                                resource.clone(),
-                                operation,
-                                scope.clone(),
-                            ));
-                        }
+    for rule in entry["rules"].as_array().unwrap() {
+        let scope = rule["scope"].as_str().unwrap_or("*").to_owned();
+        for group in strings(&rule["apiGroups"]) {
+            for version in strings(&rule["apiVersions"]) {
+                for resource in strings(&rule["resources"]) {
+                    for operation in strings(&rule["operations"]) {
+                        asked.insert((
+                            group.clone(),
+                            version.clone(),
+                            resource.clone(),
+                            operation,
+                            scope.clone(),
+                        ));
                     }
                 }
             }
         }
     }
+    asked
+}
+
+/// The requests the table judges for the rows `select` picks: every version read, the resource
+/// and its judged subresources, the judged operations.
+fn judged(select: impl Fn(&KindInfo) -> bool) -> BTreeSet<Request> {
     let mut judged = BTreeSet::new();
-    for row in KINDS.iter() {
+    for row in KINDS.iter().filter(|row| select(row)) {
         let scope = if row.namespaced {
             "Namespaced"
         } else {
@@ -109,18 +132,49 @@ fn the_webhook_rules_ask_for_what_the_table_judges() {
                 .map(|sub| format!("{}/{sub}", row.plural)),
         );
         for resource in resources {
-            for operation in row.admission.operations {
-                judged.insert((
-                    row.group().to_owned(),
-                    row.version().to_owned(),
-                    resource.clone(),
-                    operation.as_str().to_owned(),
-                    scope.to_owned(),
-                ));
+            for version in row.versions() {
+                for operation in row.admission.operations {
+                    judged.insert((
+                        row.group().to_owned(),
+                        version.to_owned(),
+                        resource.clone(),
+                        operation.as_str().to_owned(),
+                        scope.to_owned(),
+                    ));
+                }
             }
         }
     }
-    assert_eq!(asked, judged);
+    judged
+}
+
+#[test]
+fn the_webhook_rules_ask_for_what_the_table_judges() {
+    let documents = documents_of(REGISTERED);
+    let configuration = of_kind(&documents, "ValidatingWebhookConfiguration", "");
+    // Each policy has an entry for the namespaced kinds and one for Namespaces; one entry
+    // covers the other cluster-scoped kinds. Each asks for exactly its rows' requests.
+    let objects = judged(|row| row.namespaced);
+    let namespaces = judged(|row| row.kind == "Namespace");
+    let cluster = judged(|row| !row.namespaced && row.kind != "Namespace");
+    let mut all = BTreeSet::new();
+    for entry in configuration["webhooks"].as_array().unwrap() {
+        let name = entry["name"].as_str().unwrap();
+        let expected = if name.ends_with(".objects.validate.hipaaguard.io") {
+            &objects
+        } else if name.ends_with(".namespaces.validate.hipaaguard.io") {
+            &namespaces
+        } else if name == "cluster.validate.hipaaguard.io" {
+            &cluster
+        } else {
+            panic!("an entry of no known kind: {name}")
+        };
+        let asked = asked(entry);
+        assert_eq!(&asked, expected, "{name}");
+        all.extend(asked);
+    }
+    // Together they ask for every judged request: an entry kind the table needs is there.
+    assert_eq!(all, judged(|_| true));
 }
 
 #[test]

@@ -22,10 +22,14 @@ fn chart_defaults() -> Registration {
         failure_policy: FailurePolicy::Fail,
         timeout_seconds: 5,
         excluded_namespaces: vec!["kube-system".to_owned(), "hipaa-guard".to_owned()],
-        labels: BTreeMap::from([(
-            "app.kubernetes.io/managed-by".to_owned(),
-            "hipaa-guard-operator".to_owned(),
-        )]),
+        labels: BTreeMap::from(
+            [
+                ("app.kubernetes.io/name", "hipaa-guard"),
+                ("app.kubernetes.io/instance", "hipaa-guard"),
+                ("app.kubernetes.io/component", "webhook"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        ),
     }
 }
 

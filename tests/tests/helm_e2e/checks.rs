@@ -1,87 +1,9 @@
-//! What every rendering of the chart must hold: a safe webhook configuration, hardened pods,
-//! least-privilege RBAC. Shared by the tests of the default and the non-default values.
+//! What every rendering of the chart must hold: hardened pods, least-privilege RBAC. Shared by
+//! the tests of the default and the non-default values (admission has its own, admission.rs).
 
 use serde_json::Value;
 
 use super::render::{of_kind, strings};
-
-/// The webhook configuration is safe to run: no side effects, v1 reviews, a bounded timeout, the
-/// cluster's and the release's namespaces left out, and rules for every kind the webhook judges.
-#[track_caller]
-pub fn webhook_configuration_is_safe(docs: &[Value], namespace: &str) -> Value {
-    let configurations = of_kind(docs, "ValidatingWebhookConfiguration");
-    let [configuration] = configurations.as_slice() else {
-        panic!(
-            "expected one ValidatingWebhookConfiguration, found {}",
-            configurations.len()
-        );
-    };
-    let webhooks = configuration["webhooks"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let [webhook] = webhooks.as_slice() else {
-        panic!("expected one webhook, found {}", webhooks.len())
-    };
-    assert_eq!(webhook["sideEffects"], "None");
-    assert_eq!(strings(&webhook["admissionReviewVersions"]), ["v1"]);
-    let timeout = webhook["timeoutSeconds"].as_i64().unwrap_or(0);
-    assert!(
-        (1..=10).contains(&timeout),
-        "timeoutSeconds {timeout} is outside 1..=10"
-    );
-    assert!(["Fail", "Ignore"].contains(&webhook["failurePolicy"].as_str().unwrap_or("")));
-
-    let expressions = webhook["namespaceSelector"]["matchExpressions"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let excluded = expressions
-        .iter()
-        .find(|e| e["key"] == "kubernetes.io/metadata.name" && e["operator"] == "NotIn")
-        .map(|e| strings(&e["values"]))
-        .unwrap_or_default();
-    for needed in ["kube-system", namespace] {
-        assert!(
-            excluded.iter().any(|ns| ns == needed),
-            "{needed} is not excluded: {excluded:?}"
-        );
-    }
-
-    let rules = webhook["rules"].as_array().cloned().unwrap_or_default();
-    let covers = |group: &str, resource: &str, operation: &str| {
-        rules.iter().any(|rule| {
-            strings(&rule["apiGroups"]).iter().any(|g| g == group)
-                && strings(&rule["resources"]).iter().any(|r| r == resource)
-                && strings(&rule["operations"]).iter().any(|o| o == operation)
-        })
-    };
-    let judged = [
-        ("", "pods"),
-        ("", "services"),
-        ("", "persistentvolumeclaims"),
-        ("apps", "deployments"),
-        ("apps", "statefulsets"),
-        ("apps", "daemonsets"),
-        ("apps", "replicasets"),
-        ("batch", "jobs"),
-        ("batch", "cronjobs"),
-        ("networking.k8s.io", "ingresses"),
-    ];
-    for (group, resource) in judged {
-        for operation in ["CREATE", "UPDATE"] {
-            assert!(
-                covers(group, resource, operation),
-                "no rule for {operation} {group}/{resource}"
-            );
-        }
-    }
-    assert!(
-        covers("networking.k8s.io", "networkpolicies", "DELETE"),
-        "no rule for DELETE networkpolicies"
-    );
-    webhook.clone()
-}
 
 /// Every rendered pod runs hardened: non-root, read-only root filesystem, no capabilities, no
 /// privilege escalation, seccomp RuntimeDefault, with resources and both probes.
@@ -140,9 +62,11 @@ pub fn pods_are_hardened(docs: &[Value]) {
     }
 }
 
-/// No rule of any Role or ClusterRole grants a wildcard; write verbs only on HipaaPolicy status,
-/// events and leases; Secrets only in a namespaced Role and by name (the webhook certificates the
-/// operator manages), except `create`, which cannot name its object and grants nothing else.
+/// No rule of any Role or ClusterRole grants a wildcard; Secrets only in a namespaced Role and by
+/// name (the webhook certificates the operator manages or reads), except `create`, which cannot
+/// name its object and grants nothing else; RBAC objects are read only by name; write verbs only
+/// on HipaaPolicy status, events, leases, the operator's Secrets and the webhook configuration
+/// the operator registers (admission.rs checks those rules exactly).
 #[track_caller]
 pub fn rbac_is_least_privilege(docs: &[Value]) {
     let writes = ["create", "update", "patch", "delete", "deletecollection"];
@@ -161,11 +85,11 @@ pub fn rbac_is_least_privilege(docs: &[Value]) {
                 strings(&rule["resources"]),
                 strings(&rule["verbs"]),
             );
+            let named = !strings(&rule["resourceNames"]).is_empty();
             for field in groups.iter().chain(&resources).chain(&verbs) {
                 assert!(!field.contains('*'), "{name} grants a wildcard: {rule}");
             }
             if resources.iter().any(|r| r == "secrets") {
-                let named = !strings(&rule["resourceNames"]).is_empty();
                 let create_only = verbs.iter().all(|v| v == "create");
                 assert!(
                     namespaced && resources.len() == 1 && (named || create_only),
@@ -173,13 +97,42 @@ pub fn rbac_is_least_privilege(docs: &[Value]) {
                 );
                 continue;
             }
-            if verbs.iter().any(|v| writes.contains(&v.as_str())) {
-                for resource in &resources {
+            if groups.iter().any(|g| g == "rbac.authorization.k8s.io") {
+                assert!(
+                    named && verbs == ["get"],
+                    "{name} may read RBAC beyond a named object: {rule}"
+                );
+            }
+            if !verbs.iter().any(|v| writes.contains(&v.as_str())) {
+                continue;
+            }
+            for resource in &resources {
+                if resource == "validatingwebhookconfigurations" {
+                    // Deliberate: the operator registers the webhook configuration itself, and
+                    // server-side apply of an absent object needs `create`, which RBAC checks
+                    // before the object has a name, so it cannot be limited to one. It is
+                    // granted alone; every other write names the configuration, and nothing may
+                    // delete it (the ClusterRole owns it, so uninstalling collects it).
                     assert!(
-                        writable.contains(&resource.as_str()),
-                        "{name} may write {resource}: {rule}"
+                        name.ends_with("-operator") && role["kind"] == "ClusterRole",
+                        "only the operator registers admission: {name} {rule}"
                     );
+                    assert!(
+                        verbs == ["create"] || (named && verbs.iter().all(|v| v != "create")),
+                        "{name}: create alone, other writes by name: {rule}"
+                    );
+                    assert!(
+                        !verbs
+                            .iter()
+                            .any(|v| v.starts_with("delete") || v == "update"),
+                        "{name} may replace or delete webhook configurations: {rule}"
+                    );
+                    continue;
                 }
+                assert!(
+                    writable.contains(&resource.as_str()),
+                    "{name} may write {resource}: {rule}"
+                );
             }
         }
     }
