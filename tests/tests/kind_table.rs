@@ -102,14 +102,14 @@ fn the_webhook_rules_ask_for_what_the_table_judges() {
         } else {
             "Cluster"
         };
-        let resources = std::iter::once(row.plural.to_owned()).chain(
+        let resources = std::iter::once((row.plural.to_owned(), "")).chain(
             row.admission
                 .subresources
                 .iter()
-                .map(|sub| format!("{}/{sub}", row.plural)),
+                .map(|sub| (format!("{}/{sub}", row.plural), *sub)),
         );
-        for resource in resources {
-            for operation in row.admission.operations {
+        for (resource, sub) in resources {
+            for operation in row.admission.operations_on(sub) {
                 judged.insert((
                     row.group().to_owned(),
                     row.version().to_owned(),

@@ -12,15 +12,17 @@ pub enum Resource {
     NetworkPolicies,
     StorageClasses,
     PersistentVolumeClaims,
+    HorizontalPodAutoscalers,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 6] = [
         Resource::HipaaPolicies,
         Resource::Namespaces,
         Resource::NetworkPolicies,
         Resource::StorageClasses,
         Resource::PersistentVolumeClaims,
+        Resource::HorizontalPodAutoscalers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,6 +32,7 @@ impl Resource {
             Resource::NetworkPolicies => "networkpolicies",
             Resource::StorageClasses => "storageclasses",
             Resource::PersistentVolumeClaims => "persistentvolumeclaims",
+            Resource::HorizontalPodAutoscalers => "horizontalpodautoscalers",
         }
     }
 
@@ -40,6 +43,7 @@ impl Resource {
             Resource::NetworkPolicies => 2,
             Resource::StorageClasses => 3,
             Resource::PersistentVolumeClaims => 4,
+            Resource::HorizontalPodAutoscalers => 5,
         }
     }
 }
@@ -47,7 +51,7 @@ impl Resource {
 /// One flag per watched resource.
 #[derive(Debug, Default)]
 pub struct SyncState {
-    synced: [AtomicBool; 5],
+    synced: [AtomicBool; 6],
     draining: AtomicBool,
 }
 
