@@ -1,5 +1,6 @@
 //! The cluster state a decision needs besides the object itself: Namespaces, NetworkPolicies,
-//! StorageClasses, PVCs and backup schedules, indexed for lookups on the admission hot path.
+//! StorageClasses, PVCs, HorizontalPodAutoscalers and backup schedules, indexed for lookups on
+//! the admission hot path.
 //!
 //! The webhook and the operator fill it from watch caches, `kubectl hipaa scan` from the manifests
 //! it reads. It holds `Arc`s so that callers can share objects with their caches without copying.
@@ -7,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -66,6 +68,7 @@ pub struct ContextObjects {
     pub network_policies: Vec<Arc<NetworkPolicy>>,
     pub storage_classes: Vec<Arc<StorageClass>>,
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
+    pub autoscalers: Vec<Arc<HorizontalPodAutoscaler>>,
     pub backup_schedules: Vec<BackupSchedule>,
 }
 
@@ -87,6 +90,7 @@ impl ContextObjects {
             ("networking.k8s.io/v1", "NetworkPolicy") => self.network_policies.push(typed(value)?),
             ("storage.k8s.io/v1", "StorageClass") => self.storage_classes.push(typed(value)?),
             ("v1", "PersistentVolumeClaim") => self.pvcs.push(typed(value)?),
+            ("autoscaling/v2", "HorizontalPodAutoscaler") => self.autoscalers.push(typed(value)?),
             ("velero.io/v1", "Schedule") => self
                 .backup_schedules
                 .push(BackupSchedule::from_value(&value)),
@@ -103,6 +107,8 @@ pub struct ClusterContext {
     network_policies: HashMap<String, Vec<Arc<NetworkPolicy>>>,
     storage_classes: BTreeMap<String, Arc<StorageClass>>,
     pvcs: HashMap<(String, String), Arc<PersistentVolumeClaim>>,
+    /// By namespace: few per namespace, looked up by their scale target.
+    autoscalers: HashMap<String, Vec<Arc<HorizontalPodAutoscaler>>>,
     backup_schedules: Vec<BackupSchedule>,
     /// Whether NetworkPolicies, StorageClasses, ... are known at all (offline scans may lack them).
     pub completeness: Completeness,
@@ -171,6 +177,9 @@ impl ClusterContext {
         for pvc in &objects.pvcs {
             self.insert_pvc(Arc::clone(pvc));
         }
+        for autoscaler in &objects.autoscalers {
+            self.insert_autoscaler(Arc::clone(autoscaler));
+        }
         for schedule in &objects.backup_schedules {
             self.insert_backup_schedule(schedule.clone());
         }
@@ -195,6 +204,17 @@ impl ClusterContext {
     pub fn insert_pvc(&mut self, pvc: Arc<PersistentVolumeClaim>) {
         self.pvcs
             .insert((namespace_of(&pvc.metadata), name_of(&pvc.metadata)), pvc);
+    }
+
+    /// Adds a HorizontalPodAutoscaler; one of the same name in its namespace is replaced.
+    pub fn insert_autoscaler(&mut self, hpa: Arc<HorizontalPodAutoscaler>) {
+        let name = hpa.metadata.name.clone();
+        let list = self
+            .autoscalers
+            .entry(namespace_of(&hpa.metadata))
+            .or_default();
+        list.retain(|existing| existing.metadata.name != name);
+        list.push(hpa);
     }
 
     /// Adds a schedule; one of the same name is replaced.
@@ -251,6 +271,34 @@ impl ClusterContext {
             .iter()
             .filter(move |((ns, _), _)| ns == namespace)
             .map(|(_, pvc)| pvc.as_ref())
+    }
+
+    /// The HorizontalPodAutoscaler of `namespace` whose `scaleTargetRef` names the workload of
+    /// API group `group` (empty for the core group), `kind` and `name`; the first by name when
+    /// several do (Kubernetes' HPA controller then scales none of them).
+    pub fn autoscaler_of(
+        &self,
+        namespace: &str,
+        group: &str,
+        kind: &str,
+        name: &str,
+    ) -> Option<&HorizontalPodAutoscaler> {
+        self.autoscalers
+            .get(namespace)?
+            .iter()
+            .map(Arc::as_ref)
+            .filter(|hpa| {
+                hpa.spec.as_ref().is_some_and(|spec| {
+                    let target = &spec.scale_target_ref;
+                    let target_group = target
+                        .api_version
+                        .as_deref()
+                        .and_then(|v| v.split_once('/'))
+                        .map_or("", |(group, _)| group);
+                    target.kind == kind && target.name == name && target_group == group
+                })
+            })
+            .min_by(|a, b| a.metadata.name.cmp(&b.metadata.name))
     }
 
     pub fn backup_schedules(&self) -> &[BackupSchedule] {

@@ -1,5 +1,6 @@
-//! The entry points: judge one Kubernetes object (or one NetworkPolicy deletion) against every
-//! control the effective policy applies, and turn verdicts into findings with exceptions applied.
+//! The entry points: judge one Kubernetes object (or one change the object alone does not show:
+//! a NetworkPolicy's creation, update or deletion, a workload's scale) against every control the
+//! effective policy applies, and turn verdicts into findings with exceptions applied.
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -9,7 +10,7 @@ use crate::check::{Check, Subject, Verdict};
 use crate::context::ClusterContext;
 use crate::k8s;
 use crate::model::{Control, ExceptionRef, Finding, Outcome, Scope};
-use crate::object::Object;
+use crate::object::{Object, ObjectKind};
 use crate::policy::EffectivePolicy;
 
 /// Where an evaluation runs.
@@ -93,6 +94,17 @@ pub fn evaluate(
     out
 }
 
+/// Judges the creation of a NetworkPolicy under HIPAA-K8S-NETPOL: a finding when a rule of it
+/// lets everything in (see k8s::netpol); a new policy cannot otherwise uncover pods.
+pub fn evaluate_network_policy_creation(
+    np: &NetworkPolicy,
+    ctx: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Evaluation {
+    judge_network_policy_change(None, Some(np), ctx, policy, now)
+}
+
 /// Judges the deletion of a NetworkPolicy under HIPAA-K8S-NETPOL: a finding when the pods it
 /// selected are no longer covered by a remaining ingress-restricting policy (see k8s::netpol).
 pub fn evaluate_network_policy_deletion(
@@ -101,12 +113,13 @@ pub fn evaluate_network_policy_deletion(
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Evaluation {
-    judge_network_policy_change(np, None, ctx, policy, now)
+    judge_network_policy_change(Some(np), None, ctx, policy, now)
 }
 
 /// Judges an update of a NetworkPolicy from `old` to `new` under HIPAA-K8S-NETPOL: as a deletion
 /// of `old` in which `new` counts among the remaining policies (an update that narrows the
-/// selector or drops Ingress from policyTypes can uncover pods just like a deletion).
+/// selector or drops Ingress from policyTypes can uncover pods just like a deletion), and as a
+/// creation of `new` (a rule that lets everything in uncovers the pods it selects).
 pub fn evaluate_network_policy_update(
     old: &NetworkPolicy,
     new: &NetworkPolicy,
@@ -114,29 +127,67 @@ pub fn evaluate_network_policy_update(
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Evaluation {
-    judge_network_policy_change(old, Some(new), ctx, policy, now)
+    judge_network_policy_change(Some(old), Some(new), ctx, policy, now)
 }
 
 fn judge_network_policy_change(
-    np: &NetworkPolicy,
-    replacement: Option<&NetworkPolicy>,
+    old: Option<&NetworkPolicy>,
+    new: Option<&NetworkPolicy>,
     ctx: &ClusterContext,
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Evaluation {
     let mut out = Evaluation::default();
-    let (Some(control), Some(setting)) = (
+    let (Some(control), Some(setting), Some(named)) = (
         catalog::control(ids::K8S_NETPOL),
         policy.setting(ids::K8S_NETPOL),
+        new.or(old),
     ) else {
         return out;
     };
     let subject = Subject {
         kind: "NetworkPolicy",
-        namespace: Some(np.metadata.namespace.as_deref().unwrap_or("default")),
-        name: np.metadata.name.as_deref().unwrap_or(""),
+        namespace: Some(named.metadata.namespace.as_deref().unwrap_or("default")),
+        name: named.metadata.name.as_deref().unwrap_or(""),
     };
-    let verdict = k8s::netpol::deletion(np, replacement, subject, ctx, &setting.parameters);
+    let verdict = k8s::netpol::change(old, new, subject, ctx, &setting.parameters);
+    record(
+        &mut out,
+        control,
+        verdict,
+        subject,
+        setting.enforcement,
+        policy,
+        now,
+    );
+    out
+}
+
+/// Judges a write of the `scale` subresource of the workload `name` (of `kind`) in `namespace`
+/// to `replicas` under HIPAA-K8S-HA (`kubectl scale`, an autoscaler): a finding when it leaves a
+/// production Deployment or StatefulSet below `minReplicas`, unless a HorizontalPodAutoscaler
+/// scales that workload (see k8s::ha).
+pub fn evaluate_scale(
+    kind: ObjectKind,
+    namespace: &str,
+    name: &str,
+    replicas: i32,
+    ctx: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Evaluation {
+    let mut out = Evaluation::default();
+    let (Some(control), Some(setting)) =
+        (catalog::control(ids::K8S_HA), policy.setting(ids::K8S_HA))
+    else {
+        return out;
+    };
+    let subject = Subject {
+        kind: kind.as_str(),
+        namespace: Some(namespace),
+        name,
+    };
+    let verdict = k8s::ha::scale(kind, replicas, subject, ctx, &setting.parameters);
     record(
         &mut out,
         control,

@@ -24,7 +24,8 @@ pub use context::{
 };
 pub use duration::{DurationError, parse_duration, parse_positive_duration};
 pub use engine::{
-    Evaluation, Mode, evaluate, evaluate_network_policy_deletion, evaluate_network_policy_update,
+    Evaluation, Mode, evaluate, evaluate_network_policy_creation, evaluate_network_policy_deletion,
+    evaluate_network_policy_update, evaluate_scale,
 };
 pub use image_ref::ImageReference;
 pub use k8s::{ENVIRONMENT_LABEL, PHI_LABEL};

@@ -66,7 +66,8 @@ pub enum Target {
     Ingress,
     PersistentVolumeClaim,
     Namespace,
-    /// The deletion of a NetworkPolicy (HIPAA-K8S-NETPOL judges what the deletion uncovers).
+    /// The creation, update or deletion of a NetworkPolicy (HIPAA-K8S-NETPOL judges what the
+    /// change opens or uncovers).
     NetworkPolicy,
     EksCluster,
     EcrRepository,
@@ -85,7 +86,7 @@ impl Target {
             Target::Ingress => "Ingress",
             Target::PersistentVolumeClaim => "PersistentVolumeClaim",
             Target::Namespace => "Namespace",
-            Target::NetworkPolicy => "NetworkPolicy (deletion)",
+            Target::NetworkPolicy => "NetworkPolicy (creation, update, deletion)",
             Target::EksCluster => "EKS cluster",
             Target::EcrRepository => "ECR repository",
             Target::SecretsManagerSecret => "Secrets Manager secret",

@@ -1,5 +1,5 @@
 //! Kubernetes label selectors: matching labels, checking operators, and proving that one selector
-//! selects everything another one does (for NetworkPolicy deletions).
+//! selects everything another one does (for NetworkPolicy updates and deletions).
 
 use std::collections::BTreeMap;
 

@@ -66,6 +66,7 @@ impl Writers {
             pvcs: self.pvcs.as_reader(),
             network_policies: self.network_policies.as_reader(),
             storage_classes: self.storage_classes.as_reader(),
+            autoscalers: Writer::default().as_reader(),
             judged: self.judged.readers(),
             backup_schedules: Default::default(),
         }

@@ -3,9 +3,12 @@
 //! objects are created; non-compliant ones are denied with the control ID and the 45 CFR section;
 //! Warn mode prints `Warning:` and creates; deleting the covering NetworkPolicy is denied; a
 //! namespace no policy selects is untouched; a replaced certificate is served without a restart.
+//! `webhook_e2e/changes.rs` covers the requests that change a judged field otherwise (NetworkPolicy
+//! edits, `kubectl debug`, `kubectl scale`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod webhook_e2e {
+    pub mod changes;
     pub mod support;
 }
 

@@ -1,5 +1,5 @@
 //! The Kubernetes edge: watch caches (kube-runtime reflectors) of HipaaPolicies, Namespaces,
-//! NetworkPolicies, StorageClasses and PVCs, and the task that rebuilds the snapshot when they
+//! NetworkPolicies, StorageClasses, PVCs and HorizontalPodAutoscalers, and the task that rebuilds the snapshot when they
 //! change. Watch events only mark what changed; bursts coalesce into one rebuild.
 
 use std::fmt::Debug;
@@ -11,6 +11,7 @@ use futures::StreamExt;
 use hipaa_controls::context::ContextObjects;
 use hipaa_crds::HipaaPolicy;
 use hipaa_runtime::trim_for_cache;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -51,6 +52,7 @@ struct Stores {
     network_policies: Store<NetworkPolicy>,
     storage_classes: Store<StorageClass>,
     pvcs: Store<PersistentVolumeClaim>,
+    autoscalers: Store<HorizontalPodAutoscaler>,
 }
 
 impl Stores {
@@ -62,6 +64,7 @@ impl Stores {
                 network_policies: self.network_policies.state(),
                 storage_classes: self.storage_classes.state(),
                 pvcs: self.pvcs.state(),
+                autoscalers: self.autoscalers.state(),
                 backup_schedules: Vec::new(),
             },
         }
@@ -111,8 +114,16 @@ pub fn start(
             tasks,
         ),
         pvcs: watch(
-            Api::all(client),
+            Api::all(client.clone()),
             Resource::PersistentVolumeClaims,
+            &changes,
+            &sync,
+            &metrics,
+            tasks,
+        ),
+        autoscalers: watch(
+            Api::all(client),
+            Resource::HorizontalPodAutoscalers,
             &changes,
             &sync,
             &metrics,
@@ -214,6 +225,10 @@ async fn rebuild_loop(
                     state.context.storage_classes.len(),
                 ),
                 (Resource::PersistentVolumeClaims, state.context.pvcs.len()),
+                (
+                    Resource::HorizontalPodAutoscalers,
+                    state.context.autoscalers.len(),
+                ),
             ];
             // Scopes computed before every cache synced may miss namespaces or policies.
             let reuse = if synced { reuse } else { None };

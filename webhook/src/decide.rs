@@ -1,12 +1,15 @@
 //! The admission decision for one review: a plain function of the request, the snapshot, the
 //! exempt namespaces and the time. No I/O, no clock, no client.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use hipaa_controls::model::{Finding, Outcome};
 use hipaa_controls::policy::EffectivePolicy;
+use hipaa_controls::{Evaluation, Object};
 use hipaa_crds::Enforcement;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde_json::value::RawValue;
 
 use crate::envelope::Payload;
@@ -18,7 +21,8 @@ use crate::snapshot::{Scope, Snapshot};
 
 /// The message every review in scope gets until the watch caches have synced.
 pub const STARTING_MESSAGE: &str = "HIPAA Guard is starting and has not loaded the cluster state yet \
-(HipaaPolicies, Namespaces, NetworkPolicies, StorageClasses, PVCs); retry in a few seconds";
+(HipaaPolicies, Namespaces, NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers); \
+retry in a few seconds";
 
 /// One review, as the decision needs it.
 #[derive(Debug)]
@@ -31,7 +35,7 @@ pub struct Review<'r> {
     pub sub_resource: &'r str,
     /// The new object (parsed while the review was read, or raw).
     pub object: Option<&'r Payload<'r>>,
-    /// The old object, raw; read only for a NetworkPolicy DELETE.
+    /// The old object, raw; read only for a NetworkPolicy UPDATE or DELETE.
     pub old_object: Option<&'r RawValue>,
 }
 
@@ -50,7 +54,8 @@ pub enum Decision {
     Unselected,
     /// The namespace is on the exempt list.
     Exempt,
-    /// Not something the webhook judges (another kind, a subresource, a DELETE, CONNECT).
+    /// Not something the webhook judges (another kind, another subresource, a DELETE of a kind
+    /// judged on writes only, CONNECT).
     Skipped,
     /// The caches have not synced, or do not know the namespace yet: retryable denial.
     NotReady,
@@ -134,9 +139,6 @@ pub fn judge(
     {
         return Judgement::plain(Decision::Skipped, Answer::allow());
     }
-    // A deletion is judged on what it removes (the old object), anything else on the new object.
-    // Only NetworkPolicies are judged on deletion (`deletions_judged_are_network_policies`).
-    let deletion = review.operation == Operation::Delete;
     if exemptions.contains(review.namespace) {
         return Judgement::plain(Decision::Exempt, Answer::allow());
     }
@@ -158,49 +160,120 @@ pub fn judge(
             return Judgement::plain(Decision::NotReady, Answer::deny(503, message));
         }
     };
-    let missing = |what: &str| {
-        let message = format!("the AdmissionReview for {} has no {what}", kind.as_str());
-        Judgement::plain(Decision::Invalid, Answer::deny(400, message))
-    };
-    let invalid =
-        |err: ParseError| Judgement::plain(Decision::Invalid, Answer::deny(400, err.to_string()));
-    let evaluation = if deletion {
-        let Some(raw) = review.old_object else {
-            return missing("oldObject");
-        };
-        match crate::kinds::parse_network_policy(raw, review.namespace, review.name) {
-            Ok(np) => hipaa_controls::evaluate_network_policy_deletion(
-                &np,
+    // A deletion is judged on what it removes (the old object), anything else on the new object.
+    // Only NetworkPolicies are judged on deletion (`deletions_judged_are_network_policies`).
+    let evaluation = if review.sub_resource == SCALE {
+        judge_scale(kind, review, snapshot, policy, now)
+    } else if kind == ObjectKind::NetworkPolicy {
+        judge_network_policy_change(review, snapshot, policy, now)
+    } else {
+        new_object(kind, review).map(|object| {
+            hipaa_controls::evaluate(
+                &object,
                 &snapshot.context,
                 policy,
+                hipaa_controls::Mode::Admission,
                 now,
-            ),
-            Err(err) => return invalid(err),
-        }
-    } else {
-        let parsed_here;
-        let object = match review.object {
-            None => return missing("object"),
-            Some(Payload::Parsed(object)) => object,
-            Some(Payload::Raw(raw)) => {
-                match crate::kinds::parse(kind, raw, review.namespace, review.name) {
-                    Ok(object) => {
-                        parsed_here = object;
-                        &parsed_here
-                    }
-                    Err(err) => return invalid(err),
-                }
-            }
-        };
-        hipaa_controls::evaluate(
-            object,
-            &snapshot.context,
-            policy,
-            hipaa_controls::Mode::Admission,
-            now,
-        )
+            )
+        })
+    };
+    let evaluation = match evaluation {
+        Ok(evaluation) => evaluation,
+        Err(refused) => return refused,
     };
     verdict(kind, review, policy, evaluation.findings)
+}
+
+/// The subresource `kubectl scale` (and an autoscaler) writes: its object is an
+/// `autoscaling/v1` `Scale`, not the workload.
+const SCALE: &str = "scale";
+
+/// A review that cannot be judged as sent (an object missing or not of its kind): denied.
+type Refused = Judgement;
+
+fn missing(kind: ObjectKind, what: &str) -> Refused {
+    let message = format!("the AdmissionReview for {} has no {what}", kind.as_str());
+    Judgement::plain(Decision::Invalid, Answer::deny(400, message))
+}
+
+fn invalid(err: ParseError) -> Refused {
+    Judgement::plain(Decision::Invalid, Answer::deny(400, err.to_string()))
+}
+
+/// The new object: parsed while the review was read, or parsed here.
+fn new_object<'r>(kind: ObjectKind, review: &'r Review<'r>) -> Result<Cow<'r, Object>, Refused> {
+    match review.object {
+        None => Err(missing(kind, "object")),
+        Some(Payload::Parsed(object)) => Ok(Cow::Borrowed(object)),
+        Some(Payload::Raw(raw)) => crate::kinds::parse(kind, raw, review.namespace, review.name)
+            .map(Cow::Owned)
+            .map_err(invalid),
+    }
+}
+
+/// The old object of a NetworkPolicy review.
+fn old_network_policy(review: &Review<'_>) -> Result<Box<NetworkPolicy>, Refused> {
+    let raw = review
+        .old_object
+        .ok_or_else(|| missing(ObjectKind::NetworkPolicy, "oldObject"))?;
+    crate::kinds::parse_network_policy(raw, review.namespace, review.name).map_err(invalid)
+}
+
+/// A NetworkPolicy creation, update or deletion: a rule that lets everything in (the new object),
+/// and what the update or deletion uncovers (the old object).
+fn judge_network_policy_change(
+    review: &Review<'_>,
+    snapshot: &Snapshot,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Result<Evaluation, Refused> {
+    let context = &snapshot.context;
+    if review.operation == Operation::Delete {
+        let old = old_network_policy(review)?;
+        return Ok(hipaa_controls::evaluate_network_policy_deletion(
+            &old, context, policy, now,
+        ));
+    }
+    let object = new_object(ObjectKind::NetworkPolicy, review)?;
+    let Object::NetworkPolicy(new) = object.as_ref() else {
+        return Err(missing(ObjectKind::NetworkPolicy, "NetworkPolicy object"));
+    };
+    Ok(match review.operation {
+        Operation::Update => {
+            let old = old_network_policy(review)?;
+            hipaa_controls::evaluate_network_policy_update(&old, new, context, policy, now)
+        }
+        _ => hipaa_controls::evaluate_network_policy_creation(new, context, policy, now),
+    })
+}
+
+/// A write of a workload's `scale` subresource: the replica count it asks for.
+fn judge_scale(
+    kind: ObjectKind,
+    review: &Review<'_>,
+    snapshot: &Snapshot,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Result<Evaluation, Refused> {
+    let replicas = match review.object {
+        None => return Err(missing(kind, "object")),
+        Some(Payload::Raw(raw)) => crate::kinds::parse_scale_replicas(raw).map_err(invalid)?,
+        // Parsed while reading only when the review named the workload's own kind: the lean
+        // parse of a workload reads `spec.replicas` from the Scale just the same.
+        Some(Payload::Parsed(Object::Deployment(workload) | Object::StatefulSet(workload))) => {
+            workload.replicas.unwrap_or(0)
+        }
+        Some(Payload::Parsed(_)) => return Err(missing(kind, "Scale object")),
+    };
+    Ok(hipaa_controls::evaluate_scale(
+        kind,
+        review.namespace,
+        review.name,
+        replicas,
+        &snapshot.context,
+        policy,
+        now,
+    ))
 }
 
 /// Turns findings into the answer: Enforce failures deny, Warn failures warn, Audit failures are
@@ -259,10 +332,11 @@ fn denial_message(
     lines: &[String],
     findings: &[Finding],
 ) -> String {
-    let action = if review.operation == Operation::Delete {
-        "the deletion of"
-    } else {
-        ""
+    let action = match (review.operation, review.sub_resource) {
+        (Operation::Delete, _) => "the deletion of",
+        (_, SCALE) => "the scale of",
+        (_, "ephemeralcontainers") => "the ephemeral containers of",
+        _ => "",
     };
     let mut ids: Vec<&str> = findings
         .iter()

@@ -28,6 +28,9 @@ pub struct RequestIn<'a> {
     pub uid: Cow<'a, str>,
     /// The kind of the object being admitted (after any conversion the API server did).
     pub kind: GroupVersionKindIn<'a>,
+    /// `request.resource`, raw: read only when `kind` does not say what is written (a `scale`
+    /// write names `autoscaling/v1` `Scale`), see [`GroupVersionResourceIn::parse`].
+    pub resource: Option<&'a RawValue>,
     pub sub_resource: Option<Cow<'a, str>>,
     pub name: Option<Cow<'a, str>>,
     pub namespace: Option<Cow<'a, str>>,
@@ -46,6 +49,24 @@ pub struct GroupVersionKindIn<'a> {
     pub version: Cow<'a, str>,
     #[serde(borrow)]
     pub kind: Cow<'a, str>,
+}
+
+/// `request.resource`.
+#[derive(Debug, Deserialize)]
+pub struct GroupVersionResourceIn<'a> {
+    #[serde(borrow, default)]
+    pub group: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub version: Cow<'a, str>,
+    #[serde(borrow)]
+    pub resource: Cow<'a, str>,
+}
+
+impl<'a> GroupVersionResourceIn<'a> {
+    /// Parses a raw `request.resource`.
+    pub fn parse(raw: &'a RawValue) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(raw.get())
+    }
 }
 
 /// The object of a review: parsed while reading, or raw JSON.
@@ -191,11 +212,14 @@ impl<'de> Visitor<'de> for RequestVisitor<'_> {
         let text = |value: Option<Borrowed<'de>>| value.map(|b| b.0);
         let (mut uid, mut kind, mut sub_resource, mut name, mut namespace) =
             (None, None, None, None, None);
+        let mut resource = None;
         let (mut operation, mut dry_run, mut object, mut old_object) = (None, None, None, None);
         while let Some(Borrowed(key)) = map.next_key::<Borrowed<'de>>()? {
             match key.as_ref() {
                 "uid" => uid = text(map.next_value()?),
                 "kind" => kind = Some(map.next_value::<GroupVersionKindIn<'de>>()?),
+                // Kept raw: as cheap to skip over as an ignored value, parsed only when needed.
+                "resource" => resource = map.next_value()?,
                 "subResource" => sub_resource = text(map.next_value()?),
                 "name" => name = text(map.next_value()?),
                 "namespace" => namespace = text(map.next_value()?),
@@ -234,6 +258,7 @@ impl<'de> Visitor<'de> for RequestVisitor<'_> {
         Ok(RequestIn {
             uid,
             kind,
+            resource,
             sub_resource,
             name,
             namespace,
@@ -311,6 +336,12 @@ mod tests {
         };
         assert!(raw.get().contains("\"Deployment\""));
         assert!(request.old_object.is_none());
+        let resource = GroupVersionResourceIn::parse(request.resource.unwrap()).unwrap();
+        assert_eq!(
+            (resource.group.as_ref(), resource.version.as_ref()),
+            ("apps", "v1")
+        );
+        assert!(matches!(resource.resource, Cow::Borrowed("deployments")));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use http::{HeaderMap, header};
 use tokio::sync::Semaphore;
 
 use crate::decide::{Decision, Exemptions, Judgement, Review, judge};
-use crate::envelope::{self, ReviewIn, Seen};
+use crate::envelope::{self, GroupVersionResourceIn, RequestIn, ReviewIn, Seen};
 use crate::metrics::{InFlight, Metrics};
 use crate::record::{self, Reviewed};
 use crate::refusal::Refusal;
@@ -143,17 +143,19 @@ impl Webhook {
                 uid: request.uid.to_string(),
                 operation: request.operation.to_string(),
             })?;
+        let sub_resource = request.sub_resource.as_deref().unwrap_or("");
         let kind = ObjectKind::admitted(
             &request.kind.group,
             &request.kind.version,
             &request.kind.kind,
-        );
+        )
+        .or_else(|| written_through_subresource(&request, sub_resource));
         let review = Review {
             kind,
             operation,
             namespace: request.namespace.as_deref().unwrap_or(""),
             name: request.name.as_deref().unwrap_or(""),
-            sub_resource: request.sub_resource.as_deref().unwrap_or(""),
+            sub_resource,
             object: request.object.as_ref(),
             old_object: request.old_object,
         };
@@ -230,6 +232,23 @@ impl Webhook {
             }
         }
     }
+}
+
+/// The judged kind whose subresource a review writes when the review names another kind (a
+/// `scale` write names `autoscaling/v1` `Scale`): read from the resource the request writes. Only
+/// reviews of a subresource of a kind the webhook does not judge itself get here, so the
+/// resource is parsed on no review of a judged kind.
+fn written_through_subresource(request: &RequestIn<'_>, sub_resource: &str) -> Option<ObjectKind> {
+    if sub_resource.is_empty() {
+        return None;
+    }
+    let resource = GroupVersionResourceIn::parse(request.resource?).ok()?;
+    ObjectKind::admitted_subresource(
+        &resource.group,
+        &resource.version,
+        &resource.resource,
+        sub_resource,
+    )
 }
 
 /// The declared `Content-Length`, if it is a number.

@@ -42,7 +42,7 @@ pub fn parse_from<'de, D: Deserializer<'de>>(
     }
 }
 
-/// Parses `raw` as a NetworkPolicy (the old object of a DELETE).
+/// Parses `raw` as a NetworkPolicy (the old object of an UPDATE or DELETE).
 pub fn parse_network_policy(
     raw: &RawValue,
     namespace: &str,
@@ -56,6 +56,27 @@ pub fn parse_network_policy(
     fill(&mut policy.metadata, namespace, name);
     Ok(policy)
 }
+/// Parses `raw` as an `autoscaling/v1` `Scale` (the object of a `scale` subresource write) and
+/// returns the replica count it asks for (`spec.replicas`, omitted when 0).
+pub fn parse_scale_replicas(raw: &RawValue) -> Result<i32, ParseError> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Scale {
+        spec: ScaleSpec,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct ScaleSpec {
+        replicas: i32,
+    }
+    serde_json::from_str::<Scale>(raw.get())
+        .map(|scale| scale.spec.replicas)
+        .map_err(|source| ParseError {
+            kind: "Scale",
+            source,
+        })
+}
+
 /// The object in a review does not parse as the kind the review names.
 #[derive(Debug, thiserror::Error)]
 #[error("the object does not parse as {kind}: {source}")]
@@ -104,6 +125,18 @@ mod tests {
         };
         assert_eq!(pod.metadata.namespace.as_deref(), Some("billing"));
         assert_eq!(pod.metadata.name.as_deref(), Some("web-"));
+    }
+
+    #[test]
+    fn reads_the_replicas_a_scale_asks_for() {
+        let scale = raw(
+            r#"{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"api"},"spec":{"replicas":1},"status":{"replicas":3,"selector":"app=api"}}"#,
+        );
+        assert_eq!(parse_scale_replicas(&scale).unwrap(), 1);
+        let to_zero = raw(r#"{"apiVersion":"autoscaling/v1","kind":"Scale","spec":{}}"#);
+        assert_eq!(parse_scale_replicas(&to_zero).unwrap(), 0);
+        let bad = raw(r#"{"spec":{"replicas":"three"}}"#);
+        assert_eq!(parse_scale_replicas(&bad).unwrap_err().kind, "Scale");
     }
 
     #[test]

@@ -13,8 +13,8 @@ use hipaa_crds::HipaaPolicy;
 #[derive(Clone, Debug, Default)]
 pub struct ClusterState {
     pub policies: Vec<Arc<HipaaPolicy>>,
-    /// Namespaces, NetworkPolicies, StorageClasses and PVCs (no backup schedules: admission
-    /// never judges backups).
+    /// Namespaces, NetworkPolicies, StorageClasses, PVCs and HorizontalPodAutoscalers (no backup
+    /// schedules: admission never judges backups).
     pub context: ContextObjects,
 }
 

@@ -13,15 +13,17 @@ pub enum Resource {
     NetworkPolicies,
     StorageClasses,
     PersistentVolumeClaims,
+    HorizontalPodAutoscalers,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 6] = [
         Resource::HipaaPolicies,
         Resource::Namespaces,
         Resource::NetworkPolicies,
         Resource::StorageClasses,
         Resource::PersistentVolumeClaims,
+        Resource::HorizontalPodAutoscalers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +33,7 @@ impl Resource {
             Resource::NetworkPolicies => "networkpolicies",
             Resource::StorageClasses => "storageclasses",
             Resource::PersistentVolumeClaims => "persistentvolumeclaims",
+            Resource::HorizontalPodAutoscalers => "horizontalpodautoscalers",
         }
     }
 
@@ -41,6 +44,7 @@ impl Resource {
             Resource::NetworkPolicies => 2,
             Resource::StorageClasses => 3,
             Resource::PersistentVolumeClaims => 4,
+            Resource::HorizontalPodAutoscalers => 5,
         }
     }
 }
@@ -48,7 +52,7 @@ impl Resource {
 /// One flag per watched resource.
 #[derive(Debug, Default)]
 pub struct SyncState {
-    synced: [AtomicBool; 5],
+    synced: [AtomicBool; 6],
     draining: AtomicBool,
     /// Set while the serving certificate has not been loaded (only a Secret source sets it).
     certificate_pending: AtomicBool,

@@ -20,6 +20,7 @@ use crate::object::pod_spec::{EnvFromSource, EnvVar, PodSpec, SecurityContext, V
 
 use crate::catalog::ids;
 use crate::check::{Check, Subject, Verdict};
+use crate::context::ClusterContext;
 
 /// The namespace label marking PHI scope.
 pub const PHI_LABEL: &str = "hipaaguard.io/phi";
@@ -76,15 +77,22 @@ pub(crate) fn containers(spec: &PodSpec) -> impl Iterator<Item = ContainerRef<'_
 pub(crate) fn namespace_labels<'a>(
     check: &Check<'a>,
 ) -> Result<Option<&'a BTreeMap<String, String>>, String> {
-    let Some(name) = check.subject.namespace else {
+    labels_of_namespace(check.ctx, check.subject)
+}
+
+/// [`namespace_labels`] of `subject`'s namespace, for judgements without a [`Check`].
+pub(crate) fn labels_of_namespace<'a>(
+    ctx: &'a ClusterContext,
+    subject: Subject<'_>,
+) -> Result<Option<&'a BTreeMap<String, String>>, String> {
+    let Some(name) = subject.namespace else {
         return Ok(None);
     };
-    match check.ctx.namespace(name) {
+    match ctx.namespace(name) {
         Some(ns) => Ok(ns.metadata.labels.as_ref()),
-        None if check.ctx.completeness.namespaces => Ok(None),
+        None if ctx.completeness.namespaces => Ok(None),
         None => Err(format!(
-            "cannot evaluate {}: the labels of namespace {name} are not known",
-            check.subject
+            "cannot evaluate {subject}: the labels of namespace {name} are not known"
         )),
     }
 }

@@ -1,17 +1,23 @@
 //! HIPAA-K8S-NETPOL: the pods are isolated by a NetworkPolicy that restricts ingress (and egress
-//! when required), and deleting a NetworkPolicy does not leave pods it isolated open.
+//! when required), and creating, changing or deleting a NetworkPolicy does not leave pods open.
 //!
 //! A policy "restricts" a direction when its policyTypes include it (absent policyTypes mean
 //! Ingress, plus Egress when egress rules exist) and none of its rules for that direction lets
-//! everything in: a rule with no peers and no ports, or whose only peers are 0.0.0.0/0 or ::/0
-//! without exceptions and no ports. NetworkPolicies add up, so one such open policy selecting the
-//! pods undoes every restricting one.
+//! everything in. A rule lets everything in when it names no ports and either names no peers
+//! (`ingress: [{}]`) or has a peer that is everyone: a `namespaceSelector: {}` without a narrowing
+//! podSelector (every pod of every namespace), or an ipBlock of `0.0.0.0/0` or `::/0` (with or
+//! without `except`: carving out some ranges leaves the internet in). NetworkPolicies add up, so
+//! one such open policy selecting the pods undoes every restricting one.
 //!
-//! Deletion: without the pods, the rule is "still covered if a remaining policy that restricts
-//! the same direction selects a superset of the deleted one's pods", proved from selectors alone
-//! (an empty podSelector, or one whose requirements follow from the deleted selector; see
-//! selector_covers). When that cannot be proved the deletion fails: sound, possibly strict. An
-//! update is judged as the deletion of the old policy with the new one among the remaining.
+//! Changes, judged without the pods (the webhook does not cache them):
+//! - a new or changed policy that lets everything in, in a direction the control requires, fails
+//!   (whichever pods it selects, they lose their isolation);
+//! - a deleted or changed policy fails unless the pods it restricted stay covered: "a remaining
+//!   policy that restricts the same direction selects a superset of its pods", proved from
+//!   selectors alone (an empty podSelector, or one whose requirements follow from the old
+//!   selector; see selector_covers). When that cannot be proved the change fails: sound, possibly
+//!   strict. An update counts the new version among the remaining policies, so narrowing its
+//!   selector or dropping a direction from its policyTypes fails unless another policy covers.
 
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -50,34 +56,78 @@ fn affects(spec: &NetworkPolicySpec, direction: Direction) -> bool {
     }
 }
 
-fn peer_is_everything(peer: &NetworkPolicyPeer) -> bool {
-    peer.pod_selector.is_none()
-        && peer.namespace_selector.is_none()
-        && peer.ip_block.as_ref().is_some_and(|b| {
-            (b.cidr == "0.0.0.0/0" || b.cidr == "::/0")
-                && b.except.as_ref().is_none_or(Vec::is_empty)
-        })
+/// A selector that selects everything: no labels and no expressions.
+fn selects_all(selector: &LabelSelector) -> bool {
+    selector.match_labels.as_ref().is_none_or(|l| l.is_empty())
+        && selector
+            .match_expressions
+            .as_ref()
+            .is_none_or(Vec::is_empty)
 }
 
-fn rule_opens_all(peers: Option<&Vec<NetworkPolicyPeer>>, ports_given: bool) -> bool {
-    !ports_given && peers.is_none_or(|p| p.is_empty() || p.iter().any(peer_is_everything))
+/// A CIDR with prefix length 0 (`0.0.0.0/0`, `::/0`): every address.
+fn is_every_address(cidr: &str) -> bool {
+    cidr.trim()
+        .rsplit_once('/')
+        .is_some_and(|(_, prefix)| prefix.trim().parse::<u8>().is_ok_and(|bits| bits == 0))
 }
 
-/// Whether the policy affects `direction` but lets all traffic through in that direction.
-fn opens_all(spec: &NetworkPolicySpec, direction: Direction) -> bool {
+/// Why a peer admits everyone, or None when it names some peers only.
+fn peer_is_everything(peer: &NetworkPolicyPeer) -> Option<String> {
+    if let Some(block) = &peer.ip_block {
+        return is_every_address(&block.cidr).then(|| format!("ipBlock {}", block.cidr));
+    }
+    let every_namespace = peer.namespace_selector.as_ref().is_some_and(selects_all);
+    let every_pod = peer.pod_selector.as_ref().is_none_or(selects_all);
+    (every_namespace && every_pod).then(|| "namespaceSelector: {}".to_owned())
+}
+
+/// Why a rule with these peers lets everything in, or None.
+fn rule_opens_all(
+    peers: Option<&Vec<NetworkPolicyPeer>>,
+    ports_given: bool,
+    peer_field: &str,
+) -> Option<String> {
+    if ports_given {
+        return None;
+    }
+    match peers {
+        None => Some(format!("no {peer_field}")),
+        Some(peers) if peers.is_empty() => Some(format!("no {peer_field}")),
+        Some(peers) => peers.iter().find_map(peer_is_everything),
+    }
+}
+
+/// The first rule of `direction` that lets all traffic through, and why: `ingress rule 1 has
+/// no from`, `ingress rule 2 has ipBlock 0.0.0.0/0`.
+fn open_rule(spec: &NetworkPolicySpec, direction: Direction) -> Option<String> {
     let non_empty = |ports: Option<&Vec<_>>| ports.is_some_and(|p: &Vec<_>| !p.is_empty());
-    match direction {
+    let d = direction.as_str();
+    let why = match direction {
         Direction::Ingress => spec
             .ingress
             .iter()
             .flatten()
-            .any(|r| rule_opens_all(r.from.as_ref(), non_empty(r.ports.as_ref()))),
-        Direction::Egress => spec
-            .egress
-            .iter()
-            .flatten()
-            .any(|r| rule_opens_all(r.to.as_ref(), non_empty(r.ports.as_ref()))),
-    }
+            .enumerate()
+            .find_map(|(i, r)| {
+                rule_opens_all(r.from.as_ref(), non_empty(r.ports.as_ref()), "from").map(|w| (i, w))
+            }),
+        Direction::Egress => spec.egress.iter().flatten().enumerate().find_map(|(i, r)| {
+            rule_opens_all(r.to.as_ref(), non_empty(r.ports.as_ref()), "to").map(|w| (i, w))
+        }),
+    };
+    why.map(|(index, why)| format!("{d} rule {} has {why}", index + 1))
+}
+
+/// Whether the policy lets all traffic through in `direction` (when it affects it).
+fn opens_all(spec: &NetworkPolicySpec, direction: Direction) -> bool {
+    open_rule(spec, direction).is_some()
+}
+
+/// The directions the control requires restricted.
+fn required(parameters: &Parameters) -> impl Iterator<Item = Direction> {
+    let egress = parameters.require_egress.then_some(Direction::Egress);
+    std::iter::once(Direction::Ingress).chain(egress)
 }
 
 fn restricts(spec: &NetworkPolicySpec, direction: Direction) -> bool {
@@ -107,12 +157,8 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
     if !check.ctx.completeness.network_policies {
         return unknown_policies(check.subject, namespace);
     }
-    let mut directions = [Some(Direction::Ingress), None];
-    if check.parameters.require_egress {
-        directions[1] = Some(Direction::Egress);
-    }
     let mut problems: Vec<String> = Vec::new();
-    for direction in directions.into_iter().flatten() {
+    for direction in required(check.parameters) {
         let mut restricted = false;
         let mut selected = false;
         let mut open: Option<&str> = None;
@@ -161,11 +207,11 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
     }
 }
 
-/// Judges the deletion of `np`, or its replacement by `replacement` on an update (see the module
-/// documentation): the replacement counts as one of the remaining policies.
-pub(crate) fn deletion(
-    np: &NetworkPolicy,
-    replacement: Option<&NetworkPolicy>,
+/// Judges a change of a NetworkPolicy (see the module documentation): its creation (`old` None),
+/// update, or deletion (`new` None). `subject` names the policy.
+pub(crate) fn change(
+    old: Option<&NetworkPolicy>,
+    new: Option<&NetworkPolicy>,
     subject: Subject<'_>,
     ctx: &ClusterContext,
     parameters: &Parameters,
@@ -174,43 +220,69 @@ pub(crate) fn deletion(
     if !ctx.completeness.network_policies {
         return unknown_policies(subject, namespace);
     }
-    let Some(spec) = np.spec.as_ref() else {
-        return Verdict::Pass;
+    let verb = match (old, new) {
+        (None, _) => "creating",
+        (Some(_), Some(_)) => "updating",
+        (Some(_), None) => "deleting",
+    };
+    let mut problems = Vec::new();
+    if let Some(spec) = new.and_then(|np| np.spec.as_ref()) {
+        for direction in required(parameters) {
+            if !affects(spec, direction) {
+                continue;
+            }
+            if let Some(why) = open_rule(spec, direction) {
+                problems.push(format!(
+                    "{verb} {subject} lets all {} reach the pods it selects ({why})",
+                    direction.as_str()
+                ));
+            }
+        }
+    }
+    if let Some(old) = old {
+        let lost = lost_directions(old, new, namespace, ctx, parameters);
+        if !lost.is_empty() {
+            problems.push(format!(
+                "{verb} {subject} leaves the pods it selects without a NetworkPolicy that restricts {}",
+                lost.join(" and ")
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(problems.join(", and "))
+    }
+}
+
+/// The required directions `old` restricted that no remaining policy (`replacement` among them)
+/// provably restricts for the same pods.
+fn lost_directions(
+    old: &NetworkPolicy,
+    replacement: Option<&NetworkPolicy>,
+    namespace: &str,
+    ctx: &ClusterContext,
+    parameters: &Parameters,
+) -> Vec<&'static str> {
+    let Some(spec) = old.spec.as_ref() else {
+        return Vec::new();
     };
     let replacement = replacement.and_then(|r| r.spec.as_ref());
     let remaining = || {
         ctx.network_policies(namespace)
             .iter()
-            .filter(|other| other.metadata.name != np.metadata.name)
+            .filter(|other| other.metadata.name != old.metadata.name)
             .filter_map(|other| other.spec.as_ref())
             .chain(replacement)
     };
-    let mut lost = Vec::new();
-    for direction in [Direction::Ingress, Direction::Egress] {
-        if direction == Direction::Egress && !parameters.require_egress {
-            continue;
-        }
-        if !restricts(spec, direction) {
-            continue;
-        }
-        let still_covered = remaining().any(|other| {
-            restricts(other, direction) && selector_covers(pod_selector(other), pod_selector(spec))
-        });
-        if !still_covered {
-            lost.push(direction.as_str());
-        }
-    }
-    if lost.is_empty() {
-        Verdict::Pass
-    } else {
-        let verb = if replacement.is_some() {
-            "updating"
-        } else {
-            "deleting"
-        };
-        Verdict::Fail(format!(
-            "{verb} {subject} leaves the pods it selects without a NetworkPolicy that restricts {}",
-            lost.join(" and ")
-        ))
-    }
+    required(parameters)
+        .filter(|direction| restricts(spec, *direction))
+        .filter(|direction| {
+            !remaining().any(|other| {
+                restricts(other, *direction)
+                    && selector_covers(pod_selector(other), pod_selector(spec))
+            })
+        })
+        .map(Direction::as_str)
+        .collect()
 }

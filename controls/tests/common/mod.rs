@@ -41,7 +41,8 @@ pub fn documents(text: &str) -> Vec<Value> {
 
 use serde::Deserialize;
 
-/// Adds one context document (Namespace, NetworkPolicy, StorageClass, PVC, Velero Schedule).
+/// Adds one context document (Namespace, NetworkPolicy, StorageClass, PVC,
+/// HorizontalPodAutoscaler, Velero Schedule).
 pub fn add_to_context(ctx: &mut ClusterContext, doc: &Value) {
     let kind = doc["kind"].as_str().unwrap_or_default();
     match kind {
@@ -54,6 +55,9 @@ pub fn add_to_context(ctx: &mut ClusterContext, doc: &Value) {
         }
         "PersistentVolumeClaim" => {
             ctx.insert_pvc(Arc::new(serde_json::from_value(doc.clone()).unwrap()))
+        }
+        "HorizontalPodAutoscaler" => {
+            ctx.insert_autoscaler(Arc::new(serde_json::from_value(doc.clone()).unwrap()))
         }
         "Schedule" => {
             let names = |key: &str| -> Vec<String> {

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use hipaa_controls::object::KindInfo;
 use hipaa_controls::object::kind::table;
 use hipaa_controls::{BackupSchedule, ContextObjects, HipaaPolicy};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -90,6 +91,7 @@ pub async fn live_context(client: &Client) -> anyhow::Result<LiveContext> {
         network_policies: all::<NetworkPolicy>(client, "NetworkPolicies").await?,
         pvcs: all::<PersistentVolumeClaim>(client, "PersistentVolumeClaims").await?,
         storage_classes: all::<StorageClass>(client, "StorageClasses").await?,
+        autoscalers: all::<HorizontalPodAutoscaler>(client, "HorizontalPodAutoscalers").await?,
         backup_schedules: schedules
             .iter()
             .map(|s| BackupSchedule::of(s.name_any(), s.data.get("spec")))

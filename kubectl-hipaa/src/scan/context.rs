@@ -1,7 +1,8 @@
 //! The context that context-dependent controls are judged against: the inputs' own Namespaces,
-//! NetworkPolicies, PVCs, StorageClasses and Velero Schedules, on top of the live cluster's with
-//! `--cluster` (an input replaces the cluster object of the same name: it is what is about to
-//! be applied).
+//! NetworkPolicies, PVCs, StorageClasses, HorizontalPodAutoscalers and Velero Schedules, on top
+//! of the live cluster's with `--cluster` (an input replaces the cluster object of the same name:
+//! it is what is about to be applied). HorizontalPodAutoscalers are not listed in `Completeness`:
+//! without one, HIPAA-K8S-HA judges the workload's own replicas, the stricter reading.
 //!
 //! Offline, what the context is taken to know (`Completeness`), and so whether a check says
 //! Fail or "cannot evaluate" (Error):

@@ -1,10 +1,11 @@
 //! Sorts the objects read from the inputs: objects the engine judges (typed, with their file and
 //! line), the context they are judged against (Namespaces, NetworkPolicies, PVCs,
-//! StorageClasses, Velero Schedules), and the kinds that are skipped.
+//! StorageClasses, HorizontalPodAutoscalers, Velero Schedules), and the kinds that are skipped.
 
 use std::sync::Arc;
 
 use hipaa_controls::{BackupSchedule, ContextObjects, Object, ObjectError};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::storage::v1::StorageClass;
 use serde_json::Value;
 
@@ -56,6 +57,17 @@ impl Manifests {
             ("storage.k8s.io/v1", "StorageClass") => {
                 let class = parse::<StorageClass>(value, &file, line, "StorageClass")?;
                 self.context.storage_classes.push(Arc::new(class));
+                return Ok(());
+            }
+            // The replica count of the workload it names is the autoscaler's (HIPAA-K8S-HA).
+            ("autoscaling/v2", "HorizontalPodAutoscaler") => {
+                let hpa = parse::<HorizontalPodAutoscaler>(
+                    value,
+                    &file,
+                    line,
+                    "HorizontalPodAutoscaler",
+                )?;
+                self.context.autoscalers.push(Arc::new(hpa));
                 return Ok(());
             }
             ("velero.io/v1", "Schedule") => {

@@ -1,11 +1,12 @@
 //! Fingerprints of the context an evaluation reads besides the object: per namespace (the
-//! Namespace, its NetworkPolicies and PVCs) and cluster-wide (StorageClasses, backup schedules).
+//! Namespace, its NetworkPolicies, PVCs and HorizontalPodAutoscalers) and cluster-wide
+//! (StorageClasses, backup schedules).
 //! Equal fingerprints mean an object's verdict cannot have changed through its context, which
 //! lets an audit reuse the evaluations of unchanged objects.
 //!
 //! This relies on the engine reading, for an object, only its own namespace's Namespace,
-//! NetworkPolicies and PVCs plus the cluster-wide kinds; a control that read another namespace
-//! would have to widen these fingerprints.
+//! NetworkPolicies, PVCs and HorizontalPodAutoscalers plus the cluster-wide kinds; a control that
+//! read another namespace would have to widen these fingerprints.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -64,6 +65,11 @@ impl Inventory {
             let namespace = pvc.metadata.namespace.clone().unwrap_or_default();
             let (name, version) = version(pvc.as_ref());
             parts.entry(namespace).or_default().push((2, name, version));
+        }
+        for autoscaler in &self.context.autoscalers {
+            let namespace = autoscaler.metadata.namespace.clone().unwrap_or_default();
+            let (name, version) = version(autoscaler.as_ref());
+            parts.entry(namespace).or_default().push((3, name, version));
         }
         let namespaces = parts
             .into_iter()
@@ -138,6 +144,11 @@ apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata: {name: gp3, resourceVersion: '4'}
 provisioner: ebs.csi.aws.com
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: api, namespace: b, resourceVersion: '5'}
+spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}, maxReplicas: 4}
 ";
 
     #[test]
@@ -153,6 +164,11 @@ provisioner: ebs.csi.aws.com
             .fingerprints();
         assert_ne!(class.global, before.global);
         assert_eq!(class.namespace("a"), before.namespace("a"));
+        let autoscaler = inventory(&BASE.replace("resourceVersion: '5'", "resourceVersion: '15'"))
+            .fingerprints();
+        assert_ne!(autoscaler.namespace("b"), before.namespace("b"));
+        assert_eq!(autoscaler.namespace("a"), before.namespace("a"));
+        assert_eq!(autoscaler.global, before.global);
     }
 
     #[test]

@@ -29,8 +29,8 @@ use stores::Stores;
 /// Everything cached, at one moment.
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
-    /// Namespaces, NetworkPolicies, StorageClasses, PVCs and Velero schedules (with the Velero
-    /// CRD absent there are none, which is not an error).
+    /// Namespaces, NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers and Velero
+    /// schedules (with the Velero CRD absent there are none, which is not an error).
     pub context: ContextObjects,
     /// Workloads, Services and Ingresses, compact.
     pub objects: Vec<Arc<Compact>>,
@@ -48,6 +48,7 @@ impl Inventory {
             pvcs: stores.pvcs.state(),
             network_policies: stores.network_policies.state(),
             storage_classes: stores.storage_classes.state(),
+            autoscalers: stores.autoscalers.state(),
             backup_schedules: stores
                 .backup_schedules
                 .get()

@@ -95,12 +95,19 @@ fn kubernetes_secret_names(spec: &PodSpec) -> BTreeSet<&str> {
             }
         }
     }
+    // Ephemeral containers (`kubectl debug`) read Secrets like the others; their type differs.
     let containers = spec
         .containers
         .iter()
-        .chain(spec.init_containers.iter().flatten());
-    for container in containers {
-        for env in container.env.iter().flatten() {
+        .chain(spec.init_containers.iter().flatten())
+        .map(|c| (c.env.as_deref(), c.env_from.as_deref()));
+    let ephemeral = spec
+        .ephemeral_containers
+        .iter()
+        .flatten()
+        .map(|c| (c.env.as_deref(), c.env_from.as_deref()));
+    for (env, env_from) in containers.chain(ephemeral) {
+        for env in env.into_iter().flatten() {
             if let Some(reference) = env
                 .value_from
                 .as_ref()
@@ -109,7 +116,7 @@ fn kubernetes_secret_names(spec: &PodSpec) -> BTreeSet<&str> {
                 names.insert(reference.name.as_str());
             }
         }
-        for source in container.env_from.iter().flatten() {
+        for source in env_from.into_iter().flatten() {
             if let Some(reference) = &source.secret_ref {
                 names.insert(reference.name.as_str());
             }
@@ -131,6 +138,7 @@ containers:
   - {name: a, image: 'repo/a:1', env: [{name: T, valueFrom: {secretKeyRef: {name: token, key: t}}}], envFrom: [{secretRef: {name: bulk}}]}
   - {name: b, image: 'repo/a:1'}
 initContainers: [{name: i, image: 'repo/init:2'}]
+ephemeralContainers: [{name: d, image: 'repo/debug:3', envFrom: [{secretRef: {name: debug}}]}]
 volumes:
   - {name: s, csi: {driver: secrets-store.csi.k8s.io, volumeAttributes: {secretProviderClass: db}}}
   - {name: o, csi: {driver: other.csi, volumeAttributes: {secretProviderClass: ignored}}}
@@ -140,11 +148,11 @@ volumes:
         )
         .unwrap();
         let facts = PodFacts::of(&spec);
-        assert_eq!(facts.images, ["repo/a:1", "repo/init:2"]);
+        assert_eq!(facts.images, ["repo/a:1", "repo/debug:3", "repo/init:2"]);
         assert_eq!(facts.secret_provider_classes, ["db"]);
         assert_eq!(
             facts.secret_names,
-            ["bulk", "mounted", "projected", "token"]
+            ["bulk", "debug", "mounted", "projected", "token"]
         );
     }
 }

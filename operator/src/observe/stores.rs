@@ -1,7 +1,8 @@
 //! The watch caches: one per kind the audit reads, trimmed of what no control needs
 //! (managedFields, the last-applied annotation), with controlled Pods, ReplicaSets and Jobs left
 //! out (their owner is judged instead, as the kind table says). The context kinds (Namespaces,
-//! NetworkPolicies, StorageClasses, PVCs) are kube reflector stores of structs; the judged
+//! NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers) are kube reflector stores of
+//! structs; the judged
 //! workloads, Services and Ingresses are [`CompactStore`]s, one per kind the table keeps compact.
 //! Every change is announced as a [`Change`] so that the controller re-queues the policies it
 //! concerns.
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use futures::{StreamExt, future};
 use hipaa_runtime::trim_for_cache;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -41,6 +43,8 @@ pub struct Stores {
     pub pvcs: Store<PersistentVolumeClaim>,
     pub network_policies: Store<NetworkPolicy>,
     pub storage_classes: Store<StorageClass>,
+    /// The autoscalers, whose minReplicas HIPAA-K8S-HA judges for the workloads they scale.
+    pub autoscalers: Store<HorizontalPodAutoscaler>,
     /// Velero `Schedule`s: set when the Velero CRD is installed, at start or found since.
     pub backup_schedules: Arc<OnceLock<Store<DynamicObject>>>,
 }
@@ -106,6 +110,14 @@ impl Reflectors {
                 &changes,
                 &mut spawn,
             ),
+            autoscalers: reflect(
+                Api::all(client.clone()),
+                (),
+                keep_all,
+                Change::of_namespaced,
+                &changes,
+                &mut spawn,
+            ),
             backup_schedules: Arc::new(OnceLock::new()),
         };
         match velero {
@@ -132,6 +144,7 @@ impl Reflectors {
                 s.pvcs.wait_until_ready(),
                 s.network_policies.wait_until_ready(),
                 s.storage_classes.wait_until_ready(),
+                s.autoscalers.wait_until_ready(),
                 async {
                     match s.backup_schedules.get() {
                         Some(store) => store.wait_until_ready().await,

@@ -232,6 +232,7 @@ impl Cluster {
             pvcs: reflector::store().0,
             network_policies: self.network_policies.as_reader(),
             storage_classes: reflector::store().0,
+            autoscalers: reflector::store().0,
             backup_schedules: Arc::default(),
         }
     }

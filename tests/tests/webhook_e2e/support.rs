@@ -15,6 +15,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hipaa_controls::object::KINDS;
 use hipaa_testkit::{
     ChildGuard, CmdOutput, apply_yaml, cargo_bin, control_plane, free_port, run, spawn_guarded,
     wait_for,
@@ -181,7 +182,8 @@ async fn wait_until_called(admin_port: u16) -> anyhow::Result<()> {
 }
 
 /// The cluster-wide state the tests share: the policies, the StorageClasses, and the webhook
-/// configuration (every namespace but kube-system goes to the webhook, which decides itself).
+/// configuration (every namespace but kube-system goes to the webhook, which decides itself; the
+/// rules are the kind table's).
 async fn register(ca: &TestCa, port: u16) -> anyhow::Result<()> {
     let client = control_plane().await?.client().await?;
     let ca_bundle = serde_json::to_string(&ByteString(ca.issuer.pem().into_bytes()))?;
@@ -220,11 +222,6 @@ parameters: {{type: gp2}}
         warn = WARN.1,
     );
     apply_yaml(&client, &policies).await?;
-    let rule = |group: &str, resources: &str, operations: &str| {
-        format!(
-            "    - {{apiGroups: [\"{group}\"], apiVersions: [v1], operations: [{operations}], resources: [{resources}], scope: Namespaced}}\n"
-        )
-    };
     let configuration = format!(
         r#"apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
@@ -242,23 +239,47 @@ webhooks:
       url: https://127.0.0.1:{port}/validate
       caBundle: {ca_bundle}
     rules:
-{}{}{}{}{}"#,
-        rule(
-            "",
-            "pods, services, persistentvolumeclaims",
-            "CREATE, UPDATE"
-        ),
-        rule(
-            "apps",
-            "deployments, statefulsets, daemonsets, replicasets",
-            "CREATE, UPDATE"
-        ),
-        rule("batch", "jobs, cronjobs", "CREATE, UPDATE"),
-        rule("networking.k8s.io", "ingresses", "CREATE, UPDATE"),
-        rule("networking.k8s.io", "networkpolicies", "DELETE"),
+{}"#,
+        rules()
     );
     apply_yaml(&client, &configuration).await?;
     Ok(())
+}
+
+/// The configuration's rules: every request the kind table says the webhook judges, as the
+/// chart's rules are (tests/tests/kind_table.rs holds the chart to the table).
+fn rules() -> String {
+    let mut rules = String::new();
+    for row in KINDS
+        .iter()
+        .filter(|row| !row.admission.operations.is_empty())
+    {
+        let scope = if row.namespaced {
+            "Namespaced"
+        } else {
+            "Cluster"
+        };
+        let subresources = row
+            .admission
+            .subresources
+            .iter()
+            .map(|sub| (format!("{}/{sub}", row.plural), *sub));
+        for (resource, sub) in std::iter::once((row.plural.to_owned(), "")).chain(subresources) {
+            let operations: Vec<&str> = row
+                .admission
+                .operations_on(sub)
+                .iter()
+                .map(|operation| operation.as_str())
+                .collect();
+            rules.push_str(&format!(
+                "    - {{apiGroups: [\"{}\"], apiVersions: [{}], operations: [{}], resources: [\"{resource}\"], scope: {scope}}}\n",
+                row.group(),
+                row.version(),
+                operations.join(", "),
+            ));
+        }
+    }
+    rules
 }
 
 /// `kubectl <args>` with `stdin` as the manifest.

@@ -80,6 +80,24 @@ impl ObjectKind {
         })
     }
 
+    /// The kind whose subresource an admission request writes when the request names another
+    /// kind (a `scale` write names `autoscaling/v1` `Scale`): found by the resource (`group`,
+    /// `version`, plural) the request writes, when the webhook judges writes of `sub_resource`.
+    pub fn admitted_subresource(
+        group: &str,
+        version: &str,
+        resource: &str,
+        sub_resource: &str,
+    ) -> Option<ObjectKind> {
+        ObjectKind::ALL.into_iter().find(|k| {
+            let info = k.info();
+            info.plural == resource
+                && info.admission.subresources.contains(&sub_resource)
+                && info.version() == version
+                && info.group() == group
+        })
+    }
+
     /// The kind's name, e.g. `Deployment`.
     pub fn as_str(self) -> &'static str {
         self.info().kind
@@ -203,10 +221,51 @@ mod tests {
         let judges = |kind: ObjectKind, operation, sub_resource| {
             kind.info().admission.judges(operation, sub_resource)
         };
-        assert!(judges(ObjectKind::NetworkPolicy, Operation::Delete, ""));
-        assert!(!judges(ObjectKind::NetworkPolicy, Operation::Create, ""));
+        for operation in [Operation::Create, Operation::Update, Operation::Delete] {
+            assert!(judges(ObjectKind::NetworkPolicy, operation, ""));
+        }
+        assert!(!judges(
+            ObjectKind::NetworkPolicy,
+            Operation::Update,
+            "status"
+        ));
         assert!(judges(ObjectKind::Pod, Operation::Update, ""));
+        assert!(!judges(ObjectKind::Pod, Operation::Delete, ""));
         assert!(!judges(ObjectKind::Pod, Operation::Update, "status"));
+        assert!(judges(
+            ObjectKind::Pod,
+            Operation::Update,
+            "ephemeralcontainers"
+        ));
+        // Subresource writes arrive as UPDATEs; eviction and binding (CREATEs) are not asked for.
+        assert!(!judges(
+            ObjectKind::Pod,
+            Operation::Create,
+            "ephemeralcontainers"
+        ));
+        assert!(!judges(ObjectKind::Pod, Operation::Create, "eviction"));
+        assert!(!judges(ObjectKind::Pod, Operation::Create, "binding"));
+        assert!(judges(ObjectKind::Deployment, Operation::Update, "scale"));
+        assert!(judges(ObjectKind::StatefulSet, Operation::Update, "scale"));
+        assert!(!judges(ObjectKind::ReplicaSet, Operation::Update, "scale"));
+        assert!(!judges(ObjectKind::Deployment, Operation::Update, "status"));
+    }
+
+    #[test]
+    fn a_scale_write_is_found_by_the_resource_it_writes() {
+        let scaled =
+            |group, resource| ObjectKind::admitted_subresource(group, "v1", resource, "scale");
+        assert_eq!(scaled("apps", "deployments"), Some(ObjectKind::Deployment));
+        assert_eq!(
+            scaled("apps", "statefulsets"),
+            Some(ObjectKind::StatefulSet)
+        );
+        assert_eq!(scaled("apps", "replicasets"), None);
+        assert_eq!(scaled("extensions", "deployments"), None);
+        assert_eq!(
+            ObjectKind::admitted_subresource("apps", "v1", "deployments", "status"),
+            None
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! [`crate::Object`]).
 
 use super::ObjectKind;
-use super::admission::{Admission, Operation};
+use super::admission::Admission;
 use crate::model::Target;
 
 /// Which objects of a judged kind the operator's audit judges itself; the others are judged
@@ -184,31 +184,43 @@ use ObjectKind as K;
 
 /// Every kind HIPAA Guard reads. The rows for the engine's kinds come first, in
 /// [`ObjectKind::ALL`]'s order ([`ObjectKind::info`] relies on it; a test checks it).
-pub static KINDS: [KindInfo; 18] = [
-    judged(
-        K::Pod,
-        "Pod",
-        CORE,
-        "pods",
-        POD_TEMPLATE,
-        Owners::NoController,
-    ),
-    judged(
-        K::Deployment,
-        "Deployment",
-        APPS,
-        "deployments",
-        &[Target::PodTemplate, Target::Deployment],
-        Owners::Any,
-    ),
-    judged(
-        K::StatefulSet,
-        "StatefulSet",
-        APPS,
-        "statefulsets",
-        &[Target::PodTemplate, Target::StatefulSet],
-        Owners::Any,
-    ),
+pub static KINDS: [KindInfo; 19] = [
+    KindInfo {
+        // `kubectl debug` adds ephemeral containers through this subresource: judged like the
+        // pod they join.
+        admission: Admission::writes_and(&["ephemeralcontainers"]),
+        ..judged(
+            K::Pod,
+            "Pod",
+            CORE,
+            "pods",
+            POD_TEMPLATE,
+            Owners::NoController,
+        )
+    },
+    KindInfo {
+        // `kubectl scale` writes the replica count through this subresource (HIPAA-K8S-HA).
+        admission: Admission::writes_and(&["scale"]),
+        ..judged(
+            K::Deployment,
+            "Deployment",
+            APPS,
+            "deployments",
+            &[Target::PodTemplate, Target::Deployment],
+            Owners::Any,
+        )
+    },
+    KindInfo {
+        admission: Admission::writes_and(&["scale"]),
+        ..judged(
+            K::StatefulSet,
+            "StatefulSet",
+            APPS,
+            "statefulsets",
+            &[Target::PodTemplate, Target::StatefulSet],
+            Owners::Any,
+        )
+    },
     judged(
         K::DaemonSet,
         "DaemonSet",
@@ -284,11 +296,9 @@ pub static KINDS: [KindInfo; 18] = [
         )
     },
     KindInfo {
-        // Judged on deletion only: HIPAA-K8S-NETPOL weighs what removing it uncovers.
-        admission: Admission {
-            operations: &[Operation::Delete],
-            subresources: &[],
-        },
+        // HIPAA-K8S-NETPOL weighs what a change uncovers: a deletion, an update that narrows
+        // what it restricts, a new or changed rule that lets everything in.
+        admission: Admission::WRITES_AND_DELETIONS,
         context: true,
         webhook_watches: true,
         operator: OperatorUse::Watched,
@@ -306,6 +316,21 @@ pub static KINDS: [KindInfo; 18] = [
         api_versions: &["storage.k8s.io/v1"],
         plural: "storageclasses",
         namespaced: false,
+        object: None,
+        targets: &[],
+        admission: Admission::NONE,
+        context: true,
+        webhook_watches: true,
+        operator: OperatorUse::Watched,
+        optional: false,
+    },
+    KindInfo {
+        // HIPAA-K8S-HA: the replica count of a workload an autoscaler scales is the
+        // autoscaler's, and its scale writes are the autoscaler's too.
+        kind: "HorizontalPodAutoscaler",
+        api_versions: &["autoscaling/v2"],
+        plural: "horizontalpodautoscalers",
+        namespaced: true,
         object: None,
         targets: &[],
         admission: Admission::NONE,
