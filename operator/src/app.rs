@@ -216,10 +216,13 @@ fn registration(
                 controller: FIELD_MANAGER.to_string(),
                 instance: Some(args.identity()),
             };
-            let manager = CertificateManager::new(client.clone(), config)
+            let mut manager = CertificateManager::new(client.clone(), config)
                 .context("the webhook certificate settings")?
                 .with_metrics(metrics)
                 .with_events(reporter);
+            if let Some(service) = &admission.webhook_service {
+                manager = manager.owned_by_service(service);
+            }
             BundleSource::Managed(Box::new(manager))
         }
         CertificateSource::File => {

@@ -5,6 +5,8 @@
 //! the node (tests/src/node.rs) is one per machine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "cluster_e2e/certificates.rs"]
+mod certificates;
 #[path = "cluster_e2e/fixtures.rs"]
 mod fixtures;
 #[path = "cluster_e2e/load.rs"]

@@ -52,6 +52,13 @@ impl CertificateManager {
         self
     }
 
+    /// The Secrets it creates are owned by the webhook Service `name`: uninstalling the release
+    /// collects them.
+    pub fn owned_by_service(mut self, name: &str) -> Self {
+        self.store = self.store.owned_by_service(name);
+        self
+    }
+
     pub fn config(&self) -> &CertificateConfig {
         &self.config
     }

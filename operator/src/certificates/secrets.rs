@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::Resource;
 use kube::api::{DeleteParams, ObjectMeta, PostParams, Preconditions};
 use kube::{Api, Client};
 
@@ -23,13 +26,43 @@ pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "hipaa-ope
 pub struct SecretStore {
     api: Api<Secret>,
     namespace: String,
+    /// A Service of the namespace that owns the Secrets this store creates (the webhook's, which
+    /// the chart installs), so that uninstalling the release collects the keys too.
+    owner_service: Option<String>,
+    client: Client,
 }
 
 impl SecretStore {
     pub fn new(client: Client, namespace: &str) -> Self {
         SecretStore {
-            api: Api::namespaced(client, namespace),
+            api: Api::namespaced(client.clone(), namespace),
             namespace: namespace.to_owned(),
+            owner_service: None,
+            client,
+        }
+    }
+
+    /// Secrets created from now on are owned by the Service `name` (when it exists).
+    pub fn owned_by_service(mut self, name: &str) -> Self {
+        self.owner_service = Some(name.to_owned());
+        self
+    }
+
+    /// The owner reference of a new Secret: the owner Service's, when there is one to read.
+    async fn owner(&self) -> Option<OwnerReference> {
+        let name = self.owner_service.as_ref()?;
+        let services: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
+        match services.get_opt(name).await {
+            Ok(Some(service)) => service.controller_owner_ref(&()).map(|mut owner| {
+                owner.controller = None;
+                owner.block_owner_deletion = None;
+                owner
+            }),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(service = %name, error = %error, "reading the owner of the certificate Secrets; creating them without one");
+                None
+            }
         }
     }
 
@@ -54,6 +87,9 @@ impl SecretStore {
         mut desired: Secret,
     ) -> Result<Secret, CertificateError> {
         let name = desired.metadata.name.clone().unwrap_or_default();
+        if desired.metadata.owner_references.is_none() {
+            desired.metadata.owner_references = self.owner().await.map(|owner| vec![owner]);
+        }
         let result = match existing {
             None => self.api.create(&PostParams::default(), &desired).await,
             Some(existing) if existing.type_ != desired.type_ => {

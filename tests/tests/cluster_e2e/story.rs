@@ -15,6 +15,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 
+use super::certificates;
 use super::fixtures::{self, PHI_PRODUCTION};
 use super::load::Load;
 use super::release::{self, NAMESPACE, OPERATOR, WEBHOOK};
@@ -49,6 +50,8 @@ pub async fn install_upgrade_failover_uninstall() {
     }
     let leader = release::leader(&client, Duration::from_secs(60)).await;
     eprintln!("operator leader: {leader}");
+    // The operator is ready only once the webhook configuration is in place, so `--wait` covers it.
+    certificates::first_apply_is_judged(node);
 
     // ---- admission through the Service, status from the operator pod --------------------------
     let label = "story";
@@ -161,6 +164,9 @@ pub async fn install_upgrade_failover_uninstall() {
         report.failures
     );
 
+    // ---- a forced certificate rotation under load ----------------------------------------------
+    certificates::forced_rotation_under_load(&client, &namespace, APPLIES_PER_SECOND).await;
+
     // ---- the leader killed ---------------------------------------------------------------------
     // SIGKILL, as a crash would: the Lease is not released and must expire. The pod object goes
     // too, so that the ReplicaSet replaces it instead of the kubelet restarting it in place.
@@ -251,16 +257,21 @@ async fn uninstall_leaves_nothing(node: &Node, client: &kube::Client, namespace:
     .unwrap();
     assert!(out.success(), "helm uninstall failed:\n{out}");
     eprintln!("helm uninstall --wait: {:.1?}", began.elapsed());
+    // The operator registered the configuration, owned by its ClusterRole: the garbage collector
+    // removes it once helm has deleted that role.
     let configurations: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
-    let left = configurations
-        .list(&ListParams::default().labels("app.kubernetes.io/instance=hipaa-guard"))
-        .await
-        .unwrap();
-    assert!(
-        left.items.is_empty(),
-        "webhook configurations left: {:?}",
-        left.items
-    );
+    wait_for(
+        "the webhook configuration to be collected",
+        Duration::from_secs(30),
+        || async {
+            let left = configurations
+                .list(&ListParams::default().labels("app.kubernetes.io/instance=hipaa-guard"))
+                .await?;
+            Ok(left.items.is_empty().then_some(()))
+        },
+    )
+    .await
+    .unwrap();
     wait_for(
         "the product's pods to be gone",
         Duration::from_secs(60),
