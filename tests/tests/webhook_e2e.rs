@@ -3,9 +3,11 @@
 //! objects are created; non-compliant ones are denied with the control ID and the 45 CFR section;
 //! Warn mode prints `Warning:` and creates; deleting the covering NetworkPolicy is denied; a
 //! namespace no policy selects is untouched; a replaced certificate is served without a restart.
+//! Namespaces and HipaaPolicies at admission are `webhook_e2e/namespaces.rs`'s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod webhook_e2e {
+    pub mod namespaces;
     pub mod support;
 }
 

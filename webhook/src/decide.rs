@@ -1,5 +1,6 @@
 //! The admission decision for one review: a plain function of the request, the snapshot, the
-//! exempt namespaces and the time. No I/O, no clock, no client.
+//! exempt namespaces and the time. No I/O, no clock, no client. Namespaces (`crate::namespaces`)
+//! and HipaaPolicies (`crate::policies`) have decisions of their own; `crate::judge` picks one.
 
 use std::collections::HashSet;
 
@@ -12,18 +13,19 @@ use serde_json::value::RawValue;
 use crate::envelope::Payload;
 use hipaa_controls::object::{ObjectKind, Operation};
 
-use crate::kinds::ParseError;
+use crate::kinds::{Judged, ParseError};
 use crate::review::Answer;
 use crate::snapshot::{Scope, Snapshot};
 
 /// The message every review in scope gets until the watch caches have synced.
 pub const STARTING_MESSAGE: &str = "HIPAA Guard is starting and has not loaded the cluster state yet \
-(HipaaPolicies, Namespaces, NetworkPolicies, StorageClasses, PVCs); retry in a few seconds";
+(HipaaPolicies, Namespaces, NetworkPolicies, StorageClasses, PVCs, workloads per namespace); retry \
+in a few seconds";
 
 /// One review, as the decision needs it.
 #[derive(Debug)]
 pub struct Review<'r> {
-    pub kind: Option<ObjectKind>,
+    pub kind: Option<Judged>,
     pub operation: Operation,
     pub namespace: &'r str,
     pub name: &'r str,
@@ -31,7 +33,7 @@ pub struct Review<'r> {
     pub sub_resource: &'r str,
     /// The new object (parsed while the review was read, or raw).
     pub object: Option<&'r Payload<'r>>,
-    /// The old object, raw; read only for a NetworkPolicy DELETE.
+    /// The old object, raw; read for a NetworkPolicy DELETE, a Namespace or HipaaPolicy UPDATE.
     pub old_object: Option<&'r RawValue>,
 }
 
@@ -83,7 +85,7 @@ pub struct Judgement {
 }
 
 impl Judgement {
-    fn plain(decision: Decision, answer: Answer) -> Self {
+    pub(crate) fn plain(decision: Decision, answer: Answer) -> Self {
         Judgement {
             decision,
             answer,
@@ -117,23 +119,31 @@ impl Exemptions {
     }
 }
 
-/// Judges one review.
+/// Judges one review of an object in a namespace (every judged kind but Namespace and
+/// HipaaPolicy).
 pub fn judge(
     review: &Review<'_>,
     snapshot: &Snapshot,
     exemptions: &Exemptions,
     now: DateTime<Utc>,
 ) -> Judgement {
-    let Some(kind) = review.kind else {
+    let Some(judged) = review.kind else {
         return Judgement::plain(Decision::Skipped, Answer::allow());
     };
-    if !kind
+    if !judged
         .info()
         .admission
         .judges(review.operation, review.sub_resource)
     {
         return Judgement::plain(Decision::Skipped, Answer::allow());
     }
+    // Namespaces and HipaaPolicies have decisions of their own (`crate::judge` routes them there).
+    let kind = match judged {
+        Judged::Object(ObjectKind::Namespace) | Judged::Policy => {
+            return Judgement::plain(Decision::Skipped, Answer::allow());
+        }
+        Judged::Object(kind) => kind,
+    };
     // A deletion is judged on what it removes (the old object), anything else on the new object.
     // Only NetworkPolicies are judged on deletion (`deletions_judged_are_network_policies`).
     let deletion = review.operation == Operation::Delete;
@@ -200,16 +210,17 @@ pub fn judge(
             now,
         )
     };
-    verdict(kind, review, policy, evaluation.findings)
+    verdict(evaluation.findings, |lines, findings| {
+        denial_message(kind, review, policy, lines, findings)
+    })
 }
 
-/// Turns findings into the answer: Enforce failures deny, Warn failures warn, Audit failures are
-/// only recorded. A control that could not be evaluated counts as failed (never as passed).
-fn verdict(
-    kind: ObjectKind,
-    review: &Review<'_>,
-    policy: &EffectivePolicy,
+/// Turns findings into the answer: Enforce failures deny, with the message `denial` writes from
+/// their lines; Warn failures warn, Audit failures are only recorded. A control that could not be
+/// evaluated counts as failed (never as passed).
+pub(crate) fn verdict(
     findings: Vec<Finding>,
+    denial: impl FnOnce(&[String], &[Finding]) -> String,
 ) -> Judgement {
     let mut denials = Vec::new();
     let mut warnings = Vec::new();
@@ -222,7 +233,7 @@ fn verdict(
         }
     }
     if !denials.is_empty() {
-        let message = denial_message(kind, review, policy, &denials, &findings);
+        let message = denial(&denials, &findings);
         let mut answer = Answer::deny(403, message);
         answer.warnings = warnings;
         return Judgement {
@@ -264,13 +275,7 @@ fn denial_message(
     } else {
         ""
     };
-    let mut ids: Vec<&str> = findings
-        .iter()
-        .filter(|f| f.outcome != Outcome::Excepted && f.enforcement == Enforcement::Enforce)
-        .map(|f| f.control.id)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = denied_controls(findings);
     let policies = if policy.policies.is_empty() {
         "<policy>".to_owned()
     } else {
@@ -301,6 +306,20 @@ fn denial_message(
         review.name,
     ));
     message
+}
+
+/// The IDs of the controls that deny (failed under Enforce, not excepted), sorted, once each.
+pub(crate) fn denied_controls<'f>(
+    findings: impl IntoIterator<Item = &'f Finding>,
+) -> Vec<&'static str> {
+    let mut ids: Vec<&str> = findings
+        .into_iter()
+        .filter(|f| f.outcome != Outcome::Excepted && f.enforcement == Enforcement::Enforce)
+        .map(|f| f.control.id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 #[cfg(test)]

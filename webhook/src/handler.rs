@@ -12,8 +12,10 @@ use futures::Stream;
 use http::{HeaderMap, header};
 use tokio::sync::Semaphore;
 
-use crate::decide::{Decision, Exemptions, Judgement, Review, judge};
+use crate::decide::{Decision, Exemptions, Judgement, Review};
 use crate::envelope::{self, ReviewIn, Seen};
+use crate::judge::judge;
+use crate::kinds::Judged;
 use crate::metrics::{InFlight, Metrics};
 use crate::record::{self, Reviewed};
 use crate::refusal::Refusal;
@@ -143,7 +145,7 @@ impl Webhook {
                 uid: request.uid.to_string(),
                 operation: request.operation.to_string(),
             })?;
-        let kind = ObjectKind::admitted(
+        let kind = Judged::admitted(
             &request.kind.group,
             &request.kind.version,
             &request.kind.kind,
@@ -182,11 +184,14 @@ impl Webhook {
             let parse_now = |seen: &Seen<'_>| {
                 let kind =
                     ObjectKind::admitted(&seen.kind.group, &seen.kind.version, &seen.kind.kind)?;
-                // Parsed now when judged on the new object: written, not deleted.
-                let judged = Operation::parse(seen.operation).is_some_and(|operation| {
-                    operation != Operation::Delete
-                        && kind.info().admission.judges(operation, seen.sub_resource)
-                }) && snapshot.synced
+                // Parsed now when judged on the new object: written, not deleted, in a namespace
+                // (a Namespace review is judged on its own labels, not on a namespace's scope).
+                let judged = kind.info().namespaced
+                    && Operation::parse(seen.operation).is_some_and(|operation| {
+                        operation != Operation::Delete
+                            && kind.info().admission.judges(operation, seen.sub_resource)
+                    })
+                    && snapshot.synced
                     && !self.exemptions.contains(seen.namespace)
                     && matches!(snapshot.scope(seen.namespace), Scope::Selected(_));
                 judged.then_some(kind)

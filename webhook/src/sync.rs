@@ -4,7 +4,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The resources the webhook watches.
+use hipaa_controls::object::ObjectKind;
+
+/// The resources the webhook watches: its caches (policies and context), then the kinds it counts
+/// per namespace (`crate::workloads`). Readiness waits for every one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Resource {
     HipaaPolicies,
@@ -12,15 +15,29 @@ pub enum Resource {
     NetworkPolicies,
     StorageClasses,
     PersistentVolumeClaims,
+    Pods,
+    Deployments,
+    StatefulSets,
+    DaemonSets,
+    ReplicaSets,
+    Jobs,
+    CronJobs,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [
+    pub const ALL: [Resource; 12] = [
         Resource::HipaaPolicies,
         Resource::Namespaces,
         Resource::NetworkPolicies,
         Resource::StorageClasses,
         Resource::PersistentVolumeClaims,
+        Resource::Pods,
+        Resource::Deployments,
+        Resource::StatefulSets,
+        Resource::DaemonSets,
+        Resource::ReplicaSets,
+        Resource::Jobs,
+        Resource::CronJobs,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,24 +47,39 @@ impl Resource {
             Resource::NetworkPolicies => "networkpolicies",
             Resource::StorageClasses => "storageclasses",
             Resource::PersistentVolumeClaims => "persistentvolumeclaims",
+            Resource::Pods => "pods",
+            Resource::Deployments => "deployments",
+            Resource::StatefulSets => "statefulsets",
+            Resource::DaemonSets => "daemonsets",
+            Resource::ReplicaSets => "replicasets",
+            Resource::Jobs => "jobs",
+            Resource::CronJobs => "cronjobs",
+        }
+    }
+
+    /// The resource of a kind the webhook counts per namespace.
+    pub fn counted(kind: ObjectKind) -> Option<Resource> {
+        match kind {
+            ObjectKind::Pod => Some(Resource::Pods),
+            ObjectKind::Deployment => Some(Resource::Deployments),
+            ObjectKind::StatefulSet => Some(Resource::StatefulSets),
+            ObjectKind::DaemonSet => Some(Resource::DaemonSets),
+            ObjectKind::ReplicaSet => Some(Resource::ReplicaSets),
+            ObjectKind::Job => Some(Resource::Jobs),
+            ObjectKind::CronJob => Some(Resource::CronJobs),
+            _ => None,
         }
     }
 
     fn index(self) -> usize {
-        match self {
-            Resource::HipaaPolicies => 0,
-            Resource::Namespaces => 1,
-            Resource::NetworkPolicies => 2,
-            Resource::StorageClasses => 3,
-            Resource::PersistentVolumeClaims => 4,
-        }
+        self as usize
     }
 }
 
 /// One flag per watched resource.
 #[derive(Debug, Default)]
 pub struct SyncState {
-    synced: [AtomicBool; 5],
+    synced: [AtomicBool; 12],
     draining: AtomicBool,
 }
 
@@ -103,11 +135,12 @@ impl SyncState {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::Resource;
-    use hipaa_controls::object::KINDS;
+    use hipaa_controls::object::{KINDS, ObjectKind};
 
     /// The caches the webhook keeps are the kind table's `webhook_watches` rows, plus the
-    /// policies themselves.
+    /// policies themselves; the kinds it counts are its `webhook_counts` rows.
     #[test]
     fn the_webhook_watches_what_the_kind_table_says() {
         let mut watched: Vec<_> = Resource::ALL
@@ -117,11 +150,16 @@ mod tests {
             .collect();
         let mut table: Vec<_> = KINDS
             .iter()
-            .filter(|row| row.webhook_watches)
+            .filter(|row| row.webhook_watches || row.webhook_counts)
             .map(|row| row.plural)
             .collect();
         watched.sort_unstable();
         table.sort_unstable();
         assert_eq!(watched, table);
+        for row in KINDS.iter().filter(|row| row.webhook_counts) {
+            let kind = row.object.unwrap();
+            assert_eq!(Resource::counted(kind).unwrap().as_str(), row.plural);
+        }
+        assert_eq!(Resource::counted(ObjectKind::Namespace), None);
     }
 }

@@ -76,6 +76,14 @@ pub fn webhook_configuration_is_safe(docs: &[Value], namespace: &str) -> Value {
             );
         }
     }
+    for (group, resource) in [("", "namespaces"), ("hipaaguard.io", "hipaapolicies")] {
+        for operation in ["CREATE", "UPDATE"] {
+            assert!(
+                covers(group, resource, operation),
+                "no rule for {operation} {group}/{resource}"
+            );
+        }
+    }
     assert!(
         covers("networking.k8s.io", "networkpolicies", "DELETE"),
         "no rule for DELETE networkpolicies"

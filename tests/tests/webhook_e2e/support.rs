@@ -175,7 +175,8 @@ async fn wait_until_called(admin_port: u16) -> anyhow::Result<()> {
 }
 
 /// The cluster-wide state the tests share: the policies, the StorageClasses, and the webhook
-/// configuration (every namespace but kube-system goes to the webhook, which decides itself).
+/// configuration (every namespace but kube-system goes to the webhook, which decides itself;
+/// Namespaces and HipaaPolicies go to it too).
 async fn register(ca: &TestCa, port: u16) -> anyhow::Result<()> {
     let client = control_plane().await?.client().await?;
     let ca_bundle = serde_json::to_string(&ByteString(ca.issuer.pem().into_bytes()))?;
@@ -219,6 +220,9 @@ parameters: {{type: gp2}}
             "    - {{apiGroups: [\"{group}\"], apiVersions: [v1], operations: [{operations}], resources: [{resources}], scope: Namespaced}}\n"
         )
     };
+    // Namespaces and HipaaPolicies in an entry of their own, without selectors: for a Namespace
+    // the API server matches a namespaceSelector against the new labels only, so a selector
+    // could let a label removal escape (the webhook exempts kube-system itself).
     let configuration = format!(
         r#"apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
@@ -236,7 +240,19 @@ webhooks:
       url: https://127.0.0.1:{port}/validate
       caBundle: {ca_bundle}
     rules:
-{}{}{}{}{}"#,
+{}{}{}{}{}  - name: cluster.validate.hipaaguard.io
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    matchPolicy: Equivalent
+    timeoutSeconds: 10
+    clientConfig:
+      url: https://127.0.0.1:{port}/validate
+      caBundle: {ca_bundle}
+    rules:
+    - {{apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [namespaces], scope: Cluster}}
+    - {{apiGroups: [hipaaguard.io], apiVersions: [v1alpha1], operations: [CREATE, UPDATE], resources: [hipaapolicies], scope: Cluster}}
+"#,
         rule(
             "",
             "pods, services, persistentvolumeclaims",

@@ -48,7 +48,7 @@ impl Admission {
         subresources: &[],
     };
     /// New and changed objects.
-    pub(super) const WRITES: Admission = Admission {
+    pub const WRITES: Admission = Admission {
         operations: &[Operation::Create, Operation::Update],
         subresources: &[],
     };

@@ -1,6 +1,7 @@
 //! The one table of every Kubernetes kind HIPAA Guard reads: how the API serves it (group,
 //! versions, plural, scope), whether the engine judges it, which admission requests the webhook
-//! asks for, and which watch caches the webhook and the operator keep of it. The webhook's rules,
+//! asks for, and which watch caches the webhook and the operator keep of it (and which kinds the
+//! webhook counts per namespace). The webhook's rules,
 //! the operator's caches, `kubectl hipaa report`'s listing and the chart's RBAC all follow from
 //! here; `tests/tests/kind_table.rs` fails when the chart says otherwise.
 //!
@@ -66,6 +67,9 @@ pub struct KindInfo {
     pub context: bool,
     /// The webhook keeps a watch cache of it (the context its decisions read).
     pub webhook_watches: bool,
+    /// The webhook counts its objects per namespace from a metadata-only watch: whether a
+    /// namespace holds workloads decides HIPAA-K8S-PHI-SCOPE on a Namespace's label change.
+    pub webhook_counts: bool,
     pub operator: OperatorUse,
     /// A CustomResourceDefinition that may be absent: looked for at start and again later, and
     /// tolerated when missing.
@@ -144,8 +148,24 @@ const fn judged(
         admission: Admission::WRITES,
         context: false,
         webhook_watches: false,
+        webhook_counts: false,
         operator: OperatorUse::Judged(owners),
         optional: false,
+    }
+}
+
+/// A row for a kind that runs pods: judged, and counted per namespace by the webhook.
+const fn workload(
+    object: ObjectKind,
+    kind: &'static str,
+    api_version: &'static [&'static str],
+    plural: &'static str,
+    targets: &'static [Target],
+    owners: Owners,
+) -> KindInfo {
+    KindInfo {
+        webhook_counts: true,
+        ..judged(object, kind, api_version, plural, targets, owners)
     }
 }
 
@@ -167,6 +187,7 @@ const fn optional(
         admission: Admission::NONE,
         context,
         webhook_watches: false,
+        webhook_counts: false,
         operator: OperatorUse::Watched,
         optional: true,
     }
@@ -184,8 +205,8 @@ use ObjectKind as K;
 
 /// Every kind HIPAA Guard reads. The rows for the engine's kinds come first, in
 /// [`ObjectKind::ALL`]'s order ([`ObjectKind::info`] relies on it; a test checks it).
-pub static KINDS: [KindInfo; 18] = [
-    judged(
+pub static KINDS: [KindInfo; 19] = [
+    workload(
         K::Pod,
         "Pod",
         CORE,
@@ -193,7 +214,7 @@ pub static KINDS: [KindInfo; 18] = [
         POD_TEMPLATE,
         Owners::NoController,
     ),
-    judged(
+    workload(
         K::Deployment,
         "Deployment",
         APPS,
@@ -201,7 +222,7 @@ pub static KINDS: [KindInfo; 18] = [
         &[Target::PodTemplate, Target::Deployment],
         Owners::Any,
     ),
-    judged(
+    workload(
         K::StatefulSet,
         "StatefulSet",
         APPS,
@@ -209,7 +230,7 @@ pub static KINDS: [KindInfo; 18] = [
         &[Target::PodTemplate, Target::StatefulSet],
         Owners::Any,
     ),
-    judged(
+    workload(
         K::DaemonSet,
         "DaemonSet",
         APPS,
@@ -217,7 +238,7 @@ pub static KINDS: [KindInfo; 18] = [
         POD_TEMPLATE,
         Owners::Any,
     ),
-    judged(
+    workload(
         K::ReplicaSet,
         "ReplicaSet",
         APPS,
@@ -225,7 +246,7 @@ pub static KINDS: [KindInfo; 18] = [
         POD_TEMPLATE,
         Owners::NoOwner,
     ),
-    judged(
+    workload(
         K::Job,
         "Job",
         BATCH,
@@ -233,7 +254,7 @@ pub static KINDS: [KindInfo; 18] = [
         POD_TEMPLATE,
         Owners::NoController,
     ),
-    judged(
+    workload(
         K::CronJob,
         "CronJob",
         BATCH,
@@ -270,8 +291,9 @@ pub static KINDS: [KindInfo; 18] = [
         )
     },
     KindInfo {
+        // Judged when created or relabelled: HIPAA-K8S-DEV-PHI on the new labels, and
+        // HIPAA-K8S-PHI-SCOPE on a change that leaves a policy's namespaceSelector.
         namespaced: false,
-        admission: Admission::NONE,
         context: true,
         webhook_watches: true,
         ..judged(
@@ -311,15 +333,36 @@ pub static KINDS: [KindInfo; 18] = [
         admission: Admission::NONE,
         context: true,
         webhook_watches: true,
+        webhook_counts: false,
         operator: OperatorUse::Watched,
         optional: false,
     },
+    HIPAA_POLICY,
     VELERO_SCHEDULE,
     SECRET_PROVIDER_CLASS,
     EXTERNAL_SECRET,
     SECRET_STORE,
     CLUSTER_SECRET_STORE,
 ];
+
+/// HIPAA Guard's own kind: admission validates each policy written (the operator's checks, and
+/// exceptions that expire in the future). Not an engine kind, so no [`ObjectKind`]. Both
+/// components watch it outside this table, with rights it does not describe (the operator writes
+/// its status), so its row says nothing about caches.
+pub const HIPAA_POLICY: KindInfo = KindInfo {
+    kind: "HipaaPolicy",
+    api_versions: &["hipaaguard.io/v1alpha1"],
+    plural: "hipaapolicies",
+    namespaced: false,
+    object: None,
+    targets: &[],
+    admission: Admission::WRITES,
+    context: false,
+    webhook_watches: false,
+    webhook_counts: false,
+    operator: OperatorUse::None,
+    optional: false,
+};
 
 /// Velero's backup schedules: HIPAA-K8S-BACKUP reads which namespaces each covers.
 pub const VELERO_SCHEDULE: KindInfo =
