@@ -24,7 +24,9 @@ async fn post(
     if let Some(content_type) = content_type {
         request = request.header("content-type", content_type);
     }
-    let response = request.reply(&router(harness.webhook.clone(), || Ok(()))).await;
+    let response = request
+        .reply(&router(harness.webhook.clone(), || Ok(())))
+        .await;
     (
         response.status().as_u16(),
         response.body().to_vec(),

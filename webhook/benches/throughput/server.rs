@@ -189,7 +189,9 @@ pub fn serve_child(dir: &Path, log: LogTo) {
             .unify()
             .or(decode_allow)
             .unify()
-            .or(hipaa_webhook::router(Arc::clone(&harness.webhook), || Ok(())))
+            .or(hipaa_webhook::router(Arc::clone(&harness.webhook), || {
+                Ok(())
+            }))
             .unify();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("{}", listener.local_addr().unwrap());
