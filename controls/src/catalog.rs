@@ -16,6 +16,7 @@ pub mod ids {
     pub const K8S_HA: &str = "HIPAA-K8S-HA";
     pub const K8S_DEV_PHI: &str = "HIPAA-K8S-DEV-PHI";
     pub const K8S_BACKUP: &str = "HIPAA-K8S-BACKUP";
+    pub const K8S_PHI_SCOPE: &str = "HIPAA-K8S-PHI-SCOPE";
     pub const EKS_SECRETS_KMS: &str = "HIPAA-EKS-SECRETS-KMS";
     pub const EKS_AUDIT_LOGGING: &str = "HIPAA-EKS-AUDIT-LOGGING";
     pub const EKS_ENDPOINT: &str = "HIPAA-EKS-ENDPOINT";
@@ -50,7 +51,7 @@ pub const DEFAULT_FAIL_ON: Severity = Severity::Critical;
 
 const POD_WORKLOADS: &[Target] = &[Target::PodTemplate];
 
-static CATALOG: [Control; 21] = [
+static CATALOG: [Control; 22] = [
     Control {
         id: ids::K8S_TLS_INGRESS,
         title: "Ingress traffic is encrypted with TLS",
@@ -186,6 +187,17 @@ static CATALOG: [Control; 21] = [
         remediation: "Include the namespace in a Velero Schedule or tag its volumes for an AWS Backup plan through the StorageClass",
         targets: &[Target::Namespace],
         scope: Scope::KubernetesAudit,
+        parameters: &[],
+    },
+    Control {
+        id: ids::K8S_PHI_SCOPE,
+        title: "PHI namespaces stay under their policy",
+        severity: Severity::High,
+        sections: &["164.308(a)(1)(ii)(B)", "164.312(a)(1)"],
+        description: "A label change does not take a namespace that holds workloads (Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs or CronJobs) out of the scope of a HipaaPolicy whose namespaceSelector matched its old labels: removing hipaaguard.io/phi, or another label the selector matches, would leave every control behind. Judged at admission only, under the enforcement and exceptions of the policy the namespace would leave; an audit sees one state and has no change to judge.",
+        remediation: "Keep the labels the policy's namespaceSelector matches, move the workloads out first, or add an exception for this control and namespace to that policy",
+        targets: &[Target::Namespace],
+        scope: Scope::KubernetesAdmission,
         parameters: &[],
     },
     Control {

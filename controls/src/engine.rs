@@ -1,8 +1,11 @@
 //! The entry points: judge one Kubernetes object (or one change the object alone does not show:
-//! a NetworkPolicy's creation, update or deletion, a workload's scale) against every control the
-//! effective policy applies, and turn verdicts into findings with exceptions applied.
+//! a NetworkPolicy's creation, update or deletion, a workload's scale, a namespace's label change)
+//! against every control the effective policy applies, and turn verdicts into findings with
+//! exceptions applied.
 
 use chrono::{DateTime, Utc};
+use hipaa_crds::HipaaPolicy;
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use crate::catalog::{self, ids};
@@ -65,7 +68,8 @@ pub fn evaluate(
         let runs = match control.scope {
             Scope::Kubernetes => true,
             Scope::KubernetesAudit => mode == Mode::Audit,
-            Scope::Aws => false,
+            // Transitions need the old object too: `evaluate_namespace_departures`.
+            Scope::KubernetesAdmission | Scope::Aws => false,
         };
         if !runs {
             continue;
@@ -128,6 +132,65 @@ pub fn evaluate_network_policy_update(
     now: DateTime<Utc>,
 ) -> Evaluation {
     judge_network_policy_change(Some(old), Some(new), ctx, policy, now)
+}
+
+/// A HipaaPolicy whose namespaceSelector matched a namespace's old labels and does not match its
+/// new ones, and the verdict of HIPAA-K8S-PHI-SCOPE under that policy alone (its enforcement, its
+/// exceptions).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Departure {
+    /// The name of the policy that would stop governing the namespace.
+    pub policy: String,
+    pub evaluation: Evaluation,
+}
+
+/// Judges a namespace's label change from `old` to `new` under HIPAA-K8S-PHI-SCOPE: one
+/// [`Departure`] per policy among `policies` (by name) that selects the old labels and not the new
+/// ones and applies the control; its evaluation fails when the namespace holds workloads (`held`:
+/// kind names and counts) and passes when it holds none.
+pub fn evaluate_namespace_departures<'p>(
+    old: &Namespace,
+    new: &Namespace,
+    policies: impl IntoIterator<Item = &'p HipaaPolicy>,
+    held: &[(&str, usize)],
+    now: DateTime<Utc>,
+) -> Vec<Departure> {
+    let Some(control) = catalog::control(ids::K8S_PHI_SCOPE) else {
+        return Vec::new();
+    };
+    let subject = Subject {
+        kind: "Namespace",
+        namespace: None,
+        name: new.metadata.name.as_deref().unwrap_or(""),
+    };
+    let mut leaving: Vec<&HipaaPolicy> = policies
+        .into_iter()
+        .filter(|p| EffectivePolicy::selects(p, old) && !EffectivePolicy::selects(p, new))
+        .collect();
+    leaving.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    leaving
+        .into_iter()
+        .filter_map(|policy| {
+            let effective = EffectivePolicy::of_policy(policy);
+            let setting = effective.setting(ids::K8S_PHI_SCOPE)?;
+            let name = policy.metadata.name.clone().unwrap_or_default();
+            let verdict = k8s::phi_scope::verdict(subject, &name, held);
+            let mut evaluation = Evaluation::default();
+            record(
+                &mut evaluation,
+                control,
+                verdict,
+                subject,
+                setting.enforcement,
+                &effective,
+                now,
+            );
+            Some(Departure {
+                policy: name,
+                evaluation,
+            })
+        })
+        .collect()
 }
 
 fn judge_network_policy_change(

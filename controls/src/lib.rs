@@ -24,7 +24,8 @@ pub use context::{
 };
 pub use duration::{DurationError, parse_duration, parse_positive_duration};
 pub use engine::{
-    Evaluation, Mode, evaluate, evaluate_network_policy_creation, evaluate_network_policy_deletion,
+    Departure, Evaluation, Mode, evaluate, evaluate_namespace_departures,
+    evaluate_network_policy_creation, evaluate_network_policy_deletion,
     evaluate_network_policy_update, evaluate_scale,
 };
 pub use image_ref::ImageReference;
@@ -37,7 +38,7 @@ pub use policy::{
     ControlSetting, EffectivePolicy, Parameters, PolicyError, ScopedException, glob_matches,
     selector_matches,
 };
-pub use validate::validate_policy;
+pub use validate::{validate_policy, validate_policy_change};
 
 /// The HipaaPolicy types, re-exported so that callers need not name hipaa-crds separately.
 pub use hipaa_crds::{Enforcement, HipaaPolicy, HipaaPolicySpec};

@@ -111,6 +111,9 @@ pub enum Scope {
     Kubernetes,
     /// Kubernetes state that admission cannot judge (e.g. backup coverage): audits only.
     KubernetesAudit,
+    /// A change between two states of a Kubernetes object (e.g. a namespace's labels): judged at
+    /// admission only, where the old and the new object are both known; an audit sees one state.
+    KubernetesAdmission,
     /// AWS resources: audits only, never on the admission path.
     Aws,
 }
@@ -120,6 +123,7 @@ impl Scope {
         match self {
             Scope::Kubernetes => "Kubernetes",
             Scope::KubernetesAudit => "Kubernetes (audit only)",
+            Scope::KubernetesAdmission => "Kubernetes (admission only)",
             Scope::Aws => "AWS",
         }
     }

@@ -18,8 +18,8 @@ use k8s_openapi::api::core::v1::Namespace;
 
 use crate::catalog;
 use crate::model::Severity;
-use crate::validate::validate_policy;
 pub use crate::validate::{PolicyError, parse_minor_version};
+use crate::validate::{expiry_of, validate_policy};
 
 pub use crate::selector::selector_matches;
 
@@ -107,11 +107,7 @@ pub struct ScopedException {
 impl ScopedException {
     /// When the exception stops applying.
     pub fn expires(&self) -> Option<DateTime<Utc>> {
-        let ts = self.exception.expires.0;
-        DateTime::from_timestamp(
-            ts.as_second(),
-            u32::try_from(ts.subsec_nanosecond()).unwrap_or(0),
-        )
+        expiry_of(&self.exception)
     }
 
     /// In force at `now` (an expiry that cannot be represented counts as expired).
@@ -198,6 +194,12 @@ impl EffectivePolicy {
     pub fn from_policy(policy: &HipaaPolicy) -> Result<Self, Vec<PolicyError>> {
         validate_policy(&policy.spec)?;
         Ok(Self::lenient(policy))
+    }
+
+    /// One policy on its own, applied as leniently as when merging (see [`Self::lenient`]): what a
+    /// policy that stops selecting a namespace would have applied there.
+    pub fn of_policy(policy: &HipaaPolicy) -> Self {
+        Self::lenient(policy)
     }
 
     /// One policy, applying what can be applied: unknown control IDs are ignored and parameter

@@ -292,6 +292,9 @@ fn not_evaluated_reason(control: &Control) -> String {
         }
         Some(Target::KmsKey) => "no KMS key is used by the linked AWS resources".to_string(),
         _ if control.scope == Scope::Aws => "no linked AWS resource".to_string(),
+        _ if control.scope == Scope::KubernetesAdmission => {
+            "not applicable in audits: judged at admission only, on the change".to_string()
+        }
         _ => {
             let kinds: Vec<&str> = control.targets.iter().map(|t| t.as_str()).collect();
             format!("nothing in scope that the control applies to ({})", kinds.join(", "))

@@ -1,9 +1,11 @@
 //! Checks on a HipaaPolicy spec that the CRD schema cannot express: control IDs that exist,
-//! parameters the control reads, values that parse, well-formed selectors and durations.
+//! parameters the control reads, values that parse, well-formed selectors and durations; and, for
+//! a spec being written (admission), exceptions that expire in the future.
 
 use std::time::Duration;
 
-use hipaa_crds::{ControlParameters, HipaaPolicySpec};
+use chrono::{DateTime, Utc};
+use hipaa_crds::{ControlParameters, HipaaPolicySpec, PolicyException};
 
 use crate::catalog::{self, params};
 use crate::duration::parse_duration;
@@ -39,6 +41,11 @@ pub enum PolicyError {
     UnknownExceptionControl { index: usize, id: String },
     #[error("spec.exceptions[{index}]: {message}")]
     InvalidException { index: usize, message: String },
+    #[error(
+        "spec.exceptions[{index}]: expires {expires}, which is not in the future (a new or changed \
+         exception must expire after it is written)"
+    )]
+    ExpiredException { index: usize, expires: String },
     #[error("spec.namespaceSelector: {message}")]
     InvalidSelector { message: String },
     #[error("spec.auditInterval: {message}")]
@@ -57,6 +64,15 @@ pub(crate) fn parameters_given(p: &ControlParameters) -> impl Iterator<Item = &'
     ]
     .into_iter()
     .filter_map(|(name, given)| given.then_some(name))
+}
+
+/// When `exception` stops applying; None when its time cannot be represented.
+pub(crate) fn expiry_of(exception: &PolicyException) -> Option<DateTime<Utc>> {
+    let ts = exception.expires.0;
+    DateTime::from_timestamp(
+        ts.as_second(),
+        u32::try_from(ts.subsec_nanosecond()).unwrap_or(0),
+    )
 }
 
 /// The shortest audit interval the CRD accepts.
@@ -185,6 +201,34 @@ pub fn validate_policy(spec: &HipaaPolicySpec) -> Result<(), Vec<PolicyError>> {
         Err(error) => errors.push(PolicyError::InvalidInterval {
             message: error.to_string(),
         }),
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Every reason `new` may not be written over `old` (None for a new policy) at `now`: the reasons
+/// of [`validate_policy`] (the operator's own checks), then each exception that is new or changed
+/// (not in `old` as it is) and does not expire after `now`. An exception that expired while in
+/// force may stay, so that the rest of the policy can still be edited: it waives nothing any more,
+/// and the operator reports it as expired.
+pub fn validate_policy_change(
+    old: Option<&HipaaPolicySpec>,
+    new: &HipaaPolicySpec,
+    now: DateTime<Utc>,
+) -> Result<(), Vec<PolicyError>> {
+    let mut errors = validate_policy(new).err().unwrap_or_default();
+    for (index, exception) in new.exceptions.iter().enumerate() {
+        let kept = old.is_some_and(|old| old.exceptions.contains(exception));
+        let future = expiry_of(exception).is_some_and(|expires| expires > now);
+        if !kept && !future {
+            errors.push(PolicyError::ExpiredException {
+                index,
+                expires: exception.expires.0.to_string(),
+            });
+        }
     }
     if errors.is_empty() {
         Ok(())

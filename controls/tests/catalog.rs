@@ -9,8 +9,9 @@ use hipaa_controls::catalog::{
 use hipaa_controls::policy::parse_minor_version;
 use hipaa_controls::{Parameters, Scope, Severity, catalog, control};
 
-/// The IDs of the design's control table (draft v1), in its order.
-const DESIGN_IDS: [&str; 21] = [
+/// The IDs of the design's control table (draft v1), in its order, and HIPAA-K8S-PHI-SCOPE (issue
+/// 15: namespace label changes judged at admission) after the other Kubernetes controls.
+const DESIGN_IDS: [&str; 22] = [
     "HIPAA-K8S-TLS-INGRESS",
     "HIPAA-K8S-TLS-LB",
     "HIPAA-K8S-TLS-WORKLOAD",
@@ -22,6 +23,7 @@ const DESIGN_IDS: [&str; 21] = [
     "HIPAA-K8S-HA",
     "HIPAA-K8S-DEV-PHI",
     "HIPAA-K8S-BACKUP",
+    "HIPAA-K8S-PHI-SCOPE",
     "HIPAA-EKS-SECRETS-KMS",
     "HIPAA-EKS-AUDIT-LOGGING",
     "HIPAA-EKS-ENDPOINT",
@@ -69,10 +71,10 @@ fn every_control_is_fully_described() {
         } else {
             Scope::Aws
         };
-        let expected_scope = if c.id == ids::K8S_BACKUP {
-            Scope::KubernetesAudit
-        } else {
-            expected_scope
+        let expected_scope = match c.id {
+            ids::K8S_BACKUP => Scope::KubernetesAudit,
+            ids::K8S_PHI_SCOPE => Scope::KubernetesAdmission,
+            _ => expected_scope,
         };
         assert_eq!(c.scope, expected_scope, "{}", c.id);
     }

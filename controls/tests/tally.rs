@@ -80,8 +80,8 @@ fn the_score_is_100_only_when_everything_evaluated_passes() {
     let clean_tally = tally(&policy, [&clean], now());
     assert_eq!(clean_tally.summary.score, 100);
     assert!(clean_tally.is_compliant());
-    // One MEDIUM failure (weight 2) among the 21 controls (total weight 76: eleven HIGH, two
-    // CRITICAL, eight MEDIUM): 74/76 = 97.4, rounded down.
+    // One MEDIUM failure (weight 2) among the 22 controls (total weight 80: twelve HIGH, two
+    // CRITICAL, eight MEDIUM): 78/80 = 97.5, rounded down.
     let one_failure = evaluated(
         &api,
         &all,

@@ -220,27 +220,24 @@ async fn registration_waits_for_the_webhook_and_an_outage_blocks_only_what_an_en
     .await;
     assert!(as_admin.success(), "{as_admin}");
     expect_allowed(&create("adm-governed", &pod("exempted")).await);
-    let back = kubectl(
-        &[
-            "label",
-            "namespace",
-            "adm-governed",
-            "hipaaguard.io/admission-exempt-",
-        ],
-        None,
-    )
-    .await;
-    assert!(back.success(), "{back}");
-    wait_for(
-        "the exemption to be gone",
-        Duration::from_secs(10),
-        || async {
-            let out = create("adm-governed", &pod("after-exemption")).await;
-            Ok((!out.success() && out.stderr.contains(REFUSED)).then_some(()))
-        },
-    )
-    .await
-    .unwrap();
+    // Taking the exemption back waits for the webhook: the namespace's labels are the Enforce
+    // policy's to judge (HIPAA-K8S-PHI-SCOPE), and without the label the namespace is governed.
+    let unexempt = || {
+        kubectl(
+            &[
+                "label",
+                "namespace",
+                "adm-governed",
+                "hipaaguard.io/admission-exempt-",
+            ],
+            None,
+        )
+    };
+    let back = unexempt().await;
+    assert!(
+        !back.success() && back.stderr.contains(REFUSED),
+        "a governed namespace's labels wait for the webhook:\n{back}"
+    );
 
     // 5. Emergency exit for the cluster: delete the configuration. It stays deleted while the
     //    webhook is down (the operator re-registers only a webhook that answers).
@@ -249,15 +246,11 @@ async fn registration_waits_for_the_webhook_and_an_outage_blocks_only_what_an_en
     wait_for(
         "the deletion to take effect",
         Duration::from_secs(10),
-        || async {
-            Ok(create("adm-governed", &pod("after-delete"))
-                .await
-                .success()
-                .then_some(()))
-        },
+        || async { Ok(unexempt().await.success().then_some(())) },
     )
     .await
     .unwrap();
+    expect_allowed(&create("adm-governed", &pod("after-delete")).await);
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(
         configurations.get_opt(RELEASE).await.unwrap().is_none(),

@@ -72,6 +72,11 @@ const CHART_FINDINGS: &[(&str, &str, &str)] = &[
         "hipaa-guard-operator",
         "the operator only serves /metrics and health probes over plain HTTP, inside the cluster, without PHI",
     ),
+    (
+        "HIPAA-K8S-TLS-WORKLOAD",
+        "hipaa-guard-webhook",
+        "with managed certificates (the default) the webhook serves TLS from the Secret it reads through the API (--tls-secret), so that a renewal is served at once; the control only sees mounted Secrets",
+    ),
 ];
 
 #[test]

@@ -4,11 +4,13 @@
 //! Warn mode prints `Warning:` and creates; deleting the covering NetworkPolicy is denied; a
 //! namespace no policy selects is untouched; a replaced certificate is served without a restart.
 //! `webhook_e2e/changes.rs` covers the requests that change a judged field otherwise (NetworkPolicy
-//! edits, `kubectl debug`, `kubectl scale`).
+//! edits, `kubectl debug`, `kubectl scale`); Namespaces and HipaaPolicies at admission are
+//! `webhook_e2e/namespaces.rs`'s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod webhook_e2e {
     pub mod changes;
+    pub mod namespaces;
     pub mod support;
 }
 

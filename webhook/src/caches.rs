@@ -1,6 +1,10 @@
 //! The Kubernetes edge: watch caches (kube-runtime reflectors) of HipaaPolicies, Namespaces,
-//! NetworkPolicies, StorageClasses, PVCs and HorizontalPodAutoscalers, and the task that rebuilds the snapshot when they
-//! change. Watch events only mark what changed; bursts coalesce into one rebuild.
+//! NetworkPolicies, StorageClasses, PVCs and HorizontalPodAutoscalers, and the task that rebuilds
+//! the snapshot when they change. Watch events only mark what changed; bursts coalesce into one
+//! rebuild. The workloads per namespace are counted by metadata-only watches (`workloads`), in
+//! place.
+
+mod workloads;
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -26,6 +30,7 @@ use tokio::task::JoinSet;
 use crate::metrics::{Metrics, ResourceLabels};
 use crate::snapshot::{ClusterState, Snapshot, SnapshotCell};
 use crate::sync::{Resource, SyncState};
+use crate::workloads::WorkloadIndex;
 
 /// What changed since the last rebuild.
 #[derive(Debug, Default)]
@@ -53,6 +58,7 @@ struct Stores {
     storage_classes: Store<StorageClass>,
     pvcs: Store<PersistentVolumeClaim>,
     autoscalers: Store<HorizontalPodAutoscaler>,
+    workloads: Arc<WorkloadIndex>,
 }
 
 impl Stores {
@@ -67,6 +73,7 @@ impl Stores {
                 autoscalers: self.autoscalers.state(),
                 backup_schedules: Vec::new(),
             },
+            workloads: Arc::clone(&self.workloads),
         }
     }
 }
@@ -80,6 +87,13 @@ pub fn start(
     tasks: &mut JoinSet<()>,
 ) {
     let changes = Arc::new(Changes::default());
+    let counting = Arc::new(workloads::Counting {
+        index: Arc::new(WorkloadIndex::new()),
+        changes: Arc::clone(&changes),
+        sync: Arc::clone(&sync),
+        metrics: Arc::clone(&metrics),
+    });
+    workloads::start(&client, &counting, tasks);
     let stores = Stores {
         policies: watch(
             Api::all(client.clone()),
@@ -129,6 +143,7 @@ pub fn start(
             &metrics,
             tasks,
         ),
+        workloads: Arc::clone(&counting.index),
     };
     tasks.spawn(rebuild_loop(stores, changes, snapshots, sync, metrics));
 }

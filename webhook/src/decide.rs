@@ -1,33 +1,34 @@
 //! The admission decision for one review: a plain function of the request, the snapshot, the
-//! exempt namespaces and the time. No I/O, no clock, no client.
+//! exempt namespaces and the time. No I/O, no clock, no client. Namespaces (`crate::namespaces`)
+//! and HipaaPolicies (`crate::policies`) have decisions of their own; `crate::judge` picks one.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use hipaa_controls::model::{Finding, Outcome};
 use hipaa_controls::policy::EffectivePolicy;
-use hipaa_controls::{Evaluation, Object};
 use hipaa_crds::Enforcement;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde_json::value::RawValue;
 
 use crate::envelope::Payload;
 use hipaa_controls::object::{ObjectKind, Operation};
 
-use crate::kinds::ParseError;
+use crate::kinds::Judged;
 use crate::review::Answer;
 use crate::snapshot::{Scope, Snapshot};
+use changes::SCALE;
+
+mod changes;
 
 /// The message every review in scope gets until the watch caches have synced.
 pub const STARTING_MESSAGE: &str = "HIPAA Guard is starting and has not loaded the cluster state yet \
-(HipaaPolicies, Namespaces, NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers); \
-retry in a few seconds";
+(HipaaPolicies, Namespaces, NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers, \
+workloads per namespace); retry in a few seconds";
 
 /// One review, as the decision needs it.
 #[derive(Debug)]
 pub struct Review<'r> {
-    pub kind: Option<ObjectKind>,
+    pub kind: Option<Judged>,
     pub operation: Operation,
     pub namespace: &'r str,
     pub name: &'r str,
@@ -35,7 +36,8 @@ pub struct Review<'r> {
     pub sub_resource: &'r str,
     /// The new object (parsed while the review was read, or raw).
     pub object: Option<&'r Payload<'r>>,
-    /// The old object, raw; read only for a NetworkPolicy UPDATE or DELETE.
+    /// The old object, raw; read for a NetworkPolicy UPDATE or DELETE, a Namespace or HipaaPolicy
+    /// UPDATE.
     pub old_object: Option<&'r RawValue>,
 }
 
@@ -88,7 +90,7 @@ pub struct Judgement {
 }
 
 impl Judgement {
-    fn plain(decision: Decision, answer: Answer) -> Self {
+    pub(crate) fn plain(decision: Decision, answer: Answer) -> Self {
         Judgement {
             decision,
             answer,
@@ -122,23 +124,31 @@ impl Exemptions {
     }
 }
 
-/// Judges one review.
+/// Judges one review of an object in a namespace (every judged kind but Namespace and
+/// HipaaPolicy).
 pub fn judge(
     review: &Review<'_>,
     snapshot: &Snapshot,
     exemptions: &Exemptions,
     now: DateTime<Utc>,
 ) -> Judgement {
-    let Some(kind) = review.kind else {
+    let Some(judged) = review.kind else {
         return Judgement::plain(Decision::Skipped, Answer::allow());
     };
-    if !kind
+    if !judged
         .info()
         .admission
         .judges(review.operation, review.sub_resource)
     {
         return Judgement::plain(Decision::Skipped, Answer::allow());
     }
+    // Namespaces and HipaaPolicies have decisions of their own (`crate::judge` routes them there).
+    let kind = match judged {
+        Judged::Object(ObjectKind::Namespace) | Judged::Policy => {
+            return Judgement::plain(Decision::Skipped, Answer::allow());
+        }
+        Judged::Object(kind) => kind,
+    };
     if exemptions.contains(review.namespace) {
         return Judgement::plain(Decision::Exempt, Answer::allow());
     }
@@ -163,11 +173,11 @@ pub fn judge(
     // A deletion is judged on what it removes (the old object), anything else on the new object.
     // Only NetworkPolicies are judged on deletion (`deletions_judged_are_network_policies`).
     let evaluation = if review.sub_resource == SCALE {
-        judge_scale(kind, review, snapshot, policy, now)
+        changes::judge_scale(kind, review, snapshot, policy, now)
     } else if kind == ObjectKind::NetworkPolicy {
-        judge_network_policy_change(review, snapshot, policy, now)
+        changes::judge_network_policy_change(review, snapshot, policy, now)
     } else {
-        new_object(kind, review).map(|object| {
+        changes::new_object(kind, review).map(|object| {
             hipaa_controls::evaluate(
                 &object,
                 &snapshot.context,
@@ -181,108 +191,17 @@ pub fn judge(
         Ok(evaluation) => evaluation,
         Err(refused) => return refused,
     };
-    verdict(kind, review, policy, evaluation.findings)
-}
-
-/// The subresource `kubectl scale` (and an autoscaler) writes: its object is an
-/// `autoscaling/v1` `Scale`, not the workload.
-const SCALE: &str = "scale";
-
-/// A review that cannot be judged as sent (an object missing or not of its kind): denied.
-type Refused = Judgement;
-
-fn missing(kind: ObjectKind, what: &str) -> Refused {
-    let message = format!("the AdmissionReview for {} has no {what}", kind.as_str());
-    Judgement::plain(Decision::Invalid, Answer::deny(400, message))
-}
-
-fn invalid(err: ParseError) -> Refused {
-    Judgement::plain(Decision::Invalid, Answer::deny(400, err.to_string()))
-}
-
-/// The new object: parsed while the review was read, or parsed here.
-fn new_object<'r>(kind: ObjectKind, review: &'r Review<'r>) -> Result<Cow<'r, Object>, Refused> {
-    match review.object {
-        None => Err(missing(kind, "object")),
-        Some(Payload::Parsed(object)) => Ok(Cow::Borrowed(object)),
-        Some(Payload::Raw(raw)) => crate::kinds::parse(kind, raw, review.namespace, review.name)
-            .map(Cow::Owned)
-            .map_err(invalid),
-    }
-}
-
-/// The old object of a NetworkPolicy review.
-fn old_network_policy(review: &Review<'_>) -> Result<Box<NetworkPolicy>, Refused> {
-    let raw = review
-        .old_object
-        .ok_or_else(|| missing(ObjectKind::NetworkPolicy, "oldObject"))?;
-    crate::kinds::parse_network_policy(raw, review.namespace, review.name).map_err(invalid)
-}
-
-/// A NetworkPolicy creation, update or deletion: a rule that lets everything in (the new object),
-/// and what the update or deletion uncovers (the old object).
-fn judge_network_policy_change(
-    review: &Review<'_>,
-    snapshot: &Snapshot,
-    policy: &EffectivePolicy,
-    now: DateTime<Utc>,
-) -> Result<Evaluation, Refused> {
-    let context = &snapshot.context;
-    if review.operation == Operation::Delete {
-        let old = old_network_policy(review)?;
-        return Ok(hipaa_controls::evaluate_network_policy_deletion(
-            &old, context, policy, now,
-        ));
-    }
-    let object = new_object(ObjectKind::NetworkPolicy, review)?;
-    let Object::NetworkPolicy(new) = object.as_ref() else {
-        return Err(missing(ObjectKind::NetworkPolicy, "NetworkPolicy object"));
-    };
-    Ok(match review.operation {
-        Operation::Update => {
-            let old = old_network_policy(review)?;
-            hipaa_controls::evaluate_network_policy_update(&old, new, context, policy, now)
-        }
-        _ => hipaa_controls::evaluate_network_policy_creation(new, context, policy, now),
+    verdict(evaluation.findings, |lines, findings| {
+        denial_message(kind, review, policy, lines, findings)
     })
 }
 
-/// A write of a workload's `scale` subresource: the replica count it asks for.
-fn judge_scale(
-    kind: ObjectKind,
-    review: &Review<'_>,
-    snapshot: &Snapshot,
-    policy: &EffectivePolicy,
-    now: DateTime<Utc>,
-) -> Result<Evaluation, Refused> {
-    let replicas = match review.object {
-        None => return Err(missing(kind, "object")),
-        Some(Payload::Raw(raw)) => crate::kinds::parse_scale_replicas(raw).map_err(invalid)?,
-        // Parsed while reading only when the review named the workload's own kind: the lean
-        // parse of a workload reads `spec.replicas` from the Scale just the same.
-        Some(Payload::Parsed(Object::Deployment(workload) | Object::StatefulSet(workload))) => {
-            workload.replicas.unwrap_or(0)
-        }
-        Some(Payload::Parsed(_)) => return Err(missing(kind, "Scale object")),
-    };
-    Ok(hipaa_controls::evaluate_scale(
-        kind,
-        review.namespace,
-        review.name,
-        replicas,
-        &snapshot.context,
-        policy,
-        now,
-    ))
-}
-
-/// Turns findings into the answer: Enforce failures deny, Warn failures warn, Audit failures are
-/// only recorded. A control that could not be evaluated counts as failed (never as passed).
-fn verdict(
-    kind: ObjectKind,
-    review: &Review<'_>,
-    policy: &EffectivePolicy,
+/// Turns findings into the answer: Enforce failures deny, with the message `denial` writes from
+/// their lines; Warn failures warn, Audit failures are only recorded. A control that could not be
+/// evaluated counts as failed (never as passed).
+pub(crate) fn verdict(
     findings: Vec<Finding>,
+    denial: impl FnOnce(&[String], &[Finding]) -> String,
 ) -> Judgement {
     let mut denials = Vec::new();
     let mut warnings = Vec::new();
@@ -295,7 +214,7 @@ fn verdict(
         }
     }
     if !denials.is_empty() {
-        let message = denial_message(kind, review, policy, &denials, &findings);
+        let message = denial(&denials, &findings);
         let mut answer = Answer::deny(403, message);
         answer.warnings = warnings;
         return Judgement {
@@ -338,13 +257,7 @@ fn denial_message(
         (_, "ephemeralcontainers") => "the ephemeral containers of",
         _ => "",
     };
-    let mut ids: Vec<&str> = findings
-        .iter()
-        .filter(|f| f.outcome != Outcome::Excepted && f.enforcement == Enforcement::Enforce)
-        .map(|f| f.control.id)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = denied_controls(findings);
     let policies = if policy.policies.is_empty() {
         "<policy>".to_owned()
     } else {
@@ -375,6 +288,20 @@ fn denial_message(
         review.name,
     ));
     message
+}
+
+/// The IDs of the controls that deny (failed under Enforce, not excepted), sorted, once each.
+pub(crate) fn denied_controls<'f>(
+    findings: impl IntoIterator<Item = &'f Finding>,
+) -> Vec<&'static str> {
+    let mut ids: Vec<&str> = findings
+        .into_iter()
+        .filter(|f| f.outcome != Outcome::Excepted && f.enforcement == Enforcement::Enforce)
+        .map(|f| f.control.id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 #[cfg(test)]

@@ -12,8 +12,10 @@ use futures::Stream;
 use http::{HeaderMap, header};
 use tokio::sync::Semaphore;
 
-use crate::decide::{Decision, Exemptions, Judgement, Review, judge};
+use crate::decide::{Decision, Exemptions, Judgement, Review};
 use crate::envelope::{self, GroupVersionResourceIn, RequestIn, ReviewIn, Seen};
+use crate::judge::judge;
+use crate::kinds::Judged;
 use crate::metrics::{InFlight, Metrics};
 use crate::record::{self, Reviewed};
 use crate::refusal::Refusal;
@@ -144,7 +146,7 @@ impl Webhook {
                 operation: request.operation.to_string(),
             })?;
         let sub_resource = request.sub_resource.as_deref().unwrap_or("");
-        let kind = ObjectKind::admitted(
+        let kind = Judged::admitted(
             &request.kind.group,
             &request.kind.version,
             &request.kind.kind,
@@ -184,11 +186,14 @@ impl Webhook {
             let parse_now = |seen: &Seen<'_>| {
                 let kind =
                     ObjectKind::admitted(&seen.kind.group, &seen.kind.version, &seen.kind.kind)?;
-                // Parsed now when judged on the new object: written, not deleted.
-                let judged = Operation::parse(seen.operation).is_some_and(|operation| {
-                    operation != Operation::Delete
-                        && kind.info().admission.judges(operation, seen.sub_resource)
-                }) && snapshot.synced
+                // Parsed now when judged on the new object: written, not deleted, in a namespace
+                // (a Namespace review is judged on its own labels, not on a namespace's scope).
+                let judged = kind.info().namespaced
+                    && Operation::parse(seen.operation).is_some_and(|operation| {
+                        operation != Operation::Delete
+                            && kind.info().admission.judges(operation, seen.sub_resource)
+                    })
+                    && snapshot.synced
                     && !self.exemptions.contains(seen.namespace)
                     && matches!(snapshot.scope(seen.namespace), Scope::Selected(_));
                 judged.then_some(kind)
@@ -238,7 +243,7 @@ impl Webhook {
 /// `scale` write names `autoscaling/v1` `Scale`): read from the resource the request writes. Only
 /// reviews of a subresource of a kind the webhook does not judge itself get here, so the
 /// resource is parsed on no review of a judged kind.
-fn written_through_subresource(request: &RequestIn<'_>, sub_resource: &str) -> Option<ObjectKind> {
+fn written_through_subresource(request: &RequestIn<'_>, sub_resource: &str) -> Option<Judged> {
     if sub_resource.is_empty() {
         return None;
     }
@@ -249,6 +254,7 @@ fn written_through_subresource(request: &RequestIn<'_>, sub_resource: &str) -> O
         &resource.resource,
         sub_resource,
     )
+    .map(Judged::Object)
 }
 
 /// The declared `Content-Length`, if it is a number.

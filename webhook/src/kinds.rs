@@ -1,12 +1,46 @@
-//! The typed parse of a reviewed object into the engine's `Object`: one parse, straight from the
-//! request body's bytes. Which kinds and operations are judged is the engine's kind table
+//! What a review names ([`Judged`]: an engine kind, or a HipaaPolicy) and the typed parse of a
+//! reviewed object into the engine's `Object`: one parse, straight from the request body's bytes.
+//! Which kinds and operations are judged is the engine's kind table
 //! (`hipaa_controls::object::KINDS`).
 
-use hipaa_controls::object::{Object, ObjectKind};
+use hipaa_controls::object::{HIPAA_POLICY, KindInfo, Object, ObjectKind, admitted_row};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserializer;
 use serde_json::value::RawValue;
+
+/// A kind the webhook judges some operation on: one the engine judges, or HipaaPolicy (whose
+/// writes are validated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Judged {
+    Object(ObjectKind),
+    Policy,
+}
+
+impl Judged {
+    /// The kind an admission request's group, version and kind name, when some operation on it is
+    /// judged (its row of the kind table asks for admission).
+    pub fn admitted(group: &str, version: &str, kind: &str) -> Option<Judged> {
+        let row = admitted_row(group, version, kind)?;
+        match row.object {
+            Some(kind) => Some(Judged::Object(kind)),
+            None => (*row == HIPAA_POLICY).then_some(Judged::Policy),
+        }
+    }
+
+    /// Its row of the kind table.
+    pub fn info(self) -> &'static KindInfo {
+        match self {
+            Judged::Object(kind) => kind.info(),
+            Judged::Policy => &HIPAA_POLICY,
+        }
+    }
+
+    /// The kind's name, e.g. `Deployment`, `HipaaPolicy`.
+    pub fn as_str(self) -> &'static str {
+        self.info().kind
+    }
+}
 
 /// Parses `raw` as `kind`. The namespace and name the API server put on the request fill in what
 /// the object's metadata leaves out (e.g. a Pod that only has `generateName`).
@@ -113,6 +147,24 @@ mod tests {
 
     fn raw(text: &str) -> Box<RawValue> {
         RawValue::from_string(text.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn reviews_name_engine_kinds_and_policies() {
+        assert_eq!(
+            Judged::admitted("", "v1", "Namespace"),
+            Some(Judged::Object(ObjectKind::Namespace))
+        );
+        assert_eq!(
+            Judged::admitted("hipaaguard.io", "v1alpha1", "HipaaPolicy"),
+            Some(Judged::Policy)
+        );
+        assert_eq!(Judged::Policy.as_str(), "HipaaPolicy");
+        assert_eq!(Judged::admitted("", "v1", "ConfigMap"), None);
+        assert_eq!(
+            Judged::admitted("storage.k8s.io", "v1", "StorageClass"),
+            None
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::fmt;
 use hipaa_controls::model::Finding;
 
 use crate::decide::{Decision, Judgement, Review};
+use crate::kinds::Judged;
 use crate::metrics::{ControlLabels, Metrics, ReviewLabels, flag, outcome_label};
-use hipaa_controls::object::ObjectKind;
 
 /// The review as the record names it.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ pub struct Reviewed<'r> {
 /// (`hipaa_runtime::log`).
 pub fn record(metrics: &Metrics, reviewed: &Reviewed<'_>, judgement: &Judgement) {
     let review = reviewed.review;
-    let kind_label = review.kind.map_or("other", ObjectKind::as_str);
+    let kind_label = review.kind.map_or("other", Judged::as_str);
     let dry_run = flag(reviewed.dry_run);
     let labels = ReviewLabels {
         kind: kind_label,
@@ -127,7 +127,9 @@ mod tests {
     fn counts_the_review_and_each_finding() {
         let metrics = Metrics::new();
         let review = Review {
-            kind: Some(ObjectKind::Deployment),
+            kind: Some(Judged::Object(
+                hipaa_controls::object::ObjectKind::Deployment,
+            )),
             operation: Operation::Create,
             namespace: "billing",
             name: "api",

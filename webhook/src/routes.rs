@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(missed.status(), StatusCode::NOT_FOUND);
         assert_eq!(
             &missed.body()[..],
-            b"not found; this port serves POST /validate\n"
+            b"not found; this port serves POST /validate and GET /readyz\n"
         );
         assert!(bad_requests(&metrics, "not_found"));
     }

@@ -1,13 +1,17 @@
 //! One immutable view of the cluster for the request path: the engine's indexed
 //! `ClusterContext`, the HipaaPolicies, and each namespace's effective policy resolved in advance,
-//! so that a review does a hash lookup and no O(cluster) work.
+//! so that a review does a hash lookup and no O(cluster) work; and a handle on the live count of
+//! workloads per namespace (`crate::workloads`), which Namespace reviews read.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use hipaa_controls::context::{ClusterContext, Completeness, ContextObjects};
+use hipaa_controls::object::ObjectKind;
 use hipaa_controls::policy::EffectivePolicy;
 use hipaa_crds::HipaaPolicy;
+
+use crate::workloads::WorkloadIndex;
 
 /// What the watch caches hold at one moment.
 #[derive(Clone, Debug, Default)]
@@ -16,20 +20,34 @@ pub struct ClusterState {
     /// Namespaces, NetworkPolicies, StorageClasses, PVCs and HorizontalPodAutoscalers (no backup
     /// schedules: admission never judges backups).
     pub context: ContextObjects,
+    /// The workloads each namespace holds (live: shared, not copied).
+    pub workloads: Arc<WorkloadIndex>,
 }
 
 impl ClusterState {
-    /// State from objects in their JSON form (e.g. manifests of a test cluster); objects of other
-    /// kinds are ignored, objects that do not parse as their kind are an error.
+    /// State from objects in their JSON form (e.g. manifests of a test cluster): policies, context
+    /// objects, and workloads (counted by namespace); objects of other kinds are ignored, objects
+    /// that do not parse as their kind are an error.
     pub fn from_documents(
         documents: impl IntoIterator<Item = serde_json::Value>,
     ) -> Result<Self, serde_json::Error> {
         let mut state = ClusterState::default();
         for document in documents {
-            if document.get("kind").and_then(serde_json::Value::as_str) == Some("HipaaPolicy") {
+            let text = |field: &str| document.get(field).and_then(serde_json::Value::as_str);
+            let counted =
+                ObjectKind::of(text("apiVersion").unwrap_or(""), text("kind").unwrap_or(""))
+                    .filter(|kind| kind.info().webhook_counts);
+            if text("kind") == Some("HipaaPolicy") {
                 state
                     .policies
                     .push(Arc::new(serde_json::from_value(document)?));
+            } else if let Some(kind) = counted {
+                let metadata = document.get("metadata");
+                let field = |name: &str| metadata.and_then(|m| m.get(name)?.as_str());
+                let namespace = field("namespace").unwrap_or("default");
+                state
+                    .workloads
+                    .apply(kind, namespace, field("name").unwrap_or(""));
             } else {
                 state.context.push_value(document)?;
             }
@@ -56,6 +74,11 @@ pub type ScopeIndex = HashMap<String, Option<Arc<EffectivePolicy>>>;
 #[derive(Debug, Default)]
 pub struct Snapshot {
     pub context: ClusterContext,
+    /// Every HipaaPolicy: a Namespace review resolves the policies of its new labels, and finds
+    /// those its old labels leave.
+    pub policies: Vec<Arc<HipaaPolicy>>,
+    /// The workloads per namespace, live (see `crate::workloads`).
+    pub workloads: Arc<WorkloadIndex>,
     scopes: Arc<ScopeIndex>,
     /// True once every watch cache has listed its kind at least once.
     pub synced: bool,
@@ -86,6 +109,8 @@ impl Snapshot {
         let scopes = reuse_scopes.unwrap_or_else(|| Arc::new(resolve_scopes(state)));
         Snapshot {
             context,
+            policies: state.policies.clone(),
+            workloads: Arc::clone(&state.workloads),
             scopes,
             synced,
             generation,

@@ -5,7 +5,10 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The resources the webhook watches.
+use hipaa_controls::object::ObjectKind;
+
+/// The resources the webhook watches: its caches (policies and context), then the kinds it counts
+/// per namespace (`crate::workloads`). Readiness waits for every one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Resource {
     HipaaPolicies,
@@ -14,16 +17,30 @@ pub enum Resource {
     StorageClasses,
     PersistentVolumeClaims,
     HorizontalPodAutoscalers,
+    Pods,
+    Deployments,
+    StatefulSets,
+    DaemonSets,
+    ReplicaSets,
+    Jobs,
+    CronJobs,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 6] = [
+    pub const ALL: [Resource; 13] = [
         Resource::HipaaPolicies,
         Resource::Namespaces,
         Resource::NetworkPolicies,
         Resource::StorageClasses,
         Resource::PersistentVolumeClaims,
         Resource::HorizontalPodAutoscalers,
+        Resource::Pods,
+        Resource::Deployments,
+        Resource::StatefulSets,
+        Resource::DaemonSets,
+        Resource::ReplicaSets,
+        Resource::Jobs,
+        Resource::CronJobs,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,25 +51,39 @@ impl Resource {
             Resource::StorageClasses => "storageclasses",
             Resource::PersistentVolumeClaims => "persistentvolumeclaims",
             Resource::HorizontalPodAutoscalers => "horizontalpodautoscalers",
+            Resource::Pods => "pods",
+            Resource::Deployments => "deployments",
+            Resource::StatefulSets => "statefulsets",
+            Resource::DaemonSets => "daemonsets",
+            Resource::ReplicaSets => "replicasets",
+            Resource::Jobs => "jobs",
+            Resource::CronJobs => "cronjobs",
+        }
+    }
+
+    /// The resource of a kind the webhook counts per namespace.
+    pub fn counted(kind: ObjectKind) -> Option<Resource> {
+        match kind {
+            ObjectKind::Pod => Some(Resource::Pods),
+            ObjectKind::Deployment => Some(Resource::Deployments),
+            ObjectKind::StatefulSet => Some(Resource::StatefulSets),
+            ObjectKind::DaemonSet => Some(Resource::DaemonSets),
+            ObjectKind::ReplicaSet => Some(Resource::ReplicaSets),
+            ObjectKind::Job => Some(Resource::Jobs),
+            ObjectKind::CronJob => Some(Resource::CronJobs),
+            _ => None,
         }
     }
 
     fn index(self) -> usize {
-        match self {
-            Resource::HipaaPolicies => 0,
-            Resource::Namespaces => 1,
-            Resource::NetworkPolicies => 2,
-            Resource::StorageClasses => 3,
-            Resource::PersistentVolumeClaims => 4,
-            Resource::HorizontalPodAutoscalers => 5,
-        }
+        self as usize
     }
 }
 
 /// One flag per watched resource.
 #[derive(Debug, Default)]
 pub struct SyncState {
-    synced: [AtomicBool; 6],
+    synced: [AtomicBool; 13],
     draining: AtomicBool,
     /// Set while the serving certificate has not been loaded (only a Secret source sets it).
     certificate_pending: AtomicBool,
@@ -123,11 +154,12 @@ impl SyncState {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::Resource;
-    use hipaa_controls::object::KINDS;
+    use hipaa_controls::object::{KINDS, ObjectKind};
 
     /// The caches the webhook keeps are the kind table's `webhook_watches` rows, plus the
-    /// policies themselves.
+    /// policies themselves; the kinds it counts are its `webhook_counts` rows.
     #[test]
     fn the_webhook_watches_what_the_kind_table_says() {
         let mut watched: Vec<_> = Resource::ALL
@@ -137,11 +169,16 @@ mod tests {
             .collect();
         let mut table: Vec<_> = KINDS
             .iter()
-            .filter(|row| row.webhook_watches)
+            .filter(|row| row.webhook_watches || row.webhook_counts)
             .map(|row| row.plural)
             .collect();
         watched.sort_unstable();
         table.sort_unstable();
         assert_eq!(watched, table);
+        for row in KINDS.iter().filter(|row| row.webhook_counts) {
+            let kind = row.object.unwrap();
+            assert_eq!(Resource::counted(kind).unwrap().as_str(), row.plural);
+        }
+        assert_eq!(Resource::counted(ObjectKind::Namespace), None);
     }
 }

@@ -16,7 +16,7 @@ async fn review(harness: &Harness, name: &str) -> Value {
         .path("/validate")
         .header("content-type", "application/json")
         .body(fixture(&format!("reviews/{name}.json")))
-        .reply(&router(harness.webhook.clone()))
+        .reply(&router(harness.webhook.clone(), || Ok(())))
         .await;
     assert_eq!(response.status(), 200, "{name}: {:?}", response.body());
     serde_json::from_slice::<Value>(response.body()).unwrap()["response"].clone()

@@ -6,6 +6,7 @@ pub(crate) mod dev_phi;
 pub(crate) mod ha;
 pub(crate) mod image;
 pub(crate) mod netpol;
+pub(crate) mod phi_scope;
 pub(crate) mod privileged;
 pub(crate) mod secrets_env;
 pub(crate) mod storage;
@@ -41,6 +42,8 @@ pub(crate) fn run(id: &str, check: &Check<'_>) -> Verdict {
         ids::K8S_HA => ha::check(check),
         ids::K8S_DEV_PHI => dev_phi::check(check),
         ids::K8S_BACKUP => backup::check(check),
+        // A transition: judged by `engine::evaluate_namespace_departures`, never on one object.
+        ids::K8S_PHI_SCOPE => Verdict::NotApplicable,
         _ => Verdict::NotApplicable,
     }
 }

@@ -199,11 +199,17 @@ pub fn operator_registers(docs: &[Value], expected: &Expected) {
         Some(excluded),
         "the webhook exempts what the configuration leaves out"
     );
-    let volumes = webhook["spec"]["template"]["spec"]["volumes"].clone();
-    let served = volumes
-        .as_array()
-        .and_then(|v| v.iter().find(|v| v["name"] == "tls"))
-        .map(|v| v["secret"]["secretName"].clone());
+    // Managed certificates are read from the Secret through the API (`--tls-secret`), so that a
+    // renewal is served at once; cert-manager's are mounted (the `tls` volume).
+    let served = match expected.certificates {
+        Certificates::Managed => {
+            flag_value(&container_args(webhook), "--tls-secret").map(Value::from)
+        }
+        _ => webhook["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .and_then(|v| v.iter().find(|v| v["name"] == "tls"))
+            .map(|v| v["secret"]["secretName"].clone()),
+    };
     assert_eq!(
         served,
         Some(Value::from(expected.tls_secret())),

@@ -5,11 +5,13 @@
 //! [`Object`] the same way.
 
 mod admission;
+mod info;
 pub mod table;
 
 pub use admission::{Admission, Operation};
 
-pub use table::{KINDS, KindInfo, OperatorUse, Owners, READ_VERBS};
+pub use info::{KindInfo, OperatorUse, Owners, READ_VERBS};
+pub use table::{HIPAA_POLICY, KINDS};
 
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
@@ -71,13 +73,7 @@ impl ObjectKind {
     /// The kind an admission request's group, version and kind name, when the webhook judges
     /// some operation on it.
     pub fn admitted(group: &str, version: &str, kind: &str) -> Option<ObjectKind> {
-        ObjectKind::ALL.into_iter().find(|k| {
-            let info = k.info();
-            info.kind == kind
-                && !info.admission.operations.is_empty()
-                && info.version() == version
-                && info.group() == group
-        })
+        admitted_row(group, version, kind).and_then(|row| row.object)
     }
 
     /// The kind whose subresource an admission request writes when the request names another
@@ -158,6 +154,17 @@ impl ObjectKind {
     }
 }
 
+/// The row of the kind an admission request's group, version and kind name, when the webhook
+/// judges some operation on it (an engine kind, or [`HIPAA_POLICY`]).
+pub fn admitted_row(group: &str, version: &str, kind: &str) -> Option<&'static KindInfo> {
+    KINDS.iter().find(|info| {
+        info.kind == kind
+            && !info.admission.operations.is_empty()
+            && info.version() == version
+            && info.group() == group
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -197,8 +204,18 @@ mod tests {
                 row.kind
             );
             assert!(!row.api_versions.is_empty(), "{}", row.kind);
-            assert!(row.object.is_some() || row.admission.operations.is_empty());
+            assert!(
+                row.object.is_some() || row.admission.operations.is_empty() || *row == HIPAA_POLICY,
+                "{}",
+                row.kind
+            );
             assert!(!row.webhook_watches || row.context, "{}", row.kind);
+            assert_eq!(
+                row.webhook_counts,
+                row.object.is_some_and(ObjectKind::runs_pods),
+                "the webhook counts exactly the kinds that run pods: {}",
+                row.kind
+            );
         }
     }
 
@@ -212,7 +229,19 @@ mod tests {
             ObjectKind::admitted("networking.k8s.io", "v1", "NetworkPolicy"),
             Some(ObjectKind::NetworkPolicy)
         );
-        assert_eq!(ObjectKind::admitted("", "v1", "Namespace"), None);
+        assert_eq!(
+            ObjectKind::admitted("", "v1", "Namespace"),
+            Some(ObjectKind::Namespace)
+        );
+        assert_eq!(
+            ObjectKind::admitted("hipaaguard.io", "v1alpha1", "HipaaPolicy"),
+            None
+        );
+        assert_eq!(
+            admitted_row("hipaaguard.io", "v1alpha1", "HipaaPolicy"),
+            Some(&HIPAA_POLICY)
+        );
+        assert_eq!(admitted_row("", "v1", "ConfigMap"), None);
         assert_eq!(
             ObjectKind::admitted("extensions", "v1beta1", "Ingress"),
             None
@@ -231,6 +260,8 @@ mod tests {
         ));
         assert!(judges(ObjectKind::Pod, Operation::Update, ""));
         assert!(!judges(ObjectKind::Pod, Operation::Delete, ""));
+        assert!(judges(ObjectKind::Namespace, Operation::Update, ""));
+        assert!(!judges(ObjectKind::Namespace, Operation::Delete, ""));
         assert!(!judges(ObjectKind::Pod, Operation::Update, "status"));
         assert!(judges(
             ObjectKind::Pod,

@@ -1,129 +1,18 @@
 //! The one table of every Kubernetes kind HIPAA Guard reads: how the API serves it (group,
 //! versions, plural, scope), whether the engine judges it, which admission requests the webhook
-//! asks for, and which watch caches the webhook and the operator keep of it. The webhook's rules,
-//! the operator's caches, `kubectl hipaa report`'s listing and the chart's RBAC all follow from
-//! here; `tests/tests/kind_table.rs` fails when the chart says otherwise.
+//! asks for, and which watch caches the webhook and the operator keep of it (and which kinds the
+//! webhook counts per namespace). The webhook's rules, the operator's caches and its webhook
+//! registration, `kubectl hipaa report`'s listing and the chart's RBAC all follow from here;
+//! `tests/tests/kind_table.rs` fails when the chart says otherwise. A row's fields are described
+//! in [`super::info`].
 //!
 //! Adding a kind is one row here (and, when the engine judges it, a variant of [`ObjectKind`] and
 //! [`crate::Object`]).
 
 use super::ObjectKind;
 use super::admission::Admission;
+use super::info::{KindInfo, OperatorUse, Owners};
 use crate::model::Target;
-
-/// Which objects of a judged kind the operator's audit judges itself; the others are judged
-/// through their owner (a Pod through its ReplicaSet, that ReplicaSet through its Deployment).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Owners {
-    /// Every object.
-    Any,
-    /// Objects no controller owns (Pods, Jobs).
-    NoController,
-    /// Objects with no owner at all (ReplicaSets: a Deployment owns them as controller, but one
-    /// adopted from another owner is not judged on its own either).
-    NoOwner,
-}
-
-impl Owners {
-    /// Whether an object with these owner references is judged itself. `controllers` says, for
-    /// each reference, whether it is the object's controller.
-    pub fn judged_itself(self, mut controllers: impl Iterator<Item = bool>) -> bool {
-        match self {
-            Owners::Any => true,
-            Owners::NoController => !controllers.any(|controller| controller),
-            Owners::NoOwner => controllers.next().is_none(),
-        }
-    }
-}
-
-/// What the operator does with a kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OperatorUse {
-    /// Not read.
-    None,
-    /// Watched, as context of decisions or as links to AWS, not judged itself.
-    Watched,
-    /// Watched and judged by the audit.
-    Judged(Owners),
-}
-
-/// One kind HIPAA Guard reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KindInfo {
-    pub kind: &'static str,
-    /// The `apiVersion`s read (`group/version`, the version alone in the core group), preferred
-    /// first: an optional CRD may only serve an older one.
-    pub api_versions: &'static [&'static str],
-    /// The resource name in URLs and RBAC rules.
-    pub plural: &'static str,
-    pub namespaced: bool,
-    /// The engine's kind, when it parses objects of this kind.
-    pub object: Option<ObjectKind>,
-    /// What the controls that judge this kind look at (empty for kinds not judged).
-    pub targets: &'static [Target],
-    pub admission: Admission,
-    /// Decisions about other objects read it ([`crate::ClusterContext`]).
-    pub context: bool,
-    /// The webhook keeps a watch cache of it (the context its decisions read).
-    pub webhook_watches: bool,
-    pub operator: OperatorUse,
-    /// A CustomResourceDefinition that may be absent: looked for at start and again later, and
-    /// tolerated when missing.
-    pub optional: bool,
-}
-
-/// The verbs a component needs on a kind it watches.
-pub const READ_VERBS: [&str; 3] = ["get", "list", "watch"];
-
-impl KindInfo {
-    /// The preferred `apiVersion`.
-    pub fn api_version(&self) -> &'static str {
-        self.api_versions.first().copied().unwrap_or("v1")
-    }
-
-    /// The API group; empty for the core group.
-    pub fn group(&self) -> &'static str {
-        split(self.api_version()).0
-    }
-
-    /// The preferred version.
-    pub fn version(&self) -> &'static str {
-        split(self.api_version()).1
-    }
-
-    /// Every version read, preferred first.
-    pub fn versions(&self) -> impl Iterator<Item = &'static str> {
-        self.api_versions
-            .iter()
-            .map(|api_version| split(api_version).1)
-    }
-
-    /// Whether the operator watches it (as context, link or judged object).
-    pub fn operator_watches(&self) -> bool {
-        self.operator != OperatorUse::None
-    }
-
-    /// Whether an object of this kind with these owner references is judged itself rather than
-    /// through its owner; `controllers` says, for each reference, whether it is the object's
-    /// controller. Kinds the operator does not judge keep every object.
-    pub fn judged_itself(&self, controllers: impl Iterator<Item = bool>) -> bool {
-        match self.operator {
-            OperatorUse::Judged(owners) => owners.judged_itself(controllers),
-            OperatorUse::Watched | OperatorUse::None => true,
-        }
-    }
-
-    /// Whether the operator judges it and keeps it in a compact cache: judged, and not also
-    /// context (context kinds are kept as structs, since every decision reads them).
-    pub fn operator_compact(&self) -> bool {
-        matches!(self.operator, OperatorUse::Judged(_)) && !self.context
-    }
-}
-
-/// An `apiVersion`'s group and version.
-fn split(api_version: &'static str) -> (&'static str, &'static str) {
-    api_version.split_once('/').unwrap_or(("", api_version))
-}
 
 /// A row for a kind the engine judges, served at `v1`, namespaced, with no context role.
 const fn judged(
@@ -144,8 +33,24 @@ const fn judged(
         admission: Admission::WRITES,
         context: false,
         webhook_watches: false,
+        webhook_counts: false,
         operator: OperatorUse::Judged(owners),
         optional: false,
+    }
+}
+
+/// A row for a kind that runs pods: judged, and counted per namespace by the webhook.
+const fn workload(
+    object: ObjectKind,
+    kind: &'static str,
+    api_version: &'static [&'static str],
+    plural: &'static str,
+    targets: &'static [Target],
+    owners: Owners,
+) -> KindInfo {
+    KindInfo {
+        webhook_counts: true,
+        ..judged(object, kind, api_version, plural, targets, owners)
     }
 }
 
@@ -167,6 +72,7 @@ const fn optional(
         admission: Admission::NONE,
         context,
         webhook_watches: false,
+        webhook_counts: false,
         operator: OperatorUse::Watched,
         optional: true,
     }
@@ -184,12 +90,12 @@ use ObjectKind as K;
 
 /// Every kind HIPAA Guard reads. The rows for the engine's kinds come first, in
 /// [`ObjectKind::ALL`]'s order ([`ObjectKind::info`] relies on it; a test checks it).
-pub static KINDS: [KindInfo; 19] = [
+pub static KINDS: [KindInfo; 20] = [
     KindInfo {
         // `kubectl debug` adds ephemeral containers through this subresource: judged like the
         // pod they join.
         admission: Admission::writes_and(&["ephemeralcontainers"]),
-        ..judged(
+        ..workload(
             K::Pod,
             "Pod",
             CORE,
@@ -201,7 +107,7 @@ pub static KINDS: [KindInfo; 19] = [
     KindInfo {
         // `kubectl scale` writes the replica count through this subresource (HIPAA-K8S-HA).
         admission: Admission::writes_and(&["scale"]),
-        ..judged(
+        ..workload(
             K::Deployment,
             "Deployment",
             APPS,
@@ -212,7 +118,7 @@ pub static KINDS: [KindInfo; 19] = [
     },
     KindInfo {
         admission: Admission::writes_and(&["scale"]),
-        ..judged(
+        ..workload(
             K::StatefulSet,
             "StatefulSet",
             APPS,
@@ -221,7 +127,7 @@ pub static KINDS: [KindInfo; 19] = [
             Owners::Any,
         )
     },
-    judged(
+    workload(
         K::DaemonSet,
         "DaemonSet",
         APPS,
@@ -229,7 +135,7 @@ pub static KINDS: [KindInfo; 19] = [
         POD_TEMPLATE,
         Owners::Any,
     ),
-    judged(
+    workload(
         K::ReplicaSet,
         "ReplicaSet",
         APPS,
@@ -237,7 +143,7 @@ pub static KINDS: [KindInfo; 19] = [
         POD_TEMPLATE,
         Owners::NoOwner,
     ),
-    judged(
+    workload(
         K::Job,
         "Job",
         BATCH,
@@ -245,7 +151,7 @@ pub static KINDS: [KindInfo; 19] = [
         POD_TEMPLATE,
         Owners::NoController,
     ),
-    judged(
+    workload(
         K::CronJob,
         "CronJob",
         BATCH,
@@ -282,8 +188,9 @@ pub static KINDS: [KindInfo; 19] = [
         )
     },
     KindInfo {
+        // Judged when created or relabelled: HIPAA-K8S-DEV-PHI on the new labels, and
+        // HIPAA-K8S-PHI-SCOPE on a change that leaves a policy's namespaceSelector.
         namespaced: false,
-        admission: Admission::NONE,
         context: true,
         webhook_watches: true,
         ..judged(
@@ -321,6 +228,7 @@ pub static KINDS: [KindInfo; 19] = [
         admission: Admission::NONE,
         context: true,
         webhook_watches: true,
+        webhook_counts: false,
         operator: OperatorUse::Watched,
         optional: false,
     },
@@ -336,9 +244,11 @@ pub static KINDS: [KindInfo; 19] = [
         admission: Admission::NONE,
         context: true,
         webhook_watches: true,
+        webhook_counts: false,
         operator: OperatorUse::Watched,
         optional: false,
     },
+    HIPAA_POLICY,
     VELERO_SCHEDULE,
     SECRET_PROVIDER_CLASS,
     EXTERNAL_SECRET,
@@ -376,3 +286,22 @@ pub const CLUSTER_SECRET_STORE: KindInfo = optional(
     false,
     false,
 );
+
+/// HIPAA Guard's own kind: admission validates each policy written (the operator's checks, and
+/// exceptions that expire in the future). Not an engine kind, so no [`ObjectKind`]. Both
+/// components watch it outside this table, with rights it does not describe (the operator writes
+/// its status), so its row says nothing about caches.
+pub const HIPAA_POLICY: KindInfo = KindInfo {
+    kind: "HipaaPolicy",
+    api_versions: &["hipaaguard.io/v1alpha1"],
+    plural: "hipaapolicies",
+    namespaced: false,
+    object: None,
+    targets: &[],
+    admission: Admission::WRITES,
+    context: false,
+    webhook_watches: false,
+    webhook_counts: false,
+    operator: OperatorUse::None,
+    optional: false,
+};
