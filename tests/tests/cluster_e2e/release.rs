@@ -132,3 +132,35 @@ pub fn seconds_to_ready(pod: &Pod) -> Option<i64> {
         .0;
     Some(ready.as_second() - created.as_second())
 }
+
+/// What a failed wait prints: the registered webhook configuration and both components' recent
+/// logs, read through the API server.
+pub fn diagnostics(node: &Node) -> String {
+    let mut out = String::new();
+    let mut kubectl = |args: &[&str]| {
+        if let Ok(result) =
+            run_with_timeout(node.kubectl().args(args), None, Duration::from_secs(20))
+        {
+            out.push_str(&format!("$ kubectl {}\n{}\n", args.join(" "), result));
+        }
+    };
+    kubectl(&[
+        "get",
+        "validatingwebhookconfiguration",
+        RELEASE,
+        "-o",
+        "yaml",
+    ]);
+    for component in ["operator", "webhook"] {
+        kubectl(&[
+            "logs",
+            "-n",
+            NAMESPACE,
+            "-l",
+            &format!("app.kubernetes.io/component={component}"),
+            "--tail=40",
+            "--prefix",
+        ]);
+    }
+    out
+}

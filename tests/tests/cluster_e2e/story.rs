@@ -64,19 +64,26 @@ pub async fn install_upgrade_failover_uninstall() {
     apply_yaml(&client, &fixtures::policy("cluster-story", label))
         .await
         .unwrap();
-    let denied = wait_for(
+    // The operator adds the policy's entry to the webhook configuration a moment after the policy
+    // appears; until the API server has it, an apply is admitted unjudged (the audit reports it),
+    // and re-applying the same object would then be a no-op nobody judges. So wait with dry runs,
+    // which are judged like the real thing, then apply for real.
+    let yaml = fixtures::privileged_yaml("privileged", &namespace);
+    wait_for(
         "the webhook pods to enforce the new policy",
         Duration::from_secs(30),
         || {
-            let yaml = fixtures::privileged_yaml("privileged", &namespace);
+            let yaml = yaml.clone();
             async move {
-                let out = run(node.kubectl().args(["apply", "-f", "-"]), Some(&yaml))?;
-                Ok((!out.success() && out.stderr.contains("denied the request")).then_some(out))
+                let dry_run = ["apply", "--dry-run=server", "-f", "-"];
+                let out = run(node.kubectl().args(dry_run), Some(&yaml))?;
+                Ok((!out.success() && out.stderr.contains("denied the request")).then_some(()))
             }
         },
     )
     .await
-    .unwrap();
+    .unwrap_or_else(|e| panic!("{e}\n{}", release::diagnostics(node)));
+    let denied = run(node.kubectl().args(["apply", "-f", "-"]), Some(&yaml)).unwrap();
     expect_denied(&denied, &["HIPAA-K8S-PRIVILEGED", "164.312(a)(1)"]);
     eprintln!(
         "kubectl apply of a privileged Deployment:\n{}",
