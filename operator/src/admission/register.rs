@@ -150,7 +150,9 @@ impl Registrar {
             let result = if leading {
                 self.pass(&store, &mut written, &mut registered).await
             } else {
+                // A leader again later starts from what the configuration then holds.
                 written = None;
+                registered = None;
                 self.observe().await
             };
             let next_check = match result {
