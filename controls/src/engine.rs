@@ -14,7 +14,7 @@ use crate::context::ClusterContext;
 use crate::k8s;
 use crate::model::{Control, ExceptionRef, Finding, Outcome, Scope};
 use crate::object::{Object, ObjectKind};
-use crate::policy::EffectivePolicy;
+use crate::policy::{EffectivePolicy, Parameters};
 
 /// Where an evaluation runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -200,20 +200,34 @@ fn judge_network_policy_change(
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Evaluation {
-    let mut out = Evaluation::default();
-    let (Some(control), Some(setting), Some(named)) = (
-        catalog::control(ids::K8S_NETPOL),
-        policy.setting(ids::K8S_NETPOL),
-        new.or(old),
-    ) else {
-        return out;
+    let Some(named) = new.or(old) else {
+        return Evaluation::default();
     };
     let subject = Subject {
         kind: "NetworkPolicy",
         namespace: Some(named.metadata.namespace.as_deref().unwrap_or("default")),
         name: named.metadata.name.as_deref().unwrap_or(""),
     };
-    let verdict = k8s::netpol::change(old, new, subject, ctx, &setting.parameters);
+    judge_one(ids::K8S_NETPOL, subject, policy, now, |parameters| {
+        k8s::netpol::change(old, new, subject, ctx, parameters)
+    })
+}
+
+/// The evaluation of one control, `id`, on `subject` under `policy`: nothing when the policy does
+/// not apply it, otherwise the verdict `judge` gives with the control's parameters, recorded with
+/// the policy's enforcement and exceptions.
+fn judge_one(
+    id: &str,
+    subject: Subject<'_>,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+    judge: impl FnOnce(&Parameters) -> Verdict,
+) -> Evaluation {
+    let mut out = Evaluation::default();
+    let (Some(control), Some(setting)) = (catalog::control(id), policy.setting(id)) else {
+        return out;
+    };
+    let verdict = judge(&setting.parameters);
     record(
         &mut out,
         control,
@@ -239,28 +253,14 @@ pub fn evaluate_scale(
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Evaluation {
-    let mut out = Evaluation::default();
-    let (Some(control), Some(setting)) =
-        (catalog::control(ids::K8S_HA), policy.setting(ids::K8S_HA))
-    else {
-        return out;
-    };
     let subject = Subject {
         kind: kind.as_str(),
         namespace: Some(namespace),
         name,
     };
-    let verdict = k8s::ha::scale(kind, replicas, subject, ctx, &setting.parameters);
-    record(
-        &mut out,
-        control,
-        verdict,
-        subject,
-        setting.enforcement,
-        policy,
-        now,
-    );
-    out
+    judge_one(ids::K8S_HA, subject, policy, now, |parameters| {
+        k8s::ha::scale(kind, replicas, subject, ctx, parameters)
+    })
 }
 
 fn record(

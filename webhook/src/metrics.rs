@@ -171,6 +171,13 @@ impl Metrics {
         }
     }
 
+    /// Counts one certificate reload, `reloaded` or `failed` (the file and Secret sources alike).
+    pub fn tls_reload(&self, result: &'static str) {
+        self.tls_reloads
+            .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
     /// Records the expiry (Unix seconds) of the certificate now served, for
     /// `certificate_expiry_seconds`; `None` (unreadable) leaves the last one.
     pub fn served_certificate(&self, not_after: Option<i64>) {

@@ -16,7 +16,7 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::metrics::{Metrics, ResultLabels};
+use crate::metrics::Metrics;
 
 /// How often the files are checked for changes.
 pub const DEFAULT_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
@@ -145,19 +145,13 @@ impl ReloadingCertResolver {
                 Reload::Reloaded => {
                     last_error = None;
                     metrics.served_certificate(not_after(&self.current()));
-                    metrics
-                        .tls_reloads
-                        .get_or_create(&ResultLabels { result: "reloaded" })
-                        .inc();
+                    metrics.tls_reload("reloaded");
                     tracing::info!(cert = %self.cert_path.display(), key = %self.key_path.display(),
                         "reloaded the TLS certificate");
                 }
                 Reload::Failed(error) => {
                     if last_error.as_deref() != Some(error.as_str()) {
-                        metrics
-                            .tls_reloads
-                            .get_or_create(&ResultLabels { result: "failed" })
-                            .inc();
+                        metrics.tls_reload("failed");
                         tracing::warn!(%error, "keeping the previous TLS certificate: the new files do not load");
                         last_error = Some(error);
                     }

@@ -16,7 +16,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-use crate::metrics::{Metrics, ResultLabels};
+use crate::metrics::Metrics;
 use crate::sync::SyncState;
 use crate::tls::{Reload, not_after, parse_pair, provider};
 
@@ -123,19 +123,13 @@ impl SecretCertResolver {
                         metrics.served_certificate(not_after(&current));
                     }
                     sync.certificate_loaded();
-                    metrics
-                        .tls_reloads
-                        .get_or_create(&ResultLabels { result: "reloaded" })
-                        .inc();
+                    metrics.tls_reload("reloaded");
                     tracing::info!(namespace = %self.namespace, secret = %self.name,
                         "loaded the TLS certificate from the Secret");
                 }
                 Reload::Failed(error) => {
                     if last_error.as_deref() != Some(error.as_str()) {
-                        metrics
-                            .tls_reloads
-                            .get_or_create(&ResultLabels { result: "failed" })
-                            .inc();
+                        metrics.tls_reload("failed");
                         tracing::warn!(%error, namespace = %self.namespace, secret = %self.name,
                             "keeping the previous TLS certificate: the Secret's pair does not load");
                         last_error = Some(error);
