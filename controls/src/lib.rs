@@ -14,6 +14,7 @@ mod k8s;
 pub mod model;
 pub mod object;
 pub mod policy;
+pub mod redact;
 pub mod selector;
 pub mod tally;
 pub mod validate;

@@ -84,7 +84,7 @@ async fn run_term(
         .run(reconcile, error_policy, term)
         .for_each(|result| {
             if let Err(error) = result {
-                tracing::debug!(%error, "controller");
+                tracing::debug!(error = %hipaa_controls::redact::Redacted(&error), "controller");
             }
             future::ready(())
         })

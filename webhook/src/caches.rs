@@ -174,7 +174,7 @@ where
                 Ok(Event::Apply(_) | Event::Delete(_) | Event::InitDone) => on_event.mark(resource),
                 Ok(Event::Init | Event::InitApply(_)) => {}
                 Err(err) => {
-                    tracing::warn!(resource = resource.as_str(), error = %err, "watch failed; retrying with backoff");
+                    tracing::warn!(resource = resource.as_str(), error = %hipaa_controls::redact::Redacted(&err), "watch failed; retrying with backoff");
                 }
             }
         }

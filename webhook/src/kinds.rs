@@ -113,7 +113,7 @@ pub fn parse_scale_replicas(raw: &RawValue) -> Result<i32, ParseError> {
 
 /// The object in a review does not parse as the kind the review names.
 #[derive(Debug, thiserror::Error)]
-#[error("the object does not parse as {kind}: {source}")]
+#[error("the object does not parse as {kind}: {}", hipaa_controls::redact::Redacted(.source))]
 pub struct ParseError {
     pub kind: &'static str,
     #[source]
@@ -200,6 +200,22 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("the object does not parse as Deployment")
+        );
+    }
+
+    #[test]
+    fn a_parse_error_names_the_types_but_not_the_value() {
+        // env written as one string: serde's message would quote the password in the denial.
+        let bad = raw(
+            r#"{"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"name":"a","env":"DB_PASSWORD=canary-51f0"}]}}"#,
+        );
+        let message = parse(ObjectKind::Pod, &bad, "ns", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(!message.contains("canary-51f0"), "{message}");
+        assert!(
+            message.starts_with("the object does not parse as Pod: invalid type: string, expected"),
+            "{message}"
         );
     }
 }

@@ -23,7 +23,7 @@ pub enum Refusal {
     #[error("reading the request body failed: {0}")]
     BodyRead(warp::Error),
     /// The body is not JSON, or not shaped as an AdmissionReview.
-    #[error("the body is not an AdmissionReview v1: {0}")]
+    #[error("the body is not an AdmissionReview v1: {}", hipaa_controls::redact::Redacted(.0))]
     NotAReview(serde_json::Error),
     /// An AdmissionReview of another version (or another kind of object altogether).
     #[error("expected apiVersion admission.k8s.io/v1 and kind AdmissionReview")]

@@ -110,7 +110,7 @@ impl SecretCertResolver {
                 }
                 Ok(watcher::Event::Init | watcher::Event::InitDone) => continue,
                 Err(error) => {
-                    tracing::warn!(%error, namespace = %self.namespace, secret = %self.name,
+                    tracing::warn!(error = %hipaa_controls::redact::Redacted(&error), namespace = %self.namespace, secret = %self.name,
                         "watching the serving certificate's Secret failed; retrying");
                     continue;
                 }

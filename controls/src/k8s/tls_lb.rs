@@ -40,11 +40,30 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
         }
     }
     if let Some(policy) = label(annotations, NEGOTIATION_POLICY).filter(|p| !tls12_or_later(p)) {
-        problems.push(format!(
-            "negotiation policy {policy} allows TLS older than 1.2"
-        ));
+        problems.push(weak_policy_problem(policy));
     }
     verdict_from(check.subject, problems)
+}
+
+/// The problem of a negotiation policy that is not TLS 1.2+. The annotation's value is quoted
+/// only when it has the shape of an AWS predefined policy name: anything else may be a value
+/// that must not leave in a message (an annotation value can hold anything).
+fn weak_policy_problem(policy: &str) -> String {
+    if is_predefined_policy_name(policy) {
+        format!("negotiation policy {policy} allows TLS older than 1.2")
+    } else {
+        format!("the policy in {NEGOTIATION_POLICY} is not an AWS predefined TLS 1.2+ policy")
+    }
+}
+
+/// `ELBSecurityPolicy-` then letters, digits and dashes (`ELBSecurityPolicy-2016-08`).
+fn is_predefined_policy_name(policy: &str) -> bool {
+    const PREFIX: &str = "ELBSecurityPolicy-";
+    const LONGEST: usize = 64;
+    policy.len() <= LONGEST
+        && policy.strip_prefix(PREFIX).is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// Whether an ELB security policy name only negotiates TLS 1.2 or later
@@ -54,4 +73,27 @@ fn tls12_or_later(policy: &str) -> bool {
     ["-TLS-1-2-", "-TLS13-1-2-", "-TLS13-1-3-", "-FS-1-2-"]
         .iter()
         .any(|marker| policy.contains(marker))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_predefined_policy_is_named_and_any_other_value_is_not_quoted() {
+        assert_eq!(
+            weak_policy_problem("ELBSecurityPolicy-2016-08"),
+            "negotiation policy ELBSecurityPolicy-2016-08 allows TLS older than 1.2"
+        );
+        for value in [
+            "patient-ssn-078-05-1120",
+            "ELBSecurityPolicy-",
+            "ELBSecurityPolicy-2016 08 jane doe",
+            "ELBSecurityPolicy-ABCDEFGHIJKLMNOPQRSTUVWXYZ-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789",
+        ] {
+            let problem = weak_policy_problem(value);
+            assert!(!problem.contains(value), "{problem}");
+            assert!(problem.contains(NEGOTIATION_POLICY), "{problem}");
+        }
+    }
 }

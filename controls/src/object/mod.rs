@@ -45,7 +45,8 @@ pub enum ObjectError {
     MissingKind,
     #[error("{api_version} {kind} is not a kind HIPAA Guard judges")]
     UnsupportedKind { api_version: String, kind: String },
-    #[error("{kind} does not parse: {source}")]
+    /// The message leaves out the values serde quotes ([`crate::redact::Redacted`]).
+    #[error("{kind} does not parse: {}", crate::redact::Redacted(.source))]
     Invalid {
         kind: String,
         #[source]

@@ -111,7 +111,7 @@ pub fn provider_class_references(class: &DynamicObject) -> Vec<SecretReference> 
     let objects: Vec<ProviderObject> = match yaml_serde::from_str(objects) {
         Ok(objects) => objects,
         Err(error) => {
-            tracing::debug!(class = %class.name_any(), %error, "unreadable SecretProviderClass objects");
+            tracing::debug!(class = %class.name_any(), error = %hipaa_controls::redact::Redacted(&error), "unreadable SecretProviderClass objects");
             return Vec::new();
         }
     };

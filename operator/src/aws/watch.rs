@@ -234,7 +234,7 @@ async fn find(client: &Client, info: &KindInfo) -> Found {
             Err(kube::Error::Api(status)) if status.code == 403 => Found::NotListable,
             Err(error) => {
                 // Transient: the watch retries with backoff.
-                tracing::warn!(%group, %kind, %error, "listing a secret integration failed; retrying in the watch");
+                tracing::warn!(%group, %kind, error = %hipaa_controls::redact::Redacted(&error), "listing a secret integration failed; retrying in the watch");
                 Found::Listable(resource)
             }
         };
@@ -264,7 +264,7 @@ fn reflect(
                 let _ = changes.send(Change::ClusterWide);
             }
             Ok(Event::Init | Event::InitApply(_)) => {}
-            Err(error) => tracing::warn!(%kind, %error, "watch failed; retrying with backoff"),
+            Err(error) => tracing::warn!(%kind, error = %hipaa_controls::redact::Redacted(&error), "watch failed; retrying with backoff"),
         }
         future::ready(())
     }));

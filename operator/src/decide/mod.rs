@@ -269,7 +269,10 @@ fn unreadable(
                 control,
                 outcome: Outcome::Error,
                 resource: resource.clone(),
-                message: format!("{resource} could not be read from the operator's cache: {error}"),
+                message: format!(
+                    "{resource} could not be read from the operator's cache: {}",
+                    hipaa_controls::redact::Redacted(error)
+                ),
                 enforcement: setting.enforcement,
                 exception: None,
             })

@@ -128,7 +128,7 @@ fn encode<K: CompactResource>(object: &K) -> Option<Compact> {
         Err(error) => {
             // Serializing a struct that was just deserialized does not fail; if it ever does,
             // the object is missing from the audit, so say so loudly.
-            tracing::error!(%error, kind = K::KIND.as_str(), "cannot cache an object");
+            tracing::error!(error = %hipaa_controls::redact::Redacted(&error), kind = K::KIND.as_str(), "cannot cache an object");
             None
         }
     }

@@ -139,7 +139,8 @@ struct Apply<'w> {
 impl CompactVisitor for Apply<'_> {
     type Output = Result<(), String>;
     fn visit<K: CompactResource + Clone + Debug + Send + Sync + 'static>(self) -> Self::Output {
-        let object: K = serde_json::from_value(self.value).map_err(|e| e.to_string())?;
+        let object: K = serde_json::from_value(self.value)
+            .map_err(|e| hipaa_controls::redact::Redacted(&e).to_string())?;
         let event = if self.initial {
             Event::InitApply(object)
         } else {

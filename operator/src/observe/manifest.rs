@@ -18,7 +18,7 @@ pub enum ManifestError {
     MissingKind,
     #[error("{0} is not a kind the operator caches")]
     UnsupportedKind(String),
-    #[error("{kind} does not parse: {source}")]
+    #[error("{kind} does not parse: {}", hipaa_controls::redact::Redacted(.source))]
     Invalid {
         kind: String,
         source: serde_json::Error,

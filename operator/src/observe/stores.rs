@@ -356,6 +356,8 @@ fn announce<K>(
             }
         }
         Ok(Event::Init | Event::InitApply(_)) => {}
-        Err(error) => tracing::warn!(%kind, %error, "watch failed; retrying with backoff"),
+        Err(error) => {
+            tracing::warn!(%kind, error = %hipaa_controls::redact::Redacted(&error), "watch failed; retrying with backoff")
+        }
     }
 }

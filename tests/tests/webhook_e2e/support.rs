@@ -100,6 +100,12 @@ pub async fn webhook() -> &'static Webhook {
 }
 
 async fn start() -> anyhow::Result<Webhook> {
+    start_logging("info").await
+}
+
+/// Starts the webhook with `RUST_LOG=<rust_log>` and registers it (tests that read its log at
+/// another level, e.g. leaks_e2e at debug, start their own).
+pub async fn start_logging(rust_log: &str) -> anyhow::Result<Webhook> {
     let plane = control_plane().await?;
     plane.install_hipaa_crd().await?;
     let dir = tempfile::tempdir()?;
@@ -120,7 +126,7 @@ async fn start() -> anyhow::Result<Webhook> {
         .arg("--exempt-namespaces=kube-system")
         .arg("--cert-reload-interval=500ms")
         .arg("--log-format=text")
-        .env("RUST_LOG", "info");
+        .env("RUST_LOG", rust_log);
     let mut process = spawn_guarded(command, "hipaa-webhook")?;
     wait_for("the webhook's /readyz", Duration::from_secs(60), || {
         let ready = http_get(admin_port, "/readyz").is_ok_and(|(status, _)| status == 200);

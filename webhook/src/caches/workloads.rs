@@ -107,7 +107,7 @@ where
                 true
             }
             Err(err) => {
-                tracing::warn!(resource = resource.as_str(), error = %err, "watch failed; retrying with backoff");
+                tracing::warn!(resource = resource.as_str(), error = %hipaa_controls::redact::Redacted(&err), "watch failed; retrying with backoff");
                 false
             }
         };
