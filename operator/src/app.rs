@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use hipaa_crds::HipaaPolicy;
+use hipaa_runtime::watch::CacheFreshness;
 use hipaa_runtime::{AdminServer, ServeOptions, shutdown_signal};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::ListParams;
@@ -75,13 +77,22 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
     if let Some(status) = &admission {
         status.register_metrics(metrics.registry_mut());
     }
+    let freshness = Arc::new(CacheFreshness::new());
+    metrics
+        .registry_mut()
+        .register_collector(Box::new(freshness.collector()));
     let metrics = Arc::new(metrics);
     let caches_synced = Arc::new(AtomicBool::new(false));
     let listener = TcpListener::bind(args.admin_listen)
         .await
         .with_context(|| format!("binding the admin server to {}", args.admin_listen))?;
     tracing::info!(address = %args.admin_listen, "admin server listening");
-    let admin = admin_server(Arc::clone(&metrics), Arc::clone(&caches_synced), admission);
+    let readiness = CacheReadiness {
+        synced: Arc::clone(&caches_synced),
+        freshness: Arc::clone(&freshness),
+        stale_after: args.cache_stale_after,
+    };
+    let admin = admin_server(Arc::clone(&metrics), readiness, admission);
     let mut admin_stop = shutdown.clone();
     let admin_task = tokio::spawn(admin.serve(listener, ServeOptions::default(), async move {
         let _ = admin_stop.wait_for(|stop| *stop).await;
@@ -93,6 +104,7 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
         velero,
         changes.clone(),
         args.integration_rediscovery,
+        Arc::clone(&freshness),
     );
     aws.start(&client, &changes).await;
 
@@ -163,7 +175,7 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
         settings,
     );
     if !*shutdown.borrow() {
-        run_while_leading(ctx, leader, shutdown.clone()).await;
+        run_while_leading(ctx, leader, shutdown.clone(), freshness).await;
     }
     if let Some(election) = election {
         let _ = election.await;
@@ -245,20 +257,34 @@ fn registration(
     }))
 }
 
+/// What readiness knows of the watch caches.
+struct CacheReadiness {
+    /// Every cache has listed once.
+    synced: Arc<AtomicBool>,
+    /// Since when each has been out of sync.
+    freshness: Arc<CacheFreshness>,
+    /// `--cache-stale-after`.
+    stale_after: Duration,
+}
+
 /// The admin port (/healthz, /readyz, /metrics): ready once every watch cache has synced and,
 /// when the operator registers admission, once the webhook configuration is in place (so that
-/// `helm install --wait` returns only when applies are judged). With leader election a standby
-/// replica is ready too: its caches are warm and it can take over at once.
+/// `helm install --wait` returns only when applies are judged); not ready while a cache has been
+/// out of sync for longer than `--cache-stale-after`. With leader election a standby replica is
+/// ready too: its caches are warm and it can take over at once.
 fn admin_server(
     metrics: Arc<Metrics>,
-    caches_synced: Arc<AtomicBool>,
+    caches: CacheReadiness,
     admission: Option<Arc<RegistrationStatus>>,
 ) -> AdminServer {
     AdminServer::new(
         move || {
-            if !caches_synced.load(Ordering::Acquire) {
+            if !caches.synced.load(Ordering::Acquire) {
                 return Err("watch caches not synced yet".to_owned());
             }
+            caches
+                .freshness
+                .readiness(caches.stale_after, Instant::now())?;
             admission
                 .as_ref()
                 .map_or(Ok(()), |status| status.readiness())
@@ -286,7 +312,13 @@ mod tests {
     #[test]
     fn readiness_follows_the_caches_and_metrics_carry_the_operator_series() {
         let synced = Arc::new(AtomicBool::new(false));
-        let admin = admin_server(Arc::new(Metrics::new()), Arc::clone(&synced), None);
+        let freshness = Arc::new(CacheFreshness::new());
+        let caches = CacheReadiness {
+            synced: Arc::clone(&synced),
+            freshness: Arc::clone(&freshness),
+            stale_after: Duration::from_secs(60),
+        };
+        let admin = admin_server(Arc::new(Metrics::new()), caches, None);
         let ready = admin.respond(&Method::GET, "/readyz");
         assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(&ready.body()[..], b"watch caches not synced yet\n");

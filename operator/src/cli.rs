@@ -81,6 +81,11 @@ pub struct Args {
     #[arg(long, env = "HIPAA_OPERATOR_INTEGRATION_REDISCOVERY", default_value = "60s", value_parser = parse_positive_duration)]
     pub integration_rediscovery: Duration,
 
+    /// How long a watch cache may stay out of sync with the API server (a failed watch, an
+    /// unfinished relist) before /readyz fails, e.g. 5m. Audits use the caches meanwhile.
+    #[arg(long, env = "HIPAA_OPERATOR_CACHE_STALE_AFTER", default_value = "5m", value_parser = parse_positive_duration)]
+    pub cache_stale_after: Duration,
+
     #[command(flatten)]
     pub admission: crate::admission::args::AdmissionArgs,
     #[command(flatten)]
@@ -130,6 +135,7 @@ mod tests {
         assert_eq!(args.lease_renew_interval, Duration::from_secs(5));
         assert_eq!(args.debounce, Duration::from_millis(300));
         assert_eq!(args.integration_rediscovery, Duration::from_secs(60));
+        assert_eq!(args.cache_stale_after, Duration::from_secs(300));
     }
 
     #[test]

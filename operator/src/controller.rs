@@ -1,12 +1,14 @@
 //! The HipaaPolicy controller, run only while this replica leads: its own watch on policies
 //! (spec changes only: status writes do not re-trigger it), re-queues from cluster changes
 //! mapped to the policies they concern, debounced, and a graceful stop when leadership is lost
-//! or the process is asked to shut down.
+//! or the process is asked to shut down. Watch errors never reach the Controller (its trigger
+//! backoff would hold back every re-queue).
 
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt, future, stream};
 use hipaa_crds::HipaaPolicy;
+use hipaa_runtime::watch::{CacheFreshness, watch_backoff, with_watch_backoff};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -18,11 +20,13 @@ use crate::context::Context;
 use crate::observe::triggers::{Change, ScopeMemory, affected_policies};
 use crate::reconcile::{error_policy, reconcile};
 
-/// Runs the controller during each leadership term until `shutdown` turns true.
+/// Runs the controller during each leadership term until `shutdown` turns true; its policy watch
+/// records into `freshness`.
 pub async fn run_while_leading(
     ctx: Context,
     mut leader: watch::Receiver<bool>,
     mut shutdown: watch::Receiver<bool>,
+    freshness: Arc<CacheFreshness>,
 ) {
     loop {
         tokio::select! {
@@ -43,7 +47,7 @@ pub async fn run_while_leading(
                 _ = stop.wait_for(|stop| *stop) => {}
             }
         };
-        run_term(&ctx, stopped).await;
+        run_term(&ctx, stopped, &freshness).await;
         tracing::info!("the HipaaPolicy controller stopped");
         if *shutdown.borrow() {
             return;
@@ -55,6 +59,7 @@ pub async fn run_while_leading(
 async fn run_term(
     ctx: &Context,
     stopped: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+    freshness: &CacheFreshness,
 ) {
     let api: Api<HipaaPolicy> = Api::all(ctx.client.clone());
     let mut config = watcher::Config::default().any_semantic();
@@ -62,11 +67,25 @@ async fn run_term(
         config = config.labels(selector);
     }
     let (reader, writer) = reflector::store();
-    let policies = watcher(api, config)
-        .default_backoff()
+    // The Controller builds no watch of its own (for_stream, reconcile_on), but it backs off
+    // its whole trigger stream after every error it sees, the re-queues from cluster changes
+    // included, with kube-runtime's default (up to a minute). So the policy watch backs off
+    // itself and its errors stop here; the Controller's trigger backoff is the shared one too.
+    let fresh = freshness.watch("hipaapolicies");
+    let policies = with_watch_backoff(watcher(api, config))
         .reflect(writer)
+        .inspect(move |event| fresh.observe(event))
         .applied_objects()
-        .predicate_filter(predicates::generation, Default::default());
+        .predicate_filter(predicates::generation, Default::default())
+        .filter_map(|policy| {
+            future::ready(match policy {
+                Ok(policy) => Some(Ok(policy)),
+                Err(error) => {
+                    tracing::warn!(%error, "the policy watch failed; retrying with backoff");
+                    None
+                }
+            })
+        });
     let triggers = policy_triggers(
         ctx.changes.subscribe(),
         reader.clone(),
@@ -79,6 +98,7 @@ async fn run_term(
         .concurrency(ctx.settings.concurrency);
     Controller::for_stream(policies, reader)
         .with_config(config)
+        .trigger_backoff(watch_backoff())
         .reconcile_on(triggers)
         .graceful_shutdown_on(stopped)
         .run(reconcile, error_policy, term)

@@ -3,7 +3,8 @@
 //! flag ([`duration`], the engine's), the admin port with `/healthz`, `/readyz` and `/metrics`
 //! ([`admin`]) over the HTTP server both use ([`serve`]), the SIGTERM/SIGINT handling
 //! ([`shutdown_signal`]), what the watch caches drop from every object ([`trim_for_cache`]), and
-//! the standard series of every Prometheus target ([`StandardMetrics`]).
+//! the standard series of every Prometheus target ([`StandardMetrics`]), and how every watch
+//! retries and how stale its cache may get ([`watch`]).
 
 pub mod admin;
 pub mod log;
@@ -11,6 +12,7 @@ mod metrics;
 mod process;
 pub mod serve;
 mod trim;
+pub mod watch;
 
 /// The one duration grammar (Go's, as Kubernetes uses it), shared with the pure engine that
 /// reads a HipaaPolicy's `auditInterval` with it: `parse_duration` for the flags that may be

@@ -1,7 +1,12 @@
 //! The test control plane: a real etcd and kube-apiserver on free loopback ports, with RBAC, a
-//! service-account signing key, a bearer-token admin and a kubeconfig; one per test binary.
+//! service-account signing key, a bearer-token admin and a kubeconfig; one per test binary,
+//! shared by its tests. A test that stops or restarts servers starts a private one instead
+//! ([`PrivateControlPlane`]).
 
 mod bootstrap;
+mod private;
+
+pub use private::PrivateControlPlane;
 
 pub(crate) use bootstrap::{etcd_command, free_ports, kubeconfig_yaml, until_ready};
 
@@ -146,37 +151,41 @@ impl ControlPlane {
     /// chart's CRD template renders) by server-side apply and waits until it is Established.
     /// Idempotent. Helm will not adopt a CRD installed this way (docs/upgrades.md).
     pub async fn install_hipaa_crd(&self) -> anyhow::Result<()> {
-        let client = self.client().await?;
-        let crds: Api<CustomResourceDefinition> = Api::all(client);
-        let crd = hipaa_crds::HipaaPolicy::crd();
-        let name = crd
-            .metadata
-            .name
-            .clone()
-            .context("the HipaaPolicy CRD has no name")?;
-        crds.patch(
-            &name,
-            &PatchParams::apply("hipaa-testkit").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .with_context(|| format!("applying CRD {name}"))?;
-        wait_for(
-            &format!("CRD {name} to be Established"),
-            Duration::from_secs(30),
-            || async {
-                let crd = crds.get(&name).await?;
-                let established = crd
-                    .status
-                    .and_then(|s| s.conditions)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True");
-                Ok(established.then_some(()))
-            },
-        )
-        .await
+        install_crd(self.client().await?).await
     }
+}
+
+/// Applies the HipaaPolicy CRD server-side and waits until it is Established.
+async fn install_crd(client: Client) -> anyhow::Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client);
+    let crd = hipaa_crds::HipaaPolicy::crd();
+    let name = crd
+        .metadata
+        .name
+        .clone()
+        .context("the HipaaPolicy CRD has no name")?;
+    crds.patch(
+        &name,
+        &PatchParams::apply("hipaa-testkit").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .with_context(|| format!("applying CRD {name}"))?;
+    wait_for(
+        &format!("CRD {name} to be Established"),
+        Duration::from_secs(30),
+        || async {
+            let crd = crds.get(&name).await?;
+            let established = crd
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            Ok(established.then_some(()))
+        },
+    )
+    .await
 }
 
 /// The real kubectl for the cluster of `kubeconfig`, with a cache directory under `dir`.

@@ -61,8 +61,17 @@ pub fn spawn_guarded(cmd: Command, log_name: &str) -> anyhow::Result<ChildGuard>
     spawn_supervised(&cmd, log_name, GRACE_SECONDS)
 }
 
-/// [`spawn_guarded`] with an explicit grace period; 0 kills with SIGKILL at once (servers whose
-/// state is thrown away anyway).
+/// [`spawn_guarded`] with an explicit grace period; 0 makes [`ChildGuard::kill`] (and the drop)
+/// a SIGKILL at once: a crash, for the fault tests, or servers whose state is thrown away anyway.
+pub fn spawn_guarded_with_grace(
+    cmd: Command,
+    log_name: &str,
+    grace_seconds: u32,
+) -> anyhow::Result<ChildGuard> {
+    spawn_supervised(&cmd, log_name, grace_seconds)
+}
+
+/// [`spawn_guarded_with_grace`] for a borrowed command.
 pub(crate) fn spawn_supervised(
     cmd: &Command,
     log_name: &str,

@@ -22,8 +22,10 @@ pub use binaries::{BIN_DIR_ENV, PinnedVersions, bin_dir, pinned_versions};
 pub use command::{
     CmdOutput, cargo_bin, expect_allowed, expect_denied, free_port, run, run_with_timeout,
 };
-pub use control_plane::{ControlPlane, HIPAA_POLICY_COLUMNS, START_TIMEOUT_ENV, control_plane};
-pub use guard::{ChildGuard, spawn_guarded};
+pub use control_plane::{
+    ControlPlane, HIPAA_POLICY_COLUMNS, PrivateControlPlane, START_TIMEOUT_ENV, control_plane,
+};
+pub use guard::{ChildGuard, spawn_guarded, spawn_guarded_with_grace};
 pub use moto::{Moto, moto};
 pub use node::{
     IMAGES_DIR_ENV, NODE_ADDR, NODE_DIR, NODE_NAME, Node, POD_CIDR, SERVICE_CIDR, node,

@@ -28,10 +28,20 @@ pub(crate) async fn request(
     method: &str,
     path: &str,
 ) -> anyhow::Result<HttpReply> {
+    request_with_body(addr, method, path, "").await
+}
+
+/// [`request`] with a JSON body (etcd's gRPC gateway, `POST /v3/...`).
+pub(crate) async fn request_with_body(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    json: &str,
+) -> anyhow::Result<HttpReply> {
     if !on_this_machine(addr.ip()) {
         bail!("refusing to send {method} {path} to {addr}: tests only talk to this machine");
     }
-    tokio::time::timeout(Duration::from_secs(10), exchange(addr, method, path))
+    tokio::time::timeout(Duration::from_secs(10), exchange(addr, method, path, json))
         .await
         .with_context(|| format!("{method} http://{addr}{path} timed out"))?
 }
@@ -41,12 +51,19 @@ pub(crate) fn on_this_machine(ip: IpAddr) -> bool {
     ip.is_loopback() || ip.to_string() == NODE_ADDR
 }
 
-async fn exchange(addr: SocketAddr, method: &str, path: &str) -> anyhow::Result<HttpReply> {
+async fn exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    json: &str,
+) -> anyhow::Result<HttpReply> {
     let mut stream = TcpStream::connect(addr)
         .await
         .with_context(|| format!("connecting to {addr}"))?;
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{json}",
+        json.len()
     );
     stream.write_all(head.as_bytes()).await?;
     let mut raw = Vec::new();

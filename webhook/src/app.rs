@@ -64,9 +64,11 @@ pub async fn run(args: Args) -> Result<(), StartError> {
     };
     let client = kube_client(&args).await?;
 
-    let metrics = Arc::new(Metrics::new());
+    let sync = Arc::new(SyncState::with_stale_after(args.cache_stale_after));
+    let mut metrics = Metrics::new();
+    metrics.export_freshness(sync.freshness());
+    let metrics = Arc::new(metrics);
     let snapshots = Arc::new(SnapshotCell::new(Snapshot::starting()));
-    let sync = Arc::new(SyncState::new());
     let mut tasks = JoinSet::new();
     let config = match (files, &args.tls_secret) {
         (Some(files), _) => {

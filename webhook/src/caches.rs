@@ -15,6 +15,7 @@ use futures::StreamExt;
 use hipaa_controls::context::ContextObjects;
 use hipaa_crds::HipaaPolicy;
 use hipaa_runtime::trim_for_cache;
+use hipaa_runtime::watch::with_watch_backoff;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -162,14 +163,15 @@ where
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
 {
     let (reader, writer) = reflector::store::<K>();
-    let stream = watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
+    let stream = with_watch_backoff(watcher::watcher(api, watcher::Config::default()))
         .modify(trim_for_cache::<K>)
         .reflect(writer);
     let on_event = Arc::clone(changes);
+    let freshness = sync.freshness().watch(resource.as_str());
     tasks.spawn(async move {
         tokio::pin!(stream);
         while let Some(event) = stream.next().await {
+            freshness.observe(&event);
             match event {
                 Ok(Event::Apply(_) | Event::Delete(_) | Event::InitDone) => on_event.mark(resource),
                 Ok(Event::Init | Event::InitApply(_)) => {}

@@ -90,6 +90,12 @@ pub struct Args {
     /// How long SIGTERM waits for in-flight reviews.
     #[arg(long, env = "HIPAA_WEBHOOK_SHUTDOWN_TIMEOUT", default_value = "25s", value_parser = parse_positive_duration)]
     pub shutdown_timeout: Duration,
+    /// How long a watch cache may stay out of sync with the API server (a failed watch, an
+    /// unfinished relist) before /readyz fails. Reviews are answered from the caches meanwhile.
+    /// Keep it long: not ready removes the endpoints, and with failurePolicy Fail every judged
+    /// request is then refused until a replica is ready again.
+    #[arg(long, env = "HIPAA_WEBHOOK_CACHE_STALE_AFTER", default_value = "5m", value_parser = parse_positive_duration)]
+    pub cache_stale_after: Duration,
     /// How often the certificate files are checked for changes.
     #[arg(long, env = "HIPAA_WEBHOOK_CERT_RELOAD_INTERVAL", default_value = "1s", value_parser = parse_positive_duration)]
     pub cert_reload_interval: Duration,

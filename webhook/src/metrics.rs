@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use hipaa_runtime::StandardMetrics;
+use hipaa_runtime::watch::CacheFreshness;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -185,6 +186,12 @@ impl Metrics {
             self.certificate_not_after
                 .store(not_after, Ordering::Relaxed);
         }
+    }
+
+    /// Exports `cache_out_of_sync_seconds{resource}` from `freshness` (the watches' records).
+    pub fn export_freshness(&mut self, freshness: &Arc<CacheFreshness>) {
+        self.registry
+            .register_collector(Box::new(freshness.collector()));
     }
 
     /// The Prometheus text exposition of every metric.

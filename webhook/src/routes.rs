@@ -82,7 +82,9 @@ pub fn admin_router(
 }
 
 /// Not ready while draining after SIGTERM, nor before the serving certificate and the first
-/// complete snapshot.
+/// complete snapshot, nor while a cache has been out of sync for longer than
+/// `--cache-stale-after` (a shorter outage is answered from the caches: not being ready removes
+/// the endpoints, and with failurePolicy Fail that refuses every judged request).
 pub fn readiness(snapshots: &SnapshotCell, sync: &SyncState) -> Readiness {
     if sync.is_draining() {
         return Err("not ready: shutting down".to_owned());
@@ -91,7 +93,7 @@ pub fn readiness(snapshots: &SnapshotCell, sync: &SyncState) -> Readiness {
         return Err("not ready: waiting for the serving certificate".to_owned());
     }
     if snapshots.load().synced {
-        return Ok(());
+        return sync.staleness();
     }
     let waiting = sync.unsynced().join(", ");
     Err(if waiting.is_empty() {

@@ -1,11 +1,15 @@
 //! Which watch caches have synced (listed their resource at least once), for `/readyz`,
 //! the `cache_synced` metric and the snapshot's `synced` flag; and whether the webhook is
 //! draining before it stops (`/readyz` fails first, so that endpoints move away from it); and
-//! whether the serving certificate is still awaited (from a Secret, read after start).
+//! whether the serving certificate is still awaited (from a Secret, read after start); and how
+//! long each cache has been out of sync since (readiness fails beyond `--cache-stale-after`).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use hipaa_controls::object::ObjectKind;
+use hipaa_runtime::watch::{CacheFreshness, DEFAULT_STALE_AFTER};
 
 /// The resources the webhook watches: its caches (policies and context), then the kinds it counts
 /// per namespace (`crate::workloads`). Readiness waits for every one.
@@ -87,11 +91,42 @@ pub struct SyncState {
     draining: AtomicBool,
     /// Set while the serving certificate has not been loaded (only a Secret source sets it).
     certificate_pending: AtomicBool,
+    /// Since when each watch's cache has been out of sync.
+    freshness: Arc<CacheFreshness>,
+    stale_after: StaleAfter,
+}
+
+/// How long a cache may be out of sync before readiness fails.
+#[derive(Debug)]
+struct StaleAfter(Duration);
+
+impl Default for StaleAfter {
+    fn default() -> Self {
+        StaleAfter(DEFAULT_STALE_AFTER)
+    }
 }
 
 impl SyncState {
     pub fn new() -> Self {
         SyncState::default()
+    }
+
+    /// A state whose readiness fails once a cache has been out of sync for longer than `bound`.
+    pub fn with_stale_after(bound: Duration) -> Self {
+        SyncState {
+            stale_after: StaleAfter(bound),
+            ..SyncState::default()
+        }
+    }
+
+    /// Every watch's freshness (the watches record into it; `/metrics` exports it).
+    pub fn freshness(&self) -> &Arc<CacheFreshness> {
+        &self.freshness
+    }
+
+    /// `Err` naming the caches out of sync for longer than the bound.
+    pub fn staleness(&self) -> Result<(), String> {
+        self.freshness.readiness(self.stale_after.0, Instant::now())
     }
 
     /// Every resource already synced (fixed snapshots in tests and benchmarks).

@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwapOption;
 use futures::StreamExt;
+use hipaa_runtime::watch::with_watch_backoff;
 use k8s_openapi::api::core::v1::Secret;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::{Api, Client};
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
@@ -98,7 +99,7 @@ impl SecretCertResolver {
     ) {
         let api: Api<Secret> = Api::namespaced(client, &self.namespace);
         let config = watcher::Config::default().fields(&format!("metadata.name={}", self.name));
-        let mut events = watcher(api, config).default_backoff().boxed();
+        let mut events = with_watch_backoff(watcher(api, config)).boxed();
         let mut last_error: Option<String> = None;
         while let Some(event) = events.next().await {
             let secret = match event {

@@ -7,6 +7,7 @@
 //! sends a user's apply to a webhook that cannot answer, and a configuration an administrator
 //! deleted while the webhook was down (the emergency exit) stays deleted until a webhook answers.
 
+use hipaa_runtime::watch::with_watch_backoff;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -117,7 +118,7 @@ impl Registrar {
         let changed = Arc::new(tokio::sync::Notify::new());
         let watch = {
             let changed = Arc::clone(&changed);
-            let stream = reflector::reflector(writer, watcher(api, config).default_backoff())
+            let stream = reflector::reflector(writer, with_watch_backoff(watcher(api, config)))
                 .applied_objects();
             tokio::spawn(async move {
                 futures::pin_mut!(stream);

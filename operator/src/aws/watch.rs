@@ -6,6 +6,7 @@
 //! watched from then on. Changes re-queue the policies of the namespace, like every other watched
 //! object.
 
+use hipaa_runtime::watch::with_watch_backoff;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -252,9 +253,11 @@ fn reflect(
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
     let writer = Writer::new(resource);
     let reader = writer.as_reader();
-    let events = watcher::watcher(api, watcher::Config::default().any_semantic())
-        .default_backoff()
-        .modify(|object: &mut DynamicObject| object.managed_fields_mut().clear());
+    let events = with_watch_backoff(watcher::watcher(
+        api,
+        watcher::Config::default().any_semantic(),
+    ))
+    .modify(|object: &mut DynamicObject| object.managed_fields_mut().clear());
     let task = tokio::spawn(reflector::reflector(writer, events).for_each(move |event| {
         match event {
             Ok(Event::Apply(object) | Event::Delete(object)) => {

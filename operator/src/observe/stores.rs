@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use futures::{StreamExt, future};
 use hipaa_runtime::trim_for_cache;
+use hipaa_runtime::watch::{CacheFreshness, Freshness, with_watch_backoff};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -51,6 +52,8 @@ pub struct Stores {
 
 /// The running reflectors.
 pub struct Reflectors {
+    /// Since when each cache has been out of sync (readiness and `/metrics` read it).
+    pub freshness: Arc<CacheFreshness>,
     pub stores: Stores,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -58,13 +61,15 @@ pub struct Reflectors {
 impl Reflectors {
     /// Starts one reflector per kind. `velero` is the Velero Schedule resource when its CRD exists;
     /// when it does not, discovery is tried again every `rediscovery` and the cache starts once
-    /// the CRD appears.
+    /// the CRD appears. Each records its freshness into `freshness`.
     pub fn start(
         client: &Client,
         velero: Option<ApiResource>,
         changes: broadcast::Sender<Change>,
         rediscovery: Duration,
+        freshness: Arc<CacheFreshness>,
     ) -> Self {
+        let fresh = &freshness;
         let mut tasks = Vec::new();
         let mut spawn = |task: JoinHandle<()>| tasks.push(task);
         let stores = Stores {
@@ -74,6 +79,7 @@ impl Reflectors {
                 keep_all,
                 Change::of_namespace,
                 &changes,
+                fresh,
                 &mut spawn,
             ),
             judged: judged::compact_kinds()
@@ -81,6 +87,7 @@ impl Reflectors {
                     let start = ReflectCompact {
                         client,
                         changes: &changes,
+                        freshness: fresh,
                         spawn: &mut spawn,
                     };
                     Some((kind, judged::visit(kind, start)?))
@@ -92,6 +99,7 @@ impl Reflectors {
                 keep_all,
                 Change::of_namespaced,
                 &changes,
+                fresh,
                 &mut spawn,
             ),
             network_policies: reflect(
@@ -100,6 +108,7 @@ impl Reflectors {
                 keep_all,
                 Change::of_namespaced,
                 &changes,
+                fresh,
                 &mut spawn,
             ),
             storage_classes: reflect(
@@ -108,6 +117,7 @@ impl Reflectors {
                 keep_all,
                 Change::cluster_wide,
                 &changes,
+                fresh,
                 &mut spawn,
             ),
             autoscalers: reflect(
@@ -116,13 +126,14 @@ impl Reflectors {
                 keep_all,
                 Change::of_namespaced,
                 &changes,
+                fresh,
                 &mut spawn,
             ),
             backup_schedules: Arc::new(OnceLock::new()),
         };
         match velero {
             Some(resource) => {
-                let store = reflect_schedules(client, resource, &changes, &mut spawn);
+                let store = reflect_schedules(client, resource, &changes, fresh, &mut spawn);
                 let _ = stores.backup_schedules.set(store);
             }
             None => spawn(tokio::spawn(rediscover_schedules(
@@ -130,9 +141,14 @@ impl Reflectors {
                 Arc::clone(&stores.backup_schedules),
                 changes.clone(),
                 rediscovery,
+                Arc::clone(fresh),
             ))),
         }
-        Reflectors { stores, tasks }
+        Reflectors {
+            freshness,
+            stores,
+            tasks,
+        }
     }
 
     /// Resolves once every cache holds a complete initial list.
@@ -182,6 +198,7 @@ fn reflect_schedules(
     client: &Client,
     resource: ApiResource,
     changes: &broadcast::Sender<Change>,
+    freshness: &CacheFreshness,
     spawn: &mut impl FnMut(JoinHandle<()>),
 ) -> Store<DynamicObject> {
     reflect(
@@ -190,6 +207,7 @@ fn reflect_schedules(
         keep_all,
         Change::cluster_wide,
         changes,
+        freshness,
         spawn,
     )
 }
@@ -201,6 +219,7 @@ async fn rediscover_schedules(
     slot: Arc<OnceLock<Store<DynamicObject>>>,
     changes: broadcast::Sender<Change>,
     interval: Duration,
+    freshness: Arc<CacheFreshness>,
 ) {
     let resource = loop {
         tokio::time::sleep(interval).await;
@@ -213,7 +232,7 @@ async fn rediscover_schedules(
         }
     };
     let mut reflector = None;
-    let store = reflect_schedules(&client, resource, &changes, &mut |task| {
+    let store = reflect_schedules(&client, resource, &changes, &freshness, &mut |task| {
         reflector = Some(task);
     });
     let _stop_with_this_task = reflector.map(AbortOnDrop);
@@ -253,6 +272,7 @@ fn reflect<K>(
     keep: fn(&K) -> bool,
     change_of: fn(&K) -> Change,
     changes: &broadcast::Sender<Change>,
+    freshness: &CacheFreshness,
     spawn: &mut impl FnMut(JoinHandle<()>),
 ) -> Store<K>
 where
@@ -260,16 +280,17 @@ where
     K::DynamicType: Clone + Eq + Hash + Send + Sync + Unpin,
 {
     let kind = K::kind(&dyntype).to_string();
+    let fresh = freshness.watch(&K::plural(&dyntype));
     let writer = Writer::new(dyntype);
     let reader = writer.as_reader();
     let config = watcher::Config::default().any_semantic().page_size(500);
-    let events = watcher::watcher(api, config)
-        .default_backoff()
+    let events = with_watch_backoff(watcher::watcher(api, config))
         .modify(trim_for_cache::<K>)
         .filter_map(move |event| future::ready(event.map(|e| filter_event(e, keep)).transpose()));
     let changes = changes.clone();
     let mut initial_lists = 0_u32;
     let task = tokio::spawn(reflector::reflector(writer, events).for_each(move |event| {
+        fresh.observe(&event);
         announce(&event, &kind, change_of, &changes, &mut initial_lists);
         future::ready(())
     }));
@@ -282,6 +303,7 @@ where
 struct ReflectCompact<'a, S> {
     client: &'a Client,
     changes: &'a broadcast::Sender<Change>,
+    freshness: &'a CacheFreshness,
     spawn: &'a mut S,
 }
 
@@ -292,15 +314,18 @@ impl<S: FnMut(JoinHandle<()>)> CompactVisitor for ReflectCompact<'_, S> {
         let ReflectCompact {
             client,
             changes,
+            freshness,
             spawn,
         } = self;
-        reflect_compact::<K>(client, changes, spawn)
+        let fresh = freshness.watch(&K::plural(&()));
+        reflect_compact::<K>(client, changes, fresh, spawn)
     }
 }
 
 fn reflect_compact<K>(
     client: &Client,
     changes: &broadcast::Sender<Change>,
+    fresh: Arc<Freshness>,
     spawn: &mut impl FnMut(JoinHandle<()>),
 ) -> super::cache::CompactStore
 where
@@ -311,13 +336,13 @@ where
     let mut writer = CompactWriter::new();
     let reader = writer.as_reader();
     let config = watcher::Config::default().any_semantic().page_size(500);
-    let events = watcher::watcher(Api::<K>::all(client.clone()), config)
-        .default_backoff()
+    let events = with_watch_backoff(watcher::watcher(Api::<K>::all(client.clone()), config))
         .modify(trim_for_cache::<K>)
         .filter_map(move |event| future::ready(event.map(|e| filter_event(e, keep)).transpose()));
     let changes = changes.clone();
     let mut initial_lists = 0_u32;
     let task = tokio::spawn(events.for_each(move |event| {
+        fresh.observe(&event);
         if let Ok(event) = &event {
             writer.apply(event);
         }

@@ -36,21 +36,9 @@ pub(super) async fn start_once(bins: &Path, timeout: Duration) -> anyhow::Result
     write_credentials(&dir, &token)?;
     std::fs::write(&kubeconfig, kubeconfig_yaml(&server, &ca_file, &token))
         .with_context(|| format!("writing {}", kubeconfig.display()))?;
-    let mut apiserver = start_apiserver(bins, &dir, etcd_port, port)?;
-    until_ready(&mut apiserver, deadline, || async {
-        if !ca_file.exists() {
-            return Ok(false);
-        }
-        let client = client_for(&kubeconfig).await?;
-        let readyz = http::Request::get("/readyz").body(Vec::new())?;
-        if client.request_text(readyz).await?.trim() != "ok" {
-            return Ok(false);
-        }
-        // Bootstrapping creates `default`; tests may need it right away.
-        Ok(Api::<Namespace>::all(client)
-            .get_opt("default")
-            .await?
-            .is_some())
+    let mut apiserver = start_apiserver(bins, &dir, etcd_port, port, &[])?;
+    until_ready(&mut apiserver, deadline, || {
+        apiserver_ready(&ca_file, &kubeconfig)
     })
     .await?;
 
@@ -65,6 +53,23 @@ pub(super) async fn start_once(bins: &Path, timeout: Duration) -> anyhow::Result
         _servers: [etcd, apiserver],
         dir,
     })
+}
+
+/// Whether the API server of `kubeconfig` answers `/readyz` with ok and serves the `default`
+/// namespace (bootstrapping creates it; tests may need it right away).
+pub(crate) async fn apiserver_ready(ca_file: &Path, kubeconfig: &Path) -> anyhow::Result<bool> {
+    if !ca_file.exists() {
+        return Ok(false);
+    }
+    let client = client_for(kubeconfig).await?;
+    let readyz = http::Request::get("/readyz").body(Vec::new())?;
+    if client.request_text(readyz).await?.trim() != "ok" {
+        return Ok(false);
+    }
+    Ok(Api::<Namespace>::all(client)
+        .get_opt("default")
+        .await?
+        .is_some())
 }
 
 /// Polls `ready` until it returns true, failing with the server's log if it exits or the
@@ -122,15 +127,23 @@ pub(crate) fn etcd_command(bins: &Path, dir: &Path, port: u16, peer_port: u16) -
     cmd
 }
 
-fn start_etcd(bins: &Path, dir: &Path, port: u16, peer_port: u16) -> anyhow::Result<ChildGuard> {
+pub(super) fn start_etcd(
+    bins: &Path,
+    dir: &Path,
+    port: u16,
+    peer_port: u16,
+) -> anyhow::Result<ChildGuard> {
     spawn_supervised(&etcd_command(bins, dir, port, peer_port), "etcd", 0)
 }
 
-fn start_apiserver(
+/// kube-apiserver on `port` over the etcd at `etcd_port`, with `extra` flags last (a later flag
+/// wins over an earlier one of the same name).
+pub(super) fn start_apiserver(
     bins: &Path,
     dir: &Path,
     etcd_port: u16,
     port: u16,
+    extra: &[String],
 ) -> anyhow::Result<ChildGuard> {
     let mut cmd = Command::new(bins.join("kube-apiserver"));
     cmd.arg(format!("--etcd-servers=http://127.0.0.1:{etcd_port}"))
@@ -156,12 +169,13 @@ fn start_apiserver(
         .arg("--authorization-mode=RBAC")
         // No controller-manager creates `default` service accounts, so Pods must be admitted without.
         .arg("--disable-admission-plugins=ServiceAccount")
-        .arg("--allow-privileged=true");
+        .arg("--allow-privileged=true")
+        .args(extra);
     spawn_supervised(&cmd, "kube-apiserver", 0)
 }
 
 /// Writes the service-account signing key pair and the static token file of the admin.
-fn write_credentials(dir: &Path, token: &str) -> anyhow::Result<()> {
+pub(super) fn write_credentials(dir: &Path, token: &str) -> anyhow::Result<()> {
     let key = rcgen::KeyPair::generate().context("generating the service-account signing key")?;
     let files = [
         ("sa.key", key.serialize_pem()),
@@ -202,7 +216,7 @@ pub(crate) fn free_ports() -> anyhow::Result<[u16; 3]> {
     Ok(ports)
 }
 
-fn random_token() -> String {
+pub(super) fn random_token() -> String {
     use std::hash::{BuildHasher, RandomState};
     let part = |salt: u64| RandomState::new().hash_one((salt, std::process::id()));
     format!("{:016x}{:016x}", part(1), part(2))

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use hipaa_controls::object::ObjectKind;
+use hipaa_runtime::watch::with_watch_backoff;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use kube::core::PartialObjectMeta;
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource as KubeResource};
 use serde::de::DeserializeOwned;
@@ -70,10 +70,12 @@ where
     };
     // An Api of PartialObjectMeta asks the API server for metadata only.
     let api = Api::<PartialObjectMeta<K>>::all(client);
-    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    let stream = with_watch_backoff(watcher::watcher(api, watcher::Config::default()));
     tokio::pin!(stream);
     let mut synced = false;
+    let freshness = counting.sync.freshness().watch(resource.as_str());
     while let Some(event) = stream.next().await {
+        freshness.observe(&event);
         let changed = match event {
             Ok(Event::Apply(meta)) => {
                 index.apply(kind, namespace(&meta), name(&meta));
