@@ -9,7 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::path::Path;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -44,7 +45,7 @@ fn main() {
     let dir_path = kept.map_or_else(|| temporary.path().to_path_buf(), std::path::PathBuf::from);
     std::fs::create_dir_all(&dir_path).unwrap();
     let started = Instant::now();
-    generate(&dir_path, objects);
+    common::generate(&dir_path, objects);
     println!(
         "generated {objects} objects, one file each, in {:.2?}",
         started.elapsed()
@@ -134,178 +135,4 @@ fn peak_rss_kib() -> u64 {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
         .unwrap_or(0)
-}
-
-/// Writes `count` objects, one per file, cycling through ten kinds that a real repository holds
-/// (workloads, services, ingresses, storage, policies and kinds the scan skips), spread over
-/// twenty namespaces (whose Namespace objects are part of the corpus).
-fn generate(dir: &Path, count: usize) {
-    for index in 0..count {
-        let namespace = format!("team-{}", index % 20);
-        let name = format!("app-{index}");
-        let text = match index % 10 {
-            _ if index < 20 => namespace_yaml(index),
-            0 | 5 => deployment(&namespace, &name, index),
-            1 => service(&namespace, &name, index),
-            2 => config_map(&namespace, &name),
-            3 => network_policy(&namespace, &name),
-            4 => stateful_set(&namespace, &name),
-            6 => ingress(&namespace, &name),
-            7 => pvc(&namespace, &name),
-            8 => cron_job(&namespace, &name),
-            _ => service_account(&namespace, &name),
-        };
-        std::fs::write(dir.join(format!("{index:05}-{name}.yaml")), text).unwrap();
-    }
-}
-
-fn namespace_yaml(index: usize) -> String {
-    let environment = if index.is_multiple_of(2) {
-        "production"
-    } else {
-        "development"
-    };
-    format!(
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-{index}\n  labels:\n    hipaaguard.io/phi: \"true\"\n    hipaaguard.io/environment: {environment}\n"
-    )
-}
-
-fn deployment(namespace: &str, name: &str, index: usize) -> String {
-    let image = if index.is_multiple_of(3) {
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/payments/api:1.4.2".to_string()
-    } else {
-        "nginx:latest".to_string()
-    };
-    format!(
-        r#"apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-  namespace: {namespace}
-  labels:
-    app.kubernetes.io/name: {name}
-spec:
-  replicas: {replicas}
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: {name}
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: {name}
-      annotations:
-        linkerd.io/inject: enabled
-    spec:
-      securityContext:
-        runAsNonRoot: true
-      topologySpreadConstraints:
-        - maxSkew: 1
-          topologyKey: topology.kubernetes.io/zone
-          whenUnsatisfiable: DoNotSchedule
-          labelSelector:
-            matchLabels:
-              app.kubernetes.io/name: {name}
-      containers:
-        - name: api
-          image: {image}
-          ports:
-            - containerPort: 8443
-          env:
-            - name: LOG_LEVEL
-              value: info
-            - name: DB_PASSWORD
-              valueFrom:
-                secretKeyRef:
-                  name: {name}-db
-                  key: password
-          securityContext:
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities:
-              drop: ["ALL"]
-          resources:
-            requests:
-              cpu: 100m
-              memory: 128Mi
-"#,
-        replicas = 1 + index % 3
-    )
-}
-
-fn service(namespace: &str, name: &str, index: usize) -> String {
-    let kind = if index % 4 == 1 {
-        "LoadBalancer"
-    } else {
-        "ClusterIP"
-    };
-    format!(
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-ssl-cert: arn:aws:acm:us-east-1:123456789012:certificate/abc\nspec:\n  type: {kind}\n  selector:\n    app.kubernetes.io/name: {name}\n  ports:\n    - name: https\n      port: 443\n      targetPort: 8443\n"
-    )
-}
-
-fn config_map(namespace: &str, name: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n  settings.yaml: |\n    feature: on\n    retries: 3\n"
-    )
-}
-
-fn network_policy(namespace: &str, name: &str) -> String {
-    format!(
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: {name}-default-deny\n  namespace: {namespace}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress, Egress]\n"
-    )
-}
-
-fn stateful_set(namespace: &str, name: &str) -> String {
-    format!(
-        r#"apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: {name}
-  namespace: {namespace}
-spec:
-  replicas: 3
-  serviceName: {name}
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      containers:
-        - name: db
-          image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/db/postgres@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
-          volumeMounts:
-            - {{name: data, mountPath: /var/lib/postgresql}}
-  volumeClaimTemplates:
-    - metadata: {{name: data}}
-      spec:
-        accessModes: [ReadWriteOnce]
-        storageClassName: gp3-encrypted
-        resources: {{requests: {{storage: 10Gi}}}}
-"#
-    )
-}
-
-fn ingress(namespace: &str, name: &str) -> String {
-    format!(
-        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  tls:\n    - hosts: [{name}.example.com]\n      secretName: {name}-tls\n  rules:\n    - host: {name}.example.com\n      http:\n        paths:\n          - path: /\n            pathType: Prefix\n            backend:\n              service:\n                name: {name}\n                port: {{number: 443}}\n"
-    )
-}
-
-fn pvc(namespace: &str, name: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: gp3-encrypted\n  resources:\n    requests:\n      storage: 5Gi\n"
-    )
-}
-
-fn cron_job(namespace: &str, name: &str) -> String {
-    format!(
-        "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  schedule: \"0 3 * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n          containers:\n            - name: report\n              image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs/report:2.0.1\n              env:\n                - name: API_TOKEN\n                  value: not-a-real-token\n"
-    )
-}
-
-fn service_account(namespace: &str, name: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
-    )
 }

@@ -6,6 +6,8 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use hipaa_controls::model::Severity;
 
+use crate::input::parse_size;
+
 const EXAMPLES: &str = "\
 Examples:
   # Check manifests before applying them (exit 1 when something fails)
@@ -71,8 +73,16 @@ and counted. NetworkPolicies, StorageClasses, PVCs and Namespaces among the inpu
 context that context-dependent controls are judged against; --cluster reads that context
 (and the HipaaPolicies) from the live cluster instead.
 
+Limits: each file, and standard input, holds at most --max-input-size (default 32MiB); a
+document nests at most 128 levels and holds at most 1,000,000 YAML nodes; YAML aliases that
+expand without bound are refused. Input with no Kubernetes object at all (empty standard
+input, empty or comment-only files) is an error unless --allow-empty is given. Directories:
+symbolic links to files are read, links to directories are not followed, and a broken or
+looping link is an error.
+
 Exit status: 0 when nothing at or above --fail-on fails, 1 when something does (a check
-that cannot be evaluated counts as failing), 2 on bad usage or unreadable or invalid input.
+that cannot be evaluated counts as failing), 2 on bad usage or unreadable, invalid, empty or
+over-limit input (nothing is printed on standard output then, in any format).
 
 Examples:
   kubectl hipaa scan -f k8s/ -o sarif > hipaa.sarif
@@ -107,6 +117,14 @@ pub struct ScanArgs {
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// The most one file, or standard input, may hold (e.g. 32MiB, 512KiB, 1000000); larger
+    /// input is refused (exit 2) before it is read further.
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size, env = "KUBECTL_HIPAA_MAX_INPUT_SIZE")]
+    pub max_input_size: u64,
+    /// Accept input that holds no Kubernetes object at all (by default that exits 2: the command
+    /// that produced it probably failed).
+    #[arg(long, env = "KUBECTL_HIPAA_ALLOW_EMPTY")]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -237,6 +255,33 @@ mod tests {
         assert_eq!(scan.fail_on, Severity::High);
         assert_eq!(scan.output, ScanFormat::Sarif);
         assert_eq!(cli.global.namespace.as_deref(), Some("apps"));
+        assert_eq!(scan.max_input_size, 32 * 1024 * 1024);
+        assert!(!scan.allow_empty);
+        let cli = Cli::try_parse_from([
+            "kubectl-hipaa",
+            "scan",
+            "-f",
+            "-",
+            "--max-input-size",
+            "1MiB",
+            "--allow-empty",
+        ])
+        .unwrap();
+        let Command::Scan(scan) = cli.command else {
+            panic!("not scan")
+        };
+        assert_eq!((scan.max_input_size, scan.allow_empty), (1 << 20, true));
+        assert!(
+            Cli::try_parse_from([
+                "kubectl-hipaa",
+                "scan",
+                "-f",
+                "-",
+                "--max-input-size",
+                "lots"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! engine (which gives every verdict).
 //!
 //! Exit status: 0 success (for `scan`: nothing at or above `--fail-on` fails), 1 `scan` found
-//! something at or above `--fail-on`, 2 bad usage, unreadable or invalid input, or a cluster
-//! that cannot be read.
+//! something at or above `--fail-on`, 2 bad usage, unreadable, invalid, empty or over-limit input,
+//! or a cluster that cannot be read (nothing is written on standard output then).
 
 pub mod cli;
 pub mod cluster;

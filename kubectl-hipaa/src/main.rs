@@ -1,5 +1,6 @@
 //! The `kubectl-hipaa` binary: parse the command line, run, map the outcome to the exit status
-//! (0 ok, 1 scan findings at or above --fail-on, 2 bad usage or input).
+//! (0 ok, 1 scan findings at or above --fail-on, 2 bad usage, or unreadable, invalid, empty or
+//! over-limit input).
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;

@@ -4,6 +4,7 @@
 //! scalars).
 
 use super::InputError;
+use super::shape::{MAX_DEPTH, check_shape};
 
 /// One document of a file: its text and the 1-based line of the file its text starts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,20 +102,50 @@ fn is_content(line: &str) -> bool {
     !trimmed.is_empty() && !trimmed.starts_with('#') && !line.starts_with('%')
 }
 
-/// Parses one document into JSON. Errors name the file line: yaml_serde's positions are
-/// relative to the document, so they are moved by the document's first line.
+/// Refuses a document too deep or too large to parse in bounded time and memory (see
+/// `shape`), naming the file line where the limit is crossed.
+pub fn check_document(file: &str, document: &RawDocument<'_>) -> Result<(), InputError> {
+    check_shape(document.text).map_err(|err| {
+        InputError::invalid(file, err.line() + document.first_line - 1, err.to_string())
+    })
+}
+
+/// Parses one document into JSON, after [`check_document`]. Errors name the file line:
+/// yaml_serde's positions are relative to the document, so they are moved by the document's
+/// first line.
 pub fn parse_document(
     file: &str,
     document: &RawDocument<'_>,
 ) -> Result<serde_json::Value, InputError> {
-    yaml_serde::from_str::<serde_json::Value>(document.text).map_err(|err| {
-        let line = err
-            .location()
-            .map(|location| location.line() + document.first_line - 1)
-            .unwrap_or(document.content_line);
-        let message = rebase_line_numbers(&err.to_string(), document.first_line - 1);
-        InputError::invalid(file, line, format!("invalid YAML: {message}"))
-    })
+    check_document(file, document)?;
+    yaml_serde::from_str::<serde_json::Value>(document.text)
+        .map_err(|err| yaml_error(file, document, &err))
+}
+
+/// A yaml_serde error as `file:line: invalid YAML: ...`; its recursion limit (block nesting,
+/// which the shape check leaves to it) in the words of the shape check.
+fn yaml_error(file: &str, document: &RawDocument<'_>, err: &yaml_serde::Error) -> InputError {
+    let line = err
+        .location()
+        .map(|location| location.line() + document.first_line - 1)
+        .unwrap_or(document.content_line);
+    let text = err.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        return InputError::invalid(
+            file,
+            line,
+            format!("nesting deeper than {MAX_DEPTH} levels (the limit)"),
+        );
+    }
+    if text.starts_with("repetition limit exceeded") {
+        return InputError::invalid(
+            file,
+            line,
+            "YAML aliases expand to more nodes than the reader's limit allows (an alias bomb?)",
+        );
+    }
+    let message = rebase_line_numbers(&text, document.first_line - 1);
+    InputError::invalid(file, line, format!("invalid YAML: {message}"))
 }
 
 /// Rewrites every `line N` in a yaml_serde message to `line N + offset`.
@@ -196,6 +227,53 @@ mod tests {
         assert!(err.starts_with("m.yaml:8: invalid YAML: "), "{err}");
         assert!(err.contains("line 8"), "{err}");
         assert!(!err.contains("line 6 "), "{err}");
+    }
+
+    #[test]
+    fn deep_documents_are_refused_with_the_limit_and_their_file_line() {
+        let flow = format!(
+            "apiVersion: v1\n---\nkind: A\nx: {}{}\n",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let docs = split_documents(&flow);
+        let err = parse_document("deep.yaml", &docs[1])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("deep.yaml:4: nesting deeper than 128 levels"),
+            "{err}"
+        );
+        // Block nesting is linear to parse: the parser's own limit refuses it, in the same words.
+        let block = format!("kind: A\nx:\n{}y\n", "- ".repeat(200));
+        let err = parse_document("block.yaml", &split_documents(&block)[0])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("block.yaml:3: nesting deeper than 128 levels (the limit)"),
+            "{err}"
+        );
+        // Within the limit, both parse.
+        let fine = format!("x: {}{}\n", "[".repeat(100), "]".repeat(100));
+        parse_document("ok.yaml", &split_documents(&fine)[0]).unwrap();
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let name = (b'a' + level) as char;
+            let previous = (b'a' + level - 1) as char;
+            bomb.push_str(&format!("{name}: &{name} [*{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}]\n"));
+        }
+        let err = parse_document("bomb.yaml", &split_documents(&bomb)[0])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("bomb.yaml:"), "{err}");
+        assert!(
+            err.contains("YAML aliases expand to more nodes than the reader's limit allows"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,15 +3,19 @@
 //! `file:line: what is wrong`.
 
 mod documents;
+mod limits;
 mod objects;
 mod paths;
+mod shape;
 
 use std::io::Read;
 use std::sync::Arc;
 
-pub use documents::{RawDocument, parse_document, split_documents};
+pub use documents::{RawDocument, check_document, parse_document, split_documents};
+pub use limits::{DEFAULT_MAX_INPUT_BYTES, ReadLimits, format_size, parse_size, read_capped};
 pub use objects::{ManifestObject, objects_of_document};
 pub use paths::{InputPath, STDIN_NAME, expand};
+pub use shape::{MAX_DEPTH, MAX_NODES, ShapeError, check_shape};
 
 /// Why the input cannot be read.
 #[derive(Debug, thiserror::Error)]
@@ -53,16 +57,29 @@ impl InputError {
 }
 
 /// Reads every input in order and hands each object to `on_object` as soon as its document is
-/// parsed, so that only one file's text is in memory at a time.
+/// parsed, so that only one file's text is in memory at a time. The default [`ReadLimits`].
 pub fn read_objects<E>(
     inputs: &[InputPath],
     stdin: &mut dyn Read,
+    on_object: impl FnMut(ManifestObject) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<InputError>,
+{
+    read_objects_with(inputs, stdin, &ReadLimits::default(), on_object)
+}
+
+/// [`read_objects`] under `limits`.
+pub fn read_objects_with<E>(
+    inputs: &[InputPath],
+    stdin: &mut dyn Read,
+    limits: &ReadLimits,
     mut on_object: impl FnMut(ManifestObject) -> Result<(), E>,
 ) -> Result<(), E>
 where
     E: From<InputError>,
 {
-    read_documents(inputs, stdin, |name, document| {
+    read_documents(inputs, stdin, limits, |name, document| {
         let value = parse_document(name, document)?;
         for object in objects_of_document(name, document, value)? {
             on_object(object)?;
@@ -71,11 +88,13 @@ where
     })
 }
 
-/// Reads every input in order and hands each document's text, unparsed, to `on_document`
-/// (which may parse it faster than [`parse_document`] when it knows what to expect).
+/// Reads every input in order and hands each document's text, unparsed but checked against the
+/// shape limits ([`check_document`]), to `on_document` (which may parse it faster than
+/// [`parse_document`] when it knows what to expect).
 pub fn read_documents<E>(
     inputs: &[InputPath],
     stdin: &mut dyn Read,
+    limits: &ReadLimits,
     mut on_document: impl FnMut(&Arc<str>, &RawDocument<'_>) -> Result<(), E>,
 ) -> Result<(), E>
 where
@@ -83,21 +102,52 @@ where
 {
     for input in inputs {
         let name: Arc<str> = Arc::from(input.display_name());
-        let text = read_text(input, &name, stdin)?;
-        for document in split_documents(&text) {
-            on_document(&name, &document)?;
-        }
+        let text = read_text(input, &name, stdin, limits)?;
+        for_each_document(&name, &text, &mut on_document)?;
     }
     Ok(())
 }
 
-fn read_text(input: &InputPath, name: &str, stdin: &mut dyn Read) -> Result<String, InputError> {
-    let mut bytes = Vec::new();
-    let result = match input {
-        InputPath::Stdin => stdin.read_to_end(&mut bytes).map(|_| ()),
-        InputPath::File(path) => std::fs::read(path).map(|read| bytes = read),
+/// Hands each document of `text` (one input's) to `on_document`, after [`check_document`].
+pub fn for_each_document<E>(
+    name: &Arc<str>,
+    text: &str,
+    on_document: &mut impl FnMut(&Arc<str>, &RawDocument<'_>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<InputError>,
+{
+    for document in split_documents(text) {
+        check_document(name, &document)?;
+        on_document(name, &document)?;
+    }
+    Ok(())
+}
+
+/// The text of one input, read through the size cap.
+pub fn read_text(
+    input: &InputPath,
+    name: &str,
+    stdin: &mut dyn Read,
+    limits: &ReadLimits,
+) -> Result<String, InputError> {
+    let limit = limits.max_input_bytes;
+    let bytes = match input {
+        InputPath::Stdin => read_capped(stdin, name, limit)?,
+        InputPath::File(path) => {
+            let mut file = std::fs::File::open(path)
+                .map_err(|err| InputError::unreadable(name, &err.to_string()))?;
+            // Refused before reading when the file says it is too large; read through the cap
+            // anyway, as a file may grow (or be a pipe) while it is read.
+            if file
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.len() > limit)
+            {
+                return Err(limits::too_large(name, limit));
+            }
+            read_capped(&mut file, name, limit)?
+        }
     };
-    result.map_err(|err| InputError::unreadable(name, &err.to_string()))?;
     String::from_utf8(bytes).map_err(|err| {
         let line = err
             .as_bytes()

@@ -1,5 +1,10 @@
 //! Turns the `-f` arguments into the list of inputs to read: files as given, directories walked
 //! recursively for `*.yaml`, `*.yml` and `*.json`, and `-` for standard input.
+//!
+//! Symbolic links: a link to a file is read (named or found in a directory); a link to a
+//! directory found while walking is not followed (links can form loops; name the directory with
+//! another `-f` to scan it); a broken link or a link loop, named or found, is an error naming
+//! it: a manifest that cannot be read must not be skipped silently.
 
 use std::path::{Path, PathBuf};
 
@@ -46,8 +51,8 @@ pub fn expand(arguments: &[String]) -> Result<Vec<InputPath>, InputError> {
             continue;
         }
         let path = PathBuf::from(argument);
-        let metadata = std::fs::metadata(&path)
-            .map_err(|err| InputError::unreadable(argument, &err.to_string()))?;
+        let metadata =
+            std::fs::metadata(&path).map_err(|err| unresolvable(&path, argument, &err))?;
         if metadata.is_dir() {
             let mut found = Vec::new();
             walk(&path, &mut found)?;
@@ -61,8 +66,25 @@ pub fn expand(arguments: &[String]) -> Result<Vec<InputPath>, InputError> {
     Ok(inputs)
 }
 
+/// Why `path` cannot be read, saying so when it is a broken link or a link loop.
+fn unresolvable(path: &Path, name: &str, err: &std::io::Error) -> InputError {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return InputError::unreadable(name, &err.to_string());
+    }
+    let target = std::fs::read_link(path)
+        .map(|t| path_to_slash(&t))
+        .unwrap_or_else(|_| "?".to_string());
+    let what = if err.kind() == std::io::ErrorKind::NotFound {
+        "broken symbolic link"
+    } else {
+        "symbolic link that cannot be followed (a loop?)"
+    };
+    InputError::unreadable(name, &format!("{what} to {target}: {err}"))
+}
+
 /// Collects manifest files below `dir`. Symbolic links to directories are not followed (they
-/// could form loops); symbolic links to files are read.
+/// could form loops); symbolic links to files are read; broken or looping links are errors.
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
     let entries = std::fs::read_dir(dir)
         .map_err(|err| InputError::unreadable(&path_to_slash(dir), &err.to_string()))?;
@@ -75,7 +97,13 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
             .map_err(|err| InputError::unreadable(&path_to_slash(&path), &err.to_string()))?;
         if file_type.is_dir() {
             walk(&path, found)?;
-        } else if has_manifest_extension(&path) && (file_type.is_file() || path.is_file()) {
+        } else if file_type.is_symlink() {
+            let target = std::fs::metadata(&path)
+                .map_err(|err| unresolvable(&path, &path_to_slash(&path), &err))?;
+            if target.is_file() && has_manifest_extension(&path) {
+                found.push(path);
+            }
+        } else if has_manifest_extension(&path) && file_type.is_file() {
             found.push(path);
         }
     }
@@ -148,6 +176,56 @@ mod tests {
         let err = expand(&["does/not/exist.yaml".into()]).unwrap_err();
         assert!(
             err.to_string().starts_with("does/not/exist.yaml: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn broken_and_looping_links_are_errors_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("real.yaml"), "{}").unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::os::unix::fs::symlink(root.join("real.yaml"), root.join("link.yaml")).unwrap();
+        std::os::unix::fs::symlink(root, root.join("sub/up")).unwrap();
+        let names = |inputs: Vec<InputPath>| -> Vec<String> {
+            inputs
+                .iter()
+                .map(|i| match i {
+                    InputPath::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
+                    InputPath::Stdin => "-".into(),
+                })
+                .collect()
+        };
+        // A link to a file is read; a link to a directory is not followed.
+        let arg = root.to_string_lossy().into_owned();
+        assert_eq!(
+            names(expand(std::slice::from_ref(&arg)).unwrap()),
+            ["link.yaml", "real.yaml"]
+        );
+
+        std::os::unix::fs::symlink(root.join("gone.yaml"), root.join("sub/broken.yaml")).unwrap();
+        let err = expand(std::slice::from_ref(&arg)).unwrap_err().to_string();
+        assert!(
+            err.contains("sub/broken.yaml: broken symbolic link to "),
+            "{err}"
+        );
+        std::fs::remove_file(root.join("sub/broken.yaml")).unwrap();
+
+        std::os::unix::fs::symlink(root.join("sub/b"), root.join("sub/a")).unwrap();
+        std::os::unix::fs::symlink(root.join("sub/a"), root.join("sub/b")).unwrap();
+        let err = expand(std::slice::from_ref(&arg)).unwrap_err().to_string();
+        let in_sub = err.contains("/sub/a: ") || err.contains("/sub/b: ");
+        assert!(
+            in_sub && err.contains(": symbolic link that cannot be followed"),
+            "{err}"
+        );
+        let named = root.join("sub/b").to_string_lossy().into_owned();
+        let err = expand(std::slice::from_ref(&named))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("{named}: symbolic link that cannot be followed")),
             "{err}"
         );
     }

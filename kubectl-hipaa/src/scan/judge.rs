@@ -1,111 +1,152 @@
-//! Judges every object with the engine under its effective policy, keeps each finding's file and
-//! line, and sums up with the engine's tally (the same counts and score as a HipaaPolicy status).
+//! Judges each object with the engine under its effective policy as soon as it is read, keeps
+//! only what the outputs need (the engine's evaluation: the findings and the controls checked,
+//! with the object's reference, file and line; never the object), and sums up with the engine's
+//! tally (the same counts and score as a HipaaPolicy status).
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use hipaa_controls::tally::{ResourceEvaluation, tally_with_limit};
 use hipaa_controls::{ClusterContext, Mode, Outcome, Severity, evaluate};
 
-use super::manifests::Manifests;
+use super::manifests::{JudgedObject, Manifests};
 use super::model::{
     CheckedObject, ControlSummary, ExceptedSummary, ExceptionInfo, LocatedFinding, ScanReport,
     ScanSummary,
 };
 use super::policies::PolicyScope;
 
-/// Judges `manifests` (consumed: each object is dropped once judged).
-pub fn judge(
-    manifests: Manifests,
-    ctx: &ClusterContext,
-    scope: &mut PolicyScope,
-    fail_on: Severity,
+/// The judgements so far: one evaluation and location per judged object, in input order.
+pub struct Judge<'a> {
+    ctx: &'a ClusterContext,
+    scope: &'a mut PolicyScope,
     now: DateTime<Utc>,
-) -> ScanReport {
-    let mut findings = Vec::new();
-    let mut objects = Vec::with_capacity(manifests.objects.len());
-    let mut evaluations = Vec::with_capacity(manifests.objects.len());
-    let mut out_of_scope = 0;
-    for judged in manifests.objects {
-        let Some(policy) = scope.policy_for(&judged.object, ctx) else {
-            out_of_scope += 1;
-            continue;
+    evaluations: Vec<ResourceEvaluation>,
+    locations: Vec<(Arc<str>, usize)>,
+    out_of_scope: usize,
+}
+
+impl<'a> Judge<'a> {
+    pub fn new(ctx: &'a ClusterContext, scope: &'a mut PolicyScope, now: DateTime<Utc>) -> Self {
+        Judge {
+            ctx,
+            scope,
+            now,
+            evaluations: Vec::new(),
+            locations: Vec::new(),
+            out_of_scope: 0,
+        }
+    }
+
+    /// Judges one object (consumed: it is dropped here, once judged).
+    pub fn judge(&mut self, judged: JudgedObject) {
+        let Some(policy) = self.scope.policy_for(&judged.object, self.ctx) else {
+            self.out_of_scope += 1;
+            return;
         };
         // Offline scans judge everything the operator's audit would (Mode::Audit), so that a
         // scan and `kubectl hipaa status` agree on the same objects.
-        let evaluation = evaluate(&judged.object, ctx, &policy, Mode::Audit, now);
-        let object_index = objects.len();
-        for finding in &evaluation.findings {
-            let exception = finding.exception.as_ref().and_then(|e| {
-                scope
-                    .exception(&e.policy, e.index)
-                    .map(|written| ExceptionInfo {
-                        policy: e.policy.clone(),
-                        index: e.index,
-                        justification: written.justification.clone(),
-                        approved_by: written.approved_by.clone(),
-                        expires: written.expires.0.to_string(),
-                    })
-            });
-            findings.push(LocatedFinding {
-                finding: finding.clone(),
-                file: judged.file.clone(),
-                line: judged.line,
-                object_index,
-                exception,
+        let mut evaluation = evaluate(&judged.object, self.ctx, &policy, Mode::Audit, self.now);
+        // Kept until the end: without the slack of their growth.
+        evaluation.findings.shrink_to_fit();
+        evaluation.checked.shrink_to_fit();
+        let resource = judged.object.resource_ref();
+        self.evaluations
+            .push(ResourceEvaluation::new(resource, evaluation));
+        self.locations.push((judged.file, judged.line));
+    }
+
+    /// Tallies the evaluations and turns them into the report (moving, not copying, their
+    /// findings and checked controls).
+    pub fn finish(self, manifests: Manifests, fail_on: Severity) -> ScanReport {
+        let tally = tally_with_limit(self.scope.overall(), &self.evaluations, self.now, 0);
+        // Sized up front: growing it would hold two copies of every finding at once.
+        let total: usize = self
+            .evaluations
+            .iter()
+            .map(|e| e.evaluation.findings.len())
+            .sum();
+        let mut findings = Vec::with_capacity(total);
+        let mut objects = Vec::with_capacity(self.evaluations.len());
+        let scope = &*self.scope;
+        for (object_index, (evaluated, (file, line))) in
+            self.evaluations.into_iter().zip(self.locations).enumerate()
+        {
+            let ResourceEvaluation {
+                resource,
+                evaluation,
+                ..
+            } = evaluated;
+            for finding in evaluation.findings {
+                let exception = finding.exception.as_ref().and_then(|e| {
+                    scope
+                        .exception(&e.policy, e.index)
+                        .map(|written| ExceptionInfo {
+                            policy: e.policy.clone(),
+                            index: e.index,
+                            justification: written.justification.clone(),
+                            approved_by: written.approved_by.clone(),
+                            expires: written.expires.0.to_string(),
+                        })
+                });
+                findings.push(LocatedFinding {
+                    finding,
+                    file: file.clone(),
+                    line,
+                    object_index,
+                    exception,
+                });
+            }
+            objects.push(CheckedObject {
+                resource,
+                file,
+                line,
+                controls: evaluation.checked,
             });
         }
-        let resource = judged.object.resource_ref();
-        objects.push(CheckedObject {
-            resource: resource.clone(),
-            file: judged.file,
-            line: judged.line,
-            controls: evaluation.checked.clone(),
-        });
-        evaluations.push(ResourceEvaluation::new(resource, evaluation));
-    }
-    let tally = tally_with_limit(scope.overall(), &evaluations, now, 0);
-    drop(evaluations);
 
-    let failed = findings.iter().any(|f| f.fails_at(fail_on));
-    let s = &tally.summary;
-    let summary = ScanSummary {
-        objects_read: manifests.objects_read,
-        resources_evaluated: s.resources_evaluated,
-        out_of_scope,
-        violations: s.violations,
-        critical: s.critical,
-        high: s.high,
-        medium: s.medium,
-        low: s.low,
-        excepted: s.excepted,
-        errors: s.errors,
-        score: s.score,
-        controls: tally
-            .controls
-            .iter()
-            .map(|c| ControlSummary {
-                id: c.control.id.to_string(),
-                severity: c.control.severity,
-                sections: c.control.sections.iter().map(|s| s.to_string()).collect(),
-                result: c.result.as_str().to_string(),
-                violations: c.violations,
-                message: c.message.clone(),
-            })
-            .collect(),
-        skipped: manifests.skipped,
-        exceptions: findings
-            .iter()
-            .filter(|f| f.finding.outcome == Outcome::Excepted)
-            .map(ExceptedSummary::from_finding)
-            .collect(),
-        fail_on,
-        failed,
-        policies: scope.policy_names(),
-        notes: notes(manifests.policies_among_inputs, scope, &findings),
-    };
-    ScanReport {
-        findings,
-        objects,
-        summary,
+        let failed = findings.iter().any(|f| f.fails_at(fail_on));
+        let s = &tally.summary;
+        let summary = ScanSummary {
+            objects_read: manifests.objects_read,
+            resources_evaluated: s.resources_evaluated,
+            out_of_scope: self.out_of_scope,
+            violations: s.violations,
+            critical: s.critical,
+            high: s.high,
+            medium: s.medium,
+            low: s.low,
+            excepted: s.excepted,
+            errors: s.errors,
+            score: s.score,
+            controls: tally
+                .controls
+                .iter()
+                .map(|c| ControlSummary {
+                    id: c.control.id.to_string(),
+                    severity: c.control.severity,
+                    sections: c.control.sections.iter().map(|s| s.to_string()).collect(),
+                    result: c.result.as_str().to_string(),
+                    violations: c.violations,
+                    message: c.message.clone(),
+                })
+                .collect(),
+            skipped: manifests.skipped,
+            exceptions: findings
+                .iter()
+                .filter(|f| f.finding.outcome == Outcome::Excepted)
+                .map(ExceptedSummary::from_finding)
+                .collect(),
+            fail_on,
+            failed,
+            policies: scope.policy_names(),
+            notes: notes(manifests.policies_among_inputs, scope, &findings),
+        };
+        ScanReport {
+            findings,
+            objects,
+            summary,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Sorts the objects read from the inputs: objects the engine judges (typed, with their file and
-//! line), the context they are judged against (Namespaces, NetworkPolicies, PVCs,
-//! StorageClasses, HorizontalPodAutoscalers, Velero Schedules), and the kinds that are skipped.
+//! line, handed back to be judged at once), the context they are judged against (Namespaces,
+//! NetworkPolicies, PVCs, StorageClasses, HorizontalPodAutoscalers, Velero Schedules: kept when
+//! `keep_context` is set, in the first of the scan's two passes), and the kinds that are skipped.
 
 use std::sync::Arc;
 
@@ -20,13 +21,13 @@ pub struct JudgedObject {
     pub line: usize,
 }
 
-/// Everything read from the inputs, sorted.
+/// What was read from the inputs, sorted; judged objects are handed back, not kept.
 #[derive(Debug, Default)]
 pub struct Manifests {
-    /// Objects the engine judges, in input order.
-    pub objects: Vec<JudgedObject>,
+    /// Whether to keep copies of the context kinds in `context`.
+    pub keep_context: bool,
     /// Copies of the context kinds among the inputs (Namespaces, NetworkPolicies and PVCs are
-    /// judged too).
+    /// judged too), when `keep_context` is set.
     pub context: ContextObjects,
     /// Objects of kinds that are neither judged nor context.
     pub skipped: SkippedSummary,
@@ -37,12 +38,21 @@ pub struct Manifests {
 }
 
 impl Manifests {
-    /// Sorts one object. `default_namespace` is given to namespaced objects that name none.
+    /// The sorter of the first pass, which keeps the context.
+    pub fn for_context() -> Self {
+        Manifests {
+            keep_context: true,
+            ..Manifests::default()
+        }
+    }
+
+    /// Sorts one object and hands it back when the engine judges it. `default_namespace` is
+    /// given to namespaced objects that name none.
     pub fn add(
         &mut self,
         manifest: ManifestObject,
         default_namespace: &str,
-    ) -> Result<(), InputError> {
+    ) -> Result<Option<JudgedObject>, InputError> {
         self.objects_read += 1;
         let ManifestObject { file, line, value } = manifest;
         let api_version = value
@@ -56,8 +66,10 @@ impl Manifests {
         match (api_version, kind) {
             ("storage.k8s.io/v1", "StorageClass") => {
                 let class = parse::<StorageClass>(value, &file, line, "StorageClass")?;
-                self.context.storage_classes.push(Arc::new(class));
-                return Ok(());
+                if self.keep_context {
+                    self.context.storage_classes.push(Arc::new(class));
+                }
+                return Ok(None);
             }
             // The replica count of the workload it names is the autoscaler's (HIPAA-K8S-HA).
             ("autoscaling/v2", "HorizontalPodAutoscaler") => {
@@ -67,31 +79,31 @@ impl Manifests {
                     line,
                     "HorizontalPodAutoscaler",
                 )?;
-                self.context.autoscalers.push(Arc::new(hpa));
-                return Ok(());
+                if self.keep_context {
+                    self.context.autoscalers.push(Arc::new(hpa));
+                }
+                return Ok(None);
             }
             ("velero.io/v1", "Schedule") => {
-                self.context
-                    .backup_schedules
-                    .push(BackupSchedule::from_value(&value));
-                return Ok(());
+                if self.keep_context {
+                    let schedule = BackupSchedule::from_value(&value);
+                    self.context.backup_schedules.push(schedule);
+                }
+                return Ok(None);
             }
             ("hipaaguard.io/v1alpha1", "HipaaPolicy") => {
                 self.policies_among_inputs += 1;
                 self.skipped.add(skipped_kind(api_version, kind));
-                return Ok(());
+                return Ok(None);
             }
             _ => {}
         }
         let kind_label = skipped_kind(api_version, kind);
         match Object::from_value(value, Some(default_namespace)) {
-            Ok(object) => {
-                self.keep(object, file, line);
-                Ok(())
-            }
+            Ok(object) => Ok(Some(self.keep(object, file, line))),
             Err(ObjectError::UnsupportedKind { .. }) => {
                 self.skipped.add(kind_label);
-                Ok(())
+                Ok(None)
             }
             Err(err) => Err(InputError::invalid(&file, line, err.to_string())),
         }
@@ -99,13 +111,17 @@ impl Manifests {
 }
 
 impl Manifests {
-    /// Adds an object already typed (see `typed`), keeping its context copy if it has one.
-    pub fn add_object(&mut self, object: Object, file: Arc<str>, line: usize) {
+    /// Adds an object already typed (see `typed`), keeping its context copy if it has one, and
+    /// hands it back to be judged.
+    pub fn add_object(&mut self, object: Object, file: Arc<str>, line: usize) -> JudgedObject {
         self.objects_read += 1;
-        self.keep(object, file, line);
+        self.keep(object, file, line)
     }
 
-    fn keep(&mut self, object: Object, file: Arc<str>, line: usize) {
+    fn keep(&mut self, object: Object, file: Arc<str>, line: usize) -> JudgedObject {
+        if !self.keep_context {
+            return JudgedObject { object, file, line };
+        }
         match &object {
             Object::Namespace(ns) => self.context.namespaces.push(Arc::new(ns.as_ref().clone())),
             Object::NetworkPolicy(np) => {
@@ -118,7 +134,7 @@ impl Manifests {
             }
             _ => {}
         }
-        self.objects.push(JudgedObject { object, file, line });
+        JudgedObject { object, file, line }
     }
 }
 
@@ -157,7 +173,7 @@ mod tests {
 
     #[test]
     fn sorts_judged_context_and_skipped_objects() {
-        let mut m = Manifests::default();
+        let mut m = Manifests::for_context();
         let inputs = [
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api"}}),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "billing"}}),
@@ -168,13 +184,14 @@ mod tests {
             json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
             json!({"apiVersion": "hipaaguard.io/v1alpha1", "kind": "HipaaPolicy", "metadata": {"name": "p"}}),
         ];
+        let mut judged = Vec::new();
         for value in inputs {
-            m.add(manifest(value), "apps").unwrap();
+            judged.extend(m.add(manifest(value), "apps").unwrap());
         }
         assert_eq!(m.objects_read, 8);
-        let judged: Vec<&str> = m.objects.iter().map(|o| o.object.kind()).collect();
-        assert_eq!(judged, ["Deployment", "Namespace", "NetworkPolicy"]);
-        assert_eq!(m.objects[0].object.namespace(), Some("apps"));
+        let kinds: Vec<&str> = judged.iter().map(|o| o.object.kind()).collect();
+        assert_eq!(kinds, ["Deployment", "Namespace", "NetworkPolicy"]);
+        assert_eq!(judged[0].object.namespace(), Some("apps"));
         assert_eq!(
             (
                 m.context.namespaces.len(),
@@ -191,6 +208,12 @@ mod tests {
         assert_eq!(m.skipped.objects, 3);
         assert!(m.skipped.kinds.contains_key("Widget (example.com/v1)"));
         assert!(m.skipped.kinds.contains_key("ConfigMap"));
+
+        // The second pass counts and hands back the same, without copying the context again.
+        let mut second = Manifests::default();
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "b"}});
+        assert!(second.add(manifest(namespace), "apps").unwrap().is_some());
+        assert!(second.context.namespaces.is_empty());
     }
 
     #[test]
@@ -201,8 +224,8 @@ mod tests {
         let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, resources: {limits: {cpu: 1}}}]\n  volumes:\n  - name: s\n    secret:\n      secretName: s\n      defaultMode: 0440\n      items: [{key: k, path: p, mode: 0400}]\n";
         let value: Value = yaml_serde::from_str(yaml).unwrap();
         assert_eq!(value["spec"]["volumes"][0]["secret"]["defaultMode"], "0440");
-        m.add(manifest(value), "default").unwrap();
-        let template = m.objects[0].object.pod_template().unwrap();
+        let judged = m.add(manifest(value), "default").unwrap().unwrap();
+        let template = judged.object.pod_template().unwrap();
         let volume = &template.spec.unwrap().volumes.as_ref().unwrap()[0];
         let secret = volume.secret.as_ref().unwrap();
         assert_eq!(secret.secret_name.as_deref(), Some("s"));

@@ -1,10 +1,12 @@
-//! `kubectl hipaa scan`: read manifests, build the context, pick each object's policy, judge
-//! with the engine, print. The verdicts are the engine's; this module is the I/O around it.
+//! `kubectl hipaa scan`: read the context from the manifests, then read them again judging each
+//! object (picking its policy) as it is read, print. The verdicts are the engine's; this module
+//! is the I/O around it.
 
 pub mod context;
 pub mod judge;
 pub mod manifests;
 pub mod model;
+pub mod passes;
 pub mod policies;
 pub mod typed;
 
@@ -15,10 +17,11 @@ use chrono::{DateTime, Utc};
 
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::cluster;
-use crate::input::{self, InputError};
+use crate::input::{self, InputError, ReadLimits};
 use context::{LiveContext, build_context};
-use manifests::Manifests;
+use judge::Judge;
 use model::ScanReport;
+use passes::{Sources, check_not_empty, read_context, read_judged};
 use policies::{PolicyScope, load_policy_files};
 
 /// Why a scan could not run. Every variant exits 2.
@@ -37,8 +40,11 @@ pub fn run(
     stdin: &mut dyn Read,
     now: DateTime<Utc>,
 ) -> Result<ScanReport, ScanError> {
+    let limits = ReadLimits {
+        max_input_bytes: args.max_input_size,
+    };
     let inputs = input::expand(&args.files)?;
-    let file_policies = load_policy_files(&args.policy)?;
+    let file_policies = load_policy_files(&args.policy, &limits)?;
     let live = if args.cluster {
         Some(read_cluster(global).map_err(ScanError::Cluster)?)
     } else {
@@ -51,20 +57,10 @@ pub fn run(
         .unwrap_or_else(|| "default".to_string());
     let live = live.map(|(context, _)| context);
 
-    let mut manifests = Manifests::default();
-    input::read_documents::<InputError>(&inputs, stdin, |file, document| {
-        if let Some(object) = typed::typed_object(document.text, &default_namespace) {
-            manifests.add_object(object, file.clone(), document.content_line);
-            return Ok(());
-        }
-        let value = input::parse_document(file, document)?;
-        for object in input::objects_of_document(file, document, value)? {
-            manifests.add(object, &default_namespace)?;
-        }
-        Ok(())
-    })?;
-
-    let ctx = build_context(&manifests, live.as_ref());
+    let sources = Sources::new(inputs, stdin, limits)?;
+    let context = read_context(&sources, &default_namespace)?;
+    let ctx = build_context(&context, live.as_ref());
+    drop(context);
     let mut notes = Vec::new();
     let policies = if !file_policies.is_empty() {
         file_policies
@@ -79,7 +75,12 @@ pub fn run(
         Vec::new()
     };
     let mut scope = PolicyScope::new(policies);
-    let mut report = judge::judge(manifests, &ctx, &mut scope, args.fail_on, now);
+    let mut judge = Judge::new(&ctx, &mut scope, now);
+    let manifests = read_judged(&sources, &default_namespace, &mut |object| {
+        judge.judge(object);
+    })?;
+    check_not_empty(manifests.objects_read, sources.inputs(), args.allow_empty)?;
+    let mut report = judge.finish(manifests, args.fail_on);
     report.summary.notes.extend(notes);
     Ok(report)
 }

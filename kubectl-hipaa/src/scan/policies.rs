@@ -14,17 +14,20 @@ use hipaa_controls::{ClusterContext, EffectivePolicy, HipaaPolicy, Object, valid
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-use crate::input::{InputError, InputPath, read_objects};
+use crate::input::{InputError, InputPath, ReadLimits, read_objects_with};
 
 /// A label no real namespace carries, used to select a synthetic namespace with every policy.
 const ASSUMED_IN_SCOPE_LABEL: &str = "kubectl-hipaa.hipaaguard.io/assumed-in-scope";
 
 /// Reads the HipaaPolicies of `files` (multi-document YAML and Lists allowed) and validates each.
-pub fn load_policy_files(files: &[PathBuf]) -> Result<Vec<HipaaPolicy>, InputError> {
+pub fn load_policy_files(
+    files: &[PathBuf],
+    limits: &ReadLimits,
+) -> Result<Vec<HipaaPolicy>, InputError> {
     let inputs: Vec<InputPath> = files.iter().cloned().map(InputPath::File).collect();
     let mut policies = Vec::new();
     let mut no_stdin: &[u8] = &[];
-    read_objects::<InputError>(&inputs, &mut no_stdin, |manifest| {
+    read_objects_with::<InputError>(&inputs, &mut no_stdin, limits, |manifest| {
         let kind = manifest
             .value
             .get("kind")
@@ -252,7 +255,7 @@ mod tests {
         let good = dir.path().join("good.yaml");
         std::fs::write(&good, PHI_POLICY).unwrap();
         assert_eq!(
-            load_policy_files(std::slice::from_ref(&good))
+            load_policy_files(std::slice::from_ref(&good), &ReadLimits::default())
                 .unwrap()
                 .len(),
             1
@@ -260,7 +263,9 @@ mod tests {
 
         let bad = dir.path().join("bad.yaml");
         std::fs::write(&bad, PHI_POLICY.replace("HIPAA-K8S-HA", "HIPAA-K8S-NOPE")).unwrap();
-        let err = load_policy_files(&[bad]).unwrap_err().to_string();
+        let err = load_policy_files(&[bad], &ReadLimits::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.yaml:1: HipaaPolicy phi is invalid: spec.controls[0]: unknown control HIPAA-K8S-NOPE"), "{err}");
 
         let other = dir.path().join("other.yaml");
@@ -269,7 +274,9 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
         )
         .unwrap();
-        let err = load_policy_files(&[other]).unwrap_err().to_string();
+        let err = load_policy_files(&[other], &ReadLimits::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains(
                 "--policy expects hipaaguard.io/v1alpha1 HipaaPolicy objects, found v1 ConfigMap"

@@ -29,6 +29,24 @@ pub fn typed_object(text: &str, default_namespace: &str) -> Option<Object> {
     Some(object)
 }
 
+/// Whether the first pass (the context) must parse this document: false only when its top-level
+/// `apiVersion` and `kind` lines name a kind that is neither context nor a List, which the
+/// second pass parses and judges (or skips) on its own.
+pub fn may_hold_context(text: &str) -> bool {
+    let Some((api_version, kind)) = sniff_kind(text) else {
+        return true;
+    };
+    kind.ends_with("List")
+        || matches!(
+            (api_version, kind),
+            ("v1", "Namespace" | "PersistentVolumeClaim")
+                | ("networking.k8s.io/v1", "NetworkPolicy")
+                | ("storage.k8s.io/v1", "StorageClass")
+                | ("autoscaling/v2", "HorizontalPodAutoscaler")
+                | ("velero.io/v1", "Schedule")
+        )
+}
+
 /// The values of the top-level `apiVersion:` and `kind:` lines of a block-style document; None
 /// unless each appears exactly once, as a plain or quoted scalar.
 fn sniff_kind(text: &str) -> Option<(&str, &str)> {
@@ -87,6 +105,20 @@ mod tests {
         );
         assert_eq!(sniff_kind("{apiVersion: v1, kind: Pod}\n"), None);
         assert_eq!(sniff_kind("apiVersion: v1\nkind: &k Pod\n"), None);
+    }
+
+    #[test]
+    fn only_documents_that_may_hold_context_are_parsed_in_the_first_pass() {
+        assert!(!may_hold_context("apiVersion: apps/v1\nkind: Deployment\n"));
+        assert!(!may_hold_context("apiVersion: v1\nkind: ConfigMap\n"));
+        assert!(may_hold_context("apiVersion: v1\nkind: Namespace\n"));
+        assert!(may_hold_context(
+            "apiVersion: velero.io/v1\nkind: Schedule\n"
+        ));
+        assert!(may_hold_context("apiVersion: v1\nkind: List\nitems: []\n"));
+        assert!(may_hold_context(
+            "{\"apiVersion\": \"v1\", \"kind\": \"Pod\"}\n"
+        ));
     }
 
     #[test]
