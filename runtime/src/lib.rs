@@ -22,5 +22,5 @@ pub use hipaa_controls::duration;
 pub use admin::AdminServer;
 pub use metrics::{REVISION, StandardMetrics};
 pub use process::{ProcessCollector, ProcessSample};
-pub use serve::{ServeOptions, shutdown_signal};
+pub use serve::{OpenFiles, ServeOptions, raise_open_files_limit, shutdown_signal};
 pub use trim::{LAST_APPLIED_ANNOTATION, trim_for_cache};

@@ -56,6 +56,12 @@ pub enum StartError {
 
 /// Runs the webhook until a shutdown signal has been handled and both ports have drained.
 pub async fn run(args: Args) -> Result<(), StartError> {
+    // Every connection is a file: without this the default soft limit (often 1,024) would stop
+    // the ports long before their connection caps.
+    match hipaa_runtime::raise_open_files_limit() {
+        Ok(limits) => tracing::info!(soft = ?limits.soft, hard = ?limits.hard, "open-files limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-files limit"),
+    }
     let files = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             Some(ReloadingCertResolver::load(cert, key).map_err(StartError::Certificate)?)
@@ -128,8 +134,11 @@ pub async fn run(args: Args) -> Result<(), StartError> {
         options,
         until(stopped.clone()),
     );
-    let admin =
-        admin_server(snapshots, sync, metrics).serve(admin_listener, options, until(stopped));
+    let admin = admin_server(snapshots, sync, metrics).serve(
+        admin_listener,
+        args.admin_serve_options(),
+        until(stopped),
+    );
     tokio::join!(reviews, admin);
     tasks.shutdown().await;
     tracing::info!("stopped");

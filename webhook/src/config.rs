@@ -9,6 +9,7 @@ use hipaa_runtime::ServeOptions;
 use hipaa_runtime::duration::{parse_duration, parse_positive_duration};
 use hipaa_runtime::log::LogArgs;
 
+use crate::budget::DEFAULT_BODY_BUDGET;
 use crate::handler::{DEFAULT_BODY_LIMIT, Limits};
 
 /// Where the service account token mounts the pod's namespace.
@@ -70,18 +71,47 @@ pub struct Args {
     /// (KUBECONFIG, ~/.kube/config, then the in-cluster service account).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// Reviews processed at once; more wait for a slot within their timeout.
+    /// Reviews judged at once, once their body has arrived; more wait for a slot within their
+    /// timeout.
     #[arg(long, env = "HIPAA_WEBHOOK_MAX_CONCURRENCY", default_value_t = 64)]
     pub max_concurrency: usize,
-    /// Open HTTPS connections at once.
-    #[arg(long, env = "HIPAA_WEBHOOK_MAX_CONNECTIONS", default_value_t = 1024)]
+    /// Open connections on --listen. At the cap the least recently active idle connections are
+    /// closed to make room, so new connections are always accepted.
+    #[arg(long, env = "HIPAA_WEBHOOK_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+    /// Open connections on --admin-listen (probes and Prometheus), shed the same way.
+    #[arg(
+        long,
+        env = "HIPAA_WEBHOOK_ADMIN_MAX_CONNECTIONS",
+        default_value_t = 256
+    )]
+    pub admin_max_connections: usize,
+    /// Time a client has to finish the TLS handshake.
+    #[arg(long, env = "HIPAA_WEBHOOK_HANDSHAKE_TIMEOUT", default_value = "5s", value_parser = parse_positive_duration)]
+    pub handshake_timeout: Duration,
+    /// Time a client has to send a request's headers from its first byte; a new connection that
+    /// sends nothing for this long is closed.
+    #[arg(long, env = "HIPAA_WEBHOOK_HEADER_READ_TIMEOUT", default_value = "5s", value_parser = parse_positive_duration)]
+    pub header_read_timeout: Duration,
+    /// Time a keep-alive connection may wait between requests; longer than the API server's own
+    /// idle timeout (90s), so that the client closes first.
+    #[arg(long, env = "HIPAA_WEBHOOK_IDLE_TIMEOUT", default_value = "120s", value_parser = parse_positive_duration)]
+    pub idle_timeout: Duration,
     /// Time limit of one review, from arrival to answer (e.g. 5s, 1500ms).
     #[arg(long, env = "HIPAA_WEBHOOK_REQUEST_TIMEOUT", default_value = "5s", value_parser = parse_positive_duration)]
     pub request_timeout: Duration,
+    /// Time a review's body has to arrive, from its headers; capped by --request-timeout. The
+    /// body is read before a review slot is taken, so a slow client holds none.
+    #[arg(long, env = "HIPAA_WEBHOOK_BODY_TIMEOUT", default_value = "3s", value_parser = parse_positive_duration)]
+    pub body_timeout: Duration,
     /// Largest accepted review body, in bytes.
     #[arg(long, env = "HIPAA_WEBHOOK_BODY_LIMIT", default_value_t = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+    /// Bytes of review bodies held in memory at once, across all reviews (raised to
+    /// --body-limit if lower): the bodies' share of the memory limit. Peak memory is about
+    /// three times this plus the caches; see docs/reliability-parts/webhook-edge.md.
+    #[arg(long, env = "HIPAA_WEBHOOK_BODY_BUDGET", default_value_t = DEFAULT_BODY_BUDGET)]
+    pub body_budget: usize,
     /// After SIGTERM, how long the webhook keeps answering reviews with /readyz failing, before
     /// it stops accepting connections: the time endpoints need to move away from a terminating
     /// pod (the API server calls a webhook Service at its endpoints). The chart sets 5s.
@@ -108,15 +138,28 @@ impl Args {
         Limits {
             max_concurrency: self.max_concurrency,
             request_timeout: self.request_timeout,
+            body_timeout: self.body_timeout,
             body_limit: self.body_limit,
+            body_budget: self.body_budget,
         }
     }
 
+    /// The review port's connection limits.
     pub fn serve_options(&self) -> ServeOptions {
         ServeOptions {
             max_connections: self.max_connections,
+            handshake_timeout: self.handshake_timeout,
+            header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
             shutdown_timeout: self.shutdown_timeout,
-            ..ServeOptions::default()
+        }
+    }
+
+    /// The admin port's: the same limits under its own cap.
+    pub fn admin_serve_options(&self) -> ServeOptions {
+        ServeOptions {
+            max_connections: self.admin_max_connections,
+            ..self.serve_options()
         }
     }
 
@@ -165,6 +208,10 @@ mod tests {
         assert_eq!(args.shutdown_delay, Duration::ZERO);
         for zero in [
             "--request-timeout=0s",
+            "--body-timeout=0s",
+            "--header-read-timeout=0s",
+            "--idle-timeout=0s",
+            "--handshake-timeout=0s",
             "--shutdown-timeout=0",
             "--cert-reload-interval=0ms",
         ] {
@@ -204,6 +251,19 @@ mod tests {
         );
         assert_eq!(args.limits().request_timeout, Duration::from_secs(2));
         assert_eq!(args.limits().body_limit, 4 * 1024 * 1024);
+        assert_eq!(args.limits().body_budget, 32 * 1024 * 1024);
+        assert_eq!(args.limits().body_timeout, Duration::from_secs(3));
+        let review = args.serve_options();
+        assert_eq!(
+            (
+                review.max_connections,
+                review.header_read_timeout,
+                review.idle_timeout
+            ),
+            (4096, Duration::from_secs(5), Duration::from_secs(120))
+        );
+        assert_eq!(args.admin_serve_options().max_connections, 256);
+        assert_eq!(review.handshake_timeout, Duration::from_secs(5));
     }
 
     #[test]

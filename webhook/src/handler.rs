@@ -1,10 +1,10 @@
-//! The flow of `POST /validate` around the decision: content type, body cap, bounded
-//! concurrency, the per-request timeout, one parse of the body, the judgement (waiting for a
-//! namespace the caches have not seen yet), then the record of it. Refusals are `Refusal`'s;
+//! The flow of `POST /validate` around the decision: content type, body cap, the body read in
+//! full under its own deadline and the shared byte budget BEFORE a review slot is taken (a slow
+//! client holds no slot), bounded concurrency, the per-request timeout, one parse of the body,
+//! the judgement (waiting for a namespace the caches have not seen yet), then the record of it. Refusals are `Refusal`'s;
 //! counting and logging a judged review is `record`'s.
 
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Buf;
@@ -12,6 +12,7 @@ use futures::Stream;
 use http::{HeaderMap, header};
 use tokio::sync::Semaphore;
 
+use crate::budget::{BodyBudget, DEFAULT_BODY_BUDGET};
 use crate::decide::{Decision, Exemptions, Judgement, Review};
 use crate::envelope::{self, GroupVersionResourceIn, RequestIn, ReviewIn, Seen};
 use crate::judge::judge;
@@ -21,7 +22,7 @@ use crate::record::{self, Reviewed};
 use crate::refusal::Refusal;
 use crate::review;
 use crate::snapshot::{Scope, SnapshotCell};
-use crate::wire::{HttpAnswer, json, read_body};
+use crate::wire::{BodyDeadlines, BodyError, HttpAnswer, json, read_body, within};
 use hipaa_controls::object::{ObjectKind, Operation};
 
 /// The default cap on a review body (the API server sends at most about 3 MiB).
@@ -30,11 +31,17 @@ pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// Limits of the review path.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Reviews processed at once; more wait for a slot within their timeout.
+    /// Reviews processed at once (after their body has arrived); more wait for a slot within
+    /// their timeout.
     pub max_concurrency: usize,
-    /// From arrival to answer, waiting for a slot and reading the body included.
+    /// From arrival to answer, reading the body and waiting for a slot included.
     pub request_timeout: Duration,
+    /// From arrival to the body's last byte (within `request_timeout`): a slow client gets a 408
+    /// then, having held no review slot.
+    pub body_timeout: Duration,
     pub body_limit: usize,
+    /// Bytes of bodies in memory at once, across all reviews (at least `body_limit`).
+    pub body_budget: usize,
 }
 
 impl Default for Limits {
@@ -42,7 +49,9 @@ impl Default for Limits {
         Limits {
             max_concurrency: 64,
             request_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(3),
             body_limit: DEFAULT_BODY_LIMIT,
+            body_budget: DEFAULT_BODY_BUDGET,
         }
     }
 }
@@ -55,6 +64,7 @@ pub struct Webhook {
     pub metrics: Arc<Metrics>,
     limits: Limits,
     slots: Semaphore,
+    budget: BodyBudget,
 }
 
 impl Webhook {
@@ -65,12 +75,14 @@ impl Webhook {
         limits: Limits,
     ) -> Self {
         let slots = Semaphore::new(limits.max_concurrency.max(1));
+        let budget = BodyBudget::new(limits.body_budget.max(limits.body_limit));
         Webhook {
             snapshots,
             exemptions,
             metrics,
             limits,
             slots,
+            budget,
         }
     }
 
@@ -88,10 +100,28 @@ impl Webhook {
         if let Err(refusal) = self.check_headers(headers) {
             return refusal.answer(&self.metrics);
         }
-        let deadline = tokio::time::Instant::from_std(started) + self.limits.request_timeout;
-        let answer = within(deadline, self.admit(headers, body, started))
-            .await
-            .unwrap_or(Err(Refusal::Timeout));
+        let arrived = tokio::time::Instant::from_std(started);
+        let deadline = arrived + self.limits.request_timeout;
+        let body_timeout = self.limits.body_timeout.min(self.limits.request_timeout);
+        let deadlines = BodyDeadlines {
+            arrival: arrived + body_timeout,
+            request: deadline,
+        };
+        let answer = async {
+            let size_hint = content_length(headers).unwrap_or(0);
+            let limit = self.limits.body_limit;
+            let read = read_body(body, limit, size_hint, &self.budget, deadlines).await;
+            let (bytes, _share) = read.map_err(|error| match error {
+                BodyError::TooSlow => Refusal::BodyTimeout {
+                    timeout: body_timeout,
+                },
+                other => Refusal::from(other),
+            })?;
+            within(deadline, self.admit(&bytes, started))
+                .await
+                .unwrap_or(Err(Refusal::Timeout))
+        }
+        .await;
         self.metrics
             .review_duration
             .observe(started.elapsed().as_secs_f64());
@@ -114,16 +144,8 @@ impl Webhook {
         Ok(())
     }
 
-    async fn admit<S, B>(
-        &self,
-        headers: &HeaderMap,
-        body: S,
-        started: Instant,
-    ) -> Result<HttpAnswer, Refusal>
-    where
-        S: Stream<Item = Result<B, warp::Error>>,
-        B: Buf,
-    {
+    /// Judges a body that has arrived, once a review slot is free.
+    async fn admit(&self, bytes: &[u8], started: Instant) -> Result<HttpAnswer, Refusal> {
         let _slot = self
             .slots
             .acquire()
@@ -131,9 +153,7 @@ impl Webhook {
             .map_err(|_| Refusal::ShuttingDown)?;
         // Counted until this future ends, also when it is dropped (timeout, client gone).
         let _in_flight = InFlight::new(&self.metrics.in_flight);
-        let size_hint = content_length(headers).unwrap_or(0);
-        let bytes = read_body(body, self.limits.body_limit, size_hint).await?;
-        let envelope = self.decode(&bytes).map_err(Refusal::NotAReview)?;
+        let envelope = self.decode(bytes).map_err(Refusal::NotAReview)?;
         if envelope.api_version.as_deref() != Some(review::API_VERSION)
             || envelope.kind.as_deref() != Some(review::KIND)
         {
@@ -262,17 +282,6 @@ fn content_length(headers: &HeaderMap) -> Option<usize> {
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse().ok())
-}
-
-/// Runs `work` until it completes or `deadline` passes (None). The timer is armed only when the
-/// work has to wait: a review whose body has arrived is answered in its first poll, and
-/// registering a timer for it cost about a tenth of what judging adds to a review.
-async fn within<F: Future>(deadline: tokio::time::Instant, work: F) -> Option<F::Output> {
-    let mut work = std::pin::pin!(work);
-    if let Poll::Ready(output) = futures::poll!(work.as_mut()) {
-        return Some(output);
-    }
-    tokio::time::timeout_at(deadline, work).await.ok()
 }
 
 #[cfg(test)]

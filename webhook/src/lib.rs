@@ -4,6 +4,7 @@
 //! certificate (from files or a watched Secret); an admin port serves health, readiness and metrics.
 
 pub mod app;
+pub mod budget;
 pub mod caches;
 pub mod config;
 pub mod decide;

@@ -22,6 +22,9 @@ pub enum Refusal {
     /// The connection failed while the body was arriving.
     #[error("reading the request body failed: {0}")]
     BodyRead(warp::Error),
+    /// The body did not arrive within `--body-timeout` (a slow client; it held no review slot).
+    #[error("the request body did not arrive within {timeout:?}")]
+    BodyTimeout { timeout: std::time::Duration },
     /// The body is not JSON, or not shaped as an AdmissionReview.
     #[error("the body is not an AdmissionReview v1: {}", hipaa_controls::redact::Redacted(.0))]
     NotAReview(serde_json::Error),
@@ -34,7 +37,7 @@ pub enum Refusal {
     /// (the API server shows its message), not as an HTTP error.
     #[error("unknown operation {operation:?}")]
     UnknownOperation { uid: String, operation: String },
-    /// Not answered within `--request-timeout` (waiting for a slot or a slow body included).
+    /// Not answered within `--request-timeout` (waiting for the budget or a slot included).
     #[error("the review was not answered within the request timeout; retry")]
     Timeout,
     /// The review slots are closed: the process is stopping.
@@ -52,6 +55,7 @@ impl Refusal {
         match self {
             Refusal::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Refusal::BodyRead(_)
             | Refusal::NotAReview(_)
             | Refusal::WrongApiVersion
@@ -69,6 +73,7 @@ impl Refusal {
             Refusal::ContentType => "content_type",
             Refusal::BodyTooLarge { .. } => "body_too_large",
             Refusal::BodyRead(_) => "body_read",
+            Refusal::BodyTimeout { .. } => "body_timeout",
             // One label for every body that is not a v1 review: alerts need not tell them apart.
             Refusal::NotAReview(_) | Refusal::WrongApiVersion => "not_a_review",
             Refusal::NoRequest => "no_request",
@@ -110,6 +115,8 @@ impl From<BodyError> for Refusal {
         match err {
             BodyError::TooLarge { limit } => Refusal::BodyTooLarge { limit },
             BodyError::Read(err) => Refusal::BodyRead(err),
+            BodyError::TooSlow | BodyError::Busy => Refusal::Timeout,
+            BodyError::Closed => Refusal::ShuttingDown,
         }
     }
 }
@@ -164,6 +171,14 @@ mod tests {
                 "within the request timeout; retry",
             ),
             (Refusal::ShuttingDown, 503, "shutting_down", "shutting down"),
+            (
+                Refusal::BodyTimeout {
+                    timeout: std::time::Duration::from_secs(3),
+                },
+                408,
+                "body_timeout",
+                "did not arrive within 3s",
+            ),
             (
                 Refusal::NotFound {
                     serves: "POST /validate",

@@ -197,9 +197,11 @@ async fn tls_1_2_and_1_3_are_served_over_keep_alive() {
 }
 
 #[tokio::test]
-async fn a_request_that_stalls_gets_503_at_the_timeout() {
+async fn a_body_that_stalls_gets_408_at_the_body_timeout_holding_no_slot() {
     let limits = Limits {
-        request_timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_secs(5),
+        body_timeout: Duration::from_millis(300),
+        max_concurrency: 1,
         ..Limits::default()
     };
     let (server, harness) = start(None, limits).await;
@@ -213,13 +215,13 @@ async fn a_request_that_stalls_gets_503_at_the_timeout() {
         .unwrap()
         .unwrap();
     let text = String::from_utf8_lossy(&response[..read]).to_string();
-    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
-    assert!(text.contains("request timeout"), "{text}");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("did not arrive within 300ms"), "{text}");
     assert!(started.elapsed() >= Duration::from_millis(250));
     assert_eq!(
         metric(
             &harness.metrics,
-            "hipaaguard_webhook_bad_requests_total{reason=\"timeout\"}"
+            "hipaaguard_webhook_bad_requests_total{reason=\"body_timeout\"}"
         ),
         1.0
     );

@@ -113,7 +113,11 @@ pub async fn start_logging(rust_log: &str) -> anyhow::Result<Webhook> {
     let ca = TestCa::new();
     let first_cert = ca.issue("hipaa-webhook first", &cert, &key);
     let (port, admin_port) = (free_port(), free_port());
-    let mut command = Command::new(cargo_bin("hipaa-webhook"));
+    // The edge benchmark may run a release build (HIPAA_EDGE_WEBHOOK_BIN); the tests run this build's.
+    let binary = std::env::var_os("HIPAA_EDGE_WEBHOOK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cargo_bin("hipaa-webhook"));
+    let mut command = Command::new(binary);
     command
         .arg("--tls-cert")
         .arg(&cert)
@@ -126,6 +130,8 @@ pub async fn start_logging(rust_log: &str) -> anyhow::Result<Webhook> {
         .arg("--exempt-namespaces=kube-system")
         .arg("--cert-reload-interval=500ms")
         .arg("--log-format=text")
+        // As the chart sets it: freed memory goes back to the OS at once.
+        .env("MIMALLOC_PURGE_DELAY", "0")
         .env("RUST_LOG", rust_log);
     let mut process = spawn_guarded(command, "hipaa-webhook")?;
     wait_for("the webhook's /readyz", Duration::from_secs(60), || {
