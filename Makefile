@@ -1,9 +1,13 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: test demo demo-ci demo-cluster manifests crds images
+.PHONY: test fuzz demo demo-ci demo-cluster manifests crds images
 
 ## Run every check and test (fmt, clippy, unit, end-to-end on a real control plane).
 test:
 	bash scripts/test.sh
+
+## The long fuzzing run: every fuzz target to 10 million executions (nightly toolchain; docs/reliability.md).
+fuzz:
+	bash scripts/fuzz.sh long
 
 ## The whole product on a local control plane and a local AWS endpoint; Ctrl-C tears it down.
 demo:

@@ -3,7 +3,8 @@
 # Builds or reuses the real control plane and node (etcd, kube-apiserver, kubectl, helm, moto,
 # kubelet, kube-controller-manager, kube-scheduler, kube-proxy; containerd, runc and the CNI
 # plugins from Debian's packages) and the product's images, then runs formatting, lints, and
-# every test of the workspace, end-to-end and in-cluster tests included. Prints each phase's time.
+# every test of the workspace, end-to-end and in-cluster tests included, then replays the fuzz
+# corpus and fuzzes each target briefly (scripts/fuzz.sh). Prints each phase's time.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -91,6 +92,9 @@ rm -f "$cp_log" "$cp_log.out"
 
 step "cargo test --workspace"
 cargo test --workspace --locked -- "$@"
+
+step "fuzzing: instrumented build, corpus replay, each target briefly (scripts/fuzz.sh)"
+bash scripts/fuzz.sh replay-and-short
 
 step "no test process is left behind, and the node restored the host"
 leftover_check() {

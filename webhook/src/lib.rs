@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod metrics;
 mod namespaces;
 mod policies;
+pub mod received;
 pub mod record;
 pub mod refusal;
 pub mod review;
