@@ -51,6 +51,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
 /// Runs the operator with the given AWS snapshot provider.
 pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Result<()> {
+    // The admin port sheds idle connections at its cap (as the webhook's do); without this the
+    // default soft limit (often 1,024) would refuse accepts first.
+    match hipaa_runtime::raise_open_files_limit() {
+        Ok(limits) => tracing::info!(soft = ?limits.soft, hard = ?limits.hard, "open-files limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-files limit"),
+    }
     let client = Client::try_default()
         .await
         .context("no usable Kubernetes configuration (kubeconfig or in-cluster)")?;
