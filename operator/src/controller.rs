@@ -1,7 +1,8 @@
 //! The HipaaPolicy controller, run only while this replica leads: its own watch on policies
 //! (spec changes only: status writes do not re-trigger it), re-queues from cluster changes
-//! mapped to the policies they concern, debounced, and a graceful stop when leadership is lost
-//! or the process is asked to shut down.
+//! mapped to the policies they concern, coalesced per policy over `--debounce` (a change waits at
+//! most that long, however busy the scope: [`crate::requeue`]), and a graceful stop when
+//! leadership is lost or the process is asked to shut down.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use tokio::sync::{broadcast, watch};
 use crate::context::Context;
 use crate::observe::triggers::{Change, ScopeMemory, affected_policies};
 use crate::reconcile::{error_policy, reconcile};
+use crate::requeue::coalesce;
 
 /// Runs the controller during each leadership term until `shutdown` turns true.
 pub async fn run_while_leading(
@@ -67,16 +69,19 @@ async fn run_term(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(predicates::generation, Default::default());
-    let triggers = policy_triggers(
-        ctx.changes.subscribe(),
-        reader.clone(),
-        ctx.stores.namespaces.clone(),
-        ctx.scopes.clone(),
+    let triggers = coalesce(
+        policy_triggers(
+            ctx.changes.subscribe(),
+            reader.clone(),
+            ctx.stores.namespaces.clone(),
+            ctx.scopes.clone(),
+        ),
+        ctx.settings.debounce,
     );
     let term = Arc::new(ctx.for_term(reader.clone()));
-    let config = ControllerConfig::default()
-        .debounce(ctx.settings.debounce)
-        .concurrency(ctx.settings.concurrency);
+    // No kube debounce: it restarts its wait at every request, so a scope that changes faster
+    // than it would never be reconciled (found by the soak, docs/reliability.md).
+    let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
     Controller::for_stream(policies, reader)
         .with_config(config)
         .reconcile_on(triggers)
