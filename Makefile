@@ -1,5 +1,5 @@
 # The two commands a new user needs: `make demo` and `make test`.
-.PHONY: test fuzz demo demo-ci demo-cluster manifests crds images
+.PHONY: test fuzz demo demo-ci demo-cluster manifests crds images soak soak-webhook soak-operator
 
 ## Run every check and test (fmt, clippy, unit, end-to-end on a real control plane).
 test:
@@ -32,3 +32,15 @@ crds:
 ## Container images with no registry: static binaries packed onto scratch (target/images/*.tar; docs/images.md).
 images:
 	bash scripts/build-images.sh
+
+## Soak benchmarks, not part of `make test` (docs/reliability.md): 10 minutes each by default;
+## SOAK_SECONDS=60 for a short run (every flag: `cargo bench -p <crate> --bench soak -- --help`).
+soak: soak-webhook soak-operator
+
+## The webhook at 5,000 reviews/s (open loop) while its certificate is rotated every minute.
+soak-webhook:
+	cargo bench -p hipaa-webhook --bench soak
+
+## The operator under 50 changes/s across 500 namespaces on the testkit's real API server.
+soak-operator:
+	cargo bench -p hipaa-operator --bench soak

@@ -26,6 +26,7 @@ use crate::certificates::{CertificateManager, CertificateMetrics};
 use crate::cli::Args;
 use crate::context::{Context, ControllerSettings};
 use crate::controller::run_while_leading;
+use crate::decide::event_budget::BudgetLimits;
 use crate::leader::{LeaseSettings, run_election};
 use crate::metrics::Metrics;
 use crate::observe::stores::Reflectors;
@@ -162,8 +163,12 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
     let events = Arc::new(EventSink::new(
         client.clone(),
         reporter,
-        args.event_burst,
-        args.event_rate,
+        BudgetLimits {
+            violation_burst: args.event_burst,
+            violation_rate: args.event_rate,
+            repeat_burst: args.event_repeat_burst,
+            repeat_interval: args.event_repeat_interval,
+        },
         metrics.clone(),
     ));
     let settings = ControllerSettings {

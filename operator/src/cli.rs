@@ -48,7 +48,8 @@ pub struct Args {
     #[arg(long, env = "HIPAA_OPERATOR_LEASE_RENEW_INTERVAL", default_value = "5s", value_parser = parse_positive_duration)]
     pub lease_renew_interval: Duration,
 
-    /// Quiet time after the last change before a policy is re-audited, e.g. 300ms (0: none).
+    /// How long a change waits for more to join it before its policies are re-audited, e.g.
+    /// 300ms (0: none). Later changes join the wait without extending it.
     #[arg(long, env = "HIPAA_OPERATOR_DEBOUNCE", default_value = "300ms", value_parser = parse_duration)]
     pub debounce: Duration,
 
@@ -67,6 +68,15 @@ pub struct Args {
     /// Violation Events per second after a burst.
     #[arg(long, env = "HIPAA_OPERATOR_EVENT_RATE", default_value_t = 1.0)]
     pub event_rate: f64,
+
+    /// Events of one object and topic (a control on an object, a policy's compliance) published
+    /// at once before `--event-repeat-interval` applies: a flapping object gets no more.
+    #[arg(long, env = "HIPAA_OPERATOR_EVENT_REPEAT_BURST", default_value_t = 5)]
+    pub event_repeat_burst: u32,
+
+    /// Then one Event of that object and topic per this interval.
+    #[arg(long, env = "HIPAA_OPERATOR_EVENT_REPEAT_INTERVAL", default_value = "5m", value_parser = parse_positive_duration)]
+    pub event_repeat_interval: Duration,
 
     /// AWS calls in flight at once (over every policy's refresh).
     #[arg(long, env = "HIPAA_OPERATOR_AWS_CONCURRENCY", default_value_t = 6)]
@@ -136,6 +146,8 @@ mod tests {
         assert_eq!(args.debounce, Duration::from_millis(300));
         assert_eq!(args.integration_rediscovery, Duration::from_secs(60));
         assert_eq!(args.cache_stale_after, Duration::from_secs(300));
+        assert_eq!(args.event_repeat_burst, 5);
+        assert_eq!(args.event_repeat_interval, Duration::from_secs(300));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The HipaaPolicy controller, run only while this replica leads: its own watch on policies
 //! (spec changes only: status writes do not re-trigger it), re-queues from cluster changes
-//! mapped to the policies they concern, debounced, and a graceful stop when leadership is lost
-//! or the process is asked to shut down. Watch errors never reach the Controller (its trigger
-//! backoff would hold back every re-queue).
+//! mapped to the policies they concern, coalesced per policy over `--debounce` (a change waits at
+//! most that long, however busy the scope: [`crate::requeue`]), and a graceful stop when
+//! leadership is lost or the process is asked to shut down. Watch errors never reach the
+//! Controller (its trigger backoff would hold back every re-queue).
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use tokio::sync::{broadcast, watch};
 use crate::context::Context;
 use crate::observe::triggers::{Change, ScopeMemory, affected_policies};
 use crate::reconcile::{error_policy, reconcile};
+use crate::requeue::coalesce;
 
 /// Runs the controller during each leadership term until `shutdown` turns true; its policy watch
 /// records into `freshness`.
@@ -81,21 +83,24 @@ async fn run_term(
             future::ready(match policy {
                 Ok(policy) => Some(Ok(policy)),
                 Err(error) => {
-                    tracing::warn!(%error, "the policy watch failed; retrying with backoff");
+                    tracing::warn!(error = %hipaa_controls::redact::Redacted(&error), "the policy watch failed; retrying with backoff");
                     None
                 }
             })
         });
-    let triggers = policy_triggers(
-        ctx.changes.subscribe(),
-        reader.clone(),
-        ctx.stores.namespaces.clone(),
-        ctx.scopes.clone(),
+    let triggers = coalesce(
+        policy_triggers(
+            ctx.changes.subscribe(),
+            reader.clone(),
+            ctx.stores.namespaces.clone(),
+            ctx.scopes.clone(),
+        ),
+        ctx.settings.debounce,
     );
     let term = Arc::new(ctx.for_term(reader.clone()));
-    let config = ControllerConfig::default()
-        .debounce(ctx.settings.debounce)
-        .concurrency(ctx.settings.concurrency);
+    // No kube debounce: it restarts its wait at every request, so a scope that changes faster
+    // than it would never be reconciled (found by the soak, docs/reliability.md).
+    let config = ControllerConfig::default().concurrency(ctx.settings.concurrency);
     Controller::for_stream(policies, reader)
         .with_config(config)
         .trigger_backoff(watch_backoff())

@@ -13,5 +13,6 @@ pub mod leader;
 pub mod metrics;
 pub mod observe;
 pub mod reconcile;
+pub mod requeue;
 pub mod time;
 pub mod write;

@@ -140,7 +140,7 @@ impl Metrics {
         let events_suppressed = Counter::default();
         registry.register(
             "events_rate_limited",
-            "Violation Events held back by the rate limit (published later)",
+            "Events held back by a rate limit (a violation Event is published by a later audit if the violation is still there)",
             events_suppressed.clone(),
         );
         let leader = Gauge::default();

@@ -4,6 +4,7 @@
 //! results, the bounded violation list and exception states. Nothing here touches a client.
 
 pub mod conditions;
+pub mod event_budget;
 pub mod events;
 pub mod reuse;
 pub mod schedule;

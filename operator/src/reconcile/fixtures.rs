@@ -269,7 +269,13 @@ impl Harness {
             instance: Some("test".to_string()),
         };
         // A bucket larger than any scenario: the rate limit is not what these tests look at.
-        let events = EventSink::new(client.clone(), reporter, 1000, 100.0, metrics.clone());
+        let limits = crate::decide::event_budget::BudgetLimits {
+            violation_burst: 1000,
+            violation_rate: 100.0,
+            repeat_burst: 1000,
+            repeat_interval: std::time::Duration::from_secs(1),
+        };
+        let events = EventSink::new(client.clone(), reporter, limits, metrics.clone());
         let settings = ControllerSettings {
             debounce: Duration::ZERO,
             concurrency: 1,

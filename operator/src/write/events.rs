@@ -1,54 +1,26 @@
 //! Publishing Events: on a HipaaPolicy (compliance changed, an exception expired or expires soon)
-//! and on an offending object (a new violation). Violation Events pass a token bucket, so that a
-//! cluster full of new violations cannot flood the API server; which violations to report, and
+//! and on an offending object (a new violation). Every Event passes the budget of
+//! [`crate::decide::event_budget`]: violation Events an operator-wide token bucket, so that a
+//! cluster full of new violations cannot flood the API server, and every Event a bucket per object
+//! and topic, so that a flapping object or policy cannot either. Which violations to report, and
 //! remembering those reported, is the loop in [`super::violation_events`]. A failed publish is
 //! logged, never fatal to the audit.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
-use crate::decide::events::PlannedEvent;
+use crate::decide::event_budget::{BudgetLimits, EventBudget, HeldBack};
+use crate::decide::events::{
+    PlannedEvent, REASON_BECAME_COMPLIANT, REASON_BECAME_NON_COMPLIANT, REASON_COMPLIANCE_UNKNOWN,
+};
 use crate::metrics::Metrics;
 
 /// Events may carry at most 1 kB of note.
 const MAX_NOTE_BYTES: usize = 1000;
-
-/// A token bucket: `burst` Events at once, then `per_second`.
-#[derive(Clone, Debug)]
-pub struct TokenBucket {
-    burst: f64,
-    per_second: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl TokenBucket {
-    pub fn new(burst: u32, per_second: f64, now: Instant) -> Self {
-        TokenBucket {
-            burst: f64::from(burst),
-            per_second,
-            tokens: f64::from(burst),
-            last: now,
-        }
-    }
-
-    /// Takes one token if there is one.
-    pub fn try_take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
 
 /// Publishes the operator's Events.
 pub struct EventSink {
@@ -57,7 +29,7 @@ pub struct EventSink {
     /// One recorder for violation Events: a repeat on the same object and control within its
     /// cache window becomes a series instead of a new Event.
     violations: Recorder,
-    bucket: Mutex<TokenBucket>,
+    budget: Mutex<EventBudget>,
     metrics: Arc<Metrics>,
 }
 
@@ -65,8 +37,7 @@ impl EventSink {
     pub fn new(
         client: Client,
         reporter: Reporter,
-        burst: u32,
-        per_second: f64,
+        limits: BudgetLimits,
         metrics: Arc<Metrics>,
     ) -> Self {
         let violations = Recorder::new(client.clone(), reporter.clone());
@@ -74,14 +45,22 @@ impl EventSink {
             client,
             reporter,
             violations,
-            bucket: Mutex::new(TokenBucket::new(burst, per_second, Instant::now())),
+            budget: Mutex::new(EventBudget::new(limits, Instant::now())),
             metrics,
         }
     }
 
     /// Publishes an Event about a policy. Each gets its own recorder, so that every compliance
-    /// change is a new Event with its own note.
+    /// change is a new Event with its own note. A policy whose compliance flaps past its share
+    /// of repeats gets no Event for it (its status still says where it stands), counted in
+    /// `events_rate_limited`.
     pub async fn publish_policy_event(&self, policy: &ObjectReference, planned: &PlannedEvent) {
+        let key = repeat_key(policy, policy_topic(planned.reason));
+        if let Err(held) = self.budget().try_repeat(&key, Instant::now()) {
+            self.metrics.events_rate_limited(1);
+            tracing::debug!(reason = planned.reason, ?held, "policy Event held back");
+            return;
+        }
         let recorder = Recorder::new(self.client.clone(), self.reporter.clone());
         let event = Event {
             type_: if planned.warning {
@@ -102,12 +81,21 @@ impl EventSink {
         }
     }
 
-    /// Takes a token for one violation Event; false when the rate limit holds it back.
-    pub fn try_take_token(&self) -> bool {
-        self.bucket
+    /// Takes the tokens for one violation Event of `control` on `regarding`; why not, when a
+    /// rate limit holds it back.
+    pub fn try_take_token(
+        &self,
+        regarding: &ObjectReference,
+        control: &str,
+    ) -> Result<(), HeldBack> {
+        self.budget()
+            .try_violation(&repeat_key(regarding, control), Instant::now())
+    }
+
+    fn budget(&self) -> std::sync::MutexGuard<'_, EventBudget> {
+        self.budget
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .try_take(Instant::now())
     }
 
     /// Publishes one violation Event on the offending object `regarding`, with the control ID as
@@ -139,9 +127,27 @@ impl EventSink {
 /// The reason of a violation Event on an offending object.
 pub const VIOLATION_REASON: &str = "HipaaViolation";
 
-/// How long a burst of violation Events takes to refill, for documentation and tests.
-pub fn refill_time(burst: u32, per_second: f64) -> Duration {
-    Duration::from_secs_f64(f64::from(burst) / per_second.max(f64::MIN_POSITIVE))
+/// What repeats of an Event are counted under: the object (its uid too, so that a re-created
+/// object starts afresh) and a topic.
+fn repeat_key(object: &ObjectReference, topic: &str) -> String {
+    format!(
+        "{}/{}/{}/{}#{topic}",
+        object.kind.as_deref().unwrap_or_default(),
+        object.namespace.as_deref().unwrap_or_default(),
+        object.name.as_deref().unwrap_or_default(),
+        object.uid.as_deref().unwrap_or_default(),
+    )
+}
+
+/// The topic of a policy Event: the three compliance reasons are one topic (a policy flapping
+/// between Compliant and NonCompliant is one repeat), each exception reason its own.
+fn policy_topic(reason: &'static str) -> &'static str {
+    match reason {
+        REASON_BECAME_COMPLIANT | REASON_BECAME_NON_COMPLIANT | REASON_COMPLIANCE_UNKNOWN => {
+            "compliance"
+        }
+        other => other,
+    }
 }
 
 fn bounded_note(note: &str) -> String {
@@ -161,20 +167,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bucket_allows_a_burst_then_refills_over_time() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket::new(3, 2.0, start);
-        assert!((0..3).all(|_| bucket.try_take(start)));
-        assert!(!bucket.try_take(start));
-        assert!(bucket.try_take(start + Duration::from_millis(500)));
-        assert!(!bucket.try_take(start + Duration::from_millis(500)));
-        let later = start + Duration::from_secs(60);
+    fn compliance_reasons_share_a_topic_and_keys_tell_objects_apart() {
+        assert_eq!(policy_topic(REASON_BECAME_COMPLIANT), "compliance");
+        assert_eq!(policy_topic(REASON_BECAME_NON_COMPLIANT), "compliance");
+        assert_eq!(policy_topic(REASON_COMPLIANCE_UNKNOWN), "compliance");
         assert_eq!(
-            (0..10).filter(|_| bucket.try_take(later)).count(),
-            3,
-            "never more than the burst"
+            policy_topic(crate::decide::events::REASON_EXCEPTION_EXPIRED),
+            crate::decide::events::REASON_EXCEPTION_EXPIRED
         );
-        assert_eq!(refill_time(3, 2.0), Duration::from_millis(1500));
+        let object = |name: &str, uid: &str| ObjectReference {
+            kind: Some("Deployment".into()),
+            namespace: Some("billing".into()),
+            name: Some(name.into()),
+            uid: Some(uid.into()),
+            ..ObjectReference::default()
+        };
+        assert_eq!(
+            repeat_key(&object("api", "u1"), "PRIVILEGED"),
+            "Deployment/billing/api/u1#PRIVILEGED"
+        );
+        assert_ne!(
+            repeat_key(&object("api", "u1"), "PRIVILEGED"),
+            repeat_key(&object("api", "u2"), "PRIVILEGED"),
+            "a re-created object is another object"
+        );
     }
 
     #[test]

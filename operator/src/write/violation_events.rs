@@ -1,7 +1,8 @@
 //! The violation-Event loop of one audit, whole: pick the violations no Event reported yet,
-//! publish one Event per violation on the offending object as the rate limit allows, and mark
-//! those published as reported. A violation held back by the rate limit, or whose publish
-//! failed, stays unreported, so a later audit publishes it.
+//! publish one Event per violation on the offending object as the rate limits allow, and mark
+//! those published as reported. A violation held back by a rate limit (operator-wide, or the
+//! repeats of one object and control: a flapping object), or whose publish failed, stays
+//! unreported, so a later audit publishes it if it is still there.
 
 use std::collections::HashSet;
 
@@ -53,8 +54,11 @@ pub async fn report_new_violations(
     let pending = pick(reported, &audited);
     let mut outcome = Reported::default();
     for item in pending {
-        // A token per Event, taken just before publishing: the bucket may refill meanwhile.
-        if !sink.try_take_token() {
+        // Tokens per Event, taken just before publishing: the buckets may refill meanwhile.
+        if sink
+            .try_take_token(&item.regarding, &item.key.control)
+            .is_err()
+        {
             outcome.held_back += 1;
             continue;
         }

@@ -1,7 +1,7 @@
 //! The throughput bench's server process: the real router on `/validate` and the reference
-//! handlers (allow-all, decode + allow-all, allow-all after busy work) on the same TLS config and
-//! connection handling, logging as `--log` says, and the load generator's side of reading its
-//! address and its log pipe.
+//! handlers (allow-all, decode + allow-all, allow-all after busy work) on the same TLS config,
+//! certificate reloading and connection handling, logging as `--log` says, and the load
+//! generator's side of reading its address and its log pipe. The soak bench runs it too.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -16,7 +16,7 @@ use hipaa_runtime::log::LogArgs;
 use hipaa_runtime::serve::{ServeOptions, serve};
 use hipaa_webhook::envelope;
 use hipaa_webhook::review::{self, Answer};
-use hipaa_webhook::tls::{ReloadingCertResolver, server_config};
+use hipaa_webhook::tls::{DEFAULT_RELOAD_INTERVAL, ReloadingCertResolver, server_config};
 use tokio_rustls::TlsAcceptor;
 use warp::Filter;
 
@@ -149,8 +149,11 @@ pub fn serve_child(dir: &Path, log: LogTo) {
     runtime.block_on(async {
         let resolver =
             ReloadingCertResolver::load(&dir.join("tls.crt"), &dir.join("tls.key")).unwrap();
-        let acceptor = TlsAcceptor::from(server_config(resolver).unwrap());
+        let acceptor = TlsAcceptor::from(server_config(Arc::clone(&resolver)).unwrap());
         let harness = common::harness();
+        // The files are watched as the binary watches them, so that a rotation (the soak bench
+        // rewrites them) is served within the reload interval.
+        tokio::spawn(resolver.watch(DEFAULT_RELOAD_INTERVAL, Arc::clone(&harness.metrics)));
         let allow_all = warp::path("allow-all")
             .and(warp::body::bytes())
             .map(|body: Bytes| {
