@@ -49,13 +49,19 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
 fi
 triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
 target_dir="${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$PWD/target}/fuzz}"
-bin_dir="$target_dir/$triple/release"
+# make test builds unoptimised (the build dominates a short run); make fuzz optimised.
+profile=release
+[ "$mode" = long ] || profile="${FUZZ_PROFILE:-replay}"
+bin_dir="$target_dir/$triple/$profile"
 
 started=$(now)
 echo "fuzz: building ${targets[*]} (instrumented, nightly, $triple) in $target_dir"
 # --target keeps the instrumentation off build scripts and proc macros, as cargo-fuzz does.
+# The product's own lock file, so that the targets build the versions it ships; cargo only adds
+# the fuzz-only crates, pinned exactly in fuzz/Cargo.toml (fuzz/Cargo.lock is not committed).
+cp Cargo.lock fuzz/Cargo.lock
 RUSTFLAGS="${rustflags[*]} ${RUSTFLAGS:-}" CARGO_TARGET_DIR="$target_dir" \
-  cargo +nightly build --release --locked --quiet --manifest-path fuzz/Cargo.toml \
+  cargo +nightly build --profile "$profile" --quiet --manifest-path fuzz/Cargo.toml \
   --target "$triple" $(printf -- '--bin %s ' "${targets[@]}")
 echo "fuzz: build took $(took "$started")"
 [ "$mode" = build ] && exit 0
