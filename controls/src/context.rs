@@ -106,7 +106,8 @@ pub struct ClusterContext {
     namespaces: HashMap<String, Arc<Namespace>>,
     network_policies: HashMap<String, Vec<Arc<NetworkPolicy>>>,
     storage_classes: BTreeMap<String, Arc<StorageClass>>,
-    pvcs: HashMap<(String, String), Arc<PersistentVolumeClaim>>,
+    /// By namespace, then name: a namespace's PVCs are listed without a walk over all of them.
+    pvcs: HashMap<String, BTreeMap<String, Arc<PersistentVolumeClaim>>>,
     /// By namespace: few per namespace, looked up by their scale target.
     autoscalers: HashMap<String, Vec<Arc<HorizontalPodAutoscaler>>>,
     backup_schedules: Vec<BackupSchedule>,
@@ -203,7 +204,9 @@ impl ClusterContext {
 
     pub fn insert_pvc(&mut self, pvc: Arc<PersistentVolumeClaim>) {
         self.pvcs
-            .insert((namespace_of(&pvc.metadata), name_of(&pvc.metadata)), pvc);
+            .entry(namespace_of(&pvc.metadata))
+            .or_default()
+            .insert(name_of(&pvc.metadata), pvc);
     }
 
     /// Adds a HorizontalPodAutoscaler; one of the same name in its namespace is replaced.
@@ -257,9 +260,7 @@ impl ClusterContext {
     }
 
     pub fn pvc(&self, namespace: &str, name: &str) -> Option<&PersistentVolumeClaim> {
-        self.pvcs
-            .get(&(namespace.to_string(), name.to_string()))
-            .map(Arc::as_ref)
+        self.pvcs.get(namespace)?.get(name).map(Arc::as_ref)
     }
 
     /// PVCs of one namespace.
@@ -268,9 +269,9 @@ impl ClusterContext {
         namespace: &'a str,
     ) -> impl Iterator<Item = &'a PersistentVolumeClaim> {
         self.pvcs
-            .iter()
-            .filter(move |((ns, _), _)| ns == namespace)
-            .map(|(_, pvc)| pvc.as_ref())
+            .get(namespace)
+            .into_iter()
+            .flat_map(|pvcs| pvcs.values().map(Arc::as_ref))
     }
 
     /// The HorizontalPodAutoscaler of `namespace` whose `scaleTargetRef` names the workload of

@@ -8,19 +8,33 @@
 //! 100, rounded down, so any failure or error keeps it below 100. NotEvaluated and Disabled
 //! controls do not count; with nothing evaluated the score is 100.
 
+mod parts;
 mod status;
 
+pub use parts::TallyPart;
 pub use status::{exception_state, expires_in, to_time};
 
-use std::collections::BTreeSet;
+use std::borrow::Borrow;
 
 use chrono::{DateTime, Utc};
 use hipaa_crds::{ComplianceSummary, ControlResult, ExceptionState, MAX_STATUS_VIOLATIONS};
 
 use crate::catalog;
 use crate::engine::Evaluation;
-use crate::model::{Control, Finding, Outcome, ResourceRef, Scope, Severity, Target};
+use crate::model::{
+    Control, Finding, KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER, KIND_KMS_KEY,
+    KIND_SECRETS_MANAGER_SECRET, ResourceRef, Scope, Target,
+};
 use crate::policy::EffectivePolicy;
+use parts::ControlPart;
+
+/// The kinds of AWS resources (their evaluations also get a per-resource result).
+const AWS_KINDS: &[&str] = &[
+    KIND_EKS_CLUSTER,
+    KIND_ECR_REPOSITORY,
+    KIND_SECRETS_MANAGER_SECRET,
+    KIND_KMS_KEY,
+];
 
 /// One resource (Kubernetes object or AWS resource) and what the engine found on it.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,16 +52,6 @@ impl ResourceEvaluation {
             evaluation,
             observed_at: None,
         }
-    }
-
-    /// Whether the evaluation touched `control` (checked it or reported on it).
-    fn touches(&self, control: &Control) -> bool {
-        self.evaluation.checked.iter().any(|c| c.id == control.id)
-            || self
-                .evaluation
-                .findings
-                .iter()
-                .any(|f| f.control.id == control.id)
     }
 }
 
@@ -139,88 +143,71 @@ pub fn tally_with_limit<'a>(
     now: DateTime<Utc>,
     max_violations: usize,
 ) -> Tally {
-    let evaluations: Vec<&ResourceEvaluation> = evaluations.into_iter().collect();
-    let findings: Vec<&Finding> = evaluations
-        .iter()
-        .flat_map(|e| &e.evaluation.findings)
-        .collect();
+    let part = TallyPart::new(policy, evaluations, max_violations);
+    tally_parts(policy, [&part], now, max_violations)
+}
+
+/// The tally of several parts (see [`TallyPart`]), each built under `policy` with a violation
+/// bound of at least `max_violations`; equal to the tally of all their evaluations at once.
+pub fn tally_parts<'p, E: Borrow<ResourceEvaluation> + 'p>(
+    policy: &EffectivePolicy,
+    parts: impl IntoIterator<Item = &'p TallyPart<E>>,
+    now: DateTime<Utc>,
+    max_violations: usize,
+) -> Tally {
+    let parts: Vec<&TallyPart<E>> = parts.into_iter().collect();
     let controls: Vec<ControlTally> = catalog::catalog()
         .iter()
-        .map(|control| control_tally(control, policy, &evaluations))
+        .enumerate()
+        .map(|(position, control)| {
+            let counts = parts.iter().filter_map(|part| part.controls.get(position));
+            control_tally(control, policy, counts)
+        })
         .collect();
-
-    let mut violations: Vec<&Finding> = findings
-        .iter()
-        .copied()
-        .filter(|f| f.is_violation())
-        .collect();
-    let violation_total = violations.len();
-    violations.sort_by(|a, b| violation_order(a, b));
-    let truncated = violation_total > max_violations;
-    let violations: Vec<Finding> = violations
-        .into_iter()
-        .take(max_violations)
-        .cloned()
-        .collect();
-
-    let by_severity = |severity: Severity| {
+    let sum = |of: fn(&TallyPart<E>) -> usize| count(parts.iter().map(|part| of(part)).sum());
+    let by_severity = |slot: usize| {
         count(
-            findings
+            parts
                 .iter()
-                .filter(|f| f.is_violation() && f.control.severity == severity)
-                .count(),
+                .filter_map(|part| part.by_severity.get(slot))
+                .sum(),
         )
     };
-    let evaluated: BTreeSet<&ResourceRef> = evaluations
-        .iter()
-        .filter(|e| !e.evaluation.checked.is_empty() || !e.evaluation.findings.is_empty())
-        .map(|e| &e.resource)
-        .collect();
+    let violation_total: usize = parts.iter().map(|part| part.violation_total).sum();
     let summary = ComplianceSummary {
-        resources_evaluated: count(evaluated.len()),
+        resources_evaluated: sum(|part| part.resources_evaluated),
         violations: count(violation_total),
-        critical: by_severity(Severity::Critical),
-        high: by_severity(Severity::High),
-        medium: by_severity(Severity::Medium),
-        low: by_severity(Severity::Low),
-        excepted: count(
-            findings
-                .iter()
-                .filter(|f| f.outcome == Outcome::Excepted)
-                .count(),
-        ),
-        errors: count(
-            findings
-                .iter()
-                .filter(|f| f.outcome == Outcome::Error)
-                .count(),
-        ),
+        critical: by_severity(3),
+        high: by_severity(2),
+        medium: by_severity(1),
+        low: by_severity(0),
+        excepted: sum(|part| part.excepted),
+        errors: sum(|part| part.errors),
         score: score(&controls),
     };
+    let matched: Vec<usize> = (0..policy.exceptions.len())
+        .map(|position| {
+            parts
+                .iter()
+                .filter_map(|part| part.exception_matches.get(position))
+                .sum()
+        })
+        .collect();
     Tally {
         controls,
         summary,
-        violations,
-        truncated,
-        exceptions: status::exception_tallies(policy, &findings, now),
-        aws_resources: status::aws_resource_tallies(&evaluations),
+        violations: parts::merge_violations(&parts, max_violations),
+        truncated: violation_total > max_violations,
+        exceptions: status::exception_tallies(policy, &matched, now),
+        aws_resources: parts::merge_aws(&parts),
     }
 }
 
-/// Most severe first, then catalog order, then the resource.
-fn violation_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
-    b.control
-        .severity
-        .cmp(&a.control.severity)
-        .then_with(|| catalog::index_of(a.control.id).cmp(&catalog::index_of(b.control.id)))
-        .then_with(|| a.resource.cmp(&b.resource))
-        .then_with(|| a.message.cmp(&b.message))
-}
-
-fn control_tally(
+/// One control's result from its counts in every part.
+fn control_tally<'p, E: Borrow<ResourceEvaluation> + 'p>(
     control: &'static Control,
     policy: &EffectivePolicy,
-    evaluations: &[&ResourceEvaluation],
+    counts: impl Iterator<Item = &'p ControlPart<E>>,
 ) -> ControlTally {
     let mut tally = ControlTally {
         control,
@@ -234,50 +221,49 @@ fn control_tally(
     if policy.setting(control.id).is_none() {
         return tally;
     }
-    let checked: BTreeSet<&ResourceRef> = evaluations
-        .iter()
-        .filter(|e| e.touches(control))
-        .map(|e| &e.resource)
-        .collect();
-    tally.resources_checked = count(checked.len());
-    let mine: Vec<&Finding> = evaluations
-        .iter()
-        .flat_map(|e| &e.evaluation.findings)
-        .filter(|f| f.control.id == control.id)
-        .collect();
-    let of = |outcome: Outcome| mine.iter().copied().filter(move |f| f.outcome == outcome);
-    tally.violations = count(of(Outcome::Fail).count());
-    tally.excepted = count(of(Outcome::Excepted).count());
-    let errors: Vec<&Finding> = of(Outcome::Error).collect();
-    tally.errors = count(errors.len());
-    tally.result = if checked.is_empty() {
+    let (mut checked, mut failed, mut excepted, mut errors) = (0, 0, 0, 0);
+    let mut first_error: Option<&Finding> = None;
+    for part in counts {
+        checked += part.checked;
+        failed += part.failed;
+        excepted += part.excepted;
+        errors += part.errors;
+        let candidate = part.first_error.as_ref().and_then(|at| at.finding());
+        if parts::compare_findings(candidate, first_error, parts::error_order).is_lt() {
+            first_error = candidate;
+        }
+    }
+    tally.resources_checked = count(checked);
+    tally.violations = count(failed);
+    tally.excepted = count(excepted);
+    tally.errors = count(errors);
+    tally.result = if checked == 0 {
         ControlResult::NotEvaluated
-    } else if tally.violations > 0 {
+    } else if failed > 0 {
         ControlResult::Fail
-    } else if tally.errors > 0 {
+    } else if errors > 0 {
         ControlResult::Error
-    } else if tally.excepted > 0 {
+    } else if excepted > 0 {
         ControlResult::Excepted
     } else {
         ControlResult::Pass
     };
     tally.message = match tally.result {
         ControlResult::NotEvaluated => Some(not_evaluated_reason(control)),
-        _ => error_summary(&errors),
+        _ => first_error.map(|first| error_summary(first, errors)),
     };
     tally
 }
 
 /// `<first error>`, or `<first error> (and 3 more resources could not be evaluated)`.
-fn error_summary(errors: &[&Finding]) -> Option<String> {
-    let (first, rest) = errors.split_first()?;
-    Some(match rest.len() {
+fn error_summary(first: &Finding, errors: usize) -> String {
+    match errors.saturating_sub(1) {
         0 => first.message.clone(),
         more => format!(
             "{} (and {more} more resources could not be evaluated)",
             first.message
         ),
-    })
+    }
 }
 
 /// Why nothing was evaluated, by what the control looks at.

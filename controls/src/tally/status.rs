@@ -10,23 +10,15 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::catalog;
-use crate::model::{
-    Finding, KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER, KIND_KMS_KEY, KIND_SECRETS_MANAGER_SECRET,
-    Outcome,
-};
+use crate::model::{Finding, Outcome};
 use crate::policy::EffectivePolicy;
 
-use super::{AwsResourceTally, ControlTally, ExceptionTally, ResourceEvaluation, Tally, count};
+use super::{
+    AWS_KINDS, AwsResourceTally, ControlTally, ExceptionTally, ResourceEvaluation, Tally, count,
+};
 
 /// An exception expiring within this many days is `ExpiringSoon`.
 pub const EXPIRING_SOON_DAYS: i64 = 14;
-
-const AWS_KINDS: &[&str] = &[
-    KIND_EKS_CLUSTER,
-    KIND_ECR_REPOSITORY,
-    KIND_SECRETS_MANAGER_SECRET,
-    KIND_KMS_KEY,
-];
 
 /// Active, ExpiringSoon (within 14 days) or Expired at `now`; an expiry that cannot be
 /// represented counts as expired, as it does for the engine.
@@ -62,31 +54,25 @@ pub fn expires_in(expires: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<
     })
 }
 
+/// The state of every exception of `policy` at `now`, with the failures each waived
+/// (`matched`, in `policy.exceptions` order).
 pub(super) fn exception_tallies(
     policy: &EffectivePolicy,
-    findings: &[&Finding],
+    matched: &[usize],
     now: DateTime<Utc>,
 ) -> Vec<ExceptionTally> {
     policy
         .exceptions
         .iter()
-        .map(|scoped| {
+        .enumerate()
+        .map(|(position, scoped)| {
             let expires = scoped.expires();
-            let matched = findings
-                .iter()
-                .filter(|f| f.outcome == Outcome::Excepted)
-                .filter(|f| {
-                    f.exception
-                        .as_ref()
-                        .is_some_and(|e| e.policy == scoped.policy && e.index == scoped.index)
-                })
-                .count();
             ExceptionTally {
                 policy: scoped.policy.clone(),
                 index: scoped.index,
                 state: exception_state(expires, now),
                 expires_at: expires,
-                matched: count(matched),
+                matched: count(matched.get(position).copied().unwrap_or(0)),
             }
         })
         .collect()

@@ -20,8 +20,10 @@ use hipaa_controls::duration::parse_duration;
 use hipaa_controls::engine::{Evaluation, Mode, evaluate};
 use hipaa_controls::model::{Finding, Outcome, Scope};
 use hipaa_controls::policy::EffectivePolicy;
-use hipaa_controls::tally::{ResourceEvaluation, tally};
-use hipaa_crds::{ControlResult, HipaaPolicy, HipaaPolicyStatus, default_audit_interval};
+use hipaa_controls::tally::{ResourceEvaluation, TallyPart, tally_parts};
+use hipaa_crds::{
+    ControlResult, HipaaPolicy, HipaaPolicyStatus, MAX_STATUS_VIOLATIONS, default_audit_interval,
+};
 use kube::ResourceExt;
 
 use crate::observe::fingerprint::ContextFingerprints;
@@ -136,35 +138,40 @@ pub fn audit_reusing(input: AuditInput<'_>, reuse: Option<Reuse<'_>>) -> Audit {
         .or_else(|_| parse_duration(&default_audit_interval()))
         .unwrap_or(Duration::from_secs(600));
 
-    let objects = &input.observation.objects;
-    let (mut evaluations, reused) = match reuse {
+    // Without a cache to keep, a fresh one: the same grouping and parts, all evaluated.
+    let mut fresh = EvaluationCache::default();
+    let (fingerprints, cache) = match reuse {
         Some(Reuse {
             fingerprints,
             cache,
-        }) => {
-            let version = (policy.metadata.uid.clone(), generation);
-            cache.evaluate(ReuseInput {
-                objects,
-                context: input.context,
-                policy: &effective,
-                version: &version,
-                fingerprints,
-                now: input.now,
-            })
-        }
-        None => {
-            let evaluations = evaluate_list(objects, input.context, &effective, input.now);
-            (evaluations.into_iter().map(Arc::new).collect(), 0)
-        }
+        }) => (Some(fingerprints), cache),
+        None => (None, &mut fresh),
     };
-    if let Some(snapshot) = input.aws {
-        evaluations.extend(
-            evaluate_aws_resources(snapshot, &effective, input.now)
-                .into_iter()
-                .map(Arc::new),
-        );
-    }
-    let tally = tally(&effective, evaluations.iter().map(Arc::as_ref), input.now);
+    let unknown = ContextFingerprints::default();
+    let version = (policy.metadata.uid.clone(), generation);
+    let (mut evaluations, reused) = cache.evaluate(ReuseInput {
+        objects: &input.observation.objects,
+        context: input.context,
+        policy: &effective,
+        version: &version,
+        fingerprints: fingerprints.unwrap_or(&unknown),
+        now: input.now,
+    });
+    let aws: Vec<Arc<ResourceEvaluation>> = input
+        .aws
+        .map(|snapshot| evaluate_aws_resources(snapshot, &effective, input.now))
+        .unwrap_or_default()
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let aws_part = TallyPart::new(&effective, aws.iter().cloned(), MAX_STATUS_VIOLATIONS);
+    evaluations.extend(aws);
+    let tally = tally_parts(
+        &effective,
+        cache.parts().chain([&aws_part]),
+        input.now,
+        MAX_STATUS_VIOLATIONS,
+    );
     let mut status = HipaaPolicyStatus::default();
     tally.write_status(&policy.name_any(), &mut status);
     if policy.spec.aws.is_some() && input.aws.is_none() {

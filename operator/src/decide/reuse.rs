@@ -1,8 +1,16 @@
-//! Reusing evaluations across the audits of one policy. An object keeps its last verdict when
-//! its cached version, its namespace's context and the cluster-wide context are all unchanged,
-//! under the same policy generation, and no exception of the policy has expired since (the only
-//! way time changes a Kubernetes verdict). Everything else is evaluated again, so a periodic
-//! audit or a change in one namespace costs what changed, not the whole scope.
+//! Reusing evaluations and tallies across the audits of one policy, namespace by namespace.
+//! An object keeps its last verdict when its cached version, its namespace's context and the
+//! cluster-wide context are all unchanged, under the same policy generation, and no exception of
+//! the policy has expired since (the only way time changes a Kubernetes verdict). A namespace
+//! whose objects and context are all unchanged also keeps its part of the tally
+//! ([`TallyPart`]); a namespace with a change re-evaluates what changed and rebuilds its part
+//! only. So a periodic audit, or one after a change in one namespace, costs what changed (plus
+//! a walk over the observed objects' addresses), not the whole scope.
+//!
+//! Invalidation: a new policy uid or generation, a changed cluster-wide context (StorageClasses,
+//! backup schedules) or an exception expiring clears everything; a changed namespace context
+//! (the Namespace with its labels, its NetworkPolicies, PVCs, HorizontalPodAutoscalers) clears
+//! that namespace; a namespace that left the scope is dropped.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,7 +18,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use hipaa_controls::context::ClusterContext;
 use hipaa_controls::policy::EffectivePolicy;
-use hipaa_controls::tally::ResourceEvaluation;
+use hipaa_controls::tally::{ResourceEvaluation, TallyPart};
+use hipaa_crds::MAX_STATUS_VIOLATIONS;
 
 use super::evaluate_list;
 use crate::observe::Cached;
@@ -19,27 +28,49 @@ use crate::observe::fingerprint::ContextFingerprints;
 /// Which policy spec the evaluations were made under: its uid and generation.
 pub type PolicyVersion = (Option<String>, Option<i64>);
 
-struct Entry {
-    /// Kept so that the cached version (and its address, the key) stays alive.
-    object: Cached,
-    namespace: u64,
-    evaluation: Arc<ResourceEvaluation>,
+/// A tally part kept across audits.
+pub type KeptPart = TallyPart<Arc<ResourceEvaluation>>;
+
+/// The evaluations and tally part of one namespace (its Namespace and everything in it).
+struct Group {
+    /// The namespace's context fingerprint they were made under.
+    context: u64,
+    /// Each object evaluated, in observation order. Holding the cached version keeps its
+    /// address (the identity compared) from being reused by another object.
+    members: Vec<(Cached, Arc<ResourceEvaluation>)>,
+    part: KeptPart,
 }
 
-/// The evaluations of one policy's last audit.
+impl Group {
+    /// Whether `objects` are exactly this group's members, in order, under `context`.
+    fn is_unchanged(&self, context: u64, objects: &[&Cached]) -> bool {
+        self.context == context
+            && self.members.len() == objects.len()
+            && self
+                .members
+                .iter()
+                .zip(objects)
+                .all(|((kept, _), object)| kept.is_same_version(object))
+    }
+}
+
+/// The evaluations of one policy's last audit, by namespace.
 #[derive(Default)]
 pub struct EvaluationCache {
     policy: Option<PolicyVersion>,
     global: u64,
     /// The first exception expiry after the evaluations were made.
     valid_until: Option<DateTime<Utc>>,
-    entries: HashMap<usize, Entry>,
+    groups: HashMap<String, Group>,
+    /// The namespaces of the last audit, in observation order.
+    order: Vec<String>,
 }
 
 impl std::fmt::Debug for EvaluationCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EvaluationCache")
-            .field("entries", &self.entries.len())
+            .field("namespaces", &self.groups.len())
+            .field("entries", &self.len())
             .finish_non_exhaustive()
     }
 }
@@ -55,56 +86,113 @@ pub struct ReuseInput<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// An object to evaluate: its group's position in the order and its own in the group.
+struct Missing {
+    group: usize,
+    member: usize,
+    object: Cached,
+}
+
 impl EvaluationCache {
-    /// Evaluations of every object, in order, reusing what is still valid; also returns how many
-    /// were reused.
+    /// Evaluations of every object, grouped by namespace in order of first appearance, reusing
+    /// what is still valid; also returns how many were reused. The parts of the tally are then
+    /// in [`EvaluationCache::parts`].
     pub fn evaluate(&mut self, input: ReuseInput<'_>) -> (Vec<Arc<ResourceEvaluation>>, usize) {
         let expired = self.valid_until.is_some_and(|until| input.now >= until);
         if expired
             || self.policy.as_ref() != Some(input.version)
             || self.global != input.fingerprints.global
         {
-            self.entries.clear();
+            self.groups.clear();
             self.policy = Some(input.version.clone());
             self.global = input.fingerprints.global;
         }
-        let mut previous = std::mem::take(&mut self.entries);
-        let mut results: Vec<Option<Arc<ResourceEvaluation>>> =
-            Vec::with_capacity(input.objects.len());
-        let mut missing: Vec<(usize, Cached)> = Vec::new();
-        for (index, object) in input.objects.iter().enumerate() {
-            let namespace = input.fingerprints.namespace(object.context_namespace());
-            match previous.remove(&object.address()) {
-                Some(entry)
-                    if entry.object.is_same_version(object) && entry.namespace == namespace =>
-                {
-                    results.push(Some(entry.evaluation.clone()));
-                    self.entries.insert(object.address(), entry);
+        let (order, grouped) = group_by_namespace(input.objects);
+        let mut previous = std::mem::take(&mut self.groups);
+        let mut slots: Vec<Vec<Option<Arc<ResourceEvaluation>>>> = Vec::with_capacity(order.len());
+        let mut kept: Vec<Option<Group>> = Vec::with_capacity(order.len());
+        let mut missing: Vec<Missing> = Vec::new();
+        let mut reused = 0;
+        for (position, (namespace, objects)) in order.iter().zip(&grouped).enumerate() {
+            let context = input.fingerprints.namespace(namespace);
+            let old = previous.remove(*namespace);
+            let old = match old {
+                Some(group) if group.is_unchanged(context, objects) => {
+                    reused += objects.len();
+                    slots.push(Vec::new());
+                    kept.push(Some(group));
+                    continue;
                 }
-                _ => {
-                    results.push(None);
-                    missing.push((index, object.clone()));
+                other => other,
+            };
+            // Something in the namespace changed: reuse the verdicts of its unchanged objects
+            // (when its context is the same), evaluate the rest.
+            let mut same: HashMap<usize, Arc<ResourceEvaluation>> = old
+                .filter(|g| g.context == context)
+                .map(|g| {
+                    g.members
+                        .into_iter()
+                        // The kept versions are alive until here, so no object observed now
+                        // can have the address of a different version.
+                        .map(|(object, evaluation)| (object.address(), evaluation))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut group_slots = Vec::with_capacity(objects.len());
+            for (member, object) in objects.iter().enumerate() {
+                match same.remove(&object.address()) {
+                    Some(evaluation) => {
+                        reused += 1;
+                        group_slots.push(Some(evaluation));
+                    }
+                    None => {
+                        group_slots.push(None);
+                        missing.push(Missing {
+                            group: position,
+                            member,
+                            object: (*object).clone(),
+                        });
+                    }
                 }
             }
+            slots.push(group_slots);
+            kept.push(None);
         }
-        let reused = input.objects.len() - missing.len();
-        let to_evaluate: Vec<Cached> = missing.iter().map(|(_, object)| object.clone()).collect();
+        let to_evaluate: Vec<Cached> = missing.iter().map(|m| m.object.clone()).collect();
         let fresh = evaluate_list(&to_evaluate, input.context, input.policy, input.now);
-        for ((index, object), evaluation) in missing.into_iter().zip(fresh) {
-            let evaluation = Arc::new(evaluation);
-            let namespace = input.fingerprints.namespace(object.context_namespace());
-            if let Some(slot) = results.get_mut(index) {
-                *slot = Some(evaluation.clone());
+        for (at, evaluation) in missing.iter().zip(fresh) {
+            if let Some(slot) = slots
+                .get_mut(at.group)
+                .and_then(|group| group.get_mut(at.member))
+            {
+                *slot = Some(Arc::new(evaluation));
             }
-            self.entries.insert(
-                object.address(),
-                Entry {
-                    object,
-                    namespace,
-                    evaluation,
-                },
-            );
         }
+        let mut evaluations = Vec::with_capacity(input.objects.len());
+        for (((namespace, objects), group_slots), kept) in
+            order.iter().zip(&grouped).zip(slots).zip(kept)
+        {
+            let group = kept.unwrap_or_else(|| {
+                let members: Vec<(Cached, Arc<ResourceEvaluation>)> = objects
+                    .iter()
+                    .zip(group_slots)
+                    .filter_map(|(object, slot)| Some(((*object).clone(), slot?)))
+                    .collect();
+                let part = TallyPart::new(
+                    input.policy,
+                    members.iter().map(|(_, evaluation)| evaluation.clone()),
+                    MAX_STATUS_VIOLATIONS,
+                );
+                Group {
+                    context: input.fingerprints.namespace(namespace),
+                    members,
+                    part,
+                }
+            });
+            evaluations.extend(group.members.iter().map(|(_, e)| e.clone()));
+            self.groups.insert((*namespace).to_string(), group);
+        }
+        self.order = order.iter().map(|n| (*n).to_string()).collect();
         self.valid_until = input
             .policy
             .exceptions
@@ -112,15 +200,43 @@ impl EvaluationCache {
             .filter_map(|exception| exception.expires())
             .filter(|expires| *expires > input.now)
             .min();
-        (results.into_iter().flatten().collect(), reused)
+        (evaluations, reused)
+    }
+
+    /// The tally parts of the last audit, one per namespace, in its order.
+    pub fn parts(&self) -> impl Iterator<Item = &KeptPart> {
+        self.order
+            .iter()
+            .filter_map(|namespace| self.groups.get(namespace))
+            .map(|group| &group.part)
     }
 
     /// How many evaluations are kept.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.groups.values().map(|g| g.members.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.groups.is_empty()
     }
+}
+
+/// The objects by the namespace whose context they read, namespaces in order of first
+/// appearance, objects in observation order.
+fn group_by_namespace(objects: &[Cached]) -> (Vec<&str>, Vec<Vec<&Cached>>) {
+    let mut order: Vec<&str> = Vec::new();
+    let mut grouped: Vec<Vec<&Cached>> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for object in objects {
+        let namespace = object.context_namespace();
+        let position = *index.entry(namespace).or_insert_with(|| {
+            order.push(namespace);
+            grouped.push(Vec::new());
+            grouped.len() - 1
+        });
+        if let Some(group) = grouped.get_mut(position) {
+            group.push(object);
+        }
+    }
+    (order, grouped)
 }

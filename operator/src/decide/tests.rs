@@ -352,4 +352,5 @@ fn the_violation_list_is_bounded_most_severe_first() {
 mod aws;
 mod events;
 mod exceptions;
+mod incremental;
 mod reuse;

@@ -194,6 +194,8 @@ pub fn observe(inventory: &Inventory, policy: &HipaaPolicy) -> Observation {
         .filter(|ns| EffectivePolicy::selects(policy, ns))
         .collect();
     let scope: BTreeSet<String> = namespaces.iter().map(|ns| ns.name_any()).collect();
+    // Looked up once per cached object: hashing beats walking a tree of 1,000 names.
+    let in_scope: HashSet<&str> = scope.iter().map(String::as_str).collect();
     let mut objects: Vec<Cached> = namespaces
         .into_iter()
         .map(|ns| Cached::Namespace(ns.clone()))
@@ -202,7 +204,7 @@ pub fn observe(inventory: &Inventory, policy: &HipaaPolicy) -> Observation {
         inventory
             .objects
             .iter()
-            .filter(|o| scope.contains(&o.namespace))
+            .filter(|o| in_scope.contains(o.namespace.as_str()))
             .map(|o| Cached::Compact(o.clone())),
     );
     objects.extend(
@@ -214,7 +216,7 @@ pub fn observe(inventory: &Inventory, policy: &HipaaPolicy) -> Observation {
                 pvc.metadata
                     .namespace
                     .as_deref()
-                    .is_some_and(|ns| scope.contains(ns))
+                    .is_some_and(|ns| in_scope.contains(ns))
             })
             .map(|pvc| Cached::PersistentVolumeClaim(pvc.clone())),
     );
