@@ -8,7 +8,7 @@
 #   build             only builds the instrumented targets
 # Optional target names after the mode narrow the run (default: every target).
 # A crash, a hang (-timeout) or running out of memory (-rss_limit_mb) fails the run; the input is
-# kept in fuzz/artifacts/<target>/ (gitignored). docs/reliability-parts/fuzzing.md explains the rest.
+# kept in fuzz/artifacts/<target>/ (gitignored). docs/reliability.md (Fuzzing) explains the rest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -26,7 +26,7 @@ rss_limit_mb="${FUZZ_RSS_LIMIT_MB:-1024}"
 
 # The flags cargo-fuzz passes (its src/project.rs) but AddressSanitizer (the workspace forbids
 # unsafe code) and -Clink-dead-code (kept only for coverage reports); debug assertions and overflow
-# checks on. fuzz/Cargo.toml's release profile says how optimised (docs/reliability-parts/fuzzing.md).
+# checks on. fuzz/Cargo.toml's profiles say how optimised (docs/reliability.md, Fuzzing).
 rustflags=(
   -Cpasses=sancov-module
   -Cllvm-args=-sanitizer-coverage-level=4

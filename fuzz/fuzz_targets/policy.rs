@@ -20,7 +20,7 @@ const MAX_POLICIES: usize = 16;
 /// The policies of the input as the product reads them: JSON as the API server sends it, YAML as
 /// `kubectl hipaa scan --policy` reads it (kubectl-hipaa's reader: each document to a JSON value,
 /// then the policy). Never typed straight from yaml_serde's multi-document iterator: that panics
-/// on an undefined alias (fuzz/regressions/policy/, docs/reliability-parts/fuzzing.md).
+/// on an undefined alias (fuzz/regressions/policy/, docs/reliability.md (Fuzzing)).
 fn policies(data: &[u8]) -> Vec<HipaaPolicy> {
     if data.trim_ascii_start().starts_with(b"{") {
         return serde_json::from_slice(data).into_iter().collect();

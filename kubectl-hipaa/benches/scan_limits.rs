@@ -10,8 +10,8 @@
 //! documents the node limit lets through (parsed, exit 0), for what one document may cost.
 //!
 //! Run: `cargo bench -p kubectl-hipaa --bench scan_limits` (`-- --objects 10000` for a short run).
-//! Targets (docs/reliability-parts/scan.md): 100,000 objects with peak RSS at most 300 MiB; every
-//! hostile input refused with peak RSS at most 200 MiB, within 20 s.
+//! Targets (docs/reliability.md, kubectl hipaa scan): 100,000 objects with peak RSS at most
+//! 300 MiB; every hostile input refused with peak RSS at most 200 MiB, within 20 s.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 

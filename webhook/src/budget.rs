@@ -10,7 +10,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 const UNIT: usize = 1024;
 
 /// Default budget: 8 bodies at the default 4 MiB cap, or thousands of ordinary reviews (a few
-/// KiB each). See docs/reliability-parts/webhook-edge.md for how it bounds memory.
+/// KiB each). See docs/reliability.md (The webhook's edge) for how it bounds memory.
 pub const DEFAULT_BODY_BUDGET: usize = 32 * 1024 * 1024;
 
 /// Bytes of request bodies in memory at once, shared by every review.

@@ -109,7 +109,7 @@ pub struct Args {
     pub body_limit: usize,
     /// Bytes of review bodies held in memory at once, across all reviews (raised to
     /// --body-limit if lower): the bodies' share of the memory limit. Peak memory is about
-    /// three times this plus the caches; see docs/reliability-parts/webhook-edge.md.
+    /// three times this plus the caches; see docs/reliability.md (The webhook's edge).
     #[arg(long, env = "HIPAA_WEBHOOK_BODY_BUDGET", default_value_t = DEFAULT_BODY_BUDGET)]
     pub body_budget: usize,
     /// After SIGTERM, how long the webhook keeps answering reviews with /readyz failing, before

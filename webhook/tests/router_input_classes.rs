@@ -1,4 +1,4 @@
-//! The input classes of docs/reliability-parts/webhook-edge.md that router_bad_input.rs does not
+//! The input classes of docs/reliability.md (The webhook's edge) that router_bad_input.rs does not
 //! cover, through the router without a socket: a truncated review, deep nesting (in the envelope
 //! and in the object), duplicate keys (in the envelope and in the object), and a kind the webhook
 //! does not judge. Each gets a clear answer, never a panic nor a 5xx.
