@@ -1,6 +1,7 @@
 //! Benchmark: the operator's audit of 100,000 workloads across 1,000 namespaces (observe the
 //! caches, then the engine and the tally): a full audit, one with nothing changed, one after a
-//! change in one namespace, the tally's merge, and the memory (cached, peak, after).
+//! change in one namespace (and, by phase, one with nothing changed), the tally's merge, and the
+//! memory (cached, peak, after).
 //! `cargo bench -p hipaa-operator --bench audit`; `HIPAA_BENCH_NAMESPACES=100` (100 workloads
 //! each) and `HIPAA_BENCH_AUDITS=3` for a quick run. Figures in docs/benchmarks.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -156,6 +157,7 @@ fn main() {
     line("full audit", total_ms);
     line("audit, nothing changed", reusing.unchanged_ms);
     line("audit, one namespace changed", reusing.one_namespace_ms);
+    println!("{}", reusing.phases);
     line("  of which the tally (merge)", reusing.tally_ms);
     println!(
         "  ({} of {evaluated} evaluations reused after a change in one namespace)",
@@ -306,6 +308,8 @@ fn anatomy(stores: &Stores, policy: &HipaaPolicy) -> String {
 
 /// What the audits that reuse the previous ones measured.
 struct Reusing {
+    /// The phases of an audit with nothing changed, as a line to print.
+    phases: String,
     unchanged_ms: Vec<f64>,
     one_namespace_ms: Vec<f64>,
     /// The tally's merge after each one-namespace change, timed again alone.
@@ -324,10 +328,16 @@ fn reusing(stores: &Stores, policy: &HipaaPolicy, iterations: usize) -> Reusing 
     use hipaa_operator::decide::{Reuse, audit_reusing};
     let effective = EffectivePolicy::from_policy(policy).unwrap();
     let mut cache = EvaluationCache::default();
-    let run = |inventory: &Inventory, cache: &mut EvaluationCache| {
-        let observation = observe(inventory, policy);
+    // Each phase of the audits with nothing changed, to show where a reusing audit's time goes.
+    let mut phases: Vec<[f64; 6]> = Vec::new();
+    let mut run = |inventory: Inventory, cache: &mut EvaluationCache, snapshot_ms: Option<f64>| {
+        let mut marks = [Instant::now(); 6];
+        let observation = observe(&inventory, policy);
+        marks[1] = Instant::now();
         let context = inventory.cluster_context();
+        marks[2] = Instant::now();
         let fingerprints = inventory.fingerprints();
+        marks[3] = Instant::now();
         let input = AuditInput {
             policy,
             context: &context,
@@ -336,20 +346,33 @@ fn reusing(stores: &Stores, policy: &HipaaPolicy, iterations: usize) -> Reusing 
             previous: None,
             now: Utc::now(),
         };
-        audit_reusing(
+        let audit = audit_reusing(
             input,
             Some(Reuse {
                 fingerprints: &fingerprints,
                 cache,
             }),
-        )
-        .reused
+        );
+        marks[4] = Instant::now();
+        let reused = audit.reused;
+        drop((audit, observation, context, fingerprints, inventory));
+        marks[5] = Instant::now();
+        if let Some(snapshot_ms) = snapshot_ms {
+            let mut spans = [snapshot_ms; 6];
+            for (span, pair) in spans.iter_mut().skip(1).zip(marks.windows(2)) {
+                *span = (pair[1] - pair[0]).as_secs_f64() * 1e3;
+            }
+            phases.push(spans);
+        }
+        reused
     };
-    run(&Inventory::from_stores(stores), &mut cache);
+    run(Inventory::from_stores(stores), &mut cache, None);
     let mut unchanged_ms = Vec::new();
     for _ in 0..iterations {
         let started = Instant::now();
-        run(&Inventory::from_stores(stores), &mut cache);
+        let inventory = Inventory::from_stores(stores);
+        let snapshot_ms = started.elapsed().as_secs_f64() * 1e3;
+        run(inventory, &mut cache, Some(snapshot_ms));
         unchanged_ms.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let mut one_namespace_ms = Vec::new();
@@ -366,7 +389,7 @@ fn reusing(stores: &Stores, policy: &HipaaPolicy, iterations: usize) -> Reusing 
                 *policy = std::sync::Arc::new(changed);
             }
         }
-        reused = run(&inventory, &mut cache);
+        reused = run(inventory, &mut cache, None);
         one_namespace_ms.push(started.elapsed().as_secs_f64() * 1e3);
         let merge = Instant::now();
         std::hint::black_box(tally_parts(
@@ -377,7 +400,22 @@ fn reusing(stores: &Stores, policy: &HipaaPolicy, iterations: usize) -> Reusing 
         ));
         tally_ms.push(merge.elapsed().as_secs_f64() * 1e3);
     }
+    let median_of = |i: usize| {
+        let mut samples: Vec<f64> = phases.iter().map(|p| p[i]).collect();
+        samples.sort_by(f64::total_cmp);
+        quantile(&samples, 0.5)
+    };
+    let phases = format!(
+        "  audit with nothing changed, by phase (median): snapshot the caches {:.1} ms, select the scope {:.1} ms, context index {:.1} ms, fingerprints {:.1} ms, reuse and tally {:.1} ms, drop {:.1} ms",
+        median_of(0),
+        median_of(1),
+        median_of(2),
+        median_of(3),
+        median_of(4),
+        median_of(5)
+    );
     Reusing {
+        phases,
         unchanged_ms,
         one_namespace_ms,
         tally_ms,

@@ -215,13 +215,37 @@ pub(crate) fn evaluate_list(
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Vec<ResourceEvaluation> {
+    evaluate_into(objects, context, policy, now, |evaluation| evaluation)
+}
+
+/// [`evaluate_list`] with each evaluation shared as it is made: the audit keeps them in `Arc`s,
+/// and wrapping them on the judging threads spares a second list of every evaluation by value
+/// (at 124,000 objects, about 17 MB more at the audit's peak).
+pub(crate) fn evaluate_shared(
+    objects: &[Cached],
+    context: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Vec<Arc<ResourceEvaluation>> {
+    evaluate_into(objects, context, policy, now, Arc::new)
+}
+
+/// Every object through the engine, split over the available cores when the list is large,
+/// each evaluation passed through `keep`; the result keeps the list's order.
+fn evaluate_into<T: Send>(
+    objects: &[Cached],
+    context: &ClusterContext,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+    keep: fn(ResourceEvaluation) -> T,
+) -> Vec<T> {
     let cores = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1);
     let threads = cores.min(objects.len() / MIN_OBJECTS_PER_THREAD).max(1);
-    let judge = |part: &[Cached]| -> Vec<ResourceEvaluation> {
+    let judge = |part: &[Cached]| -> Vec<T> {
         part.iter()
-            .map(|cached| evaluate_one(cached, context, policy, now))
+            .map(|cached| keep(evaluate_one(cached, context, policy, now)))
             .collect()
     };
     if threads == 1 {
@@ -233,14 +257,17 @@ pub(crate) fn evaluate_list(
             .chunks(chunk)
             .map(|part| scope.spawn(move || judge(part)))
             .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| match part.join() {
-                Ok(evaluations) => evaluations,
+        // Sized up front: collecting a flattened list would grow it by doubling, up to twice
+        // its size at the peak.
+        let mut all = Vec::with_capacity(objects.len());
+        for part in parts {
+            match part.join() {
+                Ok(evaluations) => all.extend(evaluations),
                 // The engine does not panic on any input; if it ever did, re-raise it here.
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+            }
+        }
+        all
     })
 }
 

@@ -21,7 +21,7 @@ use hipaa_controls::policy::EffectivePolicy;
 use hipaa_controls::tally::{ResourceEvaluation, TallyPart};
 use hipaa_crds::MAX_STATUS_VIOLATIONS;
 
-use super::evaluate_list;
+use super::evaluate_shared;
 use crate::observe::Cached;
 use crate::observe::fingerprint::ContextFingerprints;
 
@@ -86,11 +86,10 @@ pub struct ReuseInput<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// An object to evaluate: its group's position in the order and its own in the group.
+/// Where an object to evaluate goes: its group's position in the order and its own in the group.
 struct Missing {
     group: usize,
     member: usize,
-    object: Cached,
 }
 
 impl EvaluationCache {
@@ -112,6 +111,7 @@ impl EvaluationCache {
         let mut slots: Vec<Vec<Option<Arc<ResourceEvaluation>>>> = Vec::with_capacity(order.len());
         let mut kept: Vec<Option<Group>> = Vec::with_capacity(order.len());
         let mut missing: Vec<Missing> = Vec::new();
+        let mut to_evaluate: Vec<Cached> = Vec::new();
         let mut reused = 0;
         for (position, (namespace, objects)) in order.iter().zip(&grouped).enumerate() {
             let context = input.fingerprints.namespace(namespace);
@@ -150,22 +150,21 @@ impl EvaluationCache {
                         missing.push(Missing {
                             group: position,
                             member,
-                            object: (*object).clone(),
                         });
+                        to_evaluate.push((*object).clone());
                     }
                 }
             }
             slots.push(group_slots);
             kept.push(None);
         }
-        let to_evaluate: Vec<Cached> = missing.iter().map(|m| m.object.clone()).collect();
-        let fresh = evaluate_list(&to_evaluate, input.context, input.policy, input.now);
+        let fresh = evaluate_shared(&to_evaluate, input.context, input.policy, input.now);
         for (at, evaluation) in missing.iter().zip(fresh) {
             if let Some(slot) = slots
                 .get_mut(at.group)
                 .and_then(|group| group.get_mut(at.member))
             {
-                *slot = Some(Arc::new(evaluation));
+                *slot = Some(evaluation);
             }
         }
         let mut evaluations = Vec::with_capacity(input.objects.len());
@@ -222,21 +221,64 @@ impl EvaluationCache {
 }
 
 /// The objects by the namespace whose context they read, namespaces in order of first
-/// appearance, objects in observation order.
+/// appearance, objects in observation order. The observation lists each namespace in one run,
+/// so a name is looked up only where a run starts.
 fn group_by_namespace(objects: &[Cached]) -> (Vec<&str>, Vec<Vec<&Cached>>) {
     let mut order: Vec<&str> = Vec::new();
     let mut grouped: Vec<Vec<&Cached>> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    let mut run: Option<(&str, usize)> = None;
     for object in objects {
         let namespace = object.context_namespace();
-        let position = *index.entry(namespace).or_insert_with(|| {
-            order.push(namespace);
-            grouped.push(Vec::new());
-            grouped.len() - 1
-        });
+        let position = match run {
+            Some((name, position)) if name == namespace => position,
+            _ => {
+                let position = *index.entry(namespace).or_insert_with(|| {
+                    order.push(namespace);
+                    grouped.push(Vec::new());
+                    grouped.len() - 1
+                });
+                run = Some((namespace, position));
+                position
+            }
+        };
         if let Some(group) = grouped.get_mut(position) {
             group.push(object);
         }
     }
     (order, grouped)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use k8s_openapi::api::core::v1::Service;
+
+    fn service(namespace: &str, name: &str) -> Cached {
+        let service: Service = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": namespace}
+        }))
+        .unwrap();
+        Cached::compact(&service).unwrap()
+    }
+
+    /// The observation lists each namespace in one run, but a list that returns to a namespace
+    /// after another still groups it whole.
+    #[test]
+    fn a_namespace_met_again_after_another_joins_its_first_group() {
+        let objects = [
+            service("a", "1"),
+            service("a", "2"),
+            service("b", "1"),
+            service("a", "3"),
+        ];
+        let (order, grouped) = group_by_namespace(&objects);
+        assert_eq!(order, ["a", "b"]);
+        let names: Vec<Vec<String>> = grouped
+            .iter()
+            .map(|group| group.iter().map(|o| o.resource_ref().name).collect())
+            .collect();
+        assert_eq!(names, [vec!["1", "2", "3"], vec!["1"]]);
+    }
 }
