@@ -121,6 +121,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(review) = review(&mut u) else {
         return;
     };
+    // The edits' own bound, checked at every execution: the fuzz process must not be the one that
+    // runs out of memory (edits::MAX_WEIGHT).
+    assert!(
+        edits::weight(&review) <= 3 * edits::MAX_WEIGHT,
+        "the edits outgrew their bound"
+    );
     let Ok(body) = serde_json::to_vec(&review) else {
         return;
     };

@@ -175,14 +175,40 @@ const STRINGS: &[&str] = &[
     "\u{feff}",
 ];
 
-/// Applies up to 8 edits to `object`.
+/// How large (about its JSON length) an edited object may grow: past the webhook's 4 MiB body cap,
+/// so that oversized reviews are still made, but bounded. Without it, grafts and repeats compound
+/// (8 edits, each up to 64 copies or a copy of the whole tree) into objects of hundreds of
+/// megabytes: the fuzz process, not the webhook (which refuses them by their length), ran out of
+/// memory after a million executions.
+pub const MAX_WEIGHT: usize = 6 << 20;
+
+/// Applies up to 8 edits to `object`, stopping once it weighs more than [`MAX_WEIGHT`]; an edit
+/// at most doubles it (a graft is a copy of one of its subtrees; repeats are capped to the same).
 pub fn edit(object: &mut Value, u: &mut Unstructured<'_>) -> Result<()> {
     let count = u.int_in_range(0..=8)?;
     for _ in 0..count {
+        if weight(object) > MAX_WEIGHT {
+            break;
+        }
         let graft = pick_subtree(object, u)?;
         edit_at(object, u, 0, &graft)?;
     }
     Ok(())
+}
+
+/// About the length of `value` as JSON, counted without serializing it.
+pub fn weight(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 8,
+        Value::String(text) => text.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|item| weight(item) + 1).sum::<usize>(),
+        Value::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(key, item)| key.len() + 4 + weight(item))
+                .sum::<usize>()
+        }
+    }
 }
 
 /// How deeply nested `value` is (a scalar is 0).
@@ -255,6 +281,9 @@ fn edit_at(node: &mut Value, u: &mut Unstructured<'_>, level: usize, graft: &Val
                 let copies = u.int_in_range(1..=64)?;
                 let index = u.choose_index(items.len())?;
                 if let Some(item) = items.get(index).cloned() {
+                    // No more copies than add MAX_WEIGHT: with the check in `edit`, the object
+                    // at most doubles past it.
+                    let copies = copies.min(MAX_WEIGHT / weight(&item).max(1)).max(1);
                     items.extend(std::iter::repeat_n(item, copies));
                 }
             }
