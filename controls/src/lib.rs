@@ -3,6 +3,7 @@
 //!
 //! The public API is described in docs/engine-api.md.
 
+pub mod access;
 pub mod aws;
 pub mod catalog;
 mod check;

@@ -1,0 +1,216 @@
+//! The access model: every binding resolved to its role's effective rules, each rule to the PHI
+//! accesses it grants (as probe sets), indexed by the namespace the binding grants in. Built once
+//! from the cached RBAC objects; asked per namespace ([`AccessModel::grants_in`]) or per request
+//! ([`AccessModel::allows`], what a SubjectAccessReview answers).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+
+use super::aggregate::{ClusterRoles, SourcedRule};
+use super::grant::{BoundRole, Grant, ObjectRef, Problem, RoleKey, RuleGrant};
+use super::probes::{PROBES, Probe};
+use super::rules::rule_grants;
+use super::subject::Identity;
+
+/// The RBAC objects the model is built from (references into the caller's caches).
+#[derive(Default)]
+pub struct RbacObjects<'a> {
+    pub roles: Vec<&'a Role>,
+    pub cluster_roles: Vec<&'a ClusterRole>,
+    pub role_bindings: Vec<&'a RoleBinding>,
+    pub cluster_role_bindings: Vec<&'a ClusterRoleBinding>,
+}
+
+/// Who can reach which namespace, and through which binding, role and rule.
+#[derive(Debug, Default)]
+pub struct AccessModel {
+    bindings: Vec<BoundRole>,
+    /// The bindings that grant in every namespace (ClusterRoleBindings), by index.
+    cluster_wide: Vec<usize>,
+    /// The bindings that grant in one namespace (RoleBindings), by namespace.
+    namespaced: HashMap<String, Vec<usize>>,
+}
+
+impl AccessModel {
+    pub fn build(objects: &RbacObjects<'_>) -> AccessModel {
+        let cluster_roles = ClusterRoles::new(&objects.cluster_roles);
+        let roles: HashMap<(&str, &str), &Role> = objects
+            .roles
+            .iter()
+            .filter_map(|role| {
+                let meta = &role.metadata;
+                Some(((meta.namespace.as_deref()?, meta.name.as_deref()?), *role))
+            })
+            .collect();
+        // Each role's grants once, however many bindings name it.
+        let mut resolved: HashMap<RoleKey, Option<Arc<[RuleGrant]>>> = HashMap::new();
+        let mut resolve = |key: RoleKey| -> Option<Arc<[RuleGrant]>> {
+            resolved
+                .entry(key.clone())
+                .or_insert_with(|| match &key {
+                    RoleKey::Role { namespace, name } => roles
+                        .get(&(namespace.as_str(), name.as_str()))
+                        .map(|role| grants_of(own_rules(role.rules.as_deref()))),
+                    RoleKey::ClusterRole { name } => cluster_roles
+                        .get(name)
+                        .map(|role| grants_of(cluster_roles.effective_rules(role))),
+                })
+                .clone()
+        };
+
+        let mut model = AccessModel::default();
+        for binding in &objects.role_bindings {
+            let meta = &binding.metadata;
+            let namespace = meta.namespace.clone().unwrap_or_default();
+            let reference = ObjectRef::new("RoleBinding", Some(&namespace), meta.name.as_deref());
+            let role_ref = &binding.role_ref;
+            let key = match role_ref.kind.as_str() {
+                "Role" => Some(RoleKey::Role {
+                    namespace: namespace.clone(),
+                    name: role_ref.name.clone(),
+                }),
+                "ClusterRole" => Some(RoleKey::ClusterRole {
+                    name: role_ref.name.clone(),
+                }),
+                _ => None,
+            };
+            let bound = BoundRole::new(
+                reference,
+                role_ref,
+                key.clone().and_then(&mut resolve),
+                key.is_some(),
+                binding.subjects.as_deref().unwrap_or_default(),
+                Some(&namespace),
+            );
+            model
+                .namespaced
+                .entry(namespace)
+                .or_default()
+                .push(model.bindings.len());
+            model.bindings.push(bound);
+        }
+        for binding in &objects.cluster_role_bindings {
+            let reference =
+                ObjectRef::new("ClusterRoleBinding", None, binding.metadata.name.as_deref());
+            let role_ref = &binding.role_ref;
+            // A ClusterRoleBinding can only name a ClusterRole (the API refuses anything else).
+            let known = role_ref.kind == "ClusterRole";
+            let grants = known
+                .then(|| RoleKey::ClusterRole {
+                    name: role_ref.name.clone(),
+                })
+                .and_then(&mut resolve);
+            let bound = BoundRole::new(
+                reference,
+                role_ref,
+                grants,
+                known,
+                binding.subjects.as_deref().unwrap_or_default(),
+                None,
+            );
+            model.cluster_wide.push(model.bindings.len());
+            model.bindings.push(bound);
+        }
+        model
+    }
+
+    /// The bindings that grant in `namespace`: its RoleBindings and every ClusterRoleBinding.
+    fn bindings_in<'m>(&'m self, namespace: &str) -> impl Iterator<Item = &'m BoundRole> + 'm {
+        let local = self
+            .namespaced
+            .get(namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        self.cluster_wide
+            .iter()
+            .chain(local)
+            .filter_map(|index| self.bindings.get(*index))
+    }
+
+    /// Every PHI access granted in `namespace`, one per subject, binding and rule, sorted by
+    /// subject, access and path.
+    pub fn grants_in(&self, namespace: &str) -> Vec<Grant> {
+        let mut grants: Vec<Grant> = self
+            .bindings_in(namespace)
+            .flat_map(BoundRole::grants)
+            .collect();
+        grants.sort();
+        grants
+    }
+
+    /// Whether `identity` may make `probe`'s request in `namespace` on the object `name` ("" for
+    /// a request without one, as list or create), as RBAC answers it. Only the requests in
+    /// [`PROBES`] are modelled: any other is answered false.
+    pub fn allows(&self, identity: &Identity, namespace: &str, probe: &Probe, name: &str) -> bool {
+        let Some(bit) = PROBES.iter().position(|p| p == probe) else {
+            return false;
+        };
+        self.bindings_in(namespace).any(|bound| {
+            bound.subjects.iter().any(|s| s.applies_to(identity))
+                && bound
+                    .rule_grants()
+                    .iter()
+                    .any(|grant| grant.probes & (1u64 << bit) != 0 && grant.names.allow(name))
+        })
+    }
+
+    /// What keeps the model from being complete in `namespace`: bindings to roles that do not
+    /// exist, or subjects it cannot use. A control that needs the model reports Error for them.
+    pub fn problems_in(&self, namespace: &str) -> Vec<Problem> {
+        self.bindings_in(namespace)
+            .flat_map(|bound| bound.problems.iter().cloned())
+            .collect()
+    }
+
+    /// How many bindings the model holds.
+    pub fn binding_count(&self) -> usize {
+        self.bindings.len()
+    }
+}
+
+fn own_rules(rules: Option<&[PolicyRule]>) -> Vec<SourcedRule<'_>> {
+    rules
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(index, rule)| SourcedRule {
+            rule,
+            index,
+            aggregated_from: None,
+        })
+        .collect()
+}
+
+/// The PHI accesses each rule grants, grouped by access and the names they are limited to.
+fn grants_of(rules: Vec<SourcedRule<'_>>) -> Arc<[RuleGrant]> {
+    let mut grants: Vec<RuleGrant> = Vec::new();
+    for sourced in rules {
+        for (bit, probe) in PROBES.iter().enumerate() {
+            let Some(names) = rule_grants(sourced.rule, probe) else {
+                continue;
+            };
+            let same = grants.iter_mut().find(|g| {
+                g.access == probe.access
+                    && g.rule == sourced.index
+                    && g.aggregated_from.as_deref() == sourced.aggregated_from
+                    && g.names == names
+            });
+            match same {
+                Some(grant) => grant.probes |= 1u64 << bit,
+                None => grants.push(RuleGrant {
+                    access: probe.access,
+                    probes: 1u64 << bit,
+                    names,
+                    rule: sourced.index,
+                    aggregated_from: sourced.aggregated_from.map(str::to_owned),
+                }),
+            }
+        }
+    }
+    grants.into()
+}
+
+/// The probes fit one bitmask.
+const _: () = assert!(super::probes::WORKLOAD_KINDS.len() * 3 + 11 <= 64);
