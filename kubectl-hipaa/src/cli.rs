@@ -59,6 +59,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Write an evidence report organised by HIPAA section (164.308, 164.312).
     Report(ReportArgs),
+    /// Who can read Secrets, exec into pods or rewrite workloads in PHI namespaces, and why.
+    #[command(after_help = ACCESS_HELP)]
+    Access(AccessArgs),
     /// List the control catalog, or show one control.
     Controls(ControlsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -161,6 +164,38 @@ pub enum StatusFormat {
     Table,
     Json,
     Yaml,
+}
+
+const ACCESS_HELP: &str = "\
+Reviews the namespaces a HipaaPolicy selects (or only -n NAMESPACE): every User, Group and
+ServiceAccount that can read Secrets (get, list, watch), exec, attach, port-forward or debug
+(ephemeral containers) into pods, or create, update or patch Pods and their controllers, with
+the RoleBinding or ClusterRoleBinding, the role and the rule that grant it. ClusterRole
+aggregation and `*` in verbs, API groups and resources are resolved as the API server's RBAC
+authorizer resolves them. Members of system:masters bypass RBAC and are not listed unless a
+binding names the group; identities mapped from AWS IAM are listed under the Kubernetes
+user or group they map to.
+
+Needs `list` on roles, clusterroles, rolebindings, clusterrolebindings, namespaces and
+hipaapolicies cluster-wide. A binding to a role that does not exist is reported as incomplete.";
+
+#[derive(Debug, Clone, Args)]
+pub struct AccessArgs {
+    /// Only this subject: a user or group name, or NAMESPACE/NAME for a ServiceAccount.
+    #[arg(long, value_name = "NAME")]
+    pub subject: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = AccessFormat::Table)]
+    pub output: AccessFormat,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,6 +5,7 @@
 //! something at or above `--fail-on`, 2 bad usage, unreadable, invalid, empty or over-limit input,
 //! or a cluster that cannot be read (nothing is written on standard output then).
 
+pub mod access;
 pub mod cli;
 pub mod cluster;
 pub mod controls_cmd;
@@ -48,6 +49,10 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, out: &mut dyn Write) -> anyhow::Resu
         }
         Command::Report(args) => {
             report::run(args, &cli.global, out)?;
+            Ok(Exit::Ok)
+        }
+        Command::Access(args) => {
+            access::run(args, &cli.global, out)?;
             Ok(Exit::Ok)
         }
         Command::Controls(args) => {

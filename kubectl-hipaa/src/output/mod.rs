@@ -1,5 +1,6 @@
 //! Printing a scan: table, JSON, SARIF 2.1.0 and JUnit XML.
 
+pub mod columns;
 pub mod json;
 pub mod junit;
 pub mod sarif;

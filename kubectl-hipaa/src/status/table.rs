@@ -10,6 +10,7 @@ use hipaa_crds::ExceptionState;
 use super::StatusDocument;
 use super::view::PolicyView;
 use crate::output::Style;
+use crate::output::columns::write_columns;
 
 /// Writes the table.
 pub fn write(
@@ -48,24 +49,7 @@ pub fn write(
         .iter()
         .map(|p| overview_row(p, now))
         .collect();
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut text = String::new();
-        for (cell, width) in cells.iter().zip(&widths) {
-            text.push_str(&format!("{cell:<width$}  "));
-        }
-        text.trim_end().to_string()
-    };
-    let header_cells: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
-    writeln!(out, "{}", style.bold(&line(&header_cells)))?;
-    for row in &rows {
-        writeln!(out, "{}", line(row))?;
-    }
+    write_columns(&headers, &rows, style, out)?;
     if let Some(ns) = &document.namespace {
         writeln!(
             out,
