@@ -151,6 +151,7 @@ impl BoundRole {
 
 /// One subject's access in a namespace through one binding, role and rule.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Grant {
     pub subject: Subject,
     pub access: Access,
