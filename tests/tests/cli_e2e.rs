@@ -366,6 +366,27 @@ async fn status_and_report_show_the_numbers_of_the_policy_status() {
             .iter()
             .any(|n| n == ns.as_str())
     );
+    // The access review read the real RBAC objects: the policy's namespace is reviewed, with the
+    // bootstrap cluster-admin binding among the paths.
+    assert!(
+        report["accessReview"]["unavailable"].is_null(),
+        "{}",
+        report["accessReview"]
+    );
+    let reviewed = report["accessReview"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["namespace"] == ns.as_str())
+        .unwrap_or_else(|| panic!("{ns} not reviewed: {}", report["accessReview"]));
+    assert!(
+        reviewed["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["subject"]["name"] == "system:masters"),
+        "{reviewed}"
+    );
     for control in &status.controls {
         let evidence = report["controls"]
             .as_array()

@@ -20,14 +20,14 @@ use crate::cluster::{self, read::list_all};
 use crate::output::Style;
 
 /// What `-o json` prints.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessDocument {
     pub namespaces: Vec<NamespaceAccess>,
 }
 
 /// One namespace's access review.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceAccess {
     pub namespace: String,
@@ -163,4 +163,4 @@ pub fn access_document(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,13 +6,14 @@ use serde::Deserialize;
 
 use super::*;
 
-struct Cluster {
-    policies: Vec<HipaaPolicy>,
-    namespaces: Vec<Namespace>,
-    rbac: Rbac,
+/// The fixture cluster (the report's tests use it too).
+pub(crate) struct Cluster {
+    pub policies: Vec<HipaaPolicy>,
+    pub namespaces: Vec<Namespace>,
+    pub rbac: Rbac,
 }
 
-fn cluster() -> Cluster {
+pub(crate) fn cluster() -> Cluster {
     let text = include_str!("../../tests/fixtures/access/cluster.yaml");
     let mut cluster = Cluster {
         policies: Vec::new(),

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use hipaa_crds::ControlResult;
 
+use super::access::{self, AccessReview};
 use super::model::{ControlEvidence, EvidenceReport};
 use super::tables::{EXCEPTION_HEADERS, POLICY_HEADERS, exception_row, policy_row, result_text};
 
@@ -124,6 +125,7 @@ pub fn render(report: &EvidenceReport) -> String {
             report.exceptions.iter().map(exception_row),
         );
     }
+    write_access_review(&mut out, &report.access_review);
     let _ = writeln!(out, "</body>\n</html>");
     out
 }
@@ -208,6 +210,45 @@ fn write_control(out: &mut String, control: &ControlEvidence) {
         "<p>Remediation: {}</p>\n</div>",
         esc(&control.remediation)
     );
+}
+
+fn write_access_review(out: &mut String, review: &AccessReview) {
+    let _ = writeln!(
+        out,
+        "<h2>Access review</h2>\n<p>{}</p>",
+        esc(&access::introduction())
+    );
+    if let Some(reason) = &review.unavailable {
+        let _ = writeln!(out, "<p class=\"Error\">Not available: {}</p>", esc(reason));
+        return;
+    }
+    if review.namespaces.is_empty() {
+        let _ = writeln!(out, "<p>No PHI namespace to review.</p>");
+    }
+    for namespace in &review.namespaces {
+        let _ = writeln!(
+            out,
+            "<h3>Namespace {}</h3>",
+            esc(&access::heading(namespace))
+        );
+        if namespace.grants.is_empty() {
+            let _ = writeln!(out, "<p>No subject has any of the reviewed accesses.</p>");
+        } else {
+            table(
+                out,
+                &access::ACCESS_HEADERS,
+                namespace.grants.iter().map(access::access_row),
+            );
+        }
+        for problem in &namespace.problems {
+            let _ = writeln!(
+                out,
+                "<p class=\"Error\">Incomplete: {}: {}</p>",
+                esc(&problem.binding.to_string()),
+                esc(&problem.message)
+            );
+        }
+    }
 }
 
 /// A table: the header row, then one row per item.

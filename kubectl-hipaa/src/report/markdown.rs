@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::access::{self, AccessReview};
 use super::model::{ControlEvidence, EvidenceReport};
 use super::tables::{EXCEPTION_HEADERS, POLICY_HEADERS, exception_row, policy_row, result_text};
 
@@ -77,7 +78,43 @@ pub fn render(report: &EvidenceReport) -> String {
             report.exceptions.iter().map(exception_row),
         );
     }
+    write_access_review(&mut out, &report.access_review);
     out
+}
+
+fn write_access_review(out: &mut String, review: &AccessReview) {
+    let _ = writeln!(out, "\n## Access review\n\n{}\n", access::introduction());
+    if let Some(reason) = &review.unavailable {
+        let _ = writeln!(out, "Not available: {}", cell(reason));
+        return;
+    }
+    if review.namespaces.is_empty() {
+        let _ = writeln!(out, "No PHI namespace to review.");
+    }
+    for namespace in &review.namespaces {
+        let _ = writeln!(out, "### Namespace {}\n", access::heading(namespace));
+        if namespace.grants.is_empty() {
+            let _ = writeln!(out, "No subject has any of the reviewed accesses.\n");
+        } else {
+            table(
+                out,
+                &access::ACCESS_HEADERS,
+                namespace.grants.iter().map(access::access_row),
+            );
+            out.push('\n');
+        }
+        for problem in &namespace.problems {
+            let _ = writeln!(
+                out,
+                "- Incomplete: {}: {}",
+                problem.binding,
+                cell(&problem.message)
+            );
+        }
+        if !namespace.problems.is_empty() {
+            out.push('\n');
+        }
+    }
 }
 
 fn write_control(out: &mut String, control: &ControlEvidence) {

@@ -3,6 +3,7 @@
 //! resources and AWS resources, by name), when, and the finding messages; then the exceptions
 //! with justification, approver and expiry; the cluster's identity and the report's time.
 
+pub mod access;
 pub mod html;
 pub mod inventory;
 pub mod markdown;
@@ -44,6 +45,7 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyho
         }
         let inventory =
             inventory::read(client, &policies, global.namespace.as_deref(), now).await?;
+        let access_review = access::read(client, &policies, global.namespace.as_deref()).await;
         anyhow::Ok(model::build(&ReportInputs {
             policies: &policies,
             selected_namespaces: &inventory.selected_namespaces,
@@ -55,6 +57,7 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyho
             },
             namespace: global.namespace.clone(),
             now,
+            access_review: &access_review,
         }))
     })?;
     let text = render(&report, args.format)?;
@@ -119,7 +122,74 @@ mod tests {
             },
             namespace: None,
             now,
+            access_review: &access_review(),
         })
+    }
+
+    /// The access review of the access command's fixture cluster (billing and claims).
+    fn access_review() -> access::AccessReview {
+        let cluster = crate::access::tests::cluster();
+        let document = crate::access::access_document(
+            &cluster.policies,
+            &cluster.namespaces,
+            &cluster.rbac,
+            None,
+            None,
+        )
+        .unwrap();
+        access::AccessReview {
+            unavailable: None,
+            namespaces: document.namespaces,
+        }
+    }
+
+    #[test]
+    fn the_access_review_lists_each_namespace_with_its_paths_and_gaps() {
+        let report = report();
+        let markdown = markdown::render(&report);
+        let review = &markdown[markdown.find("## Access review").unwrap()..];
+        assert!(
+            review.contains("### Namespace billing (HipaaPolicy production-phi)"),
+            "{review}"
+        );
+        assert!(
+            review.contains("| User alice | read-secrets | get, list | secrets | RoleBinding billing/auditors → Role billing/secret-reader, rule 0 |"),
+            "{review}"
+        );
+        assert!(
+            review.contains("- Incomplete: RoleBinding claims/legacy: it names Role claims/gone, which does not exist"),
+            "{review}"
+        );
+        let html = html::render(&report);
+        assert!(
+            html.contains("<h3>Namespace claims (HipaaPolicy production-phi)</h3>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>Group oncall</td><td>exec</td>"),
+            "{html}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&report, ReportFormat::Json).unwrap()).unwrap();
+        assert_eq!(
+            json["accessReview"]["namespaces"][0]["namespace"],
+            "billing"
+        );
+
+        let mut denied = report;
+        denied.access_review = access::AccessReview {
+            unavailable: Some("not allowed to list rolebindings in every namespace".into()),
+            namespaces: Vec::new(),
+        };
+        let markdown = markdown::render(&denied);
+        assert!(
+            markdown.contains("Not available: not allowed to list rolebindings"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("## Control evidence"),
+            "the rest of the report is still there"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use hipaa_controls::{Control, Target, catalog};
 use hipaa_crds::{ComplianceSummary, ControlResult, ExceptionState, HipaaPolicy};
 use serde::Serialize;
 
+use super::access::AccessReview;
 use super::sections::{part_title, section_title};
 use crate::status::view::to_chrono;
 
@@ -33,6 +34,8 @@ pub struct EvidenceReport {
     /// One entry per catalog control, in catalog order.
     pub controls: Vec<ControlEvidence>,
     pub exceptions: Vec<ExceptionEvidence>,
+    /// Who can reach each PHI namespace in the report's scope.
+    pub access_review: AccessReview,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -167,6 +170,7 @@ pub struct ReportInputs<'a> {
     pub cluster: ClusterIdentity,
     pub namespace: Option<String>,
     pub now: DateTime<Utc>,
+    pub access_review: &'a AccessReview,
 }
 
 /// Builds the report.
@@ -191,6 +195,7 @@ pub fn build(inputs: &ReportInputs<'_>) -> EvidenceReport {
             .iter()
             .flat_map(|p| exceptions(p, inputs.now))
             .collect(),
+        access_review: inputs.access_review.clone(),
     }
 }
 
