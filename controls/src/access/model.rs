@@ -211,6 +211,3 @@ fn grants_of(rules: Vec<SourcedRule<'_>>) -> Arc<[RuleGrant]> {
     }
     grants.into()
 }
-
-/// The probes fit one bitmask.
-const _: () = assert!(super::probes::WORKLOAD_KINDS.len() * 3 + 11 <= 64);

@@ -105,18 +105,6 @@ const fn probe(
     }
 }
 
-/// The workload kinds whose writes grant [`Access::WriteWorkloads`]: the judged kinds that run
-/// pods, from the kind table.
-pub const WORKLOAD_KINDS: [ObjectKind; 7] = [
-    ObjectKind::Pod,
-    ObjectKind::Deployment,
-    ObjectKind::StatefulSet,
-    ObjectKind::DaemonSet,
-    ObjectKind::ReplicaSet,
-    ObjectKind::Job,
-    ObjectKind::CronJob,
-];
-
 const WRITE_VERBS: [&str; 3] = ["create", "update", "patch"];
 
 /// Every request the model checks, in a fixed order.
@@ -136,7 +124,8 @@ pub static PROBES: std::sync::LazyLock<Vec<Probe>> = std::sync::LazyLock::new(||
         probe(Access::Debug, "update", "pods", "ephemeralcontainers"),
         probe(Access::Debug, "patch", "pods", "ephemeralcontainers"),
     ];
-    for kind in WORKLOAD_KINDS {
+    // The judged kinds that run pods, from the kind table.
+    for kind in ObjectKind::ALL.into_iter().filter(|k| k.runs_pods()) {
         let info = kind.info();
         for verb in WRITE_VERBS {
             probes.push(Probe {
@@ -154,6 +143,12 @@ pub static PROBES: std::sync::LazyLock<Vec<Probe>> = std::sync::LazyLock::new(||
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_probes_fit_the_models_bit_sets() {
+        // AccessModel keeps a rule's probes as the bits of a u64.
+        assert!(PROBES.len() <= 64, "{} probes", PROBES.len());
+    }
 
     #[test]
     fn every_access_has_probes_and_workloads_cover_every_workload_kind() {
