@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use anyhow::{Context, anyhow};
 
@@ -108,10 +109,17 @@ pub(crate) fn marker_entry(dir: &Path) -> String {
     format!("{RUN_MARKER_ENV}={}", dir.display())
 }
 
-/// A fresh path `<run dir>/<sub>` that does not exist yet (a numeric suffix is added if needed),
-/// with its parent created.
+/// A fresh path `<run dir>/<sub>` that does not exist yet and that no other caller in this
+/// process was given (a numeric suffix is added if needed), with its parent created.
+///
+/// Existence alone is not enough: the tests of one binary run in parallel, and two of them that
+/// ask at once would both see the same name free before either creates it (two private control
+/// planes then shared one etcd data directory, and one etcd failed to start). The run directory
+/// belongs to this process, so remembering the names handed out here closes that race.
 pub(crate) fn unique_path(sub: &str, extension: &str) -> anyhow::Result<PathBuf> {
+    static CLAIMED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
     let dir = run_dir()?;
+    let mut claimed = CLAIMED.lock().unwrap_or_else(PoisonError::into_inner);
     for n in 1..10_000 {
         let name = if n == 1 {
             format!("{sub}{extension}")
@@ -119,7 +127,7 @@ pub(crate) fn unique_path(sub: &str, extension: &str) -> anyhow::Result<PathBuf>
             format!("{sub}-{n}{extension}")
         };
         let path = dir.join(name);
-        if !path.exists() {
+        if !path.exists() && claimed.insert(path.clone()) {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("creating {}", parent.display()))?;
@@ -162,4 +170,31 @@ pub fn processes_of_run(dir: &Path) -> Vec<(u32, String)> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unique_path;
+    use std::collections::BTreeSet;
+
+    /// Tests ask for paths from many threads at once; none may be handed out twice, even before
+    /// the first caller has created it.
+    #[test]
+    fn paths_asked_for_at_once_are_all_distinct() {
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    (0..25)
+                        .map(|_| unique_path("claimed-at-once", "").unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let paths: Vec<_> = threads
+            .into_iter()
+            .flat_map(|thread| thread.join().unwrap())
+            .collect();
+        let distinct: BTreeSet<_> = paths.iter().collect();
+        assert_eq!(distinct.len(), paths.len(), "a path was handed out twice");
+    }
 }
