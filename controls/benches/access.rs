@@ -126,6 +126,7 @@ fn bench(c: &mut Criterion) {
         cluster_roles: cluster.cluster_roles.iter().collect(),
         role_bindings: cluster.role_bindings.iter().collect(),
         cluster_role_bindings: cluster.cluster_role_bindings.iter().collect(),
+        service_accounts: Vec::new(),
     };
     let model = AccessModel::build(&objects);
     assert_eq!(model.binding_count(), 5_000);

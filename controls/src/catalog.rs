@@ -17,6 +17,10 @@ pub mod ids {
     pub const K8S_DEV_PHI: &str = "HIPAA-K8S-DEV-PHI";
     pub const K8S_BACKUP: &str = "HIPAA-K8S-BACKUP";
     pub const K8S_PHI_SCOPE: &str = "HIPAA-K8S-PHI-SCOPE";
+    pub const K8S_ACCESS_SECRETS: &str = "HIPAA-K8S-ACCESS-SECRETS";
+    pub const K8S_ACCESS_EXEC: &str = "HIPAA-K8S-ACCESS-EXEC";
+    pub const K8S_CLUSTER_ADMIN: &str = "HIPAA-K8S-CLUSTER-ADMIN";
+    pub const K8S_SA_TOKEN: &str = "HIPAA-K8S-SA-TOKEN";
     pub const EKS_SECRETS_KMS: &str = "HIPAA-EKS-SECRETS-KMS";
     pub const EKS_AUDIT_LOGGING: &str = "HIPAA-EKS-AUDIT-LOGGING";
     pub const EKS_ENDPOINT: &str = "HIPAA-EKS-ENDPOINT";
@@ -32,6 +36,7 @@ pub mod ids {
 /// Parameter names as they appear in `spec.controls[].parameters`.
 pub mod params {
     pub const ALLOWED_REGISTRIES: &str = "allowedRegistries";
+    pub const ALLOWED_SUBJECTS: &str = "allowedSubjects";
     pub const REQUIRE_EGRESS: &str = "requireEgress";
     pub const MIN_REPLICAS: &str = "minReplicas";
     pub const MIN_VERSION: &str = "minVersion";
@@ -46,12 +51,29 @@ pub const DEFAULT_MIN_REPLICAS: i32 = 2;
 pub const DEFAULT_MIN_VERSION: (u32, u32) = (1, 32);
 /// The default of `maxAgeDays`.
 pub const DEFAULT_MAX_AGE_DAYS: i64 = 90;
+/// The default of `allowedSubjects`: the identities of the control plane itself (the API
+/// server's superusers, the controller manager and the controllers' ServiceAccounts in
+/// kube-system) and EKS's own (`eks:*` users and groups), which hold these accesses in every
+/// cluster by design.
+pub const DEFAULT_ALLOWED_SUBJECTS: &[&str] = &[
+    "Group:system:masters",
+    "User:system:kube-controller-manager",
+    "ServiceAccount:kube-system:*",
+    "User:eks:*",
+    "Group:eks:*",
+];
 /// The default of `failOn`.
 pub const DEFAULT_FAIL_ON: Severity = Severity::Critical;
 
 const POD_WORKLOADS: &[Target] = &[Target::PodTemplate];
 
-static CATALOG: [Control; 22] = [
+const ALLOWED_SUBJECTS_PARAMETER: &[ParameterSpec] = &[ParameterSpec {
+    name: params::ALLOWED_SUBJECTS,
+    description: "Subjects allowed the access, as User:NAME, Group:NAME or ServiceAccount:NAMESPACE:NAME; `*` matches any run of characters.",
+    default: "the control plane's identities: Group:system:masters, User:system:kube-controller-manager, ServiceAccount:kube-system:*, User:eks:*, Group:eks:*",
+}];
+
+static CATALOG: [Control; 26] = [
     Control {
         id: ids::K8S_TLS_INGRESS,
         title: "Ingress traffic is encrypted with TLS",
@@ -62,6 +84,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::Ingress],
         scope: Scope::Kubernetes,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_TLS_LB,
@@ -73,6 +96,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::LoadBalancerService],
         scope: Scope::Kubernetes,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_TLS_WORKLOAD,
@@ -84,6 +108,7 @@ static CATALOG: [Control; 22] = [
         targets: POD_WORKLOADS,
         scope: Scope::Kubernetes,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_NETPOL,
@@ -99,6 +124,7 @@ static CATALOG: [Control; 22] = [
             description: "Also require a NetworkPolicy that restricts Egress from the pods.",
             default: "false",
         }],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_VOLUME_ENCRYPTION,
@@ -114,6 +140,7 @@ static CATALOG: [Control; 22] = [
         ],
         scope: Scope::Kubernetes,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_SECRETS_IN_ENV,
@@ -125,6 +152,7 @@ static CATALOG: [Control; 22] = [
         targets: POD_WORKLOADS,
         scope: Scope::Kubernetes,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_PRIVILEGED,
@@ -136,6 +164,7 @@ static CATALOG: [Control; 22] = [
         targets: POD_WORKLOADS,
         scope: Scope::Kubernetes,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_IMAGE_REGISTRY,
@@ -151,6 +180,7 @@ static CATALOG: [Control; 22] = [
             description: "Registry hosts (with port, if any) images may come from; a leading `*.` matches any subdomain, `host/path/*` any repository under that path, `host/repo` that repository.",
             default: "any ECR registry",
         }],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_HA,
@@ -166,6 +196,7 @@ static CATALOG: [Control; 22] = [
             description: "The fewest replicas a production Deployment or StatefulSet may run.",
             default: "2",
         }],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_DEV_PHI,
@@ -177,6 +208,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::Namespace, Target::PodTemplate],
         scope: Scope::Kubernetes,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_BACKUP,
@@ -188,6 +220,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::Namespace],
         scope: Scope::KubernetesAudit,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::K8S_PHI_SCOPE,
@@ -199,6 +232,67 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::Namespace],
         scope: Scope::KubernetesAdmission,
         parameters: &[],
+        opt_in: false,
+    },
+    Control {
+        id: ids::K8S_ACCESS_SECRETS,
+        title: "Only allowed subjects can read Secrets in PHI namespaces",
+        severity: Severity::Critical,
+        sections: &[
+            "164.312(a)(1)",
+            "164.308(a)(4)(ii)(B)",
+            "164.308(a)(3)(ii)(B)",
+        ],
+        description: "No User, Group or ServiceAccount outside allowedSubjects can get, list or watch Secrets in a namespace a HipaaPolicy governs, through any RoleBinding or ClusterRoleBinding (ClusterRole aggregation and `*` in verbs, resources and apiGroups resolved). A binding whose role does not exist, or RBAC the operator may not read, is an Error. Judged in audits per namespace, and at admission on every Role, ClusterRole, RoleBinding and ClusterRoleBinding change with the change applied.",
+        remediation: "Remove the subject from the binding, narrow the role's rules, or add the subject to allowedSubjects if its access is authorized",
+        targets: &[Target::Namespace, Target::Rbac],
+        scope: Scope::KubernetesAudit,
+        parameters: ALLOWED_SUBJECTS_PARAMETER,
+        opt_in: false,
+    },
+    Control {
+        id: ids::K8S_ACCESS_EXEC,
+        title: "Only allowed subjects can exec into PHI pods",
+        severity: Severity::High,
+        sections: &[
+            "164.312(a)(1)",
+            "164.308(a)(4)(ii)(B)",
+            "164.308(a)(3)(ii)(B)",
+        ],
+        description: "No subject outside allowedSubjects can exec into, attach to, port-forward to or debug (ephemeral containers) the pods of a namespace a HipaaPolicy governs: pods/exec, pods/attach and pods/portforward with get or create, pods/ephemeralcontainers with update or patch. Judged as HIPAA-K8S-ACCESS-SECRETS is.",
+        remediation: "Remove the subject from the binding, drop the pods/exec, pods/attach, pods/portforward and pods/ephemeralcontainers rules from the role, or add the subject to allowedSubjects if its access is authorized",
+        targets: &[Target::Namespace, Target::Rbac],
+        scope: Scope::KubernetesAudit,
+        parameters: ALLOWED_SUBJECTS_PARAMETER,
+        opt_in: false,
+    },
+    Control {
+        id: ids::K8S_CLUSTER_ADMIN,
+        title: "Only allowed subjects are administrators over PHI",
+        severity: Severity::Critical,
+        sections: &[
+            "164.308(a)(3)(ii)(B)",
+            "164.308(a)(4)(ii)(B)",
+            "164.312(a)(1)",
+        ],
+        description: "No subject outside allowedSubjects is bound, by a ClusterRoleBinding or by a RoleBinding in a namespace a HipaaPolicy governs, to cluster-admin or to any role with a rule granting every verb on every resource of every API group (`*` on `*`). Judged as HIPAA-K8S-ACCESS-SECRETS is.",
+        remediation: "Bind the subject to a role with only the rights it needs, or add it to allowedSubjects if it is an authorized administrator",
+        targets: &[Target::Namespace, Target::Rbac],
+        scope: Scope::KubernetesAudit,
+        parameters: ALLOWED_SUBJECTS_PARAMETER,
+        opt_in: false,
+    },
+    Control {
+        id: ids::K8S_SA_TOKEN,
+        title: "PHI pods carry no token that can change the cluster",
+        severity: Severity::High,
+        sections: &["164.312(a)(1)", "164.308(a)(4)(ii)(B)"],
+        description: "The pods do not run as the default ServiceAccount, and do not automount the token of a ServiceAccount that any binding lets write to the cluster (create, update, patch, delete, deletecollection, escalate, bind, impersonate or `*` on any resource). automountServiceAccountToken on the pod wins over the ServiceAccount's; unset on both means mounted. Opt-in: list it in spec.controls to apply it.",
+        remediation: "Run the pods as a ServiceAccount of their own, and set automountServiceAccountToken: false on the pod unless it must call the API (then bind its ServiceAccount to read-only roles)",
+        targets: POD_WORKLOADS,
+        scope: Scope::Kubernetes,
+        parameters: &[],
+        opt_in: true,
     },
     Control {
         id: ids::EKS_SECRETS_KMS,
@@ -210,6 +304,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::EksCluster],
         scope: Scope::Aws,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::EKS_AUDIT_LOGGING,
@@ -221,6 +316,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::EksCluster],
         scope: Scope::Aws,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::EKS_ENDPOINT,
@@ -232,6 +328,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::EksCluster],
         scope: Scope::Aws,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::EKS_VERSION,
@@ -247,6 +344,7 @@ static CATALOG: [Control; 22] = [
             description: "The oldest acceptable Kubernetes minor version, such as 1.33.",
             default: "1.32",
         }],
+        opt_in: false,
     },
     Control {
         id: ids::ECR_SCAN,
@@ -262,6 +360,7 @@ static CATALOG: [Control; 22] = [
             description: "The lowest finding severity that fails: CRITICAL, HIGH, MEDIUM or LOW.",
             default: "CRITICAL",
         }],
+        opt_in: false,
     },
     Control {
         id: ids::ECR_IMMUTABLE_TAGS,
@@ -273,6 +372,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::EcrRepository],
         scope: Scope::Aws,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::ECR_KMS,
@@ -284,6 +384,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::EcrRepository],
         scope: Scope::Aws,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::SM_KMS,
@@ -295,6 +396,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::SecretsManagerSecret],
         scope: Scope::Aws,
         parameters: &[],
+        opt_in: false,
     },
     Control {
         id: ids::SM_ROTATION,
@@ -310,6 +412,7 @@ static CATALOG: [Control; 22] = [
             description: "The most days allowed since the last rotation.",
             default: "90",
         }],
+        opt_in: false,
     },
     Control {
         id: ids::KMS_ROTATION,
@@ -321,6 +424,7 @@ static CATALOG: [Control; 22] = [
         targets: &[Target::KmsKey],
         scope: Scope::Aws,
         parameters: &[],
+        opt_in: false,
     },
 ];
 

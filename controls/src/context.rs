@@ -13,6 +13,8 @@ use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
 
+use crate::access::{AccessEvidence, RbacSet};
+
 /// The annotation that marks the default StorageClass.
 pub const DEFAULT_STORAGE_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
 
@@ -70,6 +72,10 @@ pub struct ContextObjects {
     pub pvcs: Vec<Arc<PersistentVolumeClaim>>,
     pub autoscalers: Vec<Arc<HorizontalPodAutoscaler>>,
     pub backup_schedules: Vec<BackupSchedule>,
+    /// Roles, bindings and ServiceAccounts: the caller turns them into the context's
+    /// [`AccessEvidence`] ([`ClusterContext::set_access`]) once it knows whether they are the
+    /// whole truth; [`ClusterContext::from_objects`] does not read them.
+    pub rbac: RbacSet,
 }
 
 impl ContextObjects {
@@ -94,7 +100,7 @@ impl ContextObjects {
             ("velero.io/v1", "Schedule") => self
                 .backup_schedules
                 .push(BackupSchedule::from_value(&value)),
-            _ => return Ok(false),
+            _ => return self.rbac.push_value(value),
         }
         Ok(true)
     }
@@ -113,6 +119,8 @@ pub struct ClusterContext {
     backup_schedules: Vec<BackupSchedule>,
     /// Whether NetworkPolicies, StorageClasses, ... are known at all (offline scans may lack them).
     pub completeness: Completeness,
+    /// Who can access what (the access controls); not observed unless the caller sets it.
+    access: AccessEvidence,
 }
 
 /// Which kinds of context the caller actually observed. A control whose evidence was not observed
@@ -304,5 +312,14 @@ impl ClusterContext {
 
     pub fn backup_schedules(&self) -> &[BackupSchedule] {
         &self.backup_schedules
+    }
+
+    /// Sets what is known of access (the RBAC model, or why it is not known).
+    pub fn set_access(&mut self, access: AccessEvidence) {
+        self.access = access;
+    }
+
+    pub fn access(&self) -> &AccessEvidence {
+        &self.access
     }
 }

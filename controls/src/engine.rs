@@ -8,6 +8,7 @@ use hipaa_crds::HipaaPolicy;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
+use crate::access::AccessModel;
 use crate::catalog::{self, ids};
 use crate::check::{Check, Subject, Verdict};
 use crate::context::ClusterContext;
@@ -261,6 +262,48 @@ pub fn evaluate_scale(
     judge_one(ids::K8S_HA, subject, policy, now, |parameters| {
         k8s::ha::scale(kind, replicas, subject, ctx, parameters)
     })
+}
+
+/// The RBAC kinds whose changes the access controls judge.
+pub const RBAC_KINDS: [&str; 4] = ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"];
+
+/// Judges a change of the RBAC object `kind` `object_namespace`/`name` (one of [`RBAC_KINDS`]:
+/// its creation, update or deletion) for one governed `namespace` under the access controls
+/// `policy` applies there: `before` is the model of the cluster's RBAC, `after` the model with the
+/// change applied. One finding per control whose disallowed accesses the change adds in that
+/// namespace (see k8s::access); nothing for a kind that is not RBAC.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_rbac_change(
+    kind: &str,
+    object_namespace: Option<&str>,
+    name: &str,
+    before: &AccessModel,
+    after: &AccessModel,
+    namespace: &str,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Evaluation {
+    let Some(kind) = RBAC_KINDS.into_iter().find(|k| *k == kind) else {
+        return Evaluation::default();
+    };
+    let subject = Subject {
+        kind,
+        namespace: object_namespace,
+        name,
+    };
+    let mut out = Evaluation::default();
+    for id in [
+        ids::K8S_ACCESS_SECRETS,
+        ids::K8S_ACCESS_EXEC,
+        ids::K8S_CLUSTER_ADMIN,
+    ] {
+        let one = judge_one(id, subject, policy, now, |parameters| {
+            k8s::access::change(id, before, after, namespace, subject, parameters)
+        });
+        out.findings.extend(one.findings);
+        out.checked.extend(one.checked);
+    }
+    out
 }
 
 fn record(

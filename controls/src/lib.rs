@@ -26,9 +26,9 @@ pub use context::{
 };
 pub use duration::{DurationError, parse_duration, parse_positive_duration};
 pub use engine::{
-    Departure, Evaluation, Mode, evaluate, evaluate_namespace_departures,
+    Departure, Evaluation, Mode, RBAC_KINDS, evaluate, evaluate_namespace_departures,
     evaluate_network_policy_creation, evaluate_network_policy_deletion,
-    evaluate_network_policy_update, evaluate_scale,
+    evaluate_network_policy_update, evaluate_rbac_change, evaluate_scale,
 };
 pub use image_ref::ImageReference;
 pub use k8s::{ENVIRONMENT_LABEL, PHI_LABEL};

@@ -69,6 +69,9 @@ pub enum Target {
     /// The creation, update or deletion of a NetworkPolicy (HIPAA-K8S-NETPOL judges what the
     /// change opens or uncovers).
     NetworkPolicy,
+    /// The creation, update or deletion of a Role, ClusterRole, RoleBinding or ClusterRoleBinding
+    /// (the access controls judge what the change grants in PHI namespaces).
+    Rbac,
     EksCluster,
     EcrRepository,
     SecretsManagerSecret,
@@ -87,6 +90,7 @@ impl Target {
             Target::PersistentVolumeClaim => "PersistentVolumeClaim",
             Target::Namespace => "Namespace",
             Target::NetworkPolicy => "NetworkPolicy (creation, update, deletion)",
+            Target::Rbac => "Role, ClusterRole and their bindings (creation, update, deletion)",
             Target::EksCluster => "EKS cluster",
             Target::EcrRepository => "ECR repository",
             Target::SecretsManagerSecret => "Secrets Manager secret",
@@ -156,6 +160,10 @@ pub struct Control {
     pub targets: &'static [Target],
     pub scope: Scope,
     pub parameters: &'static [ParameterSpec],
+    /// Applied only where a policy lists it in `spec.controls` (not disabled). A control that
+    /// would deny most existing workloads on upgrade is opt-in, so that installing a new release
+    /// never starts refusing deployments nobody chose to judge.
+    pub opt_in: bool,
 }
 
 /// The object a finding is about.

@@ -7,7 +7,8 @@
 //! - parameters take the strictest value: `requireEgress` if any requires it, the largest
 //!   `minReplicas` and `minVersion`, the smallest `maxAgeDays`, the lowest `failOn`; for
 //!   `allowedRegistries`, whose intersection is not computable for globs, the first policy by
-//!   name that sets the parameter wins;
+//!   name that sets the parameter wins; for `allowedSubjects`, a subject is allowed only when
+//!   every policy that sets the parameter allows it (the default list applies when none does);
 //! - the exceptions of every selecting policy apply (each names its policy and index).
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +29,9 @@ pub use crate::selector::selector_matches;
 pub struct Parameters {
     /// HIPAA-K8S-IMAGE-REGISTRY; `None` means "any ECR registry".
     pub allowed_registries: Option<Vec<String>>,
+    /// The access controls: the `allowedSubjects` list of each merged policy that sets it; a
+    /// subject must match every list. Empty means the default list.
+    pub allowed_subject_lists: Vec<Vec<String>>,
     pub require_egress: bool,
     pub min_replicas: i32,
     pub min_version: (u32, u32),
@@ -39,6 +43,7 @@ impl Default for Parameters {
     fn default() -> Self {
         Parameters {
             allowed_registries: None,
+            allowed_subject_lists: Vec::new(),
             require_egress: false,
             min_replicas: catalog::DEFAULT_MIN_REPLICAS,
             min_version: catalog::DEFAULT_MIN_VERSION,
@@ -56,6 +61,9 @@ impl Parameters {
         let Some(given) = given else { return out };
         if let Some(registries) = &given.allowed_registries {
             out.allowed_registries = Some(registries.clone());
+        }
+        if let Some(subjects) = &given.allowed_subjects {
+            out.allowed_subject_lists = vec![subjects.clone()];
         }
         if let Some(require) = given.require_egress {
             out.require_egress = require;
@@ -81,6 +89,8 @@ impl Parameters {
             self.allowed_registries
                 .clone_from(&other.allowed_registries);
         }
+        self.allowed_subject_lists
+            .extend(other.allowed_subject_lists.iter().cloned());
         self.require_egress |= other.require_egress;
         self.min_replicas = self.min_replicas.max(other.min_replicas);
         self.min_version = self.min_version.max(other.min_version);
@@ -170,12 +180,14 @@ pub struct EffectivePolicy {
 }
 
 impl EffectivePolicy {
-    /// Every catalog control, enforced, with default parameters, and no exceptions.
+    /// Every catalog control that is not opt-in, enforced, with default parameters, and no
+    /// exceptions.
     pub fn defaults() -> Self {
         EffectivePolicy {
             policies: Vec::new(),
             controls: catalog::catalog()
                 .iter()
+                .filter(|c| !c.opt_in)
                 .map(|c| {
                     (
                         c.id,
@@ -214,7 +226,8 @@ impl EffectivePolicy {
             .iter()
             .filter_map(|control| {
                 let o = overrides.get(control.id);
-                if o.is_some_and(|o| o.disabled) {
+                // An opt-in control applies only where the policy lists it.
+                if o.is_none_or(|o| o.disabled) && (o.is_some() || control.opt_in) {
                     return None;
                 }
                 let setting = ControlSetting {

@@ -278,6 +278,11 @@ fn not_evaluated_reason(control: &Control) -> String {
         }
         Some(Target::KmsKey) => "no KMS key is used by the linked AWS resources".to_string(),
         _ if control.scope == Scope::Aws => "no linked AWS resource".to_string(),
+        _ if control.targets.contains(&Target::Rbac) => {
+            "no governed Namespace whose RBAC is known (a scan judges access when its inputs \
+             hold Roles or bindings, or with --cluster)"
+                .to_string()
+        }
         _ if control.scope == Scope::KubernetesAdmission => {
             "not applicable in audits: judged at admission only, on the change".to_string()
         }

@@ -56,6 +56,7 @@ pub enum PolicyError {
 pub(crate) fn parameters_given(p: &ControlParameters) -> impl Iterator<Item = &'static str> {
     [
         (params::ALLOWED_REGISTRIES, p.allowed_registries.is_some()),
+        (params::ALLOWED_SUBJECTS, p.allowed_subjects.is_some()),
         (params::REQUIRE_EGRESS, p.require_egress.is_some()),
         (params::MIN_REPLICAS, p.min_replicas.is_some()),
         (params::MIN_VERSION, p.min_version.is_some()),
@@ -127,6 +128,11 @@ pub fn validate_policy(spec: &HipaaPolicySpec) -> Result<(), Vec<PolicyError>> {
                     "{} entries must be registry hosts without spaces",
                     params::ALLOWED_REGISTRIES
                 ));
+            }
+        }
+        for entry in p.allowed_subjects.iter().flatten() {
+            if let Err(message) = crate::access::allow::parse_allowed_subject(entry) {
+                invalid(format!("{}: {message}", params::ALLOWED_SUBJECTS));
             }
         }
         if p.min_replicas.is_some_and(|m| m < 1) {

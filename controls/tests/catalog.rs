@@ -4,14 +4,16 @@
 use std::collections::BTreeSet;
 
 use hipaa_controls::catalog::{
-    DEFAULT_MAX_AGE_DAYS, DEFAULT_MIN_REPLICAS, DEFAULT_MIN_VERSION, ids, index_of,
+    DEFAULT_ALLOWED_SUBJECTS, DEFAULT_MAX_AGE_DAYS, DEFAULT_MIN_REPLICAS, DEFAULT_MIN_VERSION, ids,
+    index_of,
 };
 use hipaa_controls::policy::parse_minor_version;
 use hipaa_controls::{Parameters, Scope, Severity, catalog, control};
 
 /// The IDs of the design's control table (draft v1), in its order, and HIPAA-K8S-PHI-SCOPE (issue
-/// 15: namespace label changes judged at admission) after the other Kubernetes controls.
-const DESIGN_IDS: [&str; 22] = [
+/// 15: namespace label changes judged at admission) and the access controls (issue 17) after the
+/// other Kubernetes controls.
+const DESIGN_IDS: [&str; 26] = [
     "HIPAA-K8S-TLS-INGRESS",
     "HIPAA-K8S-TLS-LB",
     "HIPAA-K8S-TLS-WORKLOAD",
@@ -24,6 +26,10 @@ const DESIGN_IDS: [&str; 22] = [
     "HIPAA-K8S-DEV-PHI",
     "HIPAA-K8S-BACKUP",
     "HIPAA-K8S-PHI-SCOPE",
+    "HIPAA-K8S-ACCESS-SECRETS",
+    "HIPAA-K8S-ACCESS-EXEC",
+    "HIPAA-K8S-CLUSTER-ADMIN",
+    "HIPAA-K8S-SA-TOKEN",
     "HIPAA-EKS-SECRETS-KMS",
     "HIPAA-EKS-AUDIT-LOGGING",
     "HIPAA-EKS-ENDPOINT",
@@ -72,12 +78,25 @@ fn every_control_is_fully_described() {
             Scope::Aws
         };
         let expected_scope = match c.id {
-            ids::K8S_BACKUP => Scope::KubernetesAudit,
+            ids::K8S_BACKUP
+            | ids::K8S_ACCESS_SECRETS
+            | ids::K8S_ACCESS_EXEC
+            | ids::K8S_CLUSTER_ADMIN => Scope::KubernetesAudit,
             ids::K8S_PHI_SCOPE => Scope::KubernetesAdmission,
             _ => expected_scope,
         };
         assert_eq!(c.scope, expected_scope, "{}", c.id);
     }
+}
+
+#[test]
+fn only_the_sa_token_control_is_opt_in() {
+    let opt_in: Vec<&str> = catalog()
+        .iter()
+        .filter(|c| c.opt_in)
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(opt_in, [ids::K8S_SA_TOKEN]);
 }
 
 #[test]
@@ -114,6 +133,12 @@ fn documented_parameter_defaults_are_the_applied_defaults() {
             seen.insert(p.name);
             match p.name {
                 "allowedRegistries" => assert_eq!(defaults.allowed_registries, None),
+                "allowedSubjects" => {
+                    assert!(defaults.allowed_subject_lists.is_empty());
+                    for entry in DEFAULT_ALLOWED_SUBJECTS {
+                        assert!(p.default.contains(entry), "{}: {entry}", c.id);
+                    }
+                }
                 "requireEgress" => {
                     assert_eq!(p.default.parse::<bool>().unwrap(), defaults.require_egress)
                 }
@@ -131,7 +156,7 @@ fn documented_parameter_defaults_are_the_applied_defaults() {
     }
     assert_eq!(
         seen.len(),
-        6,
+        7,
         "every typed parameter of the CRD belongs to a control"
     );
 }

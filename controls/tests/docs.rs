@@ -27,6 +27,12 @@ fn the_controls_page_lists_every_control_as_the_catalog_defines_it() {
                 control.id
             );
         }
+        assert_eq!(
+            cells[6].contains("opt-in"),
+            control.opt_in,
+            "{}: the scope cell says opt-in exactly for opt-in controls",
+            control.id
+        );
         assert!(
             page.contains(&format!("### `{}`: {}", control.id, control.title)),
             "{}",

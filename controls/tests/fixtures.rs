@@ -33,7 +33,7 @@ fn expectation(file_name: &str) -> Expect {
 
 #[test]
 fn every_fixture_gives_its_expected_verdict() {
-    let policy = EffectivePolicy::defaults();
+    let policy = common::every_control();
     let mut seen: BTreeMap<String, Vec<Expect>> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut dirs: Vec<_> = std::fs::read_dir(common::fixtures_dir().join("k8s"))

@@ -50,10 +50,11 @@ spec:
 "#;
 
 #[test]
-fn defaults_apply_every_control_enforced_with_default_parameters() {
+fn defaults_apply_every_control_but_the_opt_in_ones_enforced_with_default_parameters() {
     let policy = EffectivePolicy::defaults();
-    assert_eq!(policy.controls.len(), catalog().len());
-    for control in catalog() {
+    let applied = catalog().iter().filter(|c| !c.opt_in).count();
+    assert_eq!(policy.controls.len(), applied);
+    for control in catalog().iter().filter(|c| !c.opt_in) {
         let setting = policy.setting(control.id).unwrap();
         assert_eq!(setting.enforcement, Enforcement::Enforce);
         assert_eq!(setting.parameters.min_replicas, 2);

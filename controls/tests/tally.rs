@@ -80,15 +80,15 @@ fn the_score_is_100_only_when_everything_evaluated_passes() {
     let clean_tally = tally(&policy, [&clean], now());
     assert_eq!(clean_tally.summary.score, 100);
     assert!(clean_tally.is_compliant());
-    // One MEDIUM failure (weight 2) among the 22 controls (total weight 80: twelve HIGH, two
-    // CRITICAL, eight MEDIUM): 78/80 = 97.5, rounded down.
+    // One MEDIUM failure (weight 2) among the 26 controls (total weight 104: fourteen HIGH,
+    // four CRITICAL, eight MEDIUM): 102/104 = 98.1, rounded down.
     let one_failure = evaluated(
         &api,
         &all,
         vec![finding(ids::SM_ROTATION, Outcome::Fail, &api)],
     );
     let score = tally(&policy, [&one_failure], now()).summary.score;
-    assert_eq!(score, 97);
+    assert_eq!(score, 98);
 }
 
 #[test]

@@ -169,6 +169,12 @@ pub struct ControlParameters {
     /// A trailing `/*` or a leading `*.` acts as a wildcard.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_registries: Option<Vec<String>>,
+    /// HIPAA-K8S-ACCESS-SECRETS, HIPAA-K8S-ACCESS-EXEC and HIPAA-K8S-CLUSTER-ADMIN: the subjects
+    /// allowed that access, as `User:NAME`, `Group:NAME` or `ServiceAccount:NAMESPACE:NAME`; `*`
+    /// matches any run of characters (default: the control plane's own identities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256), inner(length(max = 512)))]
+    pub allowed_subjects: Option<Vec<String>>,
     /// HIPAA-K8S-NETPOL: also require an Egress policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_egress: Option<bool>,

@@ -2,9 +2,9 @@
 //! certificates and logs, and the janitor process that removes it once the test process and
 //! every process it started are gone.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use anyhow::{Context, anyhow};
@@ -174,6 +174,7 @@ pub fn processes_of_run(dir: &Path) -> Vec<(u32, String)> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::unique_path;
     use std::collections::BTreeSet;
 

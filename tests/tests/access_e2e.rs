@@ -231,6 +231,7 @@ impl Rbac {
             cluster_roles: self.cluster_roles.iter().collect(),
             role_bindings: self.role_bindings.iter().collect(),
             cluster_role_bindings: self.cluster_role_bindings.iter().collect(),
+            service_accounts: Vec::new(),
         }
     }
 }

@@ -73,6 +73,7 @@ impl Stores {
                 pvcs: self.pvcs.state(),
                 autoscalers: self.autoscalers.state(),
                 backup_schedules: Vec::new(),
+                rbac: Default::default(),
             },
             workloads: Arc::clone(&self.workloads),
         }

@@ -57,6 +57,39 @@ pub struct RuleGrant {
     pub aggregated_from: Option<String>,
 }
 
+/// One rule of a role: its position, and the ClusterRole it comes from when aggregated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleRef {
+    pub rule: usize,
+    pub aggregated_from: Option<String>,
+}
+
+impl std::fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.aggregated_from {
+            Some(source) => write!(f, "rule {} of ClusterRole {source} (aggregated)", self.rule),
+            None => write!(f, "rule {}", self.rule),
+        }
+    }
+}
+
+/// What a role grants beyond the PHI accesses: administration of everything, and writes.
+#[derive(Clone, Debug, Default)]
+pub struct RoleTraits {
+    /// Set when the role is a superuser role: `cluster-admin`, or a rule with `*` verbs on `*`
+    /// resources of `*` API groups (the rule; None for cluster-admin by name).
+    pub superuser: Option<Option<RuleRef>>,
+    /// A rule that lets it change the cluster (a write verb on any resource), if any.
+    pub writes: Option<RuleRef>,
+}
+
+/// A role's resolved grants and traits, shared by every binding that names it.
+#[derive(Clone, Debug)]
+pub struct ResolvedRole {
+    pub grants: Arc<[RuleGrant]>,
+    pub traits: Arc<RoleTraits>,
+}
+
 /// Why part of the model is unknown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -70,18 +103,18 @@ pub struct BoundRole {
     pub binding: ObjectRef,
     pub role: ObjectRef,
     pub subjects: Vec<Subject>,
-    grants: Option<Arc<[RuleGrant]>>,
+    resolved: Option<ResolvedRole>,
     pub problems: Vec<Problem>,
 }
 
 impl BoundRole {
-    /// `grants` is None when the role does not exist (or `known_kind` is false: a roleRef kind
+    /// `resolved` is None when the role does not exist (or `known_kind` is false: a roleRef kind
     /// that is neither Role nor ClusterRole): the binding grants nothing today, but would as soon
     /// as the role appears, so it is a problem, not an absence of access.
     pub fn new(
         binding: ObjectRef,
         role_ref: &rbac::RoleRef,
-        grants: Option<Arc<[RuleGrant]>>,
+        resolved: Option<ResolvedRole>,
         known_kind: bool,
         subjects: &[rbac::Subject],
         binding_namespace: Option<&str>,
@@ -99,7 +132,7 @@ impl BoundRole {
                     role_ref.kind
                 ),
             });
-        } else if grants.is_none() {
+        } else if resolved.is_none() {
             problems.push(Problem {
                 binding: binding.clone(),
                 message: format!("it names {role}, which does not exist"),
@@ -119,33 +152,52 @@ impl BoundRole {
             binding,
             role,
             subjects: usable,
-            grants,
+            resolved,
             problems,
         }
     }
 
     pub fn rule_grants(&self) -> &[RuleGrant] {
-        self.grants.as_deref().unwrap_or_default()
+        self.resolved
+            .as_ref()
+            .map(|resolved| &*resolved.grants)
+            .unwrap_or_default()
+    }
+
+    /// The role's traits; None when the role does not exist.
+    pub fn traits(&self) -> Option<&RoleTraits> {
+        self.resolved.as_ref().map(|resolved| &*resolved.traits)
     }
 
     /// One [`Grant`] per subject and rule grant.
     pub fn grants(&self) -> impl Iterator<Item = Grant> + '_ {
-        self.subjects.iter().flat_map(move |subject| {
-            self.rule_grants().iter().map(move |grant| Grant {
-                subject: subject.clone(),
-                access: grant.access,
-                verbs: probe_verbs(grant.probes),
-                resources: probe_resources(grant.probes),
-                names: match &grant.names {
-                    Names::All => None,
-                    Names::Only(names) => Some(names.clone()),
-                },
-                binding: self.binding.clone(),
-                role: self.role.clone(),
-                aggregated_from: grant.aggregated_from.clone(),
-                rule: grant.rule,
+        self.grants_where(|_| true)
+    }
+
+    /// One [`Grant`] per rule grant and subject that `keep` selects.
+    pub fn grants_where<'s>(
+        &'s self,
+        keep: impl Fn(&Subject) -> bool + 's,
+    ) -> impl Iterator<Item = Grant> + 's {
+        self.subjects
+            .iter()
+            .filter(move |s| keep(s))
+            .flat_map(move |subject| {
+                self.rule_grants().iter().map(move |grant| Grant {
+                    subject: subject.clone(),
+                    access: grant.access,
+                    verbs: probe_verbs(grant.probes),
+                    resources: probe_resources(grant.probes),
+                    names: match &grant.names {
+                        Names::All => None,
+                        Names::Only(names) => Some(names.clone()),
+                    },
+                    binding: self.binding.clone(),
+                    role: self.role.clone(),
+                    aggregated_from: grant.aggregated_from.clone(),
+                    rule: grant.rule,
+                })
             })
-        })
     }
 }
 
@@ -174,9 +226,9 @@ pub struct Grant {
 impl Grant {
     /// The path an access review shows: `RoleBinding billing/readers → Role billing/reader, rule 0`.
     pub fn path(&self) -> String {
-        let rule = match &self.aggregated_from {
-            Some(source) => format!("rule {} of ClusterRole {source} (aggregated)", self.rule),
-            None => format!("rule {}", self.rule),
+        let rule = RuleRef {
+            rule: self.rule,
+            aggregated_from: self.aggregated_from.clone(),
         };
         format!("{} → {}, {rule}", self.binding, self.role)
     }

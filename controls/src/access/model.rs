@@ -6,13 +6,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 
 use super::aggregate::{ClusterRoles, SourcedRule};
-use super::grant::{BoundRole, Grant, ObjectRef, Problem, RoleKey, RuleGrant};
-use super::probes::{PROBES, Probe};
+use super::grant::{BoundRole, Grant, ObjectRef, Problem, ResolvedRole, RoleKey, RuleGrant};
+use super::probes::{Access, PROBES, Probe};
 use super::rules::rule_grants;
 use super::subject::Identity;
+use super::subject::Subject;
+use super::traits::traits_of;
 
 /// The RBAC objects the model is built from (references into the caller's caches).
 #[derive(Default)]
@@ -21,6 +24,16 @@ pub struct RbacObjects<'a> {
     pub cluster_roles: Vec<&'a ClusterRole>,
     pub role_bindings: Vec<&'a RoleBinding>,
     pub cluster_role_bindings: Vec<&'a ClusterRoleBinding>,
+    /// For whether their tokens are mounted (`automountServiceAccountToken`).
+    pub service_accounts: Vec<&'a ServiceAccount>,
+}
+
+/// A subject bound to a superuser role in a namespace, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Superuser {
+    pub subject: Subject,
+    /// `ClusterRoleBinding admins → ClusterRole cluster-admin` (with the rule when one grants it).
+    pub path: String,
 }
 
 /// Who can reach which namespace, and through which binding, role and rule.
@@ -31,6 +44,8 @@ pub struct AccessModel {
     cluster_wide: Vec<usize>,
     /// The bindings that grant in one namespace (RoleBindings), by namespace.
     namespaced: HashMap<String, Vec<usize>>,
+    /// `automountServiceAccountToken` of each ServiceAccount, by namespace and name.
+    service_accounts: HashMap<(String, String), Option<bool>>,
 }
 
 impl AccessModel {
@@ -45,22 +60,31 @@ impl AccessModel {
             })
             .collect();
         // Each role's grants once, however many bindings name it.
-        let mut resolved: HashMap<RoleKey, Option<Arc<[RuleGrant]>>> = HashMap::new();
-        let mut resolve = |key: RoleKey| -> Option<Arc<[RuleGrant]>> {
+        let mut resolved: HashMap<RoleKey, Option<ResolvedRole>> = HashMap::new();
+        let mut resolve = |key: RoleKey| -> Option<ResolvedRole> {
             resolved
                 .entry(key.clone())
                 .or_insert_with(|| match &key {
                     RoleKey::Role { namespace, name } => roles
                         .get(&(namespace.as_str(), name.as_str()))
-                        .map(|role| grants_of(own_rules(role.rules.as_deref()))),
+                        .map(|role| resolve_rules(None, own_rules(role.rules.as_deref()))),
                     RoleKey::ClusterRole { name } => cluster_roles
                         .get(name)
-                        .map(|role| grants_of(cluster_roles.effective_rules(role))),
+                        .map(|role| resolve_rules(Some(name), cluster_roles.effective_rules(role))),
                 })
                 .clone()
         };
 
         let mut model = AccessModel::default();
+        for account in &objects.service_accounts {
+            let meta = &account.metadata;
+            if let (Some(namespace), Some(name)) = (&meta.namespace, &meta.name) {
+                model.service_accounts.insert(
+                    (namespace.clone(), name.clone()),
+                    account.automount_service_account_token,
+                );
+            }
+        }
         for binding in &objects.role_bindings {
             let meta = &binding.metadata;
             let namespace = meta.namespace.clone().unwrap_or_default();
@@ -140,6 +164,29 @@ impl AccessModel {
         grants
     }
 
+    /// The grants of `accesses` in `namespace` to the subjects `keep` selects, sorted as
+    /// [`Self::grants_in`]; cheaper than filtering its answer, as it builds only what it keeps.
+    pub fn grants_to(
+        &self,
+        namespace: &str,
+        accesses: &[Access],
+        keep: impl Fn(&Subject) -> bool,
+    ) -> Vec<Grant> {
+        let mut grants: Vec<Grant> = self
+            .bindings_in(namespace)
+            .filter(|bound| {
+                bound
+                    .rule_grants()
+                    .iter()
+                    .any(|grant| accesses.contains(&grant.access))
+            })
+            .flat_map(|bound| bound.grants_where(|subject| keep(subject)))
+            .filter(|grant| accesses.contains(&grant.access))
+            .collect();
+        grants.sort();
+        grants
+    }
+
     /// Whether `identity` may make `probe`'s request in `namespace` on the object `name` ("" for
     /// a request without one, as list or create), as RBAC answers it. Only the requests in
     /// [`PROBES`] are modelled: any other is answered false.
@@ -164,6 +211,59 @@ impl AccessModel {
             .collect()
     }
 
+    /// Every subject bound to a superuser role (see [`super::traits`]) with effect in `namespace`,
+    /// sorted by subject and path.
+    pub fn superusers_in(&self, namespace: &str) -> Vec<Superuser> {
+        let mut found: Vec<Superuser> = self
+            .bindings_in(namespace)
+            .filter_map(|bound| {
+                let rule = bound.traits()?.superuser.as_ref()?;
+                let path = match rule {
+                    Some(rule) => format!("{} → {}, {rule}", bound.binding, bound.role),
+                    None => format!("{} → {}", bound.binding, bound.role),
+                };
+                Some(bound.subjects.iter().map(move |subject| Superuser {
+                    subject: subject.clone(),
+                    path: path.clone(),
+                }))
+            })
+            .flatten()
+            .collect();
+        found.sort_by(|a, b| (&a.subject, &a.path).cmp(&(&b.subject, &b.path)));
+        found
+    }
+
+    /// The path of a binding that lets `identity` change the cluster (in any namespace), the first
+    /// by binding; Ok(None) when none does; Err when a binding that applies to it names a role
+    /// that does not exist and none grants writes (the answer is then unknown).
+    pub fn write_access(&self, identity: &Identity) -> Result<Option<String>, Problem> {
+        let mut unknown = None;
+        for bound in &self.bindings {
+            if !bound.subjects.iter().any(|s| s.applies_to(identity)) {
+                continue;
+            }
+            match bound.traits() {
+                Some(traits) => {
+                    if let Some(rule) = &traits.writes {
+                        return Ok(Some(format!("{} → {}, {rule}", bound.binding, bound.role)));
+                    }
+                }
+                None => {
+                    unknown = unknown.or_else(|| bound.problems.first().cloned());
+                }
+            }
+        }
+        unknown.map_or(Ok(None), Err)
+    }
+
+    /// `automountServiceAccountToken` of the ServiceAccount `name` in `namespace`: None when the
+    /// model holds no such ServiceAccount, Some(None) when it leaves the field unset.
+    pub fn service_account_automount(&self, namespace: &str, name: &str) -> Option<Option<bool>> {
+        self.service_accounts
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .copied()
+    }
+
     /// How many bindings the model holds.
     pub fn binding_count(&self) -> usize {
         self.bindings.len()
@@ -181,6 +281,14 @@ fn own_rules(rules: Option<&[PolicyRule]>) -> Vec<SourcedRule<'_>> {
             aggregated_from: None,
         })
         .collect()
+}
+
+/// A role's grants and traits from its effective rules.
+fn resolve_rules(cluster_role: Option<&str>, rules: Vec<SourcedRule<'_>>) -> ResolvedRole {
+    ResolvedRole {
+        traits: Arc::new(traits_of(cluster_role, &rules)),
+        grants: grants_of(rules),
+    }
 }
 
 /// The PHI accesses each rule grants, grouped by access and the names they are limited to.

@@ -45,6 +45,7 @@ fn model(fixture: &Fixture) -> AccessModel {
         cluster_roles: fixture.cluster_roles.iter().collect(),
         role_bindings: fixture.role_bindings.iter().collect(),
         cluster_role_bindings: fixture.cluster_role_bindings.iter().collect(),
+        service_accounts: Vec::new(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The Kubernetes controls, one module per control, and what they share: container iteration,
 //! namespace labels from the context, and failure messages that list problems briefly.
 
+pub(crate) mod access;
 pub(crate) mod backup;
 pub(crate) mod dev_phi;
 pub(crate) mod ha;
@@ -8,6 +9,7 @@ pub(crate) mod image;
 pub(crate) mod netpol;
 pub(crate) mod phi_scope;
 pub(crate) mod privileged;
+pub(crate) mod sa_token;
 pub(crate) mod secrets_env;
 pub(crate) mod storage;
 pub(crate) mod tls_ingress;
@@ -42,6 +44,10 @@ pub(crate) fn run(id: &str, check: &Check<'_>) -> Verdict {
         ids::K8S_HA => ha::check(check),
         ids::K8S_DEV_PHI => dev_phi::check(check),
         ids::K8S_BACKUP => backup::check(check),
+        ids::K8S_ACCESS_SECRETS | ids::K8S_ACCESS_EXEC | ids::K8S_CLUSTER_ADMIN => {
+            access::check(id, check)
+        }
+        ids::K8S_SA_TOKEN => sa_token::check(check),
         // A transition: judged by `engine::evaluate_namespace_departures`, never on one object.
         ids::K8S_PHI_SCOPE => Verdict::NotApplicable,
         _ => Verdict::NotApplicable,
@@ -116,7 +122,12 @@ pub(crate) fn verdict_from(subject: Subject<'_>, problems: Vec<String>) -> Verdi
     if problems.is_empty() {
         return Verdict::Pass;
     }
-    let mut message = format!("{subject}: ");
+    Verdict::Fail(format!("{subject}: {}", brief_list(&problems)))
+}
+
+/// `p1, p2, p3 and 2 more`: the first few problems of a message.
+pub(crate) fn brief_list(problems: &[String]) -> String {
+    let mut message = String::new();
     for (i, problem) in problems.iter().take(MAX_LISTED).enumerate() {
         if i > 0 {
             message.push_str(", ");
@@ -126,5 +137,5 @@ pub(crate) fn verdict_from(subject: Subject<'_>, problems: Vec<String>) -> Verdi
     if problems.len() > MAX_LISTED {
         message.push_str(&format!(" and {} more", problems.len() - MAX_LISTED));
     }
-    Verdict::Fail(message)
+    message
 }

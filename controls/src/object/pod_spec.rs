@@ -31,6 +31,11 @@ pub struct PodSpec {
     pub security_context: Option<PodSecurityContext>,
     pub affinity: Option<Affinity>,
     pub topology_spread_constraints: Option<Vec<TopologySpreadConstraint>>,
+    pub service_account_name: Option<String>,
+    /// The deprecated alias of serviceAccountName, still honoured by the API server when the
+    /// other is empty.
+    pub service_account: Option<String>,
+    pub automount_service_account_token: Option<bool>,
 }
 
 /// `Container` (and `EphemeralContainer`).

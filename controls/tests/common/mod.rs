@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use hipaa_controls::access::{AccessEvidence, RbacSet};
 use hipaa_controls::{
     BackupSchedule, ClusterContext, EffectivePolicy, Evaluation, HipaaPolicy, Mode, Object,
     Parameters, evaluate,
@@ -114,8 +115,23 @@ pub fn load_fixture(path: &Path) -> Fixture {
     ) {
         add_to_context(&mut ctx, first);
     }
+    // Roles, bindings and ServiceAccounts make the fixture's RBAC known (its whole truth); a
+    // `# access: unreadable` line makes it unreadable, as a 403 would; neither leaves it unobserved.
+    let mut rbac = RbacSet::default();
+    let mut observed = false;
     for doc in rest {
-        add_to_context(&mut ctx, doc);
+        if rbac.push_value(doc.clone()).unwrap() {
+            observed = true;
+        } else {
+            add_to_context(&mut ctx, doc);
+        }
+    }
+    if text.contains("# access: unreadable") {
+        ctx.set_access(AccessEvidence::Unreadable(
+            "not allowed to list rolebindings (403)".into(),
+        ));
+    } else if observed {
+        ctx.set_access(AccessEvidence::of(&rbac));
     }
     Fixture {
         path: path.to_path_buf(),
@@ -137,6 +153,16 @@ pub fn context(yaml: &str) -> ClusterContext {
         add_to_context(&mut ctx, &doc);
     }
     ctx
+}
+
+/// Every control of the catalog, opt-in ones included, enforced with default parameters.
+pub fn every_control() -> EffectivePolicy {
+    let mut policy = EffectivePolicy::defaults();
+    let enforced = policy.controls.values().next().cloned().unwrap();
+    for control in hipaa_controls::catalog().iter().filter(|c| c.opt_in) {
+        policy.controls.insert(control.id, enforced.clone());
+    }
+    policy
 }
 
 /// A HipaaPolicy from YAML.

@@ -7,16 +7,15 @@ pub mod table;
 
 use std::io::Write;
 
-use anyhow::{Context as _, bail};
-use hipaa_controls::access::{AccessModel, Grant, Problem, RbacObjects};
+use anyhow::bail;
+use hipaa_controls::access::{AccessModel, Grant, Problem, RbacSet};
 use hipaa_controls::{EffectivePolicy, HipaaPolicy};
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, ResourceExt};
 use serde::Serialize;
 
 use crate::cli::{AccessArgs, AccessFormat, GlobalArgs};
-use crate::cluster::{self, read::list_all};
+use crate::cluster;
 use crate::output::Style;
 
 /// What `-o json` prints.
@@ -38,26 +37,6 @@ pub struct NamespaceAccess {
     pub problems: Vec<Problem>,
 }
 
-/// The cluster's RBAC objects, as read.
-#[derive(Debug, Default)]
-pub struct Rbac {
-    pub roles: Vec<Role>,
-    pub cluster_roles: Vec<ClusterRole>,
-    pub role_bindings: Vec<RoleBinding>,
-    pub cluster_role_bindings: Vec<ClusterRoleBinding>,
-}
-
-impl Rbac {
-    pub fn objects(&self) -> RbacObjects<'_> {
-        RbacObjects {
-            roles: self.roles.iter().collect(),
-            cluster_roles: self.cluster_roles.iter().collect(),
-            role_bindings: self.role_bindings.iter().collect(),
-            cluster_role_bindings: self.cluster_role_bindings.iter().collect(),
-        }
-    }
-}
-
 pub fn run(args: &AccessArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let runtime = cluster::runtime()?;
     let (policies, namespaces, rbac) = runtime.block_on(async {
@@ -66,8 +45,9 @@ pub fn run(args: &AccessArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyho
         let Some(policies) = cluster::read::hipaa_policies(client).await? else {
             bail!("the HipaaPolicy CRD is not installed (install the hipaa-guard chart)");
         };
-        let namespaces = read(Api::<Namespace>::all(client.clone()), "namespaces").await?;
-        anyhow::Ok((policies, namespaces, read_rbac(client).await?))
+        let namespaces =
+            cluster::read::every(Api::<Namespace>::all(client.clone()), "namespaces").await?;
+        anyhow::Ok((policies, namespaces, cluster::read::rbac(client).await?))
     })?;
     let document = access_document(
         &policies,
@@ -86,40 +66,13 @@ pub fn run(args: &AccessArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyho
     Ok(())
 }
 
-/// Every RBAC object; a kind the caller may not list is an error naming the permission, since
-/// a review without it would leave subjects out.
-pub async fn read_rbac(client: &Client) -> anyhow::Result<Rbac> {
-    Ok(Rbac {
-        roles: read(Api::all(client.clone()), "roles").await?,
-        cluster_roles: read(Api::all(client.clone()), "clusterroles").await?,
-        role_bindings: read(Api::all(client.clone()), "rolebindings").await?,
-        cluster_role_bindings: read(Api::all(client.clone()), "clusterrolebindings").await?,
-    })
-}
-
-async fn read<K>(api: Api<K>, plural: &str) -> anyhow::Result<Vec<K>>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    match list_all(&api).await {
-        Ok(Some(items)) => Ok(items),
-        Ok(None) => bail!("the API server does not serve {plural}"),
-        Err(kube::Error::Api(status)) if status.code == 403 => bail!(
-            "not allowed to list {plural} in every namespace: the access review needs \
-             `list` on {plural} cluster-wide ({})",
-            status.message
-        ),
-        Err(err) => Err(err).with_context(|| format!("cannot list {plural}")),
-    }
-}
-
 /// The review: every PHI namespace (or only `only_namespace`), its selecting policies, the
 /// grants (only `subject`'s, when given: its qualified name, `billing/api` for a
 /// ServiceAccount) and the problems.
 pub fn access_document(
     policies: &[HipaaPolicy],
     namespaces: &[Namespace],
-    rbac: &Rbac,
+    rbac: &RbacSet,
     only_namespace: Option<&str>,
     subject: Option<&str>,
 ) -> anyhow::Result<AccessDocument> {

@@ -10,7 +10,7 @@ use super::*;
 pub(crate) struct Cluster {
     pub policies: Vec<HipaaPolicy>,
     pub namespaces: Vec<Namespace>,
-    pub rbac: Rbac,
+    pub rbac: RbacSet,
 }
 
 pub(crate) fn cluster() -> Cluster {
@@ -18,7 +18,7 @@ pub(crate) fn cluster() -> Cluster {
     let mut cluster = Cluster {
         policies: Vec::new(),
         namespaces: Vec::new(),
-        rbac: Rbac::default(),
+        rbac: RbacSet::default(),
     };
     for document in yaml_serde::Deserializer::from_str(text) {
         let value = serde_json::Value::deserialize(document).unwrap();
@@ -30,17 +30,7 @@ pub(crate) fn cluster() -> Cluster {
             "Namespace" => cluster
                 .namespaces
                 .push(serde_json::from_value(value).unwrap()),
-            "Role" => rbac.roles.push(serde_json::from_value(value).unwrap()),
-            "ClusterRole" => rbac
-                .cluster_roles
-                .push(serde_json::from_value(value).unwrap()),
-            "RoleBinding" => rbac
-                .role_bindings
-                .push(serde_json::from_value(value).unwrap()),
-            "ClusterRoleBinding" => {
-                rbac.cluster_role_bindings
-                    .push(serde_json::from_value(value).unwrap());
-            }
+            _ if rbac.push_value(value.clone()).unwrap() => {}
             other => panic!("unexpected kind {other}"),
         }
     }

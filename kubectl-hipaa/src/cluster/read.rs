@@ -4,7 +4,8 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
+use hipaa_controls::access::RbacSet;
 use hipaa_controls::object::KindInfo;
 use hipaa_controls::object::kind::table;
 use hipaa_controls::{BackupSchedule, ContextObjects, HipaaPolicy};
@@ -22,6 +23,8 @@ const PAGE_SIZE: u32 = 500;
 #[derive(Clone, Debug, Default)]
 pub struct LiveContext {
     pub context: ContextObjects,
+    /// Why the cluster's RBAC (in `context.rbac`) could not be read, if it could not.
+    pub rbac_unreadable: Option<String>,
     pub policies: Vec<HipaaPolicy>,
 }
 
@@ -73,6 +76,42 @@ pub async fn velero_schedules(client: &Client) -> anyhow::Result<Vec<DynamicObje
         .unwrap_or_default())
 }
 
+/// Every RBAC object and ServiceAccount; a kind the caller may not list is an error naming the
+/// permission, since a review without it would leave subjects out.
+pub async fn rbac(client: &Client) -> anyhow::Result<RbacSet> {
+    async fn shared<K>(client: &Client, plural: &str) -> anyhow::Result<Vec<Arc<K>>>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        let items = every(Api::<K>::all(client.clone()), plural).await?;
+        Ok(items.into_iter().map(Arc::new).collect())
+    }
+    Ok(RbacSet {
+        roles: shared(client, "roles").await?,
+        cluster_roles: shared(client, "clusterroles").await?,
+        role_bindings: shared(client, "rolebindings").await?,
+        cluster_role_bindings: shared(client, "clusterrolebindings").await?,
+        service_accounts: shared(client, "serviceaccounts").await?,
+    })
+}
+
+/// Every object of `api`; not being served or allowed is an error that says which kind.
+pub async fn every<K>(api: Api<K>, plural: &str) -> anyhow::Result<Vec<K>>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    match list_all(&api).await {
+        Ok(Some(items)) => Ok(items),
+        Ok(None) => bail!("the API server does not serve {plural}"),
+        Err(kube::Error::Api(status)) if status.code == 403 => bail!(
+            "not allowed to list {plural} in every namespace: the access review needs \
+             `list` on {plural} cluster-wide ({})",
+            status.message
+        ),
+        Err(err) => Err(err).with_context(|| format!("cannot list {plural}")),
+    }
+}
+
 /// The context `scan --cluster` judges against, and the cluster's HipaaPolicies.
 pub async fn live_context(client: &Client) -> anyhow::Result<LiveContext> {
     async fn all<K>(client: &Client, what: &str) -> anyhow::Result<Vec<Arc<K>>>
@@ -96,9 +135,17 @@ pub async fn live_context(client: &Client) -> anyhow::Result<LiveContext> {
             .iter()
             .map(|s| BackupSchedule::of(s.name_any(), s.data.get("spec")))
             .collect(),
+        rbac: RbacSet::default(),
+    };
+    // Without RBAC read rights the scan still judges everything else; the access checks say why
+    // they cannot.
+    let (rbac, rbac_unreadable) = match rbac(client).await {
+        Ok(set) => (set, None),
+        Err(error) => (RbacSet::default(), Some(format!("{error:#}"))),
     };
     Ok(LiveContext {
-        context,
+        context: ContextObjects { rbac, ..context },
+        rbac_unreadable,
         policies: hipaa_policies(client).await?.unwrap_or_default(),
     })
 }

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::{Api, Client};
 use serde::Serialize;
 
-use crate::access::{NamespaceAccess, access_document, read_rbac};
+use crate::access::{NamespaceAccess, access_document};
 use crate::cluster::read::list_all;
 
 /// The sections of 45 CFR the review is evidence for.
@@ -36,7 +36,7 @@ pub async fn read(
         let namespaces = list_all(&Api::<Namespace>::all(client.clone()))
             .await?
             .unwrap_or_default();
-        let rbac = read_rbac(client).await?;
+        let rbac = crate::cluster::read::rbac(client).await?;
         access_document(policies, &namespaces, &rbac, only_namespace, None)
     };
     match review.await {

@@ -13,7 +13,12 @@
 //! - StorageClasses and Velero Schedules, which platforms rather than applications ship: known
 //!   only when the inputs hold at least one object of the kind; otherwise the checks that need
 //!   them report Error.
+//! - Roles, ClusterRoles, their bindings and ServiceAccounts: the inputs are the whole truth when
+//!   they hold any; with none, the access controls of namespaces are not judged (the cluster's
+//!   access is not what a scan of manifests asks) and HIPAA-K8S-SA-TOKEN reports Error for a pod
+//!   that mounts a named ServiceAccount's token.
 
+use hipaa_controls::access::{AccessEvidence, RbacSet};
 use hipaa_controls::{ClusterContext, Completeness, ContextObjects};
 
 use super::manifests::Manifests;
@@ -37,7 +42,29 @@ pub fn build_context(manifests: &Manifests, live: Option<&LiveContext>) -> Clust
         None => ClusterContext::from_objects(&ContextObjects::default(), completeness),
     };
     ctx.add_objects(inputs);
+    ctx.set_access(access_evidence(&inputs.rbac, live));
     ctx
+}
+
+/// What the scan knows of access: the live cluster's RBAC under the inputs' (an input replaces
+/// the cluster's object of the same name), the inputs' alone offline when they hold any, and
+/// nothing otherwise (the namespace-wide access controls are then not judged).
+fn access_evidence(inputs: &RbacSet, live: Option<&LiveContext>) -> AccessEvidence {
+    match live {
+        Some(LiveContext {
+            rbac_unreadable: Some(reason),
+            ..
+        }) => AccessEvidence::Unreadable(reason.clone()),
+        Some(live) => {
+            let mut set = live.context.rbac.clone();
+            set.overlay(inputs);
+            AccessEvidence::of(&set)
+        }
+        None if inputs.has_no_rbac() && inputs.service_accounts.is_empty() => {
+            AccessEvidence::NotObserved
+        }
+        None => AccessEvidence::of(inputs),
+    }
 }
 
 #[cfg(test)]

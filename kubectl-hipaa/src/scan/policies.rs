@@ -199,14 +199,15 @@ mod tests {
     const PHI_POLICY: &str = "apiVersion: hipaaguard.io/v1alpha1\nkind: HipaaPolicy\nmetadata: {name: phi}\nspec:\n  namespaceSelector: {matchLabels: {hipaaguard.io/phi: \"true\"}}\n  controls:\n  - {id: HIPAA-K8S-HA, disabled: true}\n";
 
     #[test]
-    fn without_policies_the_defaults_judge_everything() {
+    fn without_policies_the_defaults_judge_everything_but_the_opt_in_controls() {
         let mut scope = PolicyScope::new(Vec::new());
         let deployment =
             object("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: x}\n");
         let policy = scope
             .policy_for(&deployment, &ClusterContext::new())
             .unwrap();
-        assert_eq!(policy.controls.len(), hipaa_controls::catalog().len());
+        let applied = hipaa_controls::catalog().iter().filter(|c| !c.opt_in);
+        assert_eq!(policy.controls.len(), applied.count());
         assert!(scope.assumed_namespaces.is_empty());
     }
 

@@ -60,6 +60,7 @@ impl Inventory {
                         .collect()
                 })
                 .unwrap_or_default(),
+            rbac: Default::default(),
         };
         Inventory { context, objects }
     }
