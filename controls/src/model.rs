@@ -166,6 +166,22 @@ pub struct Control {
     pub opt_in: bool,
 }
 
+impl Control {
+    /// Where it is evaluated, as `kubectl hipaa controls` shows it: the scope, what admission
+    /// judges beyond it (the access controls judge RBAC changes), and whether it is opt-in.
+    pub fn evaluated_where(&self) -> String {
+        let mut text = if self.targets.contains(&Target::Rbac) {
+            "Kubernetes (audits; RBAC changes at admission)".to_owned()
+        } else {
+            self.scope.as_str().to_owned()
+        };
+        if self.opt_in {
+            text.push_str(", opt-in");
+        }
+        text
+    }
+}
+
 /// The object a finding is about.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ResourceRef {

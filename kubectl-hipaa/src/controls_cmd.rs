@@ -53,7 +53,7 @@ fn write_table(controls: &[&'static Control], out: &mut dyn Write) -> std::io::R
             [
                 c.id.to_string(),
                 c.severity.to_string(),
-                c.scope.as_str().to_string(),
+                c.evaluated_where(),
                 c.sections.join(", "),
                 c.title.to_string(),
             ]
@@ -93,7 +93,7 @@ fn write_detail(control: &Control, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "Severity:     {}", control.severity)?;
     writeln!(out, "Sections:     45 CFR {}", control.sections.join(", "))?;
     writeln!(out, "Applies to:   {}", targets.join(", "))?;
-    writeln!(out, "Evaluated:    {}", control.scope.as_str())?;
+    writeln!(out, "Evaluated:    {}", control.evaluated_where())?;
     writeln!(out, "Passes when:  {}", control.description)?;
     if control.parameters.is_empty() {
         writeln!(out, "Parameters:   none")?;

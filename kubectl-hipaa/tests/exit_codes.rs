@@ -240,3 +240,40 @@ fn help_has_examples_and_completion_scripts_are_printed() {
         assert!(text(&output.stdout).contains("kubectl-hipaa"), "{shell}");
     }
 }
+
+#[test]
+fn rbac_among_the_inputs_is_judged_and_an_outside_secret_reader_fails() {
+    let rbac = r#"
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: secret-reader, namespace: claims}
+rules:
+  - {apiGroups: [""], resources: [secrets], verbs: [get, list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: contractor, namespace: claims}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader}
+subjects:
+  - {apiGroup: rbac.authorization.k8s.io, kind: User, name: contractor}
+"#;
+    let output = kubectl_hipaa(
+        &["scan", "-f", "-", "-o", "json"],
+        Some(&format!("{COMPLIANT}{rbac}")),
+    );
+    assert_eq!(code(&output), 1, "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["control"], "HIPAA-K8S-ACCESS-SECRETS");
+    let message = findings[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("User contractor can read-secrets through RoleBinding claims/contractor"),
+        "{message}"
+    );
+    // Roles and bindings are read as context, not skipped as kinds HIPAA Guard does not judge.
+    // (Without RBAC among the inputs the access controls are not judged: the compliant input
+    // alone passes, in the first test.)
+    assert_eq!(report["summary"]["skipped"]["objects"], 0, "{report}");
+}

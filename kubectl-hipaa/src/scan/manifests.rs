@@ -91,6 +91,20 @@ impl Manifests {
                 }
                 return Ok(None);
             }
+            // Who can reach the namespaces: the access controls judge them (scan/context.rs).
+            (
+                "rbac.authorization.k8s.io/v1",
+                "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding",
+            )
+            | ("v1", "ServiceAccount") => {
+                if self.keep_context {
+                    let label = kind.to_owned();
+                    self.context.rbac.push_value(value).map_err(|err| {
+                        InputError::invalid(&file, line, format!("{label} does not parse: {err}"))
+                    })?;
+                }
+                return Ok(None);
+            }
             ("hipaaguard.io/v1alpha1", "HipaaPolicy") => {
                 self.policies_among_inputs += 1;
                 self.skipped.add(skipped_kind(api_version, kind));

@@ -39,8 +39,14 @@ pub fn may_hold_context(text: &str) -> bool {
     kind.ends_with("List")
         || matches!(
             (api_version, kind),
-            ("v1", "Namespace" | "PersistentVolumeClaim")
-                | ("networking.k8s.io/v1", "NetworkPolicy")
+            (
+                "v1",
+                "Namespace" | "PersistentVolumeClaim" | "ServiceAccount"
+            ) | ("networking.k8s.io/v1", "NetworkPolicy")
+                | (
+                    "rbac.authorization.k8s.io/v1",
+                    "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
+                )
                 | ("storage.k8s.io/v1", "StorageClass")
                 | ("autoscaling/v2", "HorizontalPodAutoscaler")
                 | ("velero.io/v1", "Schedule")
