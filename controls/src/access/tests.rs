@@ -212,3 +212,52 @@ fn no_rbac_objects_no_access() {
     assert!(model.problems_in("billing").is_empty());
     assert_eq!(model.binding_count(), 0);
 }
+
+#[test]
+fn first_paths_name_each_subject_and_access_once_with_its_least_path() {
+    let model = model(&fixture());
+    for namespace in ["billing", "claims", "sandbox"] {
+        let grants = model.grants_in(namespace);
+        let first = model.first_paths(namespace, &Access::ALL, |_| true);
+        type Least = (ObjectRef, ObjectRef, usize, Option<String>);
+        let mut expected: std::collections::BTreeMap<(Subject, Access), Least> =
+            std::collections::BTreeMap::new();
+        for g in &grants {
+            let candidate = (
+                g.binding.clone(),
+                g.role.clone(),
+                g.rule,
+                g.aggregated_from.clone(),
+            );
+            let entry = expected
+                .entry((g.subject.clone(), g.access))
+                .or_insert_with(|| candidate.clone());
+            if candidate < *entry {
+                *entry = candidate;
+            }
+        }
+        assert_eq!(
+            first.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{namespace}"
+        );
+        for (key, path) in &first {
+            let least = grants
+                .iter()
+                .filter(|g| (&g.subject, g.access) == (&key.0, key.1))
+                .find(|g| {
+                    (
+                        g.binding.clone(),
+                        g.role.clone(),
+                        g.rule,
+                        g.aggregated_from.clone(),
+                    ) == expected[key]
+                })
+                .unwrap();
+            assert_eq!(path, &least.path(), "{namespace} {key:?}");
+        }
+        // `keep` leaves subjects out entirely.
+        let none = model.first_paths(namespace, &Access::ALL, |_| false);
+        assert!(none.is_empty());
+    }
+}

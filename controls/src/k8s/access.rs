@@ -65,11 +65,8 @@ pub(crate) fn offences(
             }
         }
     } else if let Some(accesses) = accesses_of(id) {
-        for grant in model.grants_to(namespace, accesses, |s| !allowed(s)) {
-            let path = grant.path();
-            found
-                .entry((grant.subject, grant.access.as_str()))
-                .or_insert(path);
+        for ((subject, access), path) in model.first_paths(namespace, accesses, |s| !allowed(s)) {
+            found.entry((subject, access.as_str())).or_insert(path);
         }
     }
     found
