@@ -291,6 +291,14 @@ async fn kubectl_hipaa_access_lists_exactly_the_subjects_that_reach_a_phi_namesp
     .map(String::from)
     .into();
     assert_eq!(local, expected);
+    // Under the default allowedSubjects, the test's subjects are not allowed, and every access
+    // the API server's own bootstrap bindings grant is: a fresh cluster passes the controls.
+    for grant in phi["grants"].as_array().unwrap() {
+        let ours = grant["binding"]["kind"] == "RoleBinding";
+        if grant["access"] != "write-workloads" {
+            assert_eq!(grant["allowed"], !ours, "{grant}");
+        }
+    }
     assert!(
         phi["grants"]
             .as_array()
@@ -304,7 +312,7 @@ async fn kubectl_hipaa_access_lists_exactly_the_subjects_that_reach_a_phi_namesp
     let table = access(&["-n", "access-tools", "--subject", "tools-only"]);
     assert!(
         table.contains(
-            "access-tools  User tools-only  read-secrets  get,list,watch  secrets    \
+            "access-tools  User tools-only  read-secrets  -        get,list,watch  secrets    \
              RoleBinding access-tools/tools → ClusterRole access-review-reader, rule 0"
         ),
         "{table}"

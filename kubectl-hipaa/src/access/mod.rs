@@ -8,7 +8,9 @@ pub mod table;
 use std::io::Write;
 
 use anyhow::bail;
-use hipaa_controls::access::{AccessModel, Grant, Problem, RbacSet};
+use hipaa_controls::access::allow::is_allowed;
+use hipaa_controls::access::{Access, AccessModel, Grant, Problem, RbacSet};
+use hipaa_controls::catalog::ids;
 use hipaa_controls::{EffectivePolicy, HipaaPolicy};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::{Api, ResourceExt};
@@ -25,6 +27,52 @@ pub struct AccessDocument {
     pub namespaces: Vec<NamespaceAccess>,
 }
 
+/// One grant, and what the namespace's policies say of it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewedGrant {
+    #[serde(flatten)]
+    pub grant: Grant,
+    /// The control that judges this access here (HIPAA-K8S-ACCESS-SECRETS for read-secrets,
+    /// HIPAA-K8S-ACCESS-EXEC for exec, attach, port-forward and debug), when the namespace's
+    /// policies apply it; None for write-workloads, which no control judges, and out of scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judged_by: Option<&'static str>,
+    /// Whether that control's allowedSubjects allow the subject (None when nothing judges it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<bool>,
+}
+
+impl ReviewedGrant {
+    /// `grant` under `policy` (the namespace's merged policies; None out of HIPAA scope).
+    pub fn judge(grant: Grant, policy: Option<&EffectivePolicy>) -> ReviewedGrant {
+        let control = match grant.access {
+            Access::ReadSecrets => Some(ids::K8S_ACCESS_SECRETS),
+            Access::Exec | Access::Attach | Access::PortForward | Access::Debug => {
+                Some(ids::K8S_ACCESS_EXEC)
+            }
+            Access::WriteWorkloads => None,
+        };
+        let setting = control
+            .zip(policy)
+            .and_then(|(id, p)| Some((id, p.setting(id)?)));
+        ReviewedGrant {
+            judged_by: setting.map(|(id, _)| id),
+            allowed: setting.map(|(_, s)| is_allowed(&s.parameters, &grant.subject)),
+            grant,
+        }
+    }
+
+    /// `yes`, `NO` or `-` (not judged), as the tables print it.
+    pub fn allowed_text(&self) -> &'static str {
+        match self.allowed {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "-",
+        }
+    }
+}
+
 /// One namespace's access review.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,7 +80,7 @@ pub struct NamespaceAccess {
     pub namespace: String,
     /// The HipaaPolicies that select it (empty: asked for with -n, but out of HIPAA scope).
     pub policies: Vec<String>,
-    pub grants: Vec<Grant>,
+    pub grants: Vec<ReviewedGrant>,
     /// What the model cannot know here (a binding to a missing role): the review is incomplete.
     pub problems: Vec<Problem>,
 }
@@ -97,10 +145,12 @@ pub fn access_document(
         if !wanted {
             continue;
         }
+        let policy = EffectivePolicy::for_namespace(policies, namespace);
         let grants = model
             .grants_in(&name)
             .into_iter()
             .filter(|grant| subject.is_none_or(|s| grant.subject.qualified_name() == s))
+            .map(|grant| ReviewedGrant::judge(grant, policy.as_ref()))
             .collect();
         reviewed.push(NamespaceAccess {
             problems: model.problems_in(&name),

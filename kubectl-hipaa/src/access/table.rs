@@ -1,18 +1,18 @@
 //! The human form of `kubectl hipaa access`: one row per subject, access and path, namespace by
-//! namespace, then what the review could not know.
+//! namespace (ALLOWED: whether the allowedSubjects of the control that judges the access allow the
+//! subject; `-` where no control judges it), then what the review could not know.
 
 use std::io::{self, Write};
 
-use hipaa_controls::access::Grant;
-
-use super::AccessDocument;
+use super::{AccessDocument, ReviewedGrant};
 use crate::output::Style;
 use crate::output::columns::write_columns;
 
-const HEADERS: [&str; 6] = [
+const HEADERS: [&str; 7] = [
     "NAMESPACE",
     "SUBJECT",
     "ACCESS",
+    "ALLOWED",
     "VERBS",
     "RESOURCES",
     "GRANTED BY",
@@ -60,7 +60,8 @@ pub fn write(document: &AccessDocument, style: Style, out: &mut dyn Write) -> io
     Ok(())
 }
 
-fn row(namespace: &str, grant: &Grant) -> Vec<String> {
+fn row(namespace: &str, reviewed: &ReviewedGrant) -> Vec<String> {
+    let grant = &reviewed.grant;
     let mut resources = grant.resources.join(",");
     if let Some(names) = &grant.names {
         resources.push_str(&format!(" (only {})", names.join(",")));
@@ -69,6 +70,7 @@ fn row(namespace: &str, grant: &Grant) -> Vec<String> {
         namespace.to_owned(),
         grant.subject.to_string(),
         grant.access.to_string(),
+        reviewed.allowed_text().to_owned(),
         grant.verbs.join(","),
         resources,
         grant.path(),

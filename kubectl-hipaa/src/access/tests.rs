@@ -54,7 +54,7 @@ fn the_phi_namespaces_are_reviewed_and_the_others_are_not() {
     let billing: Vec<String> = document.namespaces[0]
         .grants
         .iter()
-        .map(|g| format!("{} {}", g.subject, g.access))
+        .map(|g| format!("{} {}", g.grant.subject, g.grant.access))
         .collect();
     // Users, then groups, then ServiceAccounts.
     assert_eq!(
@@ -83,7 +83,7 @@ fn a_subject_filter_and_an_unselected_namespace_asked_for_by_name() {
     let subjects: Vec<String> = tools.namespaces[0]
         .grants
         .iter()
-        .map(|g| g.subject.to_string())
+        .map(|g| g.grant.subject.to_string())
         .collect();
     assert_eq!(subjects, ["User carol", "Group oncall"]);
     let c = cluster();
@@ -100,9 +100,13 @@ fn the_table_names_each_path_and_what_is_incomplete() {
     assert!(lines[0].starts_with("NAMESPACE  SUBJECT"), "{text}");
     assert!(
         text.contains(
-            "billing    Group oncall                   exec          create,get  pods/exec  \
+            "billing    Group oncall                   exec          NO       create,get  pods/exec  \
              ClusterRoleBinding oncall-exec → ClusterRole exec-anywhere, rule 0"
         ),
+        "{text}"
+    );
+    assert!(
+        text.contains("billing    User alice                     read-secrets  yes      get,list"),
         "{text}"
     );
     assert!(
@@ -121,4 +125,36 @@ fn the_table_names_each_path_and_what_is_incomplete() {
             .unwrap()
             .starts_with("No HipaaPolicy selects any namespace")
     );
+}
+
+#[test]
+fn each_grant_says_which_control_judges_it_and_whether_its_allow_list_allows_the_subject() {
+    let document = review(Some("billing"), None);
+    let json = serde_json::to_value(&document).unwrap();
+    let grants = json["namespaces"][0]["grants"].as_array().unwrap();
+    let find = |name: &str, access: &str| {
+        grants
+            .iter()
+            .find(|g| g["subject"]["name"] == name && g["access"] == access)
+            .unwrap_or_else(|| panic!("no {name} {access} in {grants:?}"))
+    };
+    let alice = find("alice", "read-secrets");
+    assert_eq!(alice["judgedBy"], "HIPAA-K8S-ACCESS-SECRETS");
+    assert_eq!(alice["allowed"], true);
+    let backup = find("backup", "read-secrets");
+    assert_eq!(backup["allowed"], false);
+    let oncall = find("oncall", "exec");
+    assert_eq!(oncall["judgedBy"], "HIPAA-K8S-ACCESS-EXEC");
+    assert_eq!(oncall["allowed"], false);
+    // The grant's own fields stay at the top level of each row.
+    assert_eq!(alice["binding"]["name"], "auditors");
+    // Out of HIPAA scope nothing judges: the fields are absent.
+    let c = cluster();
+    let tools = access_document(&c.policies, &c.namespaces, &c.rbac, Some("tools"), None).unwrap();
+    let tools = serde_json::to_value(&tools).unwrap();
+    let tools_grants = tools["namespaces"][0]["grants"].as_array().unwrap();
+    assert!(!tools_grants.is_empty(), "a vacuous check: {tools}");
+    for grant in tools_grants {
+        assert!(grant.get("allowed").is_none() && grant.get("judgedBy").is_none());
+    }
 }

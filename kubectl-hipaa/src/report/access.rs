@@ -4,18 +4,24 @@
 //! RBAC objects still gets the rest of the report, with the review marked unavailable and why.
 
 use hipaa_controls::HipaaPolicy;
-use hipaa_controls::access::Grant;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::{Api, Client};
 use serde::Serialize;
 
-use crate::access::{NamespaceAccess, access_document};
+use crate::access::{NamespaceAccess, ReviewedGrant, access_document};
 use crate::cluster::read::list_all;
 
 /// The sections of 45 CFR the review is evidence for.
 pub const ACCESS_SECTIONS: &str = "164.308(a)(3)(ii)(B), 164.308(a)(4)(ii)(B)–(C), 164.312(a)(1)";
 
-pub const ACCESS_HEADERS: [&str; 5] = ["Subject", "Access", "Verbs", "Resources", "Granted by"];
+pub const ACCESS_HEADERS: [&str; 6] = [
+    "Subject",
+    "Access",
+    "Allowed",
+    "Verbs",
+    "Resources",
+    "Granted by",
+];
 
 #[derive(Clone, Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,7 +58,8 @@ pub async fn read(
 }
 
 /// One row of a namespace's table.
-pub fn access_row(grant: &Grant) -> [String; 5] {
+pub fn access_row(reviewed: &ReviewedGrant) -> [String; 6] {
+    let grant = &reviewed.grant;
     let mut resources = grant.resources.join(", ");
     if let Some(names) = &grant.names {
         resources.push_str(&format!(" (only {})", names.join(", ")));
@@ -60,6 +67,7 @@ pub fn access_row(grant: &Grant) -> [String; 5] {
     [
         grant.subject.to_string(),
         grant.access.to_string(),
+        reviewed.allowed_text().to_owned(),
         grant.verbs.join(", "),
         resources,
         grant.path(),

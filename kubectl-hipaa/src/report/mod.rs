@@ -153,7 +153,7 @@ mod tests {
             "{review}"
         );
         assert!(
-            review.contains("| User alice | read-secrets | get, list | secrets | RoleBinding billing/auditors → Role billing/secret-reader, rule 0 |"),
+            review.contains("| User alice | read-secrets | yes | get, list | secrets | RoleBinding billing/auditors → Role billing/secret-reader, rule 0 |"),
             "{review}"
         );
         assert!(
@@ -166,7 +166,7 @@ mod tests {
             "{html}"
         );
         assert!(
-            html.contains("<td>Group oncall</td><td>exec</td>"),
+            html.contains("<td>Group oncall</td><td>exec</td><td>NO</td>"),
             "{html}"
         );
         let json: serde_json::Value =
