@@ -82,16 +82,7 @@ impl ContextObjects {
     /// Keeps `value` when it is an object of a context kind (by its `apiVersion` and `kind`);
     /// `Ok(false)` for any other kind, an error when it does not parse as its kind.
     pub fn push_value(&mut self, value: serde_json::Value) -> Result<bool, serde_json::Error> {
-        fn typed<T: serde::de::DeserializeOwned>(
-            value: serde_json::Value,
-        ) -> Result<Arc<T>, serde_json::Error> {
-            serde_json::from_value(value).map(Arc::new)
-        }
-        let field = |name: &str| value.get(name).and_then(serde_json::Value::as_str);
-        match (
-            field("apiVersion").unwrap_or(""),
-            field("kind").unwrap_or(""),
-        ) {
+        match api_version_and_kind(&value) {
             ("v1", "Namespace") => self.namespaces.push(typed(value)?),
             ("networking.k8s.io/v1", "NetworkPolicy") => self.network_policies.push(typed(value)?),
             ("storage.k8s.io/v1", "StorageClass") => self.storage_classes.push(typed(value)?),
@@ -104,6 +95,22 @@ impl ContextObjects {
         }
         Ok(true)
     }
+}
+
+/// The `apiVersion` and `kind` of an object in its JSON form ("" when absent).
+pub(crate) fn api_version_and_kind(value: &serde_json::Value) -> (&str, &str) {
+    let field = |name: &str| value.get(name).and_then(serde_json::Value::as_str);
+    (
+        field("apiVersion").unwrap_or(""),
+        field("kind").unwrap_or(""),
+    )
+}
+
+/// An object of a context kind from its JSON form, shared.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<Arc<T>, serde_json::Error> {
+    serde_json::from_value(value).map(Arc::new)
 }
 
 /// Indexed cluster state. Cheap to clone (everything is behind `Arc`).

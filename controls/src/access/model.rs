@@ -306,7 +306,8 @@ impl AccessModel {
     }
 }
 
-fn own_rules(rules: Option<&[PolicyRule]>) -> Vec<SourcedRule<'_>> {
+/// A role's own rules, by position.
+pub(super) fn own_rules(rules: Option<&[PolicyRule]>) -> Vec<SourcedRule<'_>> {
     rules
         .unwrap_or_default()
         .iter()

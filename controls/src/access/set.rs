@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 
 use super::model::{AccessModel, RbacObjects};
+use crate::context::{api_version_and_kind, typed};
 
 /// Roles, ClusterRoles, their bindings and the ServiceAccounts, shared with a cache by `Arc`.
 #[derive(Clone, Debug, Default)]
@@ -47,16 +48,7 @@ impl RbacSet {
     /// Keeps `value` when it is an RBAC object or a ServiceAccount (by `apiVersion` and `kind`);
     /// `Ok(false)` for any other kind, an error when it does not parse as its kind.
     pub fn push_value(&mut self, value: serde_json::Value) -> Result<bool, serde_json::Error> {
-        fn typed<T: serde::de::DeserializeOwned>(
-            value: serde_json::Value,
-        ) -> Result<Arc<T>, serde_json::Error> {
-            serde_json::from_value(value).map(Arc::new)
-        }
-        let field = |name: &str| value.get(name).and_then(serde_json::Value::as_str);
-        match (
-            field("apiVersion").unwrap_or(""),
-            field("kind").unwrap_or(""),
-        ) {
+        match api_version_and_kind(&value) {
             ("rbac.authorization.k8s.io/v1", "Role") => self.roles.push(typed(value)?),
             ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
                 self.cluster_roles.push(typed(value)?)

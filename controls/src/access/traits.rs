@@ -78,15 +78,7 @@ mod tests {
     }
 
     fn sourced(rules: &[PolicyRule]) -> Vec<SourcedRule<'_>> {
-        rules
-            .iter()
-            .enumerate()
-            .map(|(index, rule)| SourcedRule {
-                rule,
-                index,
-                aggregated_from: None,
-            })
-            .collect()
+        crate::access::model::own_rules(Some(rules))
     }
 
     #[test]
