@@ -58,6 +58,11 @@ fn render_chart(extra: &[&str]) -> String {
 /// The findings the chart is known to have when everything is judged, and why each is accepted.
 const CHART_FINDINGS: &[(&str, &str, &str)] = &[
     (
+        "HIPAA-K8S-ACCESS-SECRETS",
+        "hipaa-guard",
+        "the operator writes, and the webhook reads, the webhook's serving-certificate Secret in the chart's own namespace, which holds no PHI; a policy that governs that namespace lists both ServiceAccounts in allowedSubjects",
+    ),
+    (
         "HIPAA-K8S-NETPOL",
         "hipaa-guard-operator",
         "the chart ships no NetworkPolicy: the operator needs egress to the API server and AWS, whose addresses vary per cluster; it handles no PHI",
