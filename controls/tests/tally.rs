@@ -80,8 +80,8 @@ fn the_score_is_100_only_when_everything_evaluated_passes() {
     let clean_tally = tally(&policy, [&clean], now());
     assert_eq!(clean_tally.summary.score, 100);
     assert!(clean_tally.is_compliant());
-    // One MEDIUM failure (weight 2) among the 22 controls (total weight 80: twelve HIGH, two
-    // CRITICAL, eight MEDIUM): 78/80 = 97.5, rounded down.
+    // One MEDIUM failure (weight 2) among the 24 controls (total weight 90: twelve HIGH, three
+    // CRITICAL, nine MEDIUM): 88/90 = 97.8, rounded down.
     let one_failure = evaluated(
         &api,
         &all,

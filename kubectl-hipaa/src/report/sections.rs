@@ -21,6 +21,7 @@ pub fn section_title(section: &str) -> &'static str {
         "164.308(a)(1)(ii)(B)" => "Risk management",
         "164.308(a)(1)(ii)(D)" => "Information system activity review",
         "164.308(a)(3)(ii)(A)" => "Authorization and/or supervision",
+        "164.308(a)(3)(ii)(B)" => "Workforce clearance procedure",
         "164.308(a)(4)(ii)(A)" => "Isolating health care clearinghouse functions",
         "164.308(a)(4)(ii)(B)" => "Access authorization",
         "164.308(a)(4)(ii)(C)" => "Access establishment and modification",
