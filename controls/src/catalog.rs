@@ -25,6 +25,8 @@ pub mod ids {
     pub const EKS_AUDIT_LOGGING: &str = "HIPAA-EKS-AUDIT-LOGGING";
     pub const EKS_ENDPOINT: &str = "HIPAA-EKS-ENDPOINT";
     pub const EKS_VERSION: &str = "HIPAA-EKS-VERSION";
+    pub const EKS_ACCESS_ADMIN: &str = "HIPAA-EKS-ACCESS-ADMIN";
+    pub const EKS_AUTH_MODE: &str = "HIPAA-EKS-AUTH-MODE";
     pub const ECR_SCAN: &str = "HIPAA-ECR-SCAN";
     pub const ECR_IMMUTABLE_TAGS: &str = "HIPAA-ECR-IMMUTABLE-TAGS";
     pub const ECR_KMS: &str = "HIPAA-ECR-KMS";
@@ -42,6 +44,8 @@ pub mod params {
     pub const MIN_VERSION: &str = "minVersion";
     pub const FAIL_ON: &str = "failOn";
     pub const MAX_AGE_DAYS: &str = "maxAgeDays";
+    pub const ALLOWED_PRINCIPALS: &str = "allowedPrincipals";
+    pub const ALLOW_CONFIG_MAP: &str = "allowConfigMap";
 }
 
 /// The default of `minReplicas`.
@@ -73,7 +77,7 @@ const ALLOWED_SUBJECTS_PARAMETER: &[ParameterSpec] = &[ParameterSpec {
     default: "the control plane's identities: Group:system:masters, User:system:kube-controller-manager, ServiceAccount:kube-system:*, User:eks:*, Group:eks:*",
 }];
 
-static CATALOG: [Control; 26] = [
+static CATALOG: [Control; 28] = [
     Control {
         id: ids::K8S_TLS_INGRESS,
         title: "Ingress traffic is encrypted with TLS",
@@ -343,6 +347,42 @@ static CATALOG: [Control; 26] = [
             name: params::MIN_VERSION,
             description: "The oldest acceptable Kubernetes minor version, such as 1.33.",
             default: "1.32",
+        }],
+        opt_in: false,
+    },
+    Control {
+        id: ids::EKS_ACCESS_ADMIN,
+        title: "Only allowed IAM principals are cluster administrators",
+        severity: Severity::Critical,
+        sections: &[
+            "164.312(a)(1)",
+            "164.308(a)(3)(ii)(B)",
+            "164.308(a)(4)(ii)(B)",
+        ],
+        description: "Every IAM principal with cluster-admin-equivalent access matches allowedPrincipals: an EKS access entry associated with AmazonEKSClusterAdminPolicy at cluster scope or whose kubernetesGroups include system:masters (when the authentication mode includes API), and an aws-auth mapRoles or mapUsers entry with the group system:masters (when it includes CONFIG_MAP). Access entries that cannot be listed or an aws-auth ConfigMap that cannot be read is an Error, never a Pass.",
+        remediation: "Remove the cluster-admin policy association or the system:masters group from principals that need not administer the cluster, or add them to allowedPrincipals after an access review",
+        targets: &[Target::EksCluster],
+        scope: Scope::Aws,
+        parameters: &[ParameterSpec {
+            name: params::ALLOWED_PRINCIPALS,
+            description: "IAM principal ARNs (roles or users) allowed cluster-admin-equivalent access; `*` matches any run of characters, as in arn:aws:iam::123456789012:role/platform-*.",
+            default: "none",
+        }],
+        opt_in: false,
+    },
+    Control {
+        id: ids::EKS_AUTH_MODE,
+        title: "EKS authenticates through access entries",
+        severity: Severity::Medium,
+        sections: &["164.312(a)(1)", "164.312(d)"],
+        description: "The cluster's accessConfig.authenticationMode is API, so that IAM principals reach the cluster only through EKS access entries, which IAM governs and CloudTrail records; API_AND_CONFIG_MAP passes only when allowConfigMap is true; CONFIG_MAP fails.",
+        remediation: "Migrate the aws-auth mappings to access entries and switch the cluster's authentication mode to API (aws eks update-cluster-config --access-config authenticationMode=API)",
+        targets: &[Target::EksCluster],
+        scope: Scope::Aws,
+        parameters: &[ParameterSpec {
+            name: params::ALLOW_CONFIG_MAP,
+            description: "Also accept API_AND_CONFIG_MAP, while a migration from aws-auth is under way.",
+            default: "false",
         }],
         opt_in: false,
     },

@@ -6,9 +6,11 @@
 //! - its enforcement is the strictest among the policies that apply it (Enforce > Warn > Audit);
 //! - parameters take the strictest value: `requireEgress` if any requires it, the largest
 //!   `minReplicas` and `minVersion`, the smallest `maxAgeDays`, the lowest `failOn`; for
-//!   `allowedRegistries`, whose intersection is not computable for globs, the first policy by
-//!   name that sets the parameter wins; for `allowedSubjects`, a subject is allowed only when
-//!   every policy that sets the parameter allows it (the default list applies when none does);
+//!   `allowedRegistries` and `allowedPrincipals`, whose intersection is not computable for
+//!   globs, the first policy by name that sets the parameter wins; for `allowedSubjects`, a
+//!   subject is allowed only when every policy that sets the parameter allows it (the default
+//!   list applies when none does); `allowConfigMap` only when every policy allows it (an unset
+//!   value is the default false);
 //! - the exceptions of every selecting policy apply (each names its policy and index).
 
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +39,11 @@ pub struct Parameters {
     pub min_version: (u32, u32),
     pub fail_on: Severity,
     pub max_age_days: i64,
+    /// HIPAA-EKS-ACCESS-ADMIN: IAM principal ARN patterns allowed cluster-admin access; `None`
+    /// (the default) allows none.
+    pub allowed_principals: Option<Vec<String>>,
+    /// HIPAA-EKS-AUTH-MODE: API_AND_CONFIG_MAP is accepted.
+    pub allow_config_map: bool,
 }
 
 impl Default for Parameters {
@@ -49,6 +56,8 @@ impl Default for Parameters {
             min_version: catalog::DEFAULT_MIN_VERSION,
             fail_on: catalog::DEFAULT_FAIL_ON,
             max_age_days: catalog::DEFAULT_MAX_AGE_DAYS,
+            allowed_principals: None,
+            allow_config_map: false,
         }
     }
 }
@@ -80,17 +89,28 @@ impl Parameters {
         if let Some(days) = given.max_age_days.filter(|d| *d >= 1) {
             out.max_age_days = days;
         }
+        if let Some(principals) = &given.allowed_principals {
+            out.allowed_principals = Some(principals.clone());
+        }
+        if let Some(allow) = given.allow_config_map {
+            out.allow_config_map = allow;
+        }
         out
     }
 
     /// Folds another policy's parameters into these, keeping the stricter value of each.
-    fn merge_strictest(&mut self, other: &Parameters, other_sets_registries: bool) {
-        if self.allowed_registries.is_none() && other_sets_registries {
+    fn merge_strictest(&mut self, other: &Parameters, sets: ListsSet) {
+        if self.allowed_registries.is_none() && sets.registries {
             self.allowed_registries
                 .clone_from(&other.allowed_registries);
         }
         self.allowed_subject_lists
             .extend(other.allowed_subject_lists.iter().cloned());
+        if self.allowed_principals.is_none() && sets.principals {
+            self.allowed_principals
+                .clone_from(&other.allowed_principals);
+        }
+        self.allow_config_map &= other.allow_config_map;
         self.require_egress |= other.require_egress;
         self.min_replicas = self.min_replicas.max(other.min_replicas);
         self.min_version = self.min_version.max(other.min_version);
@@ -268,10 +288,10 @@ impl EffectivePolicy {
         let mut merged: Option<EffectivePolicy> = None;
         for policy in selecting {
             let one = Self::lenient(policy);
-            let sets_registries = registries_set_by(policy);
+            let sets_lists = lists_set_by(policy);
             merged = Some(match merged {
                 None => one,
-                Some(acc) => acc.merge(one, &sets_registries),
+                Some(acc) => acc.merge(one, &sets_lists),
             });
         }
         merged
@@ -280,13 +300,13 @@ impl EffectivePolicy {
     fn merge(
         mut self,
         other: EffectivePolicy,
-        other_sets_registries: &BTreeMap<&str, bool>,
+        other_sets_lists: &BTreeMap<&str, ListsSet>,
     ) -> Self {
         for (id, theirs) in other.controls {
             match self.controls.get_mut(id) {
                 Some(ours) => {
                     ours.enforcement = ours.enforcement.strictest(theirs.enforcement);
-                    let sets = other_sets_registries.get(id).copied().unwrap_or(false);
+                    let sets = other_sets_lists.get(id).copied().unwrap_or_default();
                     ours.parameters.merge_strictest(&theirs.parameters, sets);
                 }
                 None => {
@@ -334,17 +354,25 @@ impl EffectivePolicy {
     }
 }
 
-/// Which controls' overrides set `allowedRegistries` in this policy.
-fn registries_set_by(policy: &HipaaPolicy) -> BTreeMap<&str, bool> {
+/// Which list parameters (first policy by name wins) a control's override sets.
+#[derive(Clone, Copy, Debug, Default)]
+struct ListsSet {
+    registries: bool,
+    principals: bool,
+}
+
+/// Which list parameters each control's override sets in this policy.
+fn lists_set_by(policy: &HipaaPolicy) -> BTreeMap<&str, ListsSet> {
     policy
         .spec
         .controls
         .iter()
         .map(|o| {
-            let sets = o
-                .parameters
-                .as_ref()
-                .is_some_and(|p| p.allowed_registries.is_some());
+            let given = o.parameters.as_ref();
+            let sets = ListsSet {
+                registries: given.is_some_and(|p| p.allowed_registries.is_some()),
+                principals: given.is_some_and(|p| p.allowed_principals.is_some()),
+            };
             (o.id.as_str(), sets)
         })
         .collect()

@@ -62,6 +62,8 @@ pub(crate) fn parameters_given(p: &ControlParameters) -> impl Iterator<Item = &'
         (params::MIN_VERSION, p.min_version.is_some()),
         (params::FAIL_ON, p.fail_on.is_some()),
         (params::MAX_AGE_DAYS, p.max_age_days.is_some()),
+        (params::ALLOWED_PRINCIPALS, p.allowed_principals.is_some()),
+        (params::ALLOW_CONFIG_MAP, p.allow_config_map.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, given)| given.then_some(name))
@@ -134,6 +136,16 @@ pub fn validate_policy(spec: &HipaaPolicySpec) -> Result<(), Vec<PolicyError>> {
             if let Err(message) = crate::access::allow::parse_allowed_subject(entry) {
                 invalid(format!("{}: {message}", params::ALLOWED_SUBJECTS));
             }
+        }
+        if p.allowed_principals.as_ref().is_some_and(|principals| {
+            principals
+                .iter()
+                .any(|a| a.trim().is_empty() || a.contains(char::is_whitespace))
+        }) {
+            invalid(format!(
+                "{} entries must be IAM principal ARNs without spaces",
+                params::ALLOWED_PRINCIPALS
+            ));
         }
         if p.min_replicas.is_some_and(|m| m < 1) {
             invalid(format!("{} must be at least 1", params::MIN_REPLICAS));

@@ -12,8 +12,8 @@ use hipaa_controls::{Parameters, Scope, Severity, catalog, control};
 
 /// The IDs of the design's control table (draft v1), in its order, and HIPAA-K8S-PHI-SCOPE (issue
 /// 15: namespace label changes judged at admission) and the access controls (issue 17) after the
-/// other Kubernetes controls.
-const DESIGN_IDS: [&str; 26] = [
+/// other Kubernetes controls, the EKS access controls (issue 17) after the other EKS ones.
+const DESIGN_IDS: [&str; 28] = [
     "HIPAA-K8S-TLS-INGRESS",
     "HIPAA-K8S-TLS-LB",
     "HIPAA-K8S-TLS-WORKLOAD",
@@ -34,6 +34,8 @@ const DESIGN_IDS: [&str; 26] = [
     "HIPAA-EKS-AUDIT-LOGGING",
     "HIPAA-EKS-ENDPOINT",
     "HIPAA-EKS-VERSION",
+    "HIPAA-EKS-ACCESS-ADMIN",
+    "HIPAA-EKS-AUTH-MODE",
     "HIPAA-ECR-SCAN",
     "HIPAA-ECR-IMMUTABLE-TAGS",
     "HIPAA-ECR-KMS",
@@ -150,13 +152,23 @@ fn documented_parameter_defaults_are_the_applied_defaults() {
                 }
                 "failOn" => assert_eq!(Severity::parse(p.default), Some(defaults.fail_on)),
                 "maxAgeDays" => assert_eq!(p.default.parse::<i64>().unwrap(), DEFAULT_MAX_AGE_DAYS),
+                "allowedPrincipals" => {
+                    assert_eq!(p.default, "none");
+                    assert_eq!(defaults.allowed_principals, None)
+                }
+                "allowConfigMap" => {
+                    assert_eq!(
+                        p.default.parse::<bool>().unwrap(),
+                        defaults.allow_config_map
+                    )
+                }
                 other => panic!("{}: undocumented parameter {other}", c.id),
             }
         }
     }
     assert_eq!(
         seen.len(),
-        7,
+        9,
         "every typed parameter of the CRD belongs to a control"
     );
 }

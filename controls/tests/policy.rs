@@ -488,3 +488,62 @@ fn globs_match_any_run() {
     assert!(!glob_matches("exact", "exactly"));
     assert!(!glob_matches("ab*ba", "aba"), "pieces may not overlap");
 }
+
+#[test]
+fn eks_access_parameters_merge_first_list_by_name_and_config_map_only_if_all_allow() {
+    let with = |name: &str, controls: &str| -> hipaa_controls::HipaaPolicy {
+        yaml_serde::from_str(&format!(
+            "apiVersion: hipaaguard.io/v1alpha1
+kind: HipaaPolicy
+metadata: {{name: {name}}}
+spec:
+  namespaceSelector: {{matchLabels: {{hipaaguard.io/phi: \"true\"}}}}
+  controls: {controls}
+"
+        ))
+        .unwrap()
+    };
+    let a = with(
+        "a",
+        "[{id: HIPAA-EKS-AUTH-MODE, parameters: {allowConfigMap: true}}]",
+    );
+    let b = with(
+        "b",
+        "[{id: HIPAA-EKS-ACCESS-ADMIN, parameters: {allowedPrincipals: ['arn:aws:iam::1:role/b']}}, {id: HIPAA-EKS-AUTH-MODE, parameters: {allowConfigMap: true}}]",
+    );
+    let c = with(
+        "c",
+        "[{id: HIPAA-EKS-ACCESS-ADMIN, parameters: {allowedPrincipals: ['arn:aws:iam::1:role/c']}}]",
+    );
+    let ns = namespace(PHI_PROD);
+    let merged = EffectivePolicy::for_namespace([&c, &b, &a], &ns).unwrap();
+    let admin = &merged.setting(ids::EKS_ACCESS_ADMIN).unwrap().parameters;
+    assert_eq!(
+        admin.allowed_principals.as_deref(),
+        Some(&["arn:aws:iam::1:role/b".to_string()][..])
+    );
+    // c does not allow the ConfigMap (its default), so the merge does not either.
+    let mode = &merged.setting(ids::EKS_AUTH_MODE).unwrap().parameters;
+    assert!(!mode.allow_config_map);
+    let both = EffectivePolicy::for_namespace([&a, &b], &ns).unwrap();
+    assert!(
+        both.setting(ids::EKS_AUTH_MODE)
+            .unwrap()
+            .parameters
+            .allow_config_map
+    );
+    // The parameters belong to their own control, and principals need no spaces.
+    let misplaced = with(
+        "d",
+        "[{id: HIPAA-EKS-VERSION, parameters: {allowConfigMap: true}}, {id: HIPAA-EKS-ACCESS-ADMIN, parameters: {allowedPrincipals: ['arn:aws:iam::1:role/x y', '']}}]",
+    );
+    let errors = validate_policy(&misplaced.spec).unwrap_err();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        matches!(&errors[0], PolicyError::UnexpectedParameter { parameter, .. } if parameter == "allowConfigMap")
+    );
+    assert!(
+        errors[1].to_string().contains("allowedPrincipals entries"),
+        "{errors:?}"
+    );
+}

@@ -195,6 +195,14 @@ pub struct ControlParameters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 1").message("maxAgeDays must be at least 1"))]
     pub max_age_days: Option<i64>,
+    /// HIPAA-EKS-ACCESS-ADMIN: IAM principal ARNs allowed cluster-admin-equivalent access
+    /// (default none); `*` matches any run of characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256), inner(length(max = 2048)))]
+    pub allowed_principals: Option<Vec<String>>,
+    /// HIPAA-EKS-AUTH-MODE: also accept the authentication mode API_AND_CONFIG_MAP (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_config_map: Option<bool>,
 }
 
 /// A documented, expiring exception to one or more controls.

@@ -64,6 +64,10 @@ pub struct HipaaPolicyStatus {
     /// Results for the linked AWS resources (bounded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aws_resources: Vec<AwsResourceStatus>,
+    /// Who reaches the linked EKS cluster as an IAM principal (its access entries and aws-auth
+    /// mappings), for the access review; absent without a looked-up cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eks_access: Option<EksAccessStatus>,
     /// The state of each exception in `spec.exceptions`, by index.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exceptions: Vec<ExceptionStatus>,
@@ -184,6 +188,81 @@ pub struct AwsResourceStatus {
     /// When it was last looked up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<Time>,
+}
+
+/// The IAM principals mapped into the policy's EKS cluster.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EksAccessStatus {
+    /// The cluster's name.
+    pub cluster: String,
+    /// `accessConfig.authenticationMode`: API, API_AND_CONFIG_MAP or CONFIG_MAP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication_mode: Option<String>,
+    /// The access entries, by principal ARN (bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_entries: Vec<EksAccessEntryStatus>,
+    /// Why the access entries could not be listed, when they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_entries_error: Option<String>,
+    /// The aws-auth ConfigMap's mapRoles and mapUsers (bounded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aws_auth: Vec<AwsAuthMappingStatus>,
+    /// Why the aws-auth ConfigMap could not be read, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_auth_error: Option<String>,
+    /// True when more entries or mappings exist than listed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// One EKS access entry: the IAM principal and what it is in Kubernetes.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EksAccessEntryStatus {
+    /// The IAM role or user.
+    pub principal_arn: String,
+    /// STANDARD, EC2_LINUX, FARGATE_LINUX, ...
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub entry_type: Option<String>,
+    /// The Kubernetes user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The Kubernetes groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kubernetes_groups: Vec<String>,
+    /// The associated access policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_policies: Vec<EksAccessPolicyStatus>,
+}
+
+/// An access policy associated with an access entry, and its scope.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EksAccessPolicyStatus {
+    /// E.g. AmazonEKSClusterAdminPolicy.
+    pub policy: String,
+    /// `cluster` or `namespace`.
+    pub scope: String,
+    /// The namespaces of a namespace scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+}
+
+/// One mapRoles or mapUsers entry of the aws-auth ConfigMap.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsAuthMappingStatus {
+    /// `mapRoles` or `mapUsers`.
+    pub list: String,
+    /// The role's or user's ARN.
+    pub arn: String,
+    /// The Kubernetes user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The Kubernetes groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// The state of one exception.

@@ -1,6 +1,7 @@
-//! The EKS cluster snapshot (what DescribeCluster returns that matters) and the four EKS
-//! controls: secrets encryption with a customer-managed key, audit logging, endpoint access and
-//! the Kubernetes version.
+//! The EKS cluster snapshot (what DescribeCluster returns that matters, with the cluster's access
+//! entries and aws-auth mappings) and the EKS controls: secrets encryption with a
+//! customer-managed key, audit logging, endpoint access, the Kubernetes version, and (in
+//! `access_entries`) cluster administrators and the authentication mode.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,9 +10,13 @@ use crate::catalog::ids;
 use crate::model::ResourceRef;
 use crate::policy::{EffectivePolicy, parse_minor_version};
 
+use super::access_entries::{
+    AccessEntry, AuthenticationMode, AwsAuthMapping, Principals, authentication_mode,
+    cluster_admins,
+};
 use super::judge::{Judge, Verdict};
 use super::kms::{KeyManager, KmsKey};
-use super::{AwsSnapshot, KIND_EKS_CLUSTER, LookedUp};
+use super::{AwsSnapshot, KIND_EKS_CLUSTER, LookedUp, Lookup};
 
 /// The control-plane log types HIPAA-EKS-AUDIT-LOGGING requires.
 pub const REQUIRED_LOG_TYPES: &[&str] = &["api", "audit", "authenticator"];
@@ -21,6 +26,8 @@ const EKS_CONTROLS: &[&str] = &[
     ids::EKS_AUDIT_LOGGING,
     ids::EKS_ENDPOINT,
     ids::EKS_VERSION,
+    ids::EKS_ACCESS_ADMIN,
+    ids::EKS_AUTH_MODE,
 ];
 
 /// An EKS cluster as DescribeCluster reports it.
@@ -51,6 +58,17 @@ pub struct EksCluster {
     /// `cluster.resourcesVpcConfig.publicAccessCidrs`.
     #[serde(default)]
     pub public_access_cidrs: Vec<String>,
+    /// `cluster.accessConfig.authenticationMode`; `None` when DescribeCluster reported none.
+    #[serde(default)]
+    pub authentication_mode: Option<AuthenticationMode>,
+    /// The access entries (ListAccessEntries, DescribeAccessEntry, ListAssociatedAccessPolicies);
+    /// `None` when not looked up (the mode does not use them, or is unknown).
+    #[serde(default)]
+    pub access_entries: Option<Lookup<Vec<AccessEntry>>>,
+    /// The mapRoles and mapUsers of the aws-auth ConfigMap in kube-system; `None` when not read
+    /// (the mode does not use it, or is unknown). A missing ConfigMap maps nobody.
+    #[serde(default)]
+    pub aws_auth: Option<Lookup<Vec<AwsAuthMapping>>>,
 }
 
 pub(crate) fn evaluate<'a>(
@@ -78,6 +96,19 @@ pub(crate) fn evaluate<'a>(
     judge.judge(ids::EKS_ENDPOINT, |_| endpoint_access(cluster));
     judge.judge(ids::EKS_VERSION, |parameters| {
         version(cluster, parameters.min_version)
+    });
+    let principals = Principals {
+        name: &cluster.name,
+        authentication_mode: cluster.authentication_mode.as_ref(),
+        access_entries: &cluster.access_entries,
+        aws_auth: &cluster.aws_auth,
+    };
+    judge.judge(ids::EKS_ACCESS_ADMIN, |parameters| {
+        let allowed = parameters.allowed_principals.as_deref().unwrap_or(&[]);
+        cluster_admins(&principals, allowed)
+    });
+    judge.judge(ids::EKS_AUTH_MODE, |parameters| {
+        authentication_mode(&principals, parameters.allow_config_map)
     });
     judge
 }

@@ -5,6 +5,8 @@
 //! A lookup that failed is kept as a [`LookupError`] in the snapshot and makes every control that
 //! needed it report `Error`, never `Pass`.
 
+mod access_entries;
+mod access_status;
 mod ecr;
 mod eks;
 mod judge;
@@ -12,6 +14,11 @@ mod kms;
 mod link;
 mod secrets;
 
+pub use access_entries::{
+    AccessEntry, AdminGrant, AssociatedAccessPolicy, AuthenticationMode, AwsAuthList,
+    AwsAuthMapping, CLUSTER_ADMIN_POLICY, SYSTEM_MASTERS, access_entry_admins, aws_auth_admins,
+};
+pub use access_status::{MAX_STATUS_ACCESS_ENTRIES, eks_access_status};
 pub use ecr::{
     EcrRepository, EncryptionType, ImageInUse, RegistryScanning, ScanFindings, ScanFrequency,
     ScanStatus, ScanType, ScanningRule, TagMutability,

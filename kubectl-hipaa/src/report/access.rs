@@ -2,6 +2,7 @@
 //! Secrets, exec into its pods or rewrite its workloads, and through which binding, role and
 //! rule (the same answer as `kubectl hipaa access`, docs/access.md). A reader who may not list
 //! RBAC objects still gets the rest of the report, with the review marked unavailable and why.
+//! The IAM principals behind the EKS clusters' access entries follow (`eks_access`).
 
 use hipaa_controls::HipaaPolicy;
 use k8s_openapi::api::core::v1::Namespace;
@@ -10,6 +11,8 @@ use serde::Serialize;
 
 use crate::access::{NamespaceAccess, ReviewedGrant, access_document};
 use crate::cluster::read::list_all;
+
+use super::eks_access::{EksClusterPrincipals, eks_principals};
 
 /// The sections of 45 CFR the review is evidence for.
 pub const ACCESS_SECTIONS: &str = "164.308(a)(3)(ii)(B), 164.308(a)(4)(ii)(B)–(C), 164.312(a)(1)";
@@ -30,6 +33,9 @@ pub struct AccessReview {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
     pub namespaces: Vec<NamespaceAccess>,
+    /// The IAM principals mapped into each linked EKS cluster (from the policies' status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eks_clusters: Vec<EksClusterPrincipals>,
 }
 
 /// Reads what the review needs; a failure becomes the review's `unavailable` reason.
@@ -49,10 +55,12 @@ pub async fn read(
         Ok(document) => AccessReview {
             unavailable: None,
             namespaces: document.namespaces,
+            eks_clusters: eks_principals(policies),
         },
         Err(err) => AccessReview {
             unavailable: Some(format!("{err:#}")),
             namespaces: Vec::new(),
+            eks_clusters: eks_principals(policies),
         },
     }
 }

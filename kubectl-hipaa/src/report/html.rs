@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use hipaa_crds::ControlResult;
 
 use super::access::{self, AccessReview};
+use super::eks_access;
 use super::model::{ControlEvidence, EvidenceReport};
 use super::tables::{EXCEPTION_HEADERS, POLICY_HEADERS, exception_row, policy_row, result_text};
 
@@ -212,6 +213,22 @@ fn write_control(out: &mut String, control: &ControlEvidence) {
     );
 }
 
+/// The IAM principals of each linked EKS cluster, after the namespaces.
+fn write_eks_principals(out: &mut String, review: &AccessReview) {
+    for cluster in &review.eks_clusters {
+        let _ = writeln!(out, "<h3>{}</h3>", esc(&eks_access::heading(cluster)));
+        let rows = eks_access::principal_rows(&cluster.access);
+        if rows.is_empty() {
+            let _ = writeln!(out, "<p>No IAM principal is mapped into the cluster.</p>");
+        } else {
+            table(out, &eks_access::PRINCIPAL_HEADERS, rows.into_iter());
+        }
+        for gap in eks_access::gaps(&cluster.access) {
+            let _ = writeln!(out, "<p class=\"Error\">Incomplete: {}</p>", esc(&gap));
+        }
+    }
+}
+
 fn write_access_review(out: &mut String, review: &AccessReview) {
     let _ = writeln!(
         out,
@@ -220,6 +237,7 @@ fn write_access_review(out: &mut String, review: &AccessReview) {
     );
     if let Some(reason) = &review.unavailable {
         let _ = writeln!(out, "<p class=\"Error\">Not available: {}</p>", esc(reason));
+        write_eks_principals(out, review);
         return;
     }
     if review.namespaces.is_empty() {
@@ -249,6 +267,7 @@ fn write_access_review(out: &mut String, review: &AccessReview) {
             );
         }
     }
+    write_eks_principals(out, review);
 }
 
 /// A table: the header row, then one row per item.

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::access::{self, AccessReview};
+use super::eks_access;
 use super::model::{ControlEvidence, EvidenceReport};
 use super::tables::{EXCEPTION_HEADERS, POLICY_HEADERS, exception_row, policy_row, result_text};
 
@@ -82,10 +83,28 @@ pub fn render(report: &EvidenceReport) -> String {
     out
 }
 
+/// The IAM principals of each linked EKS cluster, after the namespaces.
+fn write_eks_principals(out: &mut String, review: &AccessReview) {
+    for cluster in &review.eks_clusters {
+        let _ = writeln!(out, "### {}\n", eks_access::heading(cluster));
+        let rows = eks_access::principal_rows(&cluster.access);
+        if rows.is_empty() {
+            let _ = writeln!(out, "No IAM principal is mapped into the cluster.\n");
+        } else {
+            table(out, &eks_access::PRINCIPAL_HEADERS, rows.into_iter());
+            out.push('\n');
+        }
+        for gap in eks_access::gaps(&cluster.access) {
+            let _ = writeln!(out, "- Incomplete: {}", cell(&gap));
+        }
+    }
+}
+
 fn write_access_review(out: &mut String, review: &AccessReview) {
     let _ = writeln!(out, "\n## Access review\n\n{}\n", access::introduction());
     if let Some(reason) = &review.unavailable {
-        let _ = writeln!(out, "Not available: {}", cell(reason));
+        let _ = writeln!(out, "Not available: {}\n", cell(reason));
+        write_eks_principals(out, review);
         return;
     }
     if review.namespaces.is_empty() {
@@ -115,6 +134,7 @@ fn write_access_review(out: &mut String, review: &AccessReview) {
             out.push('\n');
         }
     }
+    write_eks_principals(out, review);
 }
 
 fn write_control(out: &mut String, control: &ControlEvidence) {

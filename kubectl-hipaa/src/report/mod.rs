@@ -4,6 +4,7 @@
 //! with justification, approver and expiry; the cluster's identity and the report's time.
 
 pub mod access;
+pub mod eks_access;
 pub mod html;
 pub mod inventory;
 pub mod markdown;
@@ -140,6 +141,10 @@ mod tests {
         access::AccessReview {
             unavailable: None,
             namespaces: document.namespaces,
+            eks_clusters: eks_access::eks_principals(&[eks_access::tests::policy_with(
+                "production-phi",
+                Some(eks_access::tests::prod_access()),
+            )]),
         }
     }
 
@@ -175,11 +180,30 @@ mod tests {
             json["accessReview"]["namespaces"][0]["namespace"],
             "billing"
         );
+        assert!(
+            review.contains("### EKS cluster prod (authentication mode API_AND_CONFIG_MAP; HipaaPolicy production-phi)"),
+            "{review}"
+        );
+        assert!(
+            review.contains("| arn:aws:iam::111122223333:role/platform-admin | access entry (STANDARD) | platform-admin | — | AmazonEKSClusterAdminPolicy (cluster) |"),
+            "{review}"
+        );
+        assert!(
+            html.contains(
+                "<td>arn:aws:iam::111122223333:user/alice</td><td>aws-auth mapUsers</td>"
+            ),
+            "{html}"
+        );
+        assert_eq!(
+            json["accessReview"]["eksClusters"][0]["accessEntries"][0]["principalArn"],
+            "arn:aws:iam::111122223333:role/platform-admin"
+        );
 
         let mut denied = report;
         denied.access_review = access::AccessReview {
             unavailable: Some("not allowed to list rolebindings in every namespace".into()),
             namespaces: Vec::new(),
+            eks_clusters: denied.access_review.eks_clusters.clone(),
         };
         let markdown = markdown::render(&denied);
         assert!(
@@ -189,6 +213,12 @@ mod tests {
         assert!(
             markdown.contains("## Control evidence"),
             "the rest of the report is still there"
+        );
+        assert!(
+            markdown.contains(
+                "| arn:aws:iam::111122223333:role/platform-admin | access entry (STANDARD) |"
+            ),
+            "the IAM principals come from the status, not RBAC: {markdown}"
         );
     }
 

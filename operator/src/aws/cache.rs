@@ -11,6 +11,7 @@ use super::assemble::{kms_references, repository_covered_by, secret_covered_by};
 pub use super::found::{Fetched, Found, KeyKey};
 use super::link::{Links, RepositoryKey, SecretKey};
 use chrono::{DateTime, Duration, Utc};
+use hipaa_controls::aws::EksCluster;
 
 /// A failed lookup is tried again at the first audit this long after it failed, even within the
 /// interval (it never passes in between: it reports Error).
@@ -38,12 +39,29 @@ fn due<T>(fetched: Option<&Fetched<T>>, now: DateTime<Utc>) -> bool {
     }
 }
 
+/// [`due`] for a cluster, whose access entries or aws-auth mappings may have failed while
+/// DescribeCluster succeeded: such a cluster is tried again as a failure is.
+fn cluster_due(fetched: Option<&Fetched<EksCluster>>, now: DateTime<Utc>) -> bool {
+    match fetched {
+        Some(Fetched {
+            at,
+            result: Ok(cluster),
+        }) if principals_failed(cluster) => now - *at >= RETRY_FAILED_AFTER,
+        other => due(other, now),
+    }
+}
+
+/// The cluster's access entries or aws-auth mappings could not be read.
+pub fn principals_failed(cluster: &EksCluster) -> bool {
+    matches!(cluster.access_entries, Some(Err(_))) || matches!(cluster.aws_auth, Some(Err(_)))
+}
+
 /// Phase 1: the cluster, the listings the globs need, and each region's scanning configuration.
 pub fn first_jobs(links: &Links, found: &Found, now: DateTime<Utc>) -> Vec<Job> {
     let mut jobs = BTreeSet::new();
     if let Some(name) = &links.eks_cluster {
         let key = (links.region.clone(), name.clone());
-        if due(found.clusters.get(&key), now) {
+        if cluster_due(found.clusters.get(&key), now) {
             jobs.insert(Job::Cluster {
                 region: key.0,
                 name: key.1,
@@ -147,7 +165,10 @@ pub fn has_failures_due(found: &Found, now: DateTime<Utc>) -> bool {
         map.values()
             .any(|fetched| fetched.result.is_err() && due(Some(fetched), now))
     }
-    any_due(&found.clusters, now)
+    found
+        .clusters
+        .values()
+        .any(|fetched| cluster_due(Some(fetched), now))
         || any_due(&found.repository_lists, now)
         || any_due(&found.registry_scans, now)
         || any_due(&found.repositories, now)

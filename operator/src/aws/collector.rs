@@ -5,7 +5,7 @@
 //! admission webhook never calls this: only the operator's audit does.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -21,7 +21,8 @@ use tokio::sync::{OnceCell, broadcast};
 
 use super::assemble::assemble;
 use super::cache::{
-    Fetched, Found, Job, KeyKey, first_jobs, has_failures_due, key_jobs, prune, second_jobs,
+    Fetched, Found, Job, KeyKey, first_jobs, has_failures_due, key_jobs, principals_failed, prune,
+    second_jobs,
 };
 use super::call_metrics::AwsCallMetrics;
 use super::clients::{CallSettings, Clients};
@@ -29,7 +30,7 @@ use super::ecr::RegistryScan;
 use super::link::{Links, RepositoryKey, SecretKey, link};
 use super::secret_refs::{SecretIndex, SecretSources};
 use super::watch::{DEFAULT_REDISCOVERY, SecretWatch};
-use super::{AwsRequest, AwsSnapshots, ecr, eks, kms, secrets};
+use super::{AwsRequest, AwsSnapshots, access_entries, ecr, eks, kms, secrets};
 use crate::observe::triggers::Change;
 
 /// A periodic requeue may come up to a second before the interval has elapsed (the status keeps
@@ -54,6 +55,8 @@ struct PolicyState {
 pub struct AwsCollector {
     clients: Clients,
     watch: OnceCell<SecretWatch>,
+    /// The operator's Kubernetes client, for the aws-auth ConfigMap (set by `start`).
+    kube: OnceLock<Client>,
     /// How often the secret integrations not installed yet are looked for again.
     rediscovery: Duration,
     policies: Mutex<HashMap<String, Arc<tokio::sync::Mutex<PolicyState>>>>,
@@ -74,6 +77,7 @@ impl AwsCollector {
         AwsCollector {
             clients,
             watch: OnceCell::new(),
+            kube: OnceLock::new(),
             rediscovery: DEFAULT_REDISCOVERY,
             policies: Mutex::new(HashMap::new()),
         }
@@ -83,6 +87,12 @@ impl AwsCollector {
     /// [`DEFAULT_REDISCOVERY`]).
     pub fn with_rediscovery(mut self, interval: Duration) -> Self {
         self.rediscovery = interval;
+        self
+    }
+
+    /// Reads the aws-auth ConfigMap with `client` (the operator's own, given at `start`).
+    pub fn with_kubernetes(self, client: Client) -> Self {
+        let _ = self.kube.set(client);
         self
     }
 
@@ -184,7 +194,11 @@ impl AwsCollector {
         match job {
             Job::Cluster { region, name } => {
                 let regional = clients.region(&region).await;
-                let result = eks::describe_cluster(clients, &regional, &name).await;
+                let mut result = eks::describe_cluster(clients, &regional, &name).await;
+                if let Ok(cluster) = &mut result {
+                    let kube = self.kube.get();
+                    access_entries::add_principals(clients, &regional, kube, cluster).await;
+                }
                 Outcome::Cluster((region, name), result)
             }
             Job::RepositoryList { region } => {
@@ -272,6 +286,7 @@ impl AwsSnapshots for AwsCollector {
         changes: &'a broadcast::Sender<Change>,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
+            let _ = self.kube.set(client.clone());
             self.watch
                 .get_or_init(|| SecretWatch::start(client, changes, self.rediscovery))
                 .await;
@@ -297,7 +312,11 @@ fn whole_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// How many looked-up resources (and images, and key rotation statuses) failed.
 fn failed_lookups(snapshot: &AwsSnapshot) -> usize {
-    let eks = snapshot.eks.iter().filter(|e| e.result.is_err()).count();
+    let eks = snapshot
+        .eks
+        .iter()
+        .filter(|e| e.result.as_ref().map_or(true, principals_failed))
+        .count();
     let repositories: usize = snapshot
         .ecr_repositories
         .iter()

@@ -1,8 +1,9 @@
 //! EKS: DescribeCluster, and what of its answer the EKS controls judge (secrets encryption key,
-//! enabled control-plane log types, endpoint access, version).
+//! enabled control-plane log types, endpoint access, version, authentication mode); the access
+//! entries and aws-auth mappings are added by `access_entries`.
 
 use aws_sdk_eks::types::Cluster;
-use hipaa_controls::aws::{EksCluster, Lookup, LookupError};
+use hipaa_controls::aws::{AuthenticationMode, EksCluster, Lookup, LookupError};
 
 use super::clients::{Clients, RegionClients};
 use super::error::{actions, lookup_error};
@@ -68,6 +69,12 @@ pub fn cluster_snapshot(cluster: &Cluster, requested: &str) -> EksCluster {
         public_access_cidrs: vpc
             .map(|v| v.public_access_cidrs().to_vec())
             .unwrap_or_default(),
+        authentication_mode: cluster
+            .access_config()
+            .and_then(|access| access.authentication_mode())
+            .map(|mode| AuthenticationMode::from_aws(mode.as_str())),
+        access_entries: None,
+        aws_auth: None,
     }
 }
 
@@ -125,6 +132,18 @@ mod tests {
         assert!(snapshot.endpoint_private_access && snapshot.endpoint_public_access);
         assert_eq!(snapshot.public_access_cidrs, ["0.0.0.0/0"]);
         assert_eq!(snapshot.version.as_deref(), Some("1.33"));
+        assert_eq!(snapshot.authentication_mode, None);
+        let with_mode = Cluster::builder()
+            .access_config(
+                aws_sdk_eks::types::AccessConfigResponse::builder()
+                    .authentication_mode(aws_sdk_eks::types::AuthenticationMode::ApiAndConfigMap)
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            cluster_snapshot(&with_mode, "prod").authentication_mode,
+            Some(AuthenticationMode::ApiAndConfigMap)
+        );
     }
 
     #[test]

@@ -11,6 +11,9 @@ use hipaa_controls::aws::LookupError;
 /// The IAM actions the collectors call, exactly as `docs/aws-iam.md` grants them.
 pub mod actions {
     pub const EKS_DESCRIBE_CLUSTER: &str = "eks:DescribeCluster";
+    pub const EKS_LIST_ACCESS_ENTRIES: &str = "eks:ListAccessEntries";
+    pub const EKS_DESCRIBE_ACCESS_ENTRY: &str = "eks:DescribeAccessEntry";
+    pub const EKS_LIST_ASSOCIATED_ACCESS_POLICIES: &str = "eks:ListAssociatedAccessPolicies";
     pub const ECR_DESCRIBE_REPOSITORIES: &str = "ecr:DescribeRepositories";
     pub const ECR_GET_REGISTRY_SCANNING_CONFIGURATION: &str =
         "ecr:GetRegistryScanningConfiguration";
@@ -23,6 +26,9 @@ pub mod actions {
     /// Every action, in the order the IAM document lists them.
     pub const ALL: &[&str] = &[
         EKS_DESCRIBE_CLUSTER,
+        EKS_LIST_ACCESS_ENTRIES,
+        EKS_DESCRIBE_ACCESS_ENTRY,
+        EKS_LIST_ASSOCIATED_ACCESS_POLICIES,
         ECR_DESCRIBE_REPOSITORIES,
         ECR_GET_REGISTRY_SCANNING_CONFIGURATION,
         ECR_DESCRIBE_IMAGE_SCAN_FINDINGS,

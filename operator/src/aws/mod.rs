@@ -2,10 +2,12 @@
 //! links. The reconcile asks it for a snapshot only when the policy has `spec.aws`; without one
 //! (or with [`NoAws`]) the AWS controls report NotEvaluated. The real provider,
 //! [`AwsCollector`], links a policy to its resources ([`link`]), looks them up with one module
-//! per service ([`eks`], [`ecr`], [`secrets`], [`kms`]) and caches the result per policy
+//! per service ([`eks`] with [`access_entries`] and [`aws_auth`], [`ecr`], [`secrets`], [`kms`]) and caches the result per policy
 //! ([`cache`], [`assemble`]).
 
+pub mod access_entries;
 pub mod assemble;
+pub mod aws_auth;
 pub mod cache;
 pub mod call_metrics;
 pub mod clients;

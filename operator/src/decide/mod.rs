@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hipaa_controls::aws::{AwsSnapshot, evaluate_aws_resources};
+use hipaa_controls::aws::{AwsSnapshot, eks_access_status, evaluate_aws_resources};
 use hipaa_controls::context::ClusterContext;
 use hipaa_controls::duration::parse_duration;
 use hipaa_controls::engine::{Evaluation, Mode, evaluate};
@@ -177,6 +177,7 @@ pub fn audit_reusing(input: AuditInput<'_>, reuse: Option<Reuse<'_>>) -> Audit {
     if policy.spec.aws.is_some() && input.aws.is_none() {
         explain_missing_snapshot(&mut status);
     }
+    status.eks_access = input.aws.and_then(eks_access_status);
     let summary = status.summary.clone().unwrap_or_default();
     status.conditions = conditions::settle(
         &conditions::evaluated(&summary, input.observation.scope.len()),

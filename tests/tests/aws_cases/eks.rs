@@ -1,19 +1,35 @@
 //! EKS: DescribeCluster mapped and judged: a customer key for secrets, audit logging, endpoint
-//! access and version.
+//! access, version and authentication mode (moto 5.2.5 reports no `accessConfig`: the fault
+//! proxy adds it; cluster administrators are in `eks_access.rs`).
 
 use aws_sdk_eks::types::LogType;
 use chrono::Utc;
 use hipaa_crds::ControlResult;
 use hipaa_testkit::moto;
 
+use hipaa_operator::aws::AwsCollector;
+
 use crate::aws_support::*;
 
-const EKS_CONTROLS: [&str; 4] = [
+const EKS_CONTROLS: [&str; 6] = [
     "HIPAA-EKS-SECRETS-KMS",
     "HIPAA-EKS-AUDIT-LOGGING",
     "HIPAA-EKS-ENDPOINT",
     "HIPAA-EKS-VERSION",
+    "HIPAA-EKS-ACCESS-ADMIN",
+    "HIPAA-EKS-AUTH-MODE",
 ];
+
+/// A collector whose proxy reports `mode` as the cluster's authentication mode, and no entries.
+async fn collector_with_mode(cluster: &str, mode: &str) -> (FaultProxy, AwsCollector) {
+    let (proxy, collector) = proxied_collector().await;
+    proxy.serve_eks_access(EksAccess {
+        cluster: cluster.to_string(),
+        mode: mode.to_string(),
+        entries: Vec::new(),
+    });
+    (proxy, collector)
+}
 
 #[tokio::test]
 async fn a_cluster_encrypting_secrets_with_a_customer_key_passes_every_eks_control() {
@@ -22,7 +38,7 @@ async fn a_cluster_encrypting_secrets_with_a_customer_key_passes_every_eks_contr
     let (key_id, key_arn) = seed.key(true).await;
     let name = unique("eks-good");
     seed.cluster(&name, ClusterSpec::hardened(&key_arn)).await;
-    let collector = collector(moto.endpoint()).await;
+    let (_proxy, collector) = collector_with_mode(&name, "API").await;
     let policy = policy(&format!("{{region: {REGION}, eksClusterName: {name}}}"), "");
     let audit = collect_and_audit(&collector, &policy, &observation(vec![]), Utc::now()).await;
     for id in EKS_CONTROLS.into_iter().chain(["HIPAA-KMS-ROTATION"]) {
@@ -65,9 +81,22 @@ async fn a_cluster_without_encryption_full_logging_or_a_private_endpoint_fails_e
         },
     )
     .await;
-    let collector = collector(moto.endpoint()).await;
+    let (_proxy, collector) = collector_with_mode(&name, "CONFIG_MAP").await;
     let policy = policy(&format!("{{region: {REGION}, eksClusterName: {name}}}"), "");
     let audit = collect_and_audit(&collector, &policy, &observation(vec![]), Utc::now()).await;
+    assert_eq!(
+        failures(&audit, "HIPAA-EKS-AUTH-MODE"),
+        [format!(
+            "EKS cluster {name} authenticates only through the aws-auth ConfigMap (CONFIG_MAP), not through access entries"
+        )]
+    );
+    // CONFIG_MAP: administrators are in aws-auth, which a collector without a Kubernetes
+    // client cannot read.
+    let admin_errors = errors(&audit, "HIPAA-EKS-ACCESS-ADMIN");
+    assert!(
+        admin_errors.len() == 1 && admin_errors[0].contains("NoKubernetesClient"),
+        "{admin_errors:?}"
+    );
     assert_eq!(
         failures(&audit, "HIPAA-EKS-SECRETS-KMS"),
         [format!(
@@ -101,7 +130,7 @@ async fn a_cluster_without_encryption_full_logging_or_a_private_endpoint_fails_e
     assert_eq!(cluster.result, ControlResult::Fail);
     assert_eq!(cluster.failed_controls, EKS_CONTROLS);
     let summary = audit.status.summary.as_ref().unwrap();
-    assert_eq!(summary.violations, 4, "{summary:?}");
+    assert_eq!(summary.violations, 5, "{summary:?}");
     assert!(summary.score < 100);
 }
 

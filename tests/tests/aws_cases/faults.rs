@@ -95,6 +95,8 @@ async fn access_denied_on_the_cluster_errors_every_eks_control_and_is_retried_af
         "HIPAA-EKS-AUDIT-LOGGING",
         "HIPAA-EKS-ENDPOINT",
         "HIPAA-EKS-VERSION",
+        "HIPAA-EKS-ACCESS-ADMIN",
+        "HIPAA-EKS-AUTH-MODE",
     ] {
         assert_eq!(result(&audit, id), ControlResult::Error, "{id}");
         let [message] = errors(&audit, id).try_into().unwrap();

@@ -3,6 +3,7 @@
 mod calls;
 mod ecr;
 mod eks;
+mod eks_access;
 mod faults;
 mod late_integration;
 mod operator;

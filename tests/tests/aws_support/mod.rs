@@ -3,6 +3,7 @@
 //! into the policy's status, findings by control, and its summary.
 #![allow(dead_code)]
 
+pub mod eks_access;
 pub mod proxy;
 pub mod seed;
 
@@ -19,6 +20,7 @@ use hipaa_operator::decide::{Audit, AuditInput, audit};
 use hipaa_operator::observe::{Cached, Observation};
 use hipaa_testkit::moto;
 
+pub use eks_access::{EksAccess, Entry};
 pub use proxy::{FaultKind, FaultProxy};
 pub use seed::{ACCOUNT, ClusterSpec, REGION, RepositorySpec, Seed, unique};
 

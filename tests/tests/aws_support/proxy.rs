@@ -1,7 +1,8 @@
 //! A fault-injecting HTTP proxy on loopback in front of moto: it records every AWS call (service,
 //! operation and the resource it names), answers chosen calls N times with AccessDenied or
-//! Throttling errors in the service's own protocol, and can make KMS report a key as
-//! AWS-managed (moto only knows customer-managed keys). Everything else passes through.
+//! Throttling errors in the service's own protocol, can make KMS report a key as AWS-managed
+//! (moto only knows customer-managed keys), and serves the EKS authentication mode and access
+//! entries moto lacks ([`super::eks_access`]). Everything else passes through.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,6 +18,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+
+use super::eks_access::{self, EksAccess};
 
 /// One AWS call seen by the proxy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +51,7 @@ struct State {
     calls: Vec<Call>,
     faults: Vec<Fault>,
     aws_managed_keys: Vec<String>,
+    eks_access: Vec<EksAccess>,
 }
 
 /// The running proxy; it stops when dropped.
@@ -108,6 +112,15 @@ impl FaultProxy {
         self.lock().aws_managed_keys.push(key_id.to_string());
     }
 
+    /// Serves `access` (authentication mode and access entries) for its cluster.
+    pub fn serve_eks_access(&self, access: EksAccess) {
+        let mut state = self.lock();
+        state
+            .eks_access
+            .retain(|known| known.cluster != access.cluster);
+        state.eks_access.push(access);
+    }
+
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
@@ -161,6 +174,20 @@ async fn handle(
     if let Some(kind) = fault {
         return Ok(error_response(&call, kind));
     }
+    let served = eks_access::route(parts.uri.path()).and_then(|(operation, cluster, principal)| {
+        let state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let access = state.eks_access.iter().find(|a| a.cluster == cluster)?;
+        let query = parts.uri.query().unwrap_or_default();
+        Some(eks_access::answer(
+            access,
+            operation,
+            principal.as_deref(),
+            query,
+        ))
+    });
+    if let Some((status, body)) = served {
+        return Ok(eks_access::response(status, &body));
+    }
     let uri = parts
         .uri
         .path_and_query()
@@ -188,6 +215,18 @@ async fn handle(
             .aws_managed_keys
             .clone();
         bytes = report_aws_managed(bytes, &keys);
+    }
+    if call.operation == "DescribeCluster" {
+        let mode = state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .eks_access
+            .iter()
+            .find(|a| a.cluster == call.resource)
+            .map(|a| a.mode.clone());
+        if let Some(mode) = mode {
+            bytes = eks_access::with_mode(bytes, &mode);
+        }
     }
     let mut response = Response::new(Full::new(bytes));
     *response.status_mut() = status;
@@ -256,10 +295,13 @@ fn describe_call(parts: &hyper::http::request::Parts, body: &Bytes) -> Call {
             };
             (operation.to_string(), resource)
         }
-        // EKS is REST: GET /clusters/<name>.
+        // EKS is REST: GET /clusters/<name>, /clusters/<name>/access-entries[/<arn>[/...]].
         None => match parts.uri.path().strip_prefix("/clusters/") {
             Some(name) if parts.method == hyper::Method::GET && !name.contains('/') => {
                 ("DescribeCluster".to_string(), name.to_string())
+            }
+            Some(_) if eks_access::route(parts.uri.path()).is_some() => {
+                eks_access::described(parts.uri.path())
             }
             _ => (
                 format!("{} {}", parts.method, parts.uri.path()),
