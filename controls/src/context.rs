@@ -14,6 +14,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
 
 use crate::access::{AccessEvidence, RbacSet};
+use crate::json::{api_version_and_kind, typed};
 
 /// The annotation that marks the default StorageClass.
 pub const DEFAULT_STORAGE_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
@@ -95,22 +96,6 @@ impl ContextObjects {
         }
         Ok(true)
     }
-}
-
-/// The `apiVersion` and `kind` of an object in its JSON form ("" when absent).
-pub(crate) fn api_version_and_kind(value: &serde_json::Value) -> (&str, &str) {
-    let field = |name: &str| value.get(name).and_then(serde_json::Value::as_str);
-    (
-        field("apiVersion").unwrap_or(""),
-        field("kind").unwrap_or(""),
-    )
-}
-
-/// An object of a context kind from its JSON form, shared.
-pub(crate) fn typed<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
-) -> Result<Arc<T>, serde_json::Error> {
-    serde_json::from_value(value).map(Arc::new)
 }
 
 /// Indexed cluster state. Cheap to clone (everything is behind `Arc`).

@@ -11,6 +11,7 @@ pub mod context;
 pub mod duration;
 pub mod engine;
 pub mod image_ref;
+mod json;
 mod k8s;
 pub mod model;
 pub mod object;

@@ -133,7 +133,7 @@ pub fn validate_policy(spec: &HipaaPolicySpec) -> Result<(), Vec<PolicyError>> {
             }
         }
         for entry in p.allowed_subjects.iter().flatten() {
-            if let Err(message) = crate::access::allow::parse_allowed_subject(entry) {
+            if let Err(message) = parse_allowed_subject(entry) {
                 invalid(format!("{}: {message}", params::ALLOWED_SUBJECTS));
             }
         }
@@ -252,5 +252,29 @@ pub fn validate_policy_change(
         Ok(())
     } else {
         Err(errors)
+    }
+}
+
+/// The subject kind and the pattern of one `allowedSubjects` entry, or why it is not one.
+pub fn parse_allowed_subject(entry: &str) -> Result<(&str, &str), String> {
+    let Some((kind, pattern)) = entry.split_once(':') else {
+        return Err(format!(
+            "{entry:?} must look like User:NAME, Group:NAME or ServiceAccount:NAMESPACE:NAME"
+        ));
+    };
+    if pattern.is_empty() || pattern.contains(char::is_whitespace) {
+        return Err(format!(
+            "{entry:?} needs a name without spaces after {kind}:"
+        ));
+    }
+    match kind {
+        "User" | "Group" => Ok((kind, pattern)),
+        "ServiceAccount" if pattern.split(':').count() == 2 => Ok((kind, pattern)),
+        "ServiceAccount" => Err(format!(
+            "{entry:?}: a ServiceAccount is named ServiceAccount:NAMESPACE:NAME"
+        )),
+        other => Err(format!(
+            "{entry:?}: unknown subject kind {other:?} (User, Group or ServiceAccount)"
+        )),
     }
 }

@@ -5,30 +5,7 @@
 use super::subject::Subject;
 use crate::catalog::DEFAULT_ALLOWED_SUBJECTS;
 use crate::policy::{Parameters, glob_matches};
-
-/// The subject kind and the pattern of one `allowedSubjects` entry, or why it is not one.
-pub fn parse_allowed_subject(entry: &str) -> Result<(&str, &str), String> {
-    let Some((kind, pattern)) = entry.split_once(':') else {
-        return Err(format!(
-            "{entry:?} must look like User:NAME, Group:NAME or ServiceAccount:NAMESPACE:NAME"
-        ));
-    };
-    if pattern.is_empty() || pattern.contains(char::is_whitespace) {
-        return Err(format!(
-            "{entry:?} needs a name without spaces after {kind}:"
-        ));
-    }
-    match kind {
-        "User" | "Group" => Ok((kind, pattern)),
-        "ServiceAccount" if pattern.split(':').count() == 2 => Ok((kind, pattern)),
-        "ServiceAccount" => Err(format!(
-            "{entry:?}: a ServiceAccount is named ServiceAccount:NAMESPACE:NAME"
-        )),
-        other => Err(format!(
-            "{entry:?}: unknown subject kind {other:?} (User, Group or ServiceAccount)"
-        )),
-    }
-}
+pub use crate::validate::parse_allowed_subject;
 
 /// Whether one list allows `subject`. Entries that do not parse allow nothing (the policy's
 /// validation reports them).

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 
 use super::model::{AccessModel, RbacObjects};
-use crate::context::{api_version_and_kind, typed};
+use crate::json::{api_version_and_kind, typed};
 
 /// Roles, ClusterRoles, their bindings and the ServiceAccounts, shared with a cache by `Arc`.
 #[derive(Clone, Debug, Default)]
