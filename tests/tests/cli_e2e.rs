@@ -129,10 +129,16 @@ fn helm_template_of_the_chart_scans_with_only_explained_findings() {
         "the context is complete: {}",
         out.stdout
     );
-    // Every finding of the chart names its line in the rendered stream (after the Namespace).
+    // Every finding of the chart names its line in the rendered stream (after the Namespace);
+    // the access review of the namespace names the Namespace the test put first.
     for finding in document["findings"].as_array().unwrap() {
         assert_eq!(finding["file"], "<stdin>");
-        assert!(finding["line"].as_u64().unwrap() > 6);
+        let line = finding["line"].as_u64().unwrap();
+        if finding["kind"] == "Namespace" {
+            assert!(line <= 6, "{finding}");
+        } else {
+            assert!(line > 6, "{finding}");
+        }
     }
     // Where the chart is installed, no HipaaPolicy selects its namespace: it scans clean.
     let policy = "apiVersion: hipaaguard.io/v1alpha1\nkind: HipaaPolicy\nmetadata: {name: phi}\nspec:\n  namespaceSelector: {matchLabels: {hipaaguard.io/phi: \"true\"}}\n";
