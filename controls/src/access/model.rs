@@ -3,14 +3,17 @@
 //! from the cached RBAC objects; asked per namespace ([`AccessModel::grants_in`]) or per request
 //! ([`AccessModel::allows`], what a SubjectAccessReview answers).
 
-use std::collections::HashMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 
 use super::aggregate::{ClusterRoles, SourcedRule};
-use super::grant::{BoundRole, Grant, ObjectRef, Problem, ResolvedRole, RoleKey, RuleGrant};
+use super::grant::{
+    BoundRole, Grant, ObjectRef, Problem, ResolvedRole, RoleKey, RuleGrant, RuleRef,
+};
 use super::probes::{Access, PROBES, Probe};
 use super::rules::rule_grants;
 use super::subject::Identity;
@@ -162,6 +165,34 @@ impl AccessModel {
             .collect();
         grants.sort();
         grants
+    }
+
+    /// Each subject's accesses in `namespace`, with one path that grants it (the least by its
+    /// text when several do): what [`Self::grants_in`] says by subject and access, without a row
+    /// per rule, so cheap enough to compare two states of RBAC namespace by namespace.
+    pub fn accesses_in(&self, namespace: &str) -> BTreeMap<(Subject, Access), String> {
+        let mut found: BTreeMap<(Subject, Access), String> = BTreeMap::new();
+        for bound in self.bindings_in(namespace) {
+            for grant in bound.rule_grants() {
+                let rule = RuleRef {
+                    rule: grant.rule,
+                    aggregated_from: grant.aggregated_from.clone(),
+                };
+                let path = format!("{} → {}, {rule}", bound.binding, bound.role);
+                for subject in &bound.subjects {
+                    match found.entry((subject.clone(), grant.access)) {
+                        Entry::Vacant(entry) => {
+                            entry.insert(path.clone());
+                        }
+                        Entry::Occupied(mut entry) if path < *entry.get() => {
+                            entry.insert(path.clone());
+                        }
+                        Entry::Occupied(_) => {}
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// The grants of `accesses` in `namespace` to the subjects `keep` selects, sorted as

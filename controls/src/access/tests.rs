@@ -212,3 +212,35 @@ fn no_rbac_objects_no_access() {
     assert!(model.problems_in("billing").is_empty());
     assert_eq!(model.binding_count(), 0);
 }
+
+#[test]
+fn accesses_in_is_grants_in_by_subject_and_access() {
+    let fixture = fixture();
+    let model = model(&fixture);
+    for namespace in ["billing", "claims", "scratch"] {
+        let grants = model.grants_in(namespace);
+        let accesses = model.accesses_in(namespace);
+        let keys: std::collections::BTreeSet<(Subject, Access)> = grants
+            .iter()
+            .map(|g| (g.subject.clone(), g.access))
+            .collect();
+        assert_eq!(
+            accesses
+                .keys()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>(),
+            keys,
+            "{namespace}"
+        );
+        for ((subject, access), path) in &accesses {
+            let least = grants
+                .iter()
+                .filter(|g| &g.subject == subject && g.access == *access)
+                .map(Grant::path)
+                .min()
+                .unwrap();
+            assert_eq!(path, &least, "{namespace} {subject} {access}");
+        }
+    }
+    assert!(!model.accesses_in("billing").is_empty());
+}
