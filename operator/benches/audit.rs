@@ -14,6 +14,7 @@ use chrono::Utc;
 use hipaa_crds::HipaaPolicy;
 use hipaa_operator::decide::{AuditInput, audit};
 use hipaa_operator::observe::judged::CompactWriters;
+use hipaa_operator::observe::rbac::RbacCaches;
 use hipaa_operator::observe::stores::Stores;
 use hipaa_operator::observe::{Inventory, Observation, observe};
 use kube::runtime::reflector::store::Writer;
@@ -76,6 +77,13 @@ impl Writers {
             autoscalers: Writer::default().as_reader(),
             judged: self.judged.readers(),
             backup_schedules: Default::default(),
+            rbac: RbacCaches::detached(
+                Writer::default().as_reader(),
+                Writer::default().as_reader(),
+                Writer::default().as_reader(),
+                Writer::default().as_reader(),
+                Writer::default().as_reader(),
+            ),
         }
     }
 }

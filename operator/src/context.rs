@@ -12,6 +12,7 @@ use kube::{Client, ResourceExt};
 use tokio::sync::{OwnedMutexGuard, broadcast};
 
 use crate::aws::AwsSnapshots;
+use crate::decide::access_events::AccessBaseline;
 use crate::decide::events::ReportedViolations;
 use crate::decide::reuse::EvaluationCache;
 use crate::metrics::Metrics;
@@ -42,6 +43,8 @@ pub struct PolicyMemory {
     pub failures: u32,
     /// The evaluations of the last audit, reused for unchanged objects.
     pub evaluations: EvaluationCache,
+    /// The accesses in the policy's namespaces at its last audit, for access Events.
+    pub access: AccessBaseline,
 }
 
 impl PolicyMemory {

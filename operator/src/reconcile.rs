@@ -1,5 +1,6 @@
-//! One reconcile of one HipaaPolicy: observe the caches, decide the status (pure), then write
-//! what changed — the status patch, Events, metrics — and say when to audit again. Transient
+//! One reconcile of one HipaaPolicy: observe the caches, decide the status and the access Events
+//! (pure), then write what changed — the status patch, Events, metrics — and say when to audit
+//! again. Transient
 //! failures back off exponentially per policy, with jitter; an invalid spec, or a policy deleted
 //! while it was audited, waits for a change.
 
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use hipaa_controls::policy::EffectivePolicy;
 use hipaa_crds::HipaaPolicy;
 use kube::runtime::controller::Action;
 use kube::{Api, Resource, ResourceExt};
@@ -98,6 +100,7 @@ async fn reconcile_inner(
     // Decide: CPU-bound (a large scope takes a good part of a second when nothing can be
     // reused), so off the runtime's worker threads.
     let mut cache = std::mem::take(&mut memory.evaluations);
+    let mut access = std::mem::take(&mut memory.access);
     let decided = {
         let (policy, previous) = (policy.clone(), previous.clone());
         tokio::task::spawn_blocking(move || {
@@ -116,15 +119,29 @@ async fn reconcile_inner(
                     cache: &mut cache,
                 }),
             );
-            (audit, observation, cache)
+            // Access Events compare the namespaces' grants with the last audit's, only when
+            // RBAC or the scope moved.
+            let access_events = if audit.is_evaluated() {
+                access.advance(
+                    &inventory.access,
+                    inventory.access_version,
+                    &observation.scope,
+                    &EffectivePolicy::of_policy(&policy),
+                )
+            } else {
+                Vec::new()
+            };
+            (audit, observation, cache, access, access_events)
         })
         .await
     };
-    let (audit, observation, cache) = decided.map_err(|source| ReconcileError::Audit {
-        name: name.clone(),
-        source,
-    })?;
+    let (audit, observation, cache, access, access_events) =
+        decided.map_err(|source| ReconcileError::Audit {
+            name: name.clone(),
+            source,
+        })?;
     memory.evaluations = cache;
+    memory.access = access;
     let write = decide_write(previous.as_ref(), &audit.status, audit.interval, now);
     tracing::debug!(
         namespaces = observation.scope.len(),
@@ -170,6 +187,12 @@ async fn reconcile_inner(
         let reference = policy.object_ref(&());
         for planned in policy_events(previous.as_ref(), &audit.status, &policy.spec.exceptions) {
             ctx.events.publish_policy_event(&reference, &planned).await;
+        }
+    }
+    if !access_events.is_empty() {
+        let reference = policy.object_ref(&());
+        for planned in &access_events {
+            ctx.events.publish_access_event(&reference, planned).await;
         }
     }
     let reported = report_new_violations(

@@ -166,6 +166,13 @@ impl AccessModel {
         grants
     }
 
+    /// Each subject's accesses in `namespace`, with the least path that grants each (see
+    /// [`Self::first_paths`]): what [`Self::grants_in`] says by subject and access, cheap enough to
+    /// compare two states of RBAC namespace by namespace (the operator's access Events).
+    pub fn accesses_in(&self, namespace: &str) -> BTreeMap<(Subject, Access), String> {
+        self.first_paths(namespace, &Access::ALL, |_| true)
+    }
+
     /// For each subject `keep` selects and each of `accesses` it has in `namespace`, the path of
     /// the least grant (by binding, role and rule: the same whatever order the caches list the
     /// objects in). What the access controls report: one line per subject and access, built

@@ -256,6 +256,7 @@ fn first_paths_name_each_subject_and_access_once_with_its_least_path() {
                 .unwrap();
             assert_eq!(path, &least.path(), "{namespace} {key:?}");
         }
+        assert_eq!(model.accesses_in(namespace), first, "{namespace}");
         // `keep` leaves subjects out entirely.
         let none = model.first_paths(namespace, &Access::ALL, |_| false);
         assert!(none.is_empty());

@@ -3,6 +3,7 @@
 //! one) through the AWS controls, and the tally turns the findings into counts, per-control
 //! results, the bounded violation list and exception states. Nothing here touches a client.
 
+pub mod access_events;
 pub mod conditions;
 pub mod event_budget;
 pub mod events;

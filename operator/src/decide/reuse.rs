@@ -10,13 +10,18 @@
 //! Invalidation: a new policy uid or generation, a changed cluster-wide context (StorageClasses,
 //! backup schedules) or an exception expiring clears everything; a changed namespace context
 //! (the Namespace with its labels, its NetworkPolicies, PVCs, HorizontalPodAutoscalers) clears
-//! that namespace; a namespace that left the scope is dropped.
+//! that namespace; a namespace that left the scope is dropped. A change of access (any RBAC
+//! object or ServiceAccount, or whether they could be read) re-judges every Namespace object (the
+//! access controls judge namespaces) and, when the policy applies HIPAA-K8S-SA-TOKEN, which reads
+//! the rights of the pods' ServiceAccounts, clears everything.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use hipaa_controls::catalog::ids;
 use hipaa_controls::context::ClusterContext;
+use hipaa_controls::object::ObjectKind;
 use hipaa_controls::policy::EffectivePolicy;
 use hipaa_controls::tally::{ResourceEvaluation, TallyPart};
 use hipaa_crds::MAX_STATUS_VIOLATIONS;
@@ -59,6 +64,8 @@ impl Group {
 pub struct EvaluationCache {
     policy: Option<PolicyVersion>,
     global: u64,
+    /// The access version the evaluations were made under.
+    access: u64,
     /// The first exception expiry after the evaluations were made.
     valid_until: Option<DateTime<Utc>>,
     groups: HashMap<String, Group>,
@@ -98,14 +105,20 @@ impl EvaluationCache {
     /// in [`EvaluationCache::parts`].
     pub fn evaluate(&mut self, input: ReuseInput<'_>) -> (Vec<Arc<ResourceEvaluation>>, usize) {
         let expired = self.valid_until.is_some_and(|until| input.now >= until);
+        let access_moved = self.access != input.fingerprints.access;
+        let workloads_read_access = input.policy.setting(ids::K8S_SA_TOKEN).is_some();
         if expired
             || self.policy.as_ref() != Some(input.version)
             || self.global != input.fingerprints.global
+            || (access_moved && workloads_read_access)
         {
             self.groups.clear();
             self.policy = Some(input.version.clone());
             self.global = input.fingerprints.global;
         }
+        self.access = input.fingerprints.access;
+        // Only the Namespaces read access now: keep everything else.
+        let stale_namespaces = access_moved && !self.groups.is_empty();
         let (order, grouped) = group_by_namespace(input.objects);
         let mut previous = std::mem::take(&mut self.groups);
         let mut slots: Vec<Vec<Option<Arc<ResourceEvaluation>>>> = Vec::with_capacity(order.len());
@@ -117,7 +130,7 @@ impl EvaluationCache {
             let context = input.fingerprints.namespace(namespace);
             let old = previous.remove(*namespace);
             let old = match old {
-                Some(group) if group.is_unchanged(context, objects) => {
+                Some(group) if !stale_namespaces && group.is_unchanged(context, objects) => {
                     reused += objects.len();
                     slots.push(Vec::new());
                     kept.push(Some(group));
@@ -132,6 +145,9 @@ impl EvaluationCache {
                 .map(|g| {
                     g.members
                         .into_iter()
+                        .filter(|(object, _)| {
+                            !(stale_namespaces && object.kind() == ObjectKind::Namespace)
+                        })
                         // The kept versions are alive until here, so no object observed now
                         // can have the address of a different version.
                         .map(|(object, evaluation)| (object.address(), evaluation))

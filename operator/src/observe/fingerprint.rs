@@ -1,6 +1,7 @@
 //! Fingerprints of the context an evaluation reads besides the object: per namespace (the
-//! Namespace, its NetworkPolicies, PVCs and HorizontalPodAutoscalers) and cluster-wide
-//! (StorageClasses, backup schedules).
+//! Namespace, its NetworkPolicies, PVCs and HorizontalPodAutoscalers), cluster-wide
+//! (StorageClasses, backup schedules) and access (the RBAC objects and ServiceAccounts the access
+//! model is built from, and whether they could be read), which only the access controls read.
 //! Equal fingerprints mean an object's verdict cannot have changed through its context, which
 //! lets an audit reuse the evaluations of unchanged objects.
 //!
@@ -20,6 +21,9 @@ use super::Inventory;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContextFingerprints {
     pub global: u64,
+    /// The version of the access evidence ([`Inventory::access_version`]): the Namespaces'
+    /// access controls and HIPAA-K8S-SA-TOKEN read it, nothing else does.
+    pub access: u64,
     namespaces: HashMap<String, u64>,
 }
 
@@ -105,6 +109,7 @@ impl Inventory {
         schedules.hash(&mut hasher);
         ContextFingerprints {
             global: hasher.finish(),
+            access: self.access_version,
             namespaces,
         }
     }

@@ -2,12 +2,14 @@
 //! cached), then select what one policy governs ([`Observation`]). Both steps are plain
 //! functions over cached objects, so benchmarks and tests build them without a cluster.
 
+pub mod access;
 pub mod cache;
 pub mod compact;
 pub mod fingerprint;
 pub mod judged;
 pub mod manifest;
 pub mod pod_facts;
+pub mod rbac;
 pub mod stores;
 pub mod triggers;
 pub mod velero;
@@ -15,6 +17,7 @@ pub mod velero;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use hipaa_controls::access::AccessEvidence;
 use hipaa_controls::context::{ClusterContext, Completeness, ContextObjects};
 use hipaa_controls::model::ResourceRef;
 use hipaa_controls::object::{Object, ObjectKind};
@@ -34,6 +37,12 @@ pub struct Inventory {
     pub context: ContextObjects,
     /// Workloads, Services and Ingresses, compact.
     pub objects: Vec<Arc<Compact>>,
+    /// What the access controls know (the model of `context.rbac`, or why it is not known);
+    /// NotObserved until [`Inventory::observe_rbac`] or the caches set it.
+    pub access: AccessEvidence,
+    /// Identifies `access` and the RBAC it was built from: the incremental audit re-judges what
+    /// reads access when it moves.
+    pub access_version: u64,
 }
 
 impl Inventory {
@@ -60,14 +69,30 @@ impl Inventory {
                         .collect()
                 })
                 .unwrap_or_default(),
-            rbac: Default::default(),
+            rbac: stores.rbac.set(),
         };
-        Inventory { context, objects }
+        let (access, access_version) = stores.rbac.evidence(&context.rbac);
+        Inventory {
+            context,
+            objects,
+            access,
+            access_version,
+        }
+    }
+
+    /// Marks `context.rbac` as the whole of the cluster's RBAC (as manifests give it to tests and
+    /// benchmarks): the access controls judge from its model.
+    pub fn observe_rbac(&mut self) {
+        let readable = Ok(());
+        self.access_version = access::rbac_version(&self.context.rbac, &readable);
+        self.access = AccessEvidence::of(&self.context.rbac);
     }
 
     /// The cluster state every decision reads besides the object itself.
     pub fn cluster_context(&self) -> ClusterContext {
-        ClusterContext::from_objects(&self.context, Completeness::default())
+        let mut context = ClusterContext::from_objects(&self.context, Completeness::default());
+        context.set_access(self.access.clone());
+        context
     }
 }
 

@@ -1,8 +1,8 @@
 //! The watch caches: one per kind the audit reads, trimmed of what no control needs
 //! (managedFields, the last-applied annotation), with controlled Pods, ReplicaSets and Jobs left
 //! out (their owner is judged instead, as the kind table says). The context kinds (Namespaces,
-//! NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers) are kube reflector stores of
-//! structs; the judged
+//! NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers, and the RBAC kinds of
+//! [`super::rbac`]) are kube reflector stores of structs; the judged
 //! workloads, Services and Ingresses are [`CompactStore`]s, one per kind the table keeps compact.
 //! Every change is announced as a [`Change`] so that the controller re-queues the policies it
 //! concerns.
@@ -32,6 +32,7 @@ use tokio::task::JoinHandle;
 use super::cache::CompactWriter;
 use super::compact::CompactResource;
 use super::judged::{self, CompactVisitor, JudgedStores};
+use super::rbac::RbacCaches;
 use super::triggers::Change;
 use super::velero;
 
@@ -48,6 +49,8 @@ pub struct Stores {
     pub autoscalers: Store<HorizontalPodAutoscaler>,
     /// Velero `Schedule`s: set when the Velero CRD is installed, at start or found since.
     pub backup_schedules: Arc<OnceLock<Store<DynamicObject>>>,
+    /// Roles, ClusterRoles, their bindings and ServiceAccounts, for the access controls.
+    pub rbac: RbacCaches,
 }
 
 /// The running reflectors.
@@ -130,6 +133,7 @@ impl Reflectors {
                 &mut spawn,
             ),
             backup_schedules: Arc::new(OnceLock::new()),
+            rbac: RbacCaches::start(client, &changes, &mut spawn),
         };
         match velero {
             Some(resource) => {
@@ -151,7 +155,8 @@ impl Reflectors {
         }
     }
 
-    /// Resolves once every cache holds a complete initial list.
+    /// Resolves once every cache holds a complete initial list, and the RBAC caches have listed
+    /// or been refused (for at most [`RBAC_SETTLE_TIMEOUT`]: they never hold up the others).
     pub async fn wait_until_synced(&self, synced: Arc<AtomicBool>) -> Result<(), CacheStopped> {
         let s = &self.stores;
         let typed = async {
@@ -176,10 +181,15 @@ impl Reflectors {
                 .map_err(|_| CacheStopped)
         };
         futures::try_join!(typed, compact)?;
+        s.rbac.wait_settled(RBAC_SETTLE_TIMEOUT).await;
         synced.store(true, Ordering::Release);
         Ok(())
     }
 }
+
+/// How long the start waits for the RBAC caches after the others synced; an operator refused
+/// RBAC (403) does not wait, one whose RBAC lists hang audits with the access controls in Error.
+pub const RBAC_SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A watch cache stopped before its first complete list.
 #[derive(Debug, thiserror::Error)]

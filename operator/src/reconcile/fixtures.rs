@@ -27,6 +27,7 @@ use crate::aws::NoAws;
 use crate::context::{Context, ControllerSettings};
 use crate::metrics::Metrics;
 use crate::observe::judged::CompactWriters;
+use crate::observe::rbac::RbacCaches;
 use crate::observe::stores::Stores;
 use crate::write::events::EventSink;
 
@@ -234,6 +235,13 @@ impl Cluster {
             storage_classes: reflector::store().0,
             autoscalers: reflector::store().0,
             backup_schedules: Arc::default(),
+            rbac: RbacCaches::detached(
+                reflector::store().0,
+                reflector::store().0,
+                reflector::store().0,
+                reflector::store().0,
+                reflector::store().0,
+            ),
         }
     }
 }

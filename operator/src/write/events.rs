@@ -1,5 +1,6 @@
-//! Publishing Events: on a HipaaPolicy (compliance changed, an exception expired or expires soon)
-//! and on an offending object (a new violation). Every Event passes the budget of
+//! Publishing Events: on a HipaaPolicy (compliance changed, an exception expired or expires soon,
+//! an access was granted or revoked in its namespaces) and on an offending object (a new
+//! violation). Every Event passes the budget of
 //! [`crate::decide::event_budget`]: violation Events an operator-wide token bucket, so that a
 //! cluster full of new violations cannot flood the API server, and every Event a bucket per object
 //! and topic, so that a flapping object or policy cannot either. Which violations to report, and
@@ -55,7 +56,26 @@ impl EventSink {
     /// of repeats gets no Event for it (its status still says where it stands), counted in
     /// `events_rate_limited`.
     pub async fn publish_policy_event(&self, policy: &ObjectReference, planned: &PlannedEvent) {
-        let key = repeat_key(policy, policy_topic(planned.reason));
+        self.publish_on_policy(policy, planned, policy_topic(planned.reason))
+            .await;
+    }
+
+    /// Publishes an access Event on a policy ([`crate::decide::access_events`]). Its repeats are
+    /// counted per note (one subject's access in one namespace), so that the Events of one audit
+    /// do not hold each other back, while one binding created and deleted over and over gets its
+    /// share of Events and then one per repeat interval.
+    pub async fn publish_access_event(&self, policy: &ObjectReference, planned: &PlannedEvent) {
+        self.publish_on_policy(policy, planned, &access_topic(planned))
+            .await;
+    }
+
+    async fn publish_on_policy(
+        &self,
+        policy: &ObjectReference,
+        planned: &PlannedEvent,
+        topic: &str,
+    ) {
+        let key = repeat_key(policy, topic);
         if let Err(held) = self.budget().try_repeat(&key, Instant::now()) {
             self.metrics.events_rate_limited(1);
             tracing::debug!(reason = planned.reason, ?held, "policy Event held back");
@@ -150,6 +170,22 @@ fn policy_topic(reason: &'static str) -> &'static str {
     }
 }
 
+/// The repeat topic of an access Event: the access it is about (its note up to the path), so
+/// that a grant and its revocation flapping share one bucket.
+fn access_topic(planned: &PlannedEvent) -> String {
+    let about = planned
+        .note
+        .split(" through ")
+        .next()
+        .unwrap_or_default()
+        .split(" (was granted")
+        .next()
+        .unwrap_or_default()
+        .replace(" can now ", " ")
+        .replace(" can no longer ", " ");
+    format!("access:{about}")
+}
+
 fn bounded_note(note: &str) -> String {
     if note.len() <= MAX_NOTE_BYTES {
         return note.to_string();
@@ -191,6 +227,26 @@ mod tests {
             repeat_key(&object("api", "u2"), "PRIVILEGED"),
             "a re-created object is another object"
         );
+    }
+
+    #[test]
+    fn a_grant_and_its_revocation_share_a_topic() {
+        let event = |note: &str| PlannedEvent {
+            warning: false,
+            reason: "AccessGranted",
+            note: note.to_owned(),
+        };
+        let granted = access_topic(&event(
+            "User mallory can now read-secrets in namespace billing through RoleBinding billing/r → Role billing/reader, rule 0",
+        ));
+        let revoked = access_topic(&event(
+            "User mallory can no longer read-secrets in namespace billing (was granted through RoleBinding billing/r → Role billing/reader, rule 0)",
+        ));
+        assert_eq!(
+            granted,
+            "access:User mallory read-secrets in namespace billing"
+        );
+        assert_eq!(granted, revoked);
     }
 
     #[test]

@@ -176,6 +176,7 @@ pub fn operator_registers(docs: &[Value], expected: &Expected) {
     let account = &operator["spec"]["template"]["spec"]["serviceAccountName"];
     assert_eq!(&binding["subjects"][0]["name"], account);
     operator_may_register(docs, &expected.release);
+    operator_reads_rbac(docs, &expected.release);
 
     // The Service the configuration calls, at the port the operator assumes (443).
     let service = object(docs, "Service", &expected.webhook());
@@ -285,10 +286,14 @@ fn ca_bundle_source(docs: &[Value], operator: &Value, expected: &Expected) {
 }
 
 /// (group, resource, resourceNames, verbs) of the operator's rules on webhook configurations
-/// and on RBAC.
+/// and on RBAC, but for listing and watching RBAC (the access model's caches, checked by
+/// [`operator_reads_rbac`]).
 fn registration_rules(role: &Value) -> BTreeSet<(String, String, Vec<String>, Vec<String>)> {
     let mut found = BTreeSet::new();
     for rule in role["rules"].as_array().cloned().unwrap_or_default() {
+        if strings(&rule["verbs"]) == ["list", "watch"] {
+            continue;
+        }
         for group in strings(&rule["apiGroups"]) {
             if group != "admissionregistration.k8s.io" && group != "rbac.authorization.k8s.io" {
                 continue;
@@ -343,6 +348,43 @@ pub fn operator_may_register(docs: &[Value], release: &str) {
     assert_eq!(registration_rules(operator), expected);
     let webhook = object(docs, "ClusterRole", &format!("{release}-webhook"));
     assert!(registration_rules(webhook).is_empty(), "{webhook}");
+}
+
+/// The operator lists and watches every RBAC kind and the ServiceAccounts (the access controls
+/// report Error without them).
+#[track_caller]
+pub fn operator_reads_rbac(docs: &[Value], release: &str) {
+    let operator = object(docs, "ClusterRole", &format!("{release}-operator"));
+    let listed: BTreeSet<(String, String)> = operator["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter(|rule| strings(&rule["verbs"]) == ["list", "watch"])
+        .flat_map(|rule| {
+            let resources = strings(&rule["resources"]);
+            strings(&rule["apiGroups"])
+                .into_iter()
+                .flat_map(move |group| {
+                    resources
+                        .clone()
+                        .into_iter()
+                        .map(move |r| (group.clone(), r))
+                })
+        })
+        .collect();
+    for (group, resource) in [
+        ("rbac.authorization.k8s.io", "roles"),
+        ("rbac.authorization.k8s.io", "clusterroles"),
+        ("rbac.authorization.k8s.io", "rolebindings"),
+        ("rbac.authorization.k8s.io", "clusterrolebindings"),
+        ("", "serviceaccounts"),
+    ] {
+        assert!(
+            listed.contains(&(group.to_owned(), resource.to_owned())),
+            "the operator may not list and watch {resource}: {operator}"
+        );
+    }
 }
 
 /// Only subjects allowed to create `admissionexemptions.hipaaguard.io` may set, change or

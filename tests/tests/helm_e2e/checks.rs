@@ -64,7 +64,8 @@ pub fn pods_are_hardened(docs: &[Value]) {
 
 /// No rule of any Role or ClusterRole grants a wildcard; Secrets only in a namespaced Role and by
 /// name (the webhook certificates the operator manages or reads), except `create`, which cannot
-/// name its object and grants nothing else; RBAC objects are read only by name; write verbs only
+/// name its object and grants nothing else; RBAC objects are only read (listed and watched for the
+/// access model, or got by name); write verbs only
 /// on HipaaPolicy status, events, leases, the operator's Secrets and the webhook configuration
 /// the operator registers (admission.rs checks those rules exactly).
 #[track_caller]
@@ -98,9 +99,11 @@ pub fn rbac_is_least_privilege(docs: &[Value]) {
                 continue;
             }
             if groups.iter().any(|g| g == "rbac.authorization.k8s.io") {
+                // By name (the operator's own ClusterRole), or list and watch of everything: the
+                // access model needs every Role, ClusterRole and binding. Never a write.
                 assert!(
-                    named && verbs == ["get"],
-                    "{name} may read RBAC beyond a named object: {rule}"
+                    (named && verbs == ["get"]) || (!named && verbs == ["list", "watch"]),
+                    "{name} may do more with RBAC than read it: {rule}"
                 );
             }
             if !verbs.iter().any(|v| writes.contains(&v.as_str())) {

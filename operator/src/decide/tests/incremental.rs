@@ -1,7 +1,9 @@
 //! The incremental audit equals a from-scratch audit after every step of random change
 //! sequences (fixed seeds): workloads, Services, Namespaces and their labels, NetworkPolicies,
-//! PVCs, HorizontalPodAutoscalers, StorageClasses, backup schedules, the policy's spec and time
-//! passing an exception's expiry. A missed invalidation makes a step differ.
+//! PVCs, HorizontalPodAutoscalers, StorageClasses, backup schedules, RBAC (Roles, RoleBindings,
+//! ClusterRoleBindings, ServiceAccounts: the access controls and, in some generations,
+//! HIPAA-K8S-SA-TOKEN read them), the policy's spec and time passing an exception's expiry. A
+//! missed invalidation makes a step differ.
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -53,6 +55,9 @@ impl World {
             version: 0,
         };
         world.put(storage_class(true));
+        world.put(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "editor"},
+            "rules": [{"verbs": ["update", "patch"], "apiGroups": ["apps"], "resources": ["deployments"]}]}));
         for n in 0..NAMESPACES {
             world.put(namespace(n, n % 2 == 0, n % 3 == 0));
             world.put(network_policy(n));
@@ -69,6 +74,7 @@ impl World {
         value["metadata"]["resourceVersion"] = json!(self.version.to_string());
         self.delete(&key_of(&value));
         self.inventory.insert_manifest(value).unwrap();
+        self.inventory.observe_rbac();
     }
 
     fn delete(&mut self, (kind, namespace, name): &(String, String, String)) {
@@ -84,10 +90,18 @@ impl World {
             "StorageClass" => context.storage_classes.retain(|o| !same(&o.metadata)),
             "HorizontalPodAutoscaler" => context.autoscalers.retain(|o| !same(&o.metadata)),
             "Schedule" => context.backup_schedules.retain(|s| &s.name != name),
+            "Role" => context.rbac.roles.retain(|o| !same(&o.metadata)),
+            "RoleBinding" => context.rbac.role_bindings.retain(|o| !same(&o.metadata)),
+            "ClusterRoleBinding" => context
+                .rbac
+                .cluster_role_bindings
+                .retain(|o| !same(&o.metadata)),
+            "ServiceAccount" => context.rbac.service_accounts.retain(|o| !same(&o.metadata)),
             _ => self.inventory.objects.retain(|o| {
                 !(o.kind.as_str() == kind && &o.namespace == namespace && &o.name == name)
             }),
         }
+        self.inventory.observe_rbac();
     }
 
     /// One random change.
@@ -95,7 +109,7 @@ impl World {
         let n = random.below(NAMESPACES);
         let app = random.below(4);
         let ns = ns_name(n);
-        match random.below(11) {
+        match random.below(14) {
             0..=2 => self.put(deployment(
                 n,
                 app,
@@ -112,6 +126,16 @@ impl World {
             7 => self.put(pvc(n, app, random.below(2) == 0)),
             8 => self.put(autoscaler(n, app, 1 + random.below(2))),
             9 => self.put(storage_class(random.below(2) == 0)),
+            11 => match random.below(3) {
+                0 => self.delete(&("RoleBinding".into(), ns, "readers".into())),
+                user => self.put(role_binding(n, user == 1)),
+            },
+            12 => self.put(role(n, random.below(2) == 0)),
+            13 => match random.below(3) {
+                0 => self.put(service_account(n, random.below(2) == 0)),
+                1 => self.put(writer_binding(&ns)),
+                _ => self.delete(&("ClusterRoleBinding".into(), String::new(), "writers".into())),
+            },
             _ => match random.below(2) {
                 0 => self.put(schedule(&ns)),
                 _ => self.delete(&("Schedule".into(), String::new(), "nightly".into())),
@@ -198,15 +222,55 @@ fn schedule(namespace: &str) -> Value {
         "spec": {"schedule": "0 1 * * *", "template": {"includedNamespaces": [namespace]}}})
 }
 
-/// The policy: generation 3 as in the fixture; odd generations add an exception for the
-/// registry control that expires on 2026-12-05.
-fn policy_at(generation: i64) -> HipaaPolicy {
-    let extra = if generation % 2 == 1 {
-        super::exceptions::EXCEPTIONS
+/// `reader` in namespace `n`: reads Secrets, or only ConfigMaps.
+fn role(n: usize, secrets: bool) -> Value {
+    let resource = if secrets { "secrets" } else { "configmaps" };
+    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "reader", "namespace": ns_name(n)},
+        "rules": [{"verbs": ["get", "list"], "apiGroups": [""], "resources": [resource]}]})
+}
+
+/// `readers` in namespace `n`, binding `reader` to a user outside allowedSubjects or to an
+/// allowed kube-system ServiceAccount.
+fn role_binding(n: usize, outsider: bool) -> Value {
+    let subject = if outsider {
+        json!({"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "mallory"})
     } else {
-        ""
+        json!({"kind": "ServiceAccount", "name": "backup", "namespace": "kube-system"})
     };
-    let mut policy = policy_with(extra);
+    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "readers", "namespace": ns_name(n)},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+        "subjects": [subject]})
+}
+
+/// The pods' `default` ServiceAccount in namespace `n`, its token mounted or not.
+fn service_account(n: usize, automount: bool) -> Value {
+    json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "default", "namespace": ns_name(n)},
+        "automountServiceAccountToken": automount})
+}
+
+/// `writers`: the `default` ServiceAccount of `namespace` may edit everything, everywhere.
+fn writer_binding(namespace: &str) -> Value {
+    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "writers"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "editor"},
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": namespace}]})
+}
+
+/// The policy: generation 3 as in the fixture; odd generations add an exception for the
+/// registry control that expires on 2026-12-05; generations divisible by 3 apply the opt-in
+/// HIPAA-K8S-SA-TOKEN.
+fn policy_at(generation: i64) -> HipaaPolicy {
+    let mut extra = String::new();
+    if generation % 2 == 1 {
+        extra.push_str(super::exceptions::EXCEPTIONS);
+    }
+    if generation % 3 == 0 {
+        extra.push_str("  controls:\n    - id: HIPAA-K8S-SA-TOKEN\n");
+    }
+    let mut policy = policy_with(&extra);
     policy.metadata.generation = Some(generation);
     policy
 }
@@ -295,3 +359,6 @@ fn an_unchanged_world_reuses_every_evaluation() {
         Arc::strong_count(&first.evaluations[0])
     );
 }
+
+#[path = "incremental_rbac.rs"]
+mod rbac;
