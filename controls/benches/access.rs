@@ -3,7 +3,9 @@
 //! ClusterRoleBindings), each role with 4 rules mixing wildcards, subresources and resourceNames.
 //! Target: the model built in at most 100 ms on one core (`build`); `grants_in` is one
 //! namespace's access review; `audit one namespace` runs the three namespace access controls on
-//! one governed Namespace, as an audit does. docs/benchmarks.md records the figures.
+//! one governed Namespace, as an audit does; `admission` is what the webhook does for one RBAC
+//! review (the model with the change applied, then the access controls in every namespace it
+//! reaches). docs/benchmarks.md records the figures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
@@ -11,8 +13,12 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::sync::Arc;
 
-use hipaa_controls::access::{AccessEvidence, AccessModel, RbacObjects};
-use hipaa_controls::{ClusterContext, EffectivePolicy, Mode, Object, evaluate};
+use hipaa_controls::access::{
+    AccessEvidence, AccessModel, RbacChange, RbacObject, RbacObjects, RbacSet, Subject,
+};
+use hipaa_controls::{
+    ClusterContext, EffectivePolicy, Mode, Object, evaluate, evaluate_rbac_change_of,
+};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde_json::{Value, json};
 
@@ -172,6 +178,66 @@ fn bench(c: &mut Criterion) {
     assert!(!audit.findings.is_empty(), "a vacuous audit");
     group.bench_function("audit one namespace (access controls)", |b| {
         b.iter(|| evaluate(black_box(&namespace), &ctx, &policy, Mode::Audit, now))
+    });
+    let set = RbacSet {
+        roles: cluster.roles.iter().cloned().map(Arc::new).collect(),
+        cluster_roles: cluster
+            .cluster_roles
+            .iter()
+            .cloned()
+            .map(Arc::new)
+            .collect(),
+        role_bindings: cluster
+            .role_bindings
+            .iter()
+            .cloned()
+            .map(Arc::new)
+            .collect(),
+        cluster_role_bindings: cluster
+            .cluster_role_bindings
+            .iter()
+            .cloned()
+            .map(Arc::new)
+            .collect(),
+        service_accounts: Vec::new(),
+    };
+    let policy = EffectivePolicy::defaults();
+    let admin: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "new-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-role-6"},
+        "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "mallory"}]}))
+    .unwrap();
+    let change = RbacChange::Write(RbacObject::ClusterRoleBinding(Arc::new(admin)));
+    let namespaces: Vec<String> = (0..NAMESPACES).map(|n| format!("ns-{n}")).collect();
+    // As the webhook judges a binding: only its own subjects' access can change.
+    let only = [Subject::User {
+        name: "mallory".to_owned(),
+    }];
+    let review = |namespaces: &[String]| {
+        let after = set.with_change(&change).model();
+        let mut findings = 0;
+        for namespace in namespaces {
+            let evaluation = evaluate_rbac_change_of(
+                "ClusterRoleBinding",
+                None,
+                "new-admin",
+                (&model, &after),
+                Some(&only),
+                namespace,
+                &policy,
+                chrono::Utc::now(),
+            );
+            findings += evaluation.findings.len();
+        }
+        findings
+    };
+    assert!(review(&namespaces[..1]) > 0, "the change adds nothing");
+    group.bench_function(
+        "admission: a ClusterRoleBinding in 100 governed namespaces",
+        |b| b.iter(|| review(black_box(&namespaces))),
+    );
+    group.bench_function("admission: a binding in 1 governed namespace", |b| {
+        b.iter(|| review(black_box(&namespaces[..1])))
     });
     group.finish();
 }

@@ -283,6 +283,32 @@ pub fn evaluate_rbac_change(
     policy: &EffectivePolicy,
     now: DateTime<Utc>,
 ) -> Evaluation {
+    evaluate_rbac_change_of(
+        kind,
+        object_namespace,
+        name,
+        (before, after),
+        None,
+        namespace,
+        policy,
+        now,
+    )
+}
+
+/// [`evaluate_rbac_change`] when the caller knows every subject whose access the change can
+/// alter (`only`: the subjects of a binding written, or of the bindings that name a role
+/// written): the other subjects' grants are not resolved, and the verdicts are the same.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_rbac_change_of(
+    kind: &str,
+    object_namespace: Option<&str>,
+    name: &str,
+    models: (&AccessModel, &AccessModel),
+    only: Option<&[crate::access::Subject]>,
+    namespace: &str,
+    policy: &EffectivePolicy,
+    now: DateTime<Utc>,
+) -> Evaluation {
     let Some(kind) = RBAC_KINDS.into_iter().find(|k| *k == kind) else {
         return Evaluation::default();
     };
@@ -298,7 +324,7 @@ pub fn evaluate_rbac_change(
         ids::K8S_CLUSTER_ADMIN,
     ] {
         let one = judge_one(id, subject, policy, now, |parameters| {
-            k8s::access::change(id, before, after, namespace, subject, parameters)
+            k8s::access::change(id, models, namespace, subject, parameters, only)
         });
         out.findings.extend(one.findings);
         out.checked.extend(one.checked);

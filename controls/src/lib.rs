@@ -29,7 +29,7 @@ pub use duration::{DurationError, parse_duration, parse_positive_duration};
 pub use engine::{
     Departure, Evaluation, Mode, RBAC_KINDS, evaluate, evaluate_namespace_departures,
     evaluate_network_policy_creation, evaluate_network_policy_deletion,
-    evaluate_network_policy_update, evaluate_rbac_change, evaluate_scale,
+    evaluate_network_policy_update, evaluate_rbac_change, evaluate_rbac_change_of, evaluate_scale,
 };
 pub use image_ref::ImageReference;
 pub use k8s::{ENVIRONMENT_LABEL, PHI_LABEL};

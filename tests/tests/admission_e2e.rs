@@ -4,7 +4,8 @@
 //! stopped, only namespaces an Enforce policy governs wait for it (kube-system, ungoverned and
 //! Warn-governed namespaces keep working); the emergency exits (the exempt label, which only
 //! cluster administrators may set, and deleting the configuration) work and last while the webhook
-//! is down; a webhook back up is registered again.
+//! is down; cluster-scoped RBAC is sent in a fail-open entry of its own (with the API server's
+//! compiled matchConditions) and never waits for it; a webhook back up is registered again.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod webhook_e2e {
@@ -142,8 +143,39 @@ async fn registration_waits_for_the_webhook_and_an_outage_blocks_only_what_an_en
         "{entries:?}"
     );
 
+    // Cluster-scoped RBAC has an entry of its own, fail-open, whose matchConditions (CEL) the
+    // API server compiled and stored: the aggregation controller's ClusterRole writes are left out.
+    let rbac = registered
+        .webhooks
+        .iter()
+        .flatten()
+        .find(|w| w.name == "rbac.validate.hipaaguard.io")
+        .unwrap_or_else(|| panic!("no RBAC entry: {entries:?}"));
+    assert_eq!(rbac.failure_policy.as_deref(), Some("Ignore"));
+    let conditions = rbac.match_conditions.clone().unwrap_or_default();
+    assert!(
+        conditions
+            .iter()
+            .any(|c| c.expression.contains("clusterrole-aggregation-controller")),
+        "{conditions:?}"
+    );
+
     // 3. The webhook stops: only the Enforce-governed namespace waits for it.
     webhook.kill();
+    // Cluster-wide RBAC writes never wait for it (the audit reports what got in).
+    expect_allowed(
+        &kubectl(
+            &[
+                "create",
+                "clusterrolebinding",
+                "adm-created-while-down",
+                "--clusterrole=view",
+                "--user=someone",
+            ],
+            None,
+        )
+        .await,
+    );
     expect_allowed(&create("adm-free", &pod("while-down")).await);
     expect_allowed(&create("kube-system", &pod("adm-while-down")).await);
     expect_allowed(&create("adm-warned", &pod("while-down")).await);

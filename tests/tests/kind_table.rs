@@ -20,13 +20,22 @@ const REGISTERED: &str = concat!(
 
 /// Groups the kind table does not describe: our own CRD, Events, leader election, and admission
 /// registration (the operator's rules on its webhook configuration and its own ClusterRole, which
-/// helm_e2e's admission checks hold to exactly).
+/// helm_e2e's admission checks hold to exactly). The webhook's RBAC reads are the table's: it
+/// watches the RBAC kinds for its access model.
 const NOT_KINDS: [&str; 5] = [
     "hipaaguard.io",
     "events.k8s.io",
     "coordination.k8s.io",
     "admissionregistration.k8s.io",
     "rbac.authorization.k8s.io",
+];
+
+/// The groups left out of the webhook's role: its RBAC reads are the kind table's.
+const NOT_WEBHOOK_KINDS: [&str; 4] = [
+    "hipaaguard.io",
+    "events.k8s.io",
+    "coordination.k8s.io",
+    "admissionregistration.k8s.io",
 ];
 
 fn documents() -> Vec<Value> {
@@ -56,14 +65,14 @@ fn of_kind<'d>(documents: &'d [Value], kind: &str, component: &str) -> &'d Value
         .unwrap_or_else(|| panic!("no {kind} {component} in {MANIFESTS}"))
 }
 
-/// (group, resource, verb) of a ClusterRole's rules, without the groups the table does not
-/// describe (and core Events).
-fn granted(role: &Value) -> BTreeSet<(String, String, String)> {
+/// (group, resource, verb) of a ClusterRole's rules, without the groups `not_kinds` (those the
+/// table does not describe) and core Events.
+fn granted(role: &Value, not_kinds: &[&str]) -> BTreeSet<(String, String, String)> {
     let mut granted = BTreeSet::new();
     for rule in role["rules"].as_array().unwrap() {
         for group in strings(&rule["apiGroups"]) {
             for resource in strings(&rule["resources"]) {
-                if NOT_KINDS.contains(&group.as_str()) || resource == "events" {
+                if not_kinds.contains(&group.as_str()) || resource == "events" {
                     continue;
                 }
                 for verb in strings(&rule["verbs"]) {
@@ -152,11 +161,13 @@ fn judged(select: impl Fn(&KindInfo) -> bool) -> BTreeSet<Request> {
 fn the_webhook_rules_ask_for_what_the_table_judges() {
     let documents = documents_of(REGISTERED);
     let configuration = of_kind(&documents, "ValidatingWebhookConfiguration", "");
-    // Each policy has an entry for the namespaced kinds and one for Namespaces; one entry
-    // covers the other cluster-scoped kinds. Each asks for exactly its rows' requests.
+    // Each policy has an entry for the namespaced kinds and one for Namespaces; one entry covers
+    // the cluster-scoped RBAC kinds, one the other cluster-scoped kinds. Each asks for exactly its
+    // rows' requests.
     let objects = judged(|row| row.namespaced);
     let namespaces = judged(|row| row.kind == "Namespace");
-    let cluster = judged(|row| !row.namespaced && row.kind != "Namespace");
+    let cluster_rbac = judged(|row| !row.namespaced && row.is_rbac());
+    let cluster = judged(|row| !row.namespaced && row.kind != "Namespace" && !row.is_rbac());
     let mut all = BTreeSet::new();
     for entry in configuration["webhooks"].as_array().unwrap() {
         let name = entry["name"].as_str().unwrap();
@@ -166,6 +177,8 @@ fn the_webhook_rules_ask_for_what_the_table_judges() {
             &namespaces
         } else if name == "cluster.validate.hipaaguard.io" {
             &cluster
+        } else if name == "rbac.validate.hipaaguard.io" {
+            &cluster_rbac
         } else {
             panic!("an entry of no known kind: {name}")
         };
@@ -182,7 +195,7 @@ fn the_webhook_role_reads_what_the_table_says_it_watches() {
     let documents = documents();
     let role = of_kind(&documents, "ClusterRole", "webhook");
     assert_eq!(
-        granted(role),
+        granted(role, &NOT_WEBHOOK_KINDS),
         reads(
             KINDS
                 .iter()
@@ -196,7 +209,11 @@ fn the_operator_role_reads_what_the_table_says_it_watches() {
     let documents = documents();
     let role = of_kind(&documents, "ClusterRole", "operator");
     assert_eq!(
-        granted(role),
-        reads(KINDS.iter().filter(|r| r.operator_watches()))
+        granted(role, &NOT_KINDS),
+        reads(
+            KINDS
+                .iter()
+                .filter(|r| r.operator_watches() && !r.is_rbac())
+        )
     );
 }

@@ -5,10 +5,11 @@
 //! namespace no policy selects is untouched; a replaced certificate is served without a restart.
 //! `webhook_e2e/changes.rs` covers the requests that change a judged field otherwise (NetworkPolicy
 //! edits, `kubectl debug`, `kubectl scale`); Namespaces and HipaaPolicies at admission are
-//! `webhook_e2e/namespaces.rs`'s.
+//! `webhook_e2e/namespaces.rs`'s; RBAC changes and HIPAA-K8S-SA-TOKEN `webhook_e2e/access.rs`'s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod webhook_e2e {
+    pub mod access;
     pub mod changes;
     pub mod namespaces;
     pub mod support;

@@ -1,9 +1,11 @@
 //! The Kubernetes edge: watch caches (kube-runtime reflectors) of HipaaPolicies, Namespaces,
-//! NetworkPolicies, StorageClasses, PVCs and HorizontalPodAutoscalers, and the task that rebuilds
-//! the snapshot when they change. Watch events only mark what changed; bursts coalesce into one
-//! rebuild. The workloads per namespace are counted by metadata-only watches (`workloads`), in
-//! place.
+//! NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers and the RBAC objects (`rbac`),
+//! and the task that rebuilds the snapshot when they change. Watch events only mark what changed;
+//! bursts coalesce into one rebuild, and the access model is computed again only when an RBAC
+//! object changed. The workloads per namespace are counted by metadata-only watches
+//! (`workloads`), in place.
 
+mod rbac;
 mod workloads;
 
 use std::fmt::Debug;
@@ -39,12 +41,17 @@ struct Changes {
     notify: Notify,
     /// Namespaces or HipaaPolicies changed: namespace scopes must be resolved again.
     scopes: AtomicBool,
+    /// An RBAC object or a ServiceAccount changed: the access model must be computed again.
+    rbac: AtomicBool,
 }
 
 impl Changes {
     fn mark(&self, resource: Resource) {
         if matches!(resource, Resource::Namespaces | Resource::HipaaPolicies) {
             self.scopes.store(true, Ordering::Release);
+        }
+        if resource.is_rbac() {
+            self.rbac.store(true, Ordering::Release);
         }
         self.notify.notify_one();
     }
@@ -59,11 +66,14 @@ struct Stores {
     storage_classes: Store<StorageClass>,
     pvcs: Store<PersistentVolumeClaim>,
     autoscalers: Store<HorizontalPodAutoscaler>,
+    rbac: rbac::RbacStores,
     workloads: Arc<WorkloadIndex>,
 }
 
 impl Stores {
-    fn state(&self) -> ClusterState {
+    /// What the caches hold; the RBAC objects only when `with_rbac` (the access model is built
+    /// again), since the previous snapshot's are reused otherwise.
+    fn state(&self, with_rbac: bool) -> ClusterState {
         ClusterState {
             policies: self.policies.state(),
             context: ContextObjects {
@@ -73,7 +83,11 @@ impl Stores {
                 pvcs: self.pvcs.state(),
                 autoscalers: self.autoscalers.state(),
                 backup_schedules: Vec::new(),
-                rbac: Default::default(),
+                rbac: if with_rbac {
+                    self.rbac.set()
+                } else {
+                    Default::default()
+                },
             },
             workloads: Arc::clone(&self.workloads),
         }
@@ -96,10 +110,12 @@ pub fn start(
         metrics: Arc::clone(&metrics),
     });
     workloads::start(&client, &counting, tasks);
+    let rbac = rbac::RbacStores::start(&client, &changes, &sync, &metrics, tasks);
     let stores = Stores {
         policies: watch(
             Api::all(client.clone()),
             Resource::HipaaPolicies,
+            trim_for_cache,
             &changes,
             &sync,
             &metrics,
@@ -108,6 +124,7 @@ pub fn start(
         namespaces: watch(
             Api::all(client.clone()),
             Resource::Namespaces,
+            trim_for_cache,
             &changes,
             &sync,
             &metrics,
@@ -116,6 +133,7 @@ pub fn start(
         network_policies: watch(
             Api::all(client.clone()),
             Resource::NetworkPolicies,
+            trim_for_cache,
             &changes,
             &sync,
             &metrics,
@@ -124,6 +142,7 @@ pub fn start(
         storage_classes: watch(
             Api::all(client.clone()),
             Resource::StorageClasses,
+            trim_for_cache,
             &changes,
             &sync,
             &metrics,
@@ -132,6 +151,7 @@ pub fn start(
         pvcs: watch(
             Api::all(client.clone()),
             Resource::PersistentVolumeClaims,
+            trim_for_cache,
             &changes,
             &sync,
             &metrics,
@@ -140,20 +160,24 @@ pub fn start(
         autoscalers: watch(
             Api::all(client),
             Resource::HorizontalPodAutoscalers,
+            trim_for_cache,
             &changes,
             &sync,
             &metrics,
             tasks,
         ),
+        rbac,
         workloads: Arc::clone(&counting.index),
     };
     tasks.spawn(rebuild_loop(stores, changes, snapshots, sync, metrics));
 }
 
-/// One reflector: keeps its store current, marks changes, and flags the first complete list.
+/// One reflector: keeps its store current (each object trimmed by `trim` before it is stored),
+/// marks changes, and flags the first complete list.
 fn watch<K>(
     api: Api<K>,
     resource: Resource,
+    trim: fn(&mut K),
     changes: &Arc<Changes>,
     sync: &Arc<SyncState>,
     metrics: &Arc<Metrics>,
@@ -165,7 +189,7 @@ where
 {
     let (reader, writer) = reflector::store::<K>();
     let stream = with_watch_backoff(watcher::watcher(api, watcher::Config::default()))
-        .modify(trim_for_cache::<K>)
+        .modify(trim)
         .reflect(writer);
     let on_event = Arc::clone(changes);
     let freshness = sync.freshness().watch(resource.as_str());
@@ -224,13 +248,24 @@ async fn rebuild_loop(
     loop {
         changes.notify.notified().await;
         let scopes_changed = changes.scopes.swap(false, Ordering::AcqRel);
+        let rbac_changed = changes.rbac.swap(false, Ordering::AcqRel);
         let previous = snapshots.load_full();
         let reuse = (!scopes_changed && previous.synced).then(|| previous.scopes());
+        // The access model takes milliseconds per thousand bindings: built again only when an
+        // RBAC object changed, never on the request path.
+        let reuse_access = (!rbac_changed && previous.synced).then(|| previous.access());
         let synced = sync.all();
         let next = generation.fetch_add(1, Ordering::Relaxed) + 1;
         let stores = stores.clone();
         let built = tokio::task::spawn_blocking(move || {
-            let state = stores.state();
+            let state = stores.state(reuse_access.is_none());
+            let [
+                roles,
+                cluster_roles,
+                role_bindings,
+                cluster_role_bindings,
+                service_accounts,
+            ] = stores.rbac.counts();
             let counts = [
                 (Resource::HipaaPolicies, state.policies.len()),
                 (Resource::Namespaces, state.context.namespaces.len()),
@@ -247,10 +282,16 @@ async fn rebuild_loop(
                     Resource::HorizontalPodAutoscalers,
                     state.context.autoscalers.len(),
                 ),
+                roles,
+                cluster_roles,
+                role_bindings,
+                cluster_role_bindings,
+                service_accounts,
             ];
             // Scopes computed before every cache synced may miss namespaces or policies.
             let reuse = if synced { reuse } else { None };
-            (Snapshot::build(&state, synced, next, reuse), counts)
+            let snapshot = Snapshot::build_reusing(&state, synced, next, reuse, reuse_access);
+            (snapshot, counts)
         })
         .await;
         let Ok((snapshot, counts)) = built else {

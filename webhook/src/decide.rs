@@ -1,6 +1,7 @@
 //! The admission decision for one review: a plain function of the request, the snapshot, the
-//! exempt namespaces and the time. No I/O, no clock, no client. Namespaces (`crate::namespaces`)
-//! and HipaaPolicies (`crate::policies`) have decisions of their own; `crate::judge` picks one.
+//! exempt namespaces and the time. No I/O, no clock, no client. Namespaces (`crate::namespaces`),
+//! HipaaPolicies (`crate::policies`) and RBAC objects (`rbac`) have decisions of their own;
+//! `crate::judge` picks one.
 
 use std::collections::HashSet;
 
@@ -19,11 +20,12 @@ use crate::snapshot::{Scope, Snapshot};
 use changes::SCALE;
 
 mod changes;
+pub mod rbac;
 
 /// The message every review in scope gets until the watch caches have synced.
 pub const STARTING_MESSAGE: &str = "HIPAA Guard is starting and has not loaded the cluster state yet \
 (HipaaPolicies, Namespaces, NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers, \
-workloads per namespace); retry in a few seconds";
+Roles, ClusterRoles, their bindings, ServiceAccounts, workloads per namespace); retry in a few seconds";
 
 /// One review, as the decision needs it.
 #[derive(Debug)]
@@ -37,7 +39,7 @@ pub struct Review<'r> {
     /// The new object (parsed while the review was read, or raw).
     pub object: Option<&'r Payload<'r>>,
     /// The old object, raw; read for a NetworkPolicy UPDATE or DELETE, a Namespace or HipaaPolicy
-    /// UPDATE.
+    /// UPDATE, an RBAC object's DELETE.
     pub old_object: Option<&'r RawValue>,
 }
 
@@ -142,9 +144,10 @@ pub fn judge(
     {
         return Judgement::plain(Decision::Skipped, Answer::allow());
     }
-    // Namespaces and HipaaPolicies have decisions of their own (`crate::judge` routes them there).
+    // Namespaces, HipaaPolicies and RBAC objects have decisions of their own (`crate::judge`
+    // routes them there).
     let kind = match judged {
-        Judged::Object(ObjectKind::Namespace) | Judged::Policy => {
+        Judged::Object(ObjectKind::Namespace) | Judged::Policy | Judged::Rbac(_) => {
             return Judgement::plain(Decision::Skipped, Answer::allow());
         }
         Judged::Object(kind) => kind,

@@ -223,8 +223,9 @@ impl Webhook {
         decoded.or_else(|_| envelope::decode(bytes, &envelope::keep_raw))
     }
 
-    /// Judges; when the caches do not know the namespace yet (it was just created), waits for
-    /// the next snapshots, up to half the request timeout, before giving a retryable denial.
+    /// Judges; when the caches do not know the namespace yet (it was just created), or the role a
+    /// binding refers to, waits for the next snapshots, up to half the request timeout, before
+    /// giving a retryable denial.
     async fn judge_waiting_for_namespace(
         &self,
         review: &Review<'_>,

@@ -1,5 +1,6 @@
 //! Which decision judges a review: a Namespace's (`crate::namespaces`), a HipaaPolicy's
-//! (`crate::policies`), or that of every object in a namespace (`crate::decide`).
+//! (`crate::policies`), an RBAC object's (`crate::decide::rbac`), or that of every object in a
+//! namespace (`crate::decide`).
 
 use chrono::{DateTime, Utc};
 use hipaa_controls::object::ObjectKind;
@@ -22,6 +23,9 @@ pub fn judge(
     });
     match judged {
         Some(Judged::Policy) => crate::policies::judge(review, now),
+        Some(Judged::Rbac(row)) => {
+            crate::decide::rbac::judge(review, row, snapshot, exemptions, now)
+        }
         Some(Judged::Object(ObjectKind::Namespace)) => {
             crate::namespaces::judge(review, snapshot, exemptions, now)
         }

@@ -1,19 +1,25 @@
-//! What a review names ([`Judged`]: an engine kind, or a HipaaPolicy) and the typed parse of a
-//! reviewed object into the engine's `Object`: one parse, straight from the request body's bytes.
+//! What a review names ([`Judged`]: an engine kind, an RBAC kind, or a HipaaPolicy) and the typed
+//! parse of a reviewed object into the engine's `Object` (or an RBAC object): one parse, straight
+//! from the request body's bytes.
 //! Which kinds and operations are judged is the engine's kind table
 //! (`hipaa_controls::object::KINDS`).
 
+use std::sync::Arc;
+
+use hipaa_controls::access::RbacObject;
 use hipaa_controls::object::{HIPAA_POLICY, KindInfo, Object, ObjectKind, admitted_row};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserializer;
 use serde_json::value::RawValue;
 
-/// A kind the webhook judges some operation on: one the engine judges, or HipaaPolicy (whose
-/// writes are validated).
+/// A kind the webhook judges some operation on: one the engine judges, an RBAC kind (judged on
+/// the access it adds), or HipaaPolicy (whose writes are validated).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Judged {
     Object(ObjectKind),
+    /// Role, ClusterRole, RoleBinding or ClusterRoleBinding: its row of the kind table.
+    Rbac(&'static KindInfo),
     Policy,
 }
 
@@ -24,6 +30,7 @@ impl Judged {
         let row = admitted_row(group, version, kind)?;
         match row.object {
             Some(kind) => Some(Judged::Object(kind)),
+            None if row.is_rbac() => Some(Judged::Rbac(row)),
             None => (*row == HIPAA_POLICY).then_some(Judged::Policy),
         }
     }
@@ -32,6 +39,7 @@ impl Judged {
     pub fn info(self) -> &'static KindInfo {
         match self {
             Judged::Object(kind) => kind.info(),
+            Judged::Rbac(row) => row,
             Judged::Policy => &HIPAA_POLICY,
         }
     }
@@ -90,6 +98,37 @@ pub fn parse_network_policy(
     fill(&mut policy.metadata, namespace, name);
     Ok(policy)
 }
+/// Parses `raw` as the RBAC kind of `row` (skipping `metadata.managedFields`); the namespace and
+/// name of the request fill in what its metadata leaves out.
+pub fn parse_rbac(
+    row: &'static KindInfo,
+    raw: &RawValue,
+    namespace: &str,
+    name: &str,
+) -> Result<RbacObject, ParseError> {
+    fn typed<T: serde::de::DeserializeOwned>(raw: &RawValue) -> Result<T, serde_json::Error> {
+        crate::skip::from_str(raw.get())
+    }
+    let error = |source| ParseError {
+        kind: row.kind,
+        source,
+    };
+    let mut object = match row.kind {
+        "Role" => RbacObject::Role(Arc::new(typed(raw).map_err(error)?)),
+        "ClusterRole" => RbacObject::ClusterRole(Arc::new(typed(raw).map_err(error)?)),
+        "RoleBinding" => RbacObject::RoleBinding(Arc::new(typed(raw).map_err(error)?)),
+        _ => RbacObject::ClusterRoleBinding(Arc::new(typed(raw).map_err(error)?)),
+    };
+    let namespace = if object.namespaced() { namespace } else { "" };
+    match &mut object {
+        RbacObject::Role(o) => fill(&mut Arc::make_mut(o).metadata, namespace, name),
+        RbacObject::ClusterRole(o) => fill(&mut Arc::make_mut(o).metadata, namespace, name),
+        RbacObject::RoleBinding(o) => fill(&mut Arc::make_mut(o).metadata, namespace, name),
+        RbacObject::ClusterRoleBinding(o) => fill(&mut Arc::make_mut(o).metadata, namespace, name),
+    }
+    Ok(object)
+}
+
 /// Parses `raw` as an `autoscaling/v1` `Scale` (the object of a `scale` subresource write) and
 /// returns the replica count it asks for (`spec.replicas`, omitted when 0).
 pub fn parse_scale_replicas(raw: &RawValue) -> Result<i32, ParseError> {
@@ -160,10 +199,38 @@ mod tests {
             Some(Judged::Policy)
         );
         assert_eq!(Judged::Policy.as_str(), "HipaaPolicy");
+        let binding = Judged::admitted("rbac.authorization.k8s.io", "v1", "RoleBinding").unwrap();
+        assert!(matches!(binding, Judged::Rbac(row) if row.kind == "RoleBinding"));
+        assert_eq!(binding.as_str(), "RoleBinding");
+        assert_eq!(
+            Judged::admitted("rbac.authorization.k8s.io", "v1beta1", "Role"),
+            None
+        );
         assert_eq!(Judged::admitted("", "v1", "ConfigMap"), None);
         assert_eq!(
             Judged::admitted("storage.k8s.io", "v1", "StorageClass"),
             None
+        );
+    }
+
+    #[test]
+    fn parses_an_rbac_object_and_fills_its_namespace() {
+        let Some(Judged::Rbac(row)) =
+            Judged::admitted("rbac.authorization.k8s.io", "v1", "RoleBinding")
+        else {
+            panic!("not an RBAC kind")
+        };
+        let binding = raw(
+            r#"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"readers","managedFields":[{"manager":"kubectl"}]},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"secret-reader"},"subjects":[{"kind":"User","name":"mallory"}]}"#,
+        );
+        let object = parse_rbac(row, &binding, "billing", "readers").unwrap();
+        assert_eq!(object.kind(), "RoleBinding");
+        assert_eq!(object.metadata().namespace.as_deref(), Some("billing"));
+        assert!(object.metadata().managed_fields.is_none());
+        let bad = raw(r#"{"roleRef":"cluster-admin"}"#);
+        assert_eq!(
+            parse_rbac(row, &bad, "billing", "x").unwrap_err().kind,
+            "RoleBinding"
         );
     }
 

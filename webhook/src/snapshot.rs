@@ -1,11 +1,14 @@
 //! One immutable view of the cluster for the request path: the engine's indexed
 //! `ClusterContext`, the HipaaPolicies, and each namespace's effective policy resolved in advance,
-//! so that a review does a hash lookup and no O(cluster) work; and a handle on the live count of
-//! workloads per namespace (`crate::workloads`), which Namespace reviews read.
+//! so that a review does a hash lookup and no O(cluster) work; the RBAC objects and the access
+//! model computed from them (in the context too, for HIPAA-K8S-SA-TOKEN), which RBAC reviews
+//! compare with; and a handle on the live count of workloads per namespace
+//! (`crate::workloads`), which Namespace reviews read.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use hipaa_controls::access::{AccessEvidence, AccessModel, RbacSet};
 use hipaa_controls::context::{ClusterContext, Completeness, ContextObjects};
 use hipaa_controls::object::ObjectKind;
 use hipaa_controls::policy::EffectivePolicy;
@@ -17,8 +20,8 @@ use crate::workloads::WorkloadIndex;
 #[derive(Clone, Debug, Default)]
 pub struct ClusterState {
     pub policies: Vec<Arc<HipaaPolicy>>,
-    /// Namespaces, NetworkPolicies, StorageClasses, PVCs and HorizontalPodAutoscalers (no backup
-    /// schedules: admission never judges backups).
+    /// Namespaces, NetworkPolicies, StorageClasses, PVCs, HorizontalPodAutoscalers and the RBAC
+    /// objects (no backup schedules: admission never judges backups).
     pub context: ContextObjects,
     /// The workloads each namespace holds (live: shared, not copied).
     pub workloads: Arc<WorkloadIndex>,
@@ -70,6 +73,20 @@ pub enum Scope<'a> {
 /// The effective policy of every known namespace; `None` for namespaces no policy selects.
 pub type ScopeIndex = HashMap<String, Option<Arc<EffectivePolicy>>>;
 
+/// The RBAC objects the caches held, and the access model computed from them once.
+#[derive(Debug, Default)]
+pub struct Access {
+    pub objects: RbacSet,
+    pub model: Arc<AccessModel>,
+}
+
+impl Access {
+    pub fn of(objects: RbacSet) -> Self {
+        let model = Arc::new(objects.model());
+        Access { objects, model }
+    }
+}
+
 /// An immutable snapshot, swapped atomically when the caches change.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -80,6 +97,8 @@ pub struct Snapshot {
     /// The workloads per namespace, live (see `crate::workloads`).
     pub workloads: Arc<WorkloadIndex>,
     scopes: Arc<ScopeIndex>,
+    /// The RBAC objects and their model (also the context's access evidence).
+    access: Arc<Access>,
     /// True once every watch cache has listed its kind at least once.
     pub synced: bool,
     /// Increases with each rebuild.
@@ -100,18 +119,34 @@ impl Snapshot {
         generation: u64,
         reuse_scopes: Option<Arc<ScopeIndex>>,
     ) -> Self {
+        Snapshot::build_reusing(state, synced, generation, reuse_scopes, None)
+    }
+
+    /// [`Snapshot::build`], and `reuse_access` carries over the previous RBAC objects and model
+    /// when no RBAC object changed since they were read (`state`'s RBAC objects are then unread).
+    pub fn build_reusing(
+        state: &ClusterState,
+        synced: bool,
+        generation: u64,
+        reuse_scopes: Option<Arc<ScopeIndex>>,
+        reuse_access: Option<Arc<Access>>,
+    ) -> Self {
         let completeness = Completeness {
             // Backup schedules are judged by the operator's audits, never at admission.
             backup_schedules: false,
             ..Completeness::default()
         };
-        let context = ClusterContext::from_objects(&state.context, completeness);
+        let mut context = ClusterContext::from_objects(&state.context, completeness);
         let scopes = reuse_scopes.unwrap_or_else(|| Arc::new(resolve_scopes(state)));
+        let access =
+            reuse_access.unwrap_or_else(|| Arc::new(Access::of(state.context.rbac.clone())));
+        context.set_access(AccessEvidence::Known(Arc::clone(&access.model)));
         Snapshot {
             context,
             policies: state.policies.clone(),
             workloads: Arc::clone(&state.workloads),
             scopes,
+            access,
             synced,
             generation,
         }
@@ -133,6 +168,22 @@ impl Snapshot {
     /// The scope index, for reuse by the next snapshot.
     pub fn scopes(&self) -> Arc<ScopeIndex> {
         Arc::clone(&self.scopes)
+    }
+
+    /// The RBAC objects and their model, for reuse by the next snapshot and for RBAC reviews.
+    pub fn access(&self) -> Arc<Access> {
+        Arc::clone(&self.access)
+    }
+
+    /// Every namespace some policy selects, with its effective policy, by name.
+    pub fn governed(&self) -> Vec<(&str, &EffectivePolicy)> {
+        let mut governed: Vec<_> = self
+            .scopes
+            .iter()
+            .filter_map(|(name, scope)| Some((name.as_str(), scope.as_deref()?)))
+            .collect();
+        governed.sort_unstable_by_key(|(name, _)| *name);
+        governed
     }
 
     /// How many namespaces some policy selects.

@@ -21,6 +21,11 @@ pub enum Resource {
     StorageClasses,
     PersistentVolumeClaims,
     HorizontalPodAutoscalers,
+    Roles,
+    ClusterRoles,
+    RoleBindings,
+    ClusterRoleBindings,
+    ServiceAccounts,
     Pods,
     Deployments,
     StatefulSets,
@@ -31,13 +36,18 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 13] = [
+    pub const ALL: [Resource; 18] = [
         Resource::HipaaPolicies,
         Resource::Namespaces,
         Resource::NetworkPolicies,
         Resource::StorageClasses,
         Resource::PersistentVolumeClaims,
         Resource::HorizontalPodAutoscalers,
+        Resource::Roles,
+        Resource::ClusterRoles,
+        Resource::RoleBindings,
+        Resource::ClusterRoleBindings,
+        Resource::ServiceAccounts,
         Resource::Pods,
         Resource::Deployments,
         Resource::StatefulSets,
@@ -55,6 +65,11 @@ impl Resource {
             Resource::StorageClasses => "storageclasses",
             Resource::PersistentVolumeClaims => "persistentvolumeclaims",
             Resource::HorizontalPodAutoscalers => "horizontalpodautoscalers",
+            Resource::Roles => "roles",
+            Resource::ClusterRoles => "clusterroles",
+            Resource::RoleBindings => "rolebindings",
+            Resource::ClusterRoleBindings => "clusterrolebindings",
+            Resource::ServiceAccounts => "serviceaccounts",
             Resource::Pods => "pods",
             Resource::Deployments => "deployments",
             Resource::StatefulSets => "statefulsets",
@@ -79,6 +94,18 @@ impl Resource {
         }
     }
 
+    /// Whether the access model is built from it (a change rebuilds the model).
+    pub fn is_rbac(self) -> bool {
+        matches!(
+            self,
+            Resource::Roles
+                | Resource::ClusterRoles
+                | Resource::RoleBindings
+                | Resource::ClusterRoleBindings
+                | Resource::ServiceAccounts
+        )
+    }
+
     fn index(self) -> usize {
         self as usize
     }
@@ -87,7 +114,7 @@ impl Resource {
 /// One flag per watched resource.
 #[derive(Debug, Default)]
 pub struct SyncState {
-    synced: [AtomicBool; 13],
+    synced: [AtomicBool; Resource::ALL.len()],
     draining: AtomicBool,
     /// Set while the serving certificate has not been loaded (only a Secret source sets it).
     certificate_pending: AtomicBool,

@@ -4,6 +4,7 @@
 
 mod aggregate;
 pub mod allow;
+pub mod change;
 mod grant;
 mod model;
 pub mod probes;
@@ -12,6 +13,7 @@ mod set;
 mod subject;
 pub mod traits;
 
+pub use change::{RbacChange, RbacObject};
 pub use grant::{Grant, ObjectRef, Problem};
 pub use model::{AccessModel, RbacObjects, Superuser};
 pub use probes::{Access, PROBES, Probe};

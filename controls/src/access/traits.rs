@@ -53,13 +53,28 @@ fn grants_everything(rule: &PolicyRule) -> bool {
         && has_star(rule.api_groups.as_ref())
 }
 
-/// A write verb on at least one resource (nonResourceURLs change no object).
+/// The review resources: a `create` asks a question and stores nothing. Every authenticated
+/// identity may create the self-reviews (the bootstrap ClusterRole `system:basic-user`), so
+/// counting them as writes would make every ServiceAccount a writer.
+const REVIEWS: &[&str] = &[
+    "selfsubjectaccessreviews",
+    "selfsubjectrulesreviews",
+    "selfsubjectreviews",
+    "subjectaccessreviews",
+    "localsubjectaccessreviews",
+    "tokenreviews",
+];
+
+/// A write verb on at least one resource that is not a review (nonResourceURLs change no
+/// object).
 fn writes(rule: &PolicyRule) -> bool {
-    rule.resources.as_ref().is_some_and(|r| !r.is_empty())
-        && rule
-            .verbs
-            .iter()
-            .any(|verb| WRITE_VERBS.contains(&verb.as_str()))
+    rule.resources.as_ref().is_some_and(|r| {
+        r.iter()
+            .any(|resource| !REVIEWS.contains(&resource.as_str()))
+    }) && rule
+        .verbs
+        .iter()
+        .any(|verb| WRITE_VERBS.contains(&verb.as_str()))
 }
 
 #[cfg(test)]
@@ -121,5 +136,26 @@ mod tests {
         ];
         let traits = traits_of(None, &sourced(&rules));
         assert!(traits.writes.is_none() && traits.superuser.is_none());
+    }
+
+    /// `system:basic-user`, bound to every authenticated identity: asking what one may do
+    /// changes nothing.
+    #[test]
+    fn creating_reviews_is_not_a_write_but_a_star_resource_is() {
+        let basic_user = [
+            rule(
+                &["create"],
+                &["authorization.k8s.io"],
+                &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+            ),
+            rule(
+                &["create"],
+                &["authentication.k8s.io"],
+                &["selfsubjectreviews"],
+            ),
+        ];
+        assert!(traits_of(None, &sourced(&basic_user)).writes.is_none());
+        let star = [rule(&["create"], &["authorization.k8s.io"], &["*"])];
+        assert_eq!(traits_of(None, &sourced(&star)).writes.unwrap().rule, 0);
     }
 }

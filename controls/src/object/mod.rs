@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::model::ResourceRef;
 pub use kind::{
     Admission, HIPAA_POLICY, KINDS, KindInfo, ObjectKind, Operation, OperatorUse, Owners,
-    READ_VERBS, admitted_row,
+    RBAC_GROUP, READ_VERBS, admitted_row,
 };
 use pod_spec::PodSpec;
 pub use workload::{PodTemplateSpec, Workload};

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use hipaa_controls::object::{KINDS, KindInfo};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::{
-    RuleWithOperations, ServiceReference, ValidatingWebhook, ValidatingWebhookConfiguration,
-    WebhookClientConfig,
+    MatchCondition, RuleWithOperations, ServiceReference, ValidatingWebhook,
+    ValidatingWebhookConfiguration, WebhookClientConfig,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     LabelSelector, LabelSelectorRequirement, ObjectMeta, OwnerReference,
@@ -29,6 +29,15 @@ pub const EXEMPT_LABEL: &str = "hipaaguard.io/admission-exempt";
 pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
 /// Suffix of every webhook entry's name (entry names must be fully qualified).
 pub const ENTRY_DOMAIN: &str = "validate.hipaaguard.io";
+/// The identities kube-controller-manager's ClusterRole aggregation controller writes as (its own
+/// ServiceAccount with `--use-service-account-credentials`, as on EKS; the manager's identity
+/// otherwise). Their ClusterRole writes are not sent: the access model aggregates labelled
+/// ClusterRoles itself, so what such a write stores was judged when the labelled ClusterRole
+/// changed, and a webhook outage must not stall aggregation.
+pub const AGGREGATION_WRITERS: [&str; 2] = [
+    "system:serviceaccount:kube-system:clusterrole-aggregation-controller",
+    "system:kube-controller-manager",
+];
 /// The longest name the API server accepts for a webhook entry.
 const MAX_ENTRY_NAME: usize = 253;
 
@@ -133,10 +142,30 @@ pub fn webhook_configuration(
             });
         }
     }
-    // Cluster-scoped kinds other than Namespace (HipaaPolicies): always sent, and fail-open, so
-    // that an outage never blocks editing a policy (switching it to Audit is one way out); the
-    // operator reports an invalid policy that got in meanwhile (Ready=False).
-    let cluster = rules(|info| !info.namespaced && info.kind != "Namespace");
+    // ClusterRoles and ClusterRoleBindings can grant in every governed namespace: sent whenever a
+    // policy governs some namespace, and fail-open, since an entry without a namespace to scope it
+    // would otherwise let an outage block every cluster-wide RBAC write (other charts' installs,
+    // this chart's own upgrade, kube-system's controllers); what gets in meanwhile is reported by
+    // the operator's audit of each governed namespace (docs/access.md, "At admission").
+    let cluster_rbac = rules(|info| !info.namespaced && info.is_rbac());
+    if !cluster_rbac.is_empty() && !policies.is_empty() {
+        webhooks.push(ValidatingWebhook {
+            name: format!("rbac.{ENTRY_DOMAIN}"),
+            admission_review_versions: vec!["v1".to_owned()],
+            side_effects: "None".to_owned(),
+            failure_policy: Some(FailurePolicy::Ignore.as_str().to_owned()),
+            match_policy: Some("Equivalent".to_owned()),
+            match_conditions: Some(vec![not_aggregation()]),
+            timeout_seconds: Some(registration.timeout_seconds),
+            client_config: client.clone(),
+            rules: Some(cluster_rbac),
+            ..ValidatingWebhook::default()
+        });
+    }
+    // Cluster-scoped kinds other than Namespace and RBAC (HipaaPolicies): always sent, and
+    // fail-open, so that an outage never blocks editing a policy (switching it to Audit is one
+    // way out); the operator reports an invalid policy that got in meanwhile (Ready=False).
+    let cluster = rules(|info| !info.namespaced && info.kind != "Namespace" && !info.is_rbac());
     if !cluster.is_empty() {
         webhooks.push(ValidatingWebhook {
             name: format!("cluster.{ENTRY_DOMAIN}"),
@@ -214,6 +243,22 @@ pub fn rules(select: impl Fn(&KindInfo) -> bool) -> Vec<RuleWithOperations> {
         }
     }
     out
+}
+
+/// The condition that leaves out the aggregation controller's ClusterRole writes
+/// ([`AGGREGATION_WRITERS`]); a ClusterRoleBinding is sent whoever writes it.
+fn not_aggregation() -> MatchCondition {
+    let writers: Vec<String> = AGGREGATION_WRITERS
+        .iter()
+        .map(|writer| format!("'{writer}'"))
+        .collect();
+    MatchCondition {
+        name: "not-clusterrole-aggregation".to_owned(),
+        expression: format!(
+            "!(request.resource.resource == 'clusterroles' && request.userInfo.username in [{}])",
+            writers.join(", ")
+        ),
+    }
 }
 
 fn client_config(target: &ClientTarget, ca_bundle: &str) -> WebhookClientConfig {

@@ -172,6 +172,51 @@ fn no_policy_means_no_namespaced_entry() {
 }
 
 #[test]
+fn cluster_scoped_rbac_is_sent_fail_open_without_the_aggregation_controllers_writes() {
+    let policies = sample_policies();
+    let (governing, _) = governing(&policies);
+    let config = webhook_configuration(&chart_defaults(), &governing, "", None);
+    let rbac = entry(&config, "rbac.validate.hipaaguard.io");
+    assert_eq!(rbac.failure_policy.as_deref(), Some("Ignore"));
+    let rules = rbac.rules.as_ref().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(
+        rules[0].resources.as_deref(),
+        Some(&["clusterroles".to_owned(), "clusterrolebindings".to_owned()][..])
+    );
+    assert_eq!(
+        rules[0].operations.as_deref(),
+        Some(&["CREATE".to_owned(), "UPDATE".to_owned()][..])
+    );
+    let conditions = rbac.match_conditions.as_ref().unwrap();
+    assert_eq!(conditions.len(), 1);
+    let expression = &conditions[0].expression;
+    assert!(expression.contains("request.resource.resource == 'clusterroles'"));
+    assert!(
+        expression
+            .contains("'system:serviceaccount:kube-system:clusterrole-aggregation-controller'")
+    );
+    // Roles and RoleBindings ride with the other namespaced kinds of each policy.
+    let objects = entry(&config, "phi-production.objects.validate.hipaaguard.io");
+    let resources: Vec<String> = objects
+        .rules
+        .iter()
+        .flatten()
+        .flat_map(|rule| rule.resources.clone().unwrap_or_default())
+        .collect();
+    assert!(resources.contains(&"roles".to_owned()));
+    assert!(resources.contains(&"rolebindings".to_owned()));
+    // No policy, no namespace to protect: cluster RBAC is not sent at all.
+    let none = webhook_configuration(&chart_defaults(), &[], "", None);
+    assert!(
+        none.webhooks
+            .iter()
+            .flatten()
+            .all(|w| w.name != "rbac.validate.hipaaguard.io")
+    );
+}
+
+#[test]
 fn long_policy_names_give_stable_distinct_valid_entry_names() {
     let long_a = "a".repeat(240);
     let long_b = format!("{}b", "a".repeat(239));

@@ -70,6 +70,9 @@ pub struct KindInfo {
     pub optional: bool,
 }
 
+/// The API group of the RBAC kinds.
+pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
 /// The verbs a component needs on a kind it watches.
 pub const READ_VERBS: [&str; 3] = ["get", "list", "watch"];
 
@@ -94,6 +97,12 @@ impl KindInfo {
         self.api_versions
             .iter()
             .map(|api_version| split(api_version).1)
+    }
+
+    /// Whether it is one of the RBAC kinds (Role, ClusterRole and their bindings): admission
+    /// judges their writes by what access they add ([`crate::evaluate_rbac_change`]).
+    pub fn is_rbac(&self) -> bool {
+        self.group() == RBAC_GROUP
     }
 
     /// Whether the operator watches it (as context, link or judged object).

@@ -10,7 +10,7 @@ pub mod table;
 
 pub use admission::{Admission, Operation};
 
-pub use info::{KindInfo, OperatorUse, Owners, READ_VERBS};
+pub use info::{KindInfo, OperatorUse, Owners, RBAC_GROUP, READ_VERBS};
 pub use table::{HIPAA_POLICY, KINDS};
 
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Service};
@@ -205,7 +205,10 @@ mod tests {
             );
             assert!(!row.api_versions.is_empty(), "{}", row.kind);
             assert!(
-                row.object.is_some() || row.admission.operations.is_empty() || *row == HIPAA_POLICY,
+                row.object.is_some()
+                    || row.admission.operations.is_empty()
+                    || *row == HIPAA_POLICY
+                    || row.is_rbac(),
                 "{}",
                 row.kind
             );
@@ -216,6 +219,24 @@ mod tests {
                 "the webhook counts exactly the kinds that run pods: {}",
                 row.kind
             );
+        }
+    }
+
+    /// The webhook judges the writes of exactly the kinds the engine judges RBAC changes of.
+    #[test]
+    fn the_rbac_rows_are_the_engines_rbac_kinds() {
+        let rows: Vec<_> = KINDS
+            .iter()
+            .filter(|row| row.is_rbac())
+            .map(|row| row.kind)
+            .collect();
+        assert_eq!(rows, crate::RBAC_KINDS);
+        for kind in crate::RBAC_KINDS {
+            let row = admitted_row(RBAC_GROUP, "v1", kind).unwrap();
+            assert!(row.admission.judges(Operation::Create, ""));
+            assert!(row.admission.judges(Operation::Update, ""));
+            assert!(!row.admission.judges(Operation::Delete, ""));
+            assert!(row.webhook_watches);
         }
     }
 

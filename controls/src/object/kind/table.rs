@@ -78,11 +78,32 @@ const fn optional(
     }
 }
 
+/// A row for an RBAC kind: the webhook keeps a cache of it (the access model) and judges its
+/// writes (what access they add in a governed namespace). Deletions are not asked for: RBAC only
+/// adds, so removing an object can never grant anything.
+const fn rbac(kind: &'static str, plural: &'static str, namespaced: bool) -> KindInfo {
+    KindInfo {
+        kind,
+        api_versions: RBAC,
+        plural,
+        namespaced,
+        object: None,
+        targets: &[],
+        admission: Admission::WRITES,
+        context: true,
+        webhook_watches: true,
+        webhook_counts: false,
+        operator: OperatorUse::None,
+        optional: false,
+    }
+}
+
 const POD_TEMPLATE: &[Target] = &[Target::PodTemplate];
 const CORE: &[&str] = &["v1"];
 const APPS: &[&str] = &["apps/v1"];
 const BATCH: &[&str] = &["batch/v1"];
 const NETWORKING: &[&str] = &["networking.k8s.io/v1"];
+const RBAC: &[&str] = &["rbac.authorization.k8s.io/v1"];
 /// external-secrets.io, newest first.
 const EXTERNAL_SECRETS: &[&str] = &["external-secrets.io/v1", "external-secrets.io/v1beta1"];
 
@@ -90,7 +111,7 @@ use ObjectKind as K;
 
 /// Every kind HIPAA Guard reads. The rows for the engine's kinds come first, in
 /// [`ObjectKind::ALL`]'s order ([`ObjectKind::info`] relies on it; a test checks it).
-pub static KINDS: [KindInfo; 20] = [
+pub static KINDS: [KindInfo; 25] = [
     KindInfo {
         // `kubectl debug` adds ephemeral containers through this subresource: judged like the
         // pod they join.
@@ -246,6 +267,25 @@ pub static KINDS: [KindInfo; 20] = [
         webhook_watches: true,
         webhook_counts: false,
         operator: OperatorUse::Watched,
+        optional: false,
+    },
+    rbac("Role", "roles", true),
+    rbac("ClusterRole", "clusterroles", false),
+    rbac("RoleBinding", "rolebindings", true),
+    rbac("ClusterRoleBinding", "clusterrolebindings", false),
+    KindInfo {
+        // HIPAA-K8S-SA-TOKEN reads whether a ServiceAccount mounts its token.
+        kind: "ServiceAccount",
+        api_versions: CORE,
+        plural: "serviceaccounts",
+        namespaced: true,
+        object: None,
+        targets: &[],
+        admission: Admission::NONE,
+        context: true,
+        webhook_watches: true,
+        webhook_counts: false,
+        operator: OperatorUse::None,
         optional: false,
     },
     HIPAA_POLICY,
