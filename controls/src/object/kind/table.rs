@@ -93,7 +93,8 @@ const fn rbac(kind: &'static str, plural: &'static str, namespaced: bool) -> Kin
         context: true,
         webhook_watches: true,
         webhook_counts: false,
-        operator: OperatorUse::None,
+        // The operator's access model reads every one (the access controls' audits).
+        operator: OperatorUse::Watched,
         optional: false,
     }
 }
@@ -285,7 +286,7 @@ pub static KINDS: [KindInfo; 25] = [
         context: true,
         webhook_watches: true,
         webhook_counts: false,
-        operator: OperatorUse::None,
+        operator: OperatorUse::Watched,
         optional: false,
     },
     HIPAA_POLICY,
