@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use hipaa_controls::access::{RbacChange, RbacObject, RbacSet, Subject};
+use hipaa_controls::catalog::ids;
 use hipaa_controls::model::{Finding, Outcome};
 use hipaa_controls::object::{KindInfo, Operation};
 use hipaa_controls::policy::EffectivePolicy;
@@ -48,15 +49,31 @@ pub fn judge(
     let access = snapshot.access();
     if let Some(missing) = unseen_role(&change, &access.objects) {
         // The caches lag the API server by a moment: a binding to a role created just before
-        // would be judged as granting nothing. Retryable, and the handler waits for the next
-        // snapshots first; a binding to a role that does not exist is refused until it does, so
-        // every binding admitted in a governed namespace was judged with its role.
-        let message = format!(
+        // would be judged as granting nothing. Where an access control is enforced, refused for
+        // a retry (the handler waits for the next snapshots first), so that every binding
+        // admitted there was judged with its role; where they only warn or audit, admitted as
+        // those modes promise, with a warning under Warn, and left to the operator's audit.
+        let unjudged = format!(
             "HIPAA Guard has not seen {missing}, which {} {} binds, so it cannot tell what access \
-             the binding grants; create the role first, or retry in a few seconds",
+             the binding grants",
             row.kind, review.name
         );
-        return Judgement::plain(Decision::NotReady, Answer::deny(503, message));
+        return match strictest_access_enforcement(&reached) {
+            Some(Enforcement::Enforce) => Judgement::plain(
+                Decision::NotReady,
+                Answer::deny(
+                    503,
+                    format!("{unjudged}; create the role first, or retry in a few seconds"),
+                ),
+            ),
+            Some(Enforcement::Warn) => Judgement::plain(
+                Decision::Warned,
+                Answer::allow_with_warnings(vec![format!(
+                    "{unjudged}; the operator's audit will judge it"
+                )]),
+            ),
+            _ => Judgement::plain(Decision::Audited, Answer::allow()),
+        };
     }
     let after = access.objects.with_change(&change).model();
     let only = affected_subjects(&change, &access.objects);
@@ -84,6 +101,23 @@ pub fn judge(
     verdict(findings, |lines, findings| {
         denial_message(row, review, &denying_policies, lines, findings)
     })
+}
+
+/// The strictest enforcement of the three namespace access controls among the policies of the
+/// namespaces a change reaches; None when none of them applies one.
+fn strictest_access_enforcement(reached: &[(&str, &EffectivePolicy)]) -> Option<Enforcement> {
+    reached
+        .iter()
+        .flat_map(|(_, policy)| {
+            [
+                ids::K8S_ACCESS_SECRETS,
+                ids::K8S_ACCESS_EXEC,
+                ids::K8S_CLUSTER_ADMIN,
+            ]
+            .into_iter()
+            .filter_map(|id| policy.setting(id).map(|setting| setting.enforcement))
+        })
+        .reduce(Enforcement::strictest)
 }
 
 fn denies(finding: &Finding) -> bool {

@@ -364,6 +364,38 @@ fn a_binding_to_a_role_the_caches_have_not_seen_is_turned_away_for_a_retry() {
 }
 
 #[test]
+fn under_warn_a_binding_to_a_role_not_seen_is_admitted_with_a_warning() {
+    // claims is governed by phi-warn: Warn admits, as the mode promises, and says what was not
+    // judged; only where an access control is enforced is the binding turned away.
+    let raw = RawValue::from_string(role_binding("claims", "mallory").get().replace(
+        "\"name\":\"read-secrets\"",
+        "\"name\":\"created-a-moment-ago\"",
+    ))
+    .unwrap();
+    let judgement = judge_one(
+        "RoleBinding",
+        Operation::Create,
+        "claims",
+        "mallory-reads",
+        &raw,
+        &snapshot(),
+    );
+    assert_eq!(judgement.decision, Decision::Warned);
+    assert!(judgement.answer.allowed);
+    assert_eq!(judgement.answer.warnings.len(), 1, "{:?}", judgement.answer);
+    let warning = &judgement.answer.warnings[0];
+    assert!(
+        warning.starts_with("HIPAA Guard has not seen Role claims/created-a-moment-ago")
+            && warning.ends_with("the operator's audit will judge it"),
+        "{warning}"
+    );
+    assert!(
+        warning.len() < 256,
+        "kubectl truncates long warnings: {warning}"
+    );
+}
+
+#[test]
 fn not_synced_caches_turn_rbac_writes_away_and_bad_objects_are_invalid() {
     let raw = role_binding("billing", "mallory");
     let starting = judge_one(
