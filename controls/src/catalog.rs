@@ -46,6 +46,7 @@ pub mod params {
     pub const MAX_AGE_DAYS: &str = "maxAgeDays";
     pub const ALLOWED_PRINCIPALS: &str = "allowedPrincipals";
     pub const ALLOW_CONFIG_MAP: &str = "allowConfigMap";
+    pub const VALUE_ENTROPY_THRESHOLD: &str = "valueEntropyThreshold";
 }
 
 /// The default of `minReplicas`.
@@ -66,6 +67,9 @@ pub const DEFAULT_ALLOWED_SUBJECTS: &[&str] = &[
     "User:eks:*",
     "Group:eks:*",
 ];
+/// The default of `valueEntropyThreshold`, in bits per character: random base64 and
+/// alphanumeric tokens of 24 characters or more reach it; English words, hex and UUIDs do not.
+pub const DEFAULT_VALUE_ENTROPY_THRESHOLD: f64 = 4.5;
 /// The default of `failOn`.
 pub const DEFAULT_FAIL_ON: Severity = Severity::Critical;
 
@@ -151,11 +155,15 @@ static CATALOG: [Control; 28] = [
         title: "No literal credentials in environment variables",
         severity: Severity::Critical,
         sections: &["164.312(a)(1)", "164.312(d)"],
-        description: "No container sets a literal value on an environment variable whose name marks a credential (PASSWORD, PASSWD, SECRET, TOKEN, API_KEY, APIKEY, PRIVATE_KEY, ACCESS_KEY, CREDENTIAL, AWS_SECRET_ACCESS_KEY); names ending in _FILE, _PATH, _DIR, _NAME, _ARN, _URL point at a credential and pass.",
+        description: "No container (init, regular or ephemeral) sets a literal value on an environment variable whose name marks a credential (PASSWORD, PASSWD, SECRET, TOKEN, API_KEY, APIKEY, PRIVATE_KEY, ACCESS_KEY, CREDENTIAL, AWS_SECRET_ACCESS_KEY; names ending in _FILE, _PATH, _DIR, _NAME, _ARN, _URL point at a credential and pass), nor, whatever the name, a value that looks like a credential: a PEM private key, an AWS access key ID (AKIA or ASIA and 16 characters), a JWT, a URL with an inline password (scheme://user:password@host; a $(VAR) reference passes), or a token of at least 20 characters whose Shannon entropy reaches valueEntropyThreshold (UUIDs, hex digests, URLs, DNS names and paths are not tokens). The finding names the container, the variable and the kind of credential, never the value. ConfigMap data read through envFrom or configMapKeyRef is not judged.",
         remediation: "Take the value from a Secret with valueFrom.secretKeyRef or mount it with the Secrets Store CSI driver",
         targets: POD_WORKLOADS,
         scope: Scope::Kubernetes,
-        parameters: &[],
+        parameters: &[ParameterSpec {
+            name: params::VALUE_ENTROPY_THRESHOLD,
+            description: "The Shannon entropy, in bits per character, from which a literal token of 20 characters or more is taken for a credential; lower finds more (and more false positives); above 6.11 the entropy rule never fires (a token has at most 69 distinct characters, log2(69) = 6.11 bits).",
+            default: "4.5",
+        }],
         opt_in: false,
     },
     Control {

@@ -32,6 +32,9 @@ pub use engine::{
     evaluate_network_policy_update, evaluate_rbac_change, evaluate_rbac_change_of, evaluate_scale,
 };
 pub use image_ref::ImageReference;
+pub use k8s::secrets_env::{
+    CredentialKind, LiteralCredential, credential_in_value, literal_credential, names_credential,
+};
 pub use k8s::{ENVIRONMENT_LABEL, PHI_LABEL};
 pub use model::{
     Control, ExceptionRef, Finding, Outcome, ParameterSpec, ResourceRef, Scope, Severity, Target,

@@ -10,7 +10,7 @@
 //!   globs, the first policy by name that sets the parameter wins; for `allowedSubjects`, a
 //!   subject is allowed only when every policy that sets the parameter allows it (the default
 //!   list applies when none does); `allowConfigMap` only when every policy allows it (an unset
-//!   value is the default false);
+//!   value is the default false); the lowest `valueEntropyThreshold`;
 //! - the exceptions of every selecting policy apply (each names its policy and index).
 
 use std::collections::{BTreeMap, HashMap};
@@ -44,6 +44,9 @@ pub struct Parameters {
     pub allowed_principals: Option<Vec<String>>,
     /// HIPAA-EKS-AUTH-MODE: API_AND_CONFIG_MAP is accepted.
     pub allow_config_map: bool,
+    /// HIPAA-K8S-SECRETS-IN-ENV: the Shannon entropy, in bits per character, from which a literal
+    /// token is taken for a credential.
+    pub value_entropy_threshold: f64,
 }
 
 impl Default for Parameters {
@@ -58,6 +61,7 @@ impl Default for Parameters {
             max_age_days: catalog::DEFAULT_MAX_AGE_DAYS,
             allowed_principals: None,
             allow_config_map: false,
+            value_entropy_threshold: catalog::DEFAULT_VALUE_ENTROPY_THRESHOLD,
         }
     }
 }
@@ -95,6 +99,12 @@ impl Parameters {
         if let Some(allow) = given.allow_config_map {
             out.allow_config_map = allow;
         }
+        if let Some(threshold) = given
+            .value_entropy_threshold
+            .filter(|t| crate::validate::valid_entropy_threshold(*t))
+        {
+            out.value_entropy_threshold = threshold;
+        }
         out
     }
 
@@ -116,6 +126,9 @@ impl Parameters {
         self.min_version = self.min_version.max(other.min_version);
         self.fail_on = self.fail_on.min(other.fail_on);
         self.max_age_days = self.max_age_days.min(other.max_age_days);
+        self.value_entropy_threshold = self
+            .value_entropy_threshold
+            .min(other.value_entropy_threshold);
     }
 }
 

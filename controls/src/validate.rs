@@ -64,6 +64,10 @@ pub(crate) fn parameters_given(p: &ControlParameters) -> impl Iterator<Item = &'
         (params::MAX_AGE_DAYS, p.max_age_days.is_some()),
         (params::ALLOWED_PRINCIPALS, p.allowed_principals.is_some()),
         (params::ALLOW_CONFIG_MAP, p.allow_config_map.is_some()),
+        (
+            params::VALUE_ENTROPY_THRESHOLD,
+            p.value_entropy_threshold.is_some(),
+        ),
     ]
     .into_iter()
     .filter_map(|(name, given)| given.then_some(name))
@@ -76,6 +80,12 @@ pub(crate) fn expiry_of(exception: &PolicyException) -> Option<DateTime<Utc>> {
         ts.as_second(),
         u32::try_from(ts.subsec_nanosecond()).unwrap_or(0),
     )
+}
+
+/// Whether `threshold` is a usable `valueEntropyThreshold`: above 0 (0 would take every value
+/// for a token) and at most 8 bits per character (the most a byte can carry).
+pub fn valid_entropy_threshold(threshold: f64) -> bool {
+    threshold.is_finite() && threshold > 0.0 && threshold <= 8.0
 }
 
 /// The shortest audit interval the CRD accepts.
@@ -167,6 +177,14 @@ pub fn validate_policy(spec: &HipaaPolicySpec) -> Result<(), Vec<PolicyError>> {
         }
         if p.max_age_days.is_some_and(|d| d < 1) {
             invalid(format!("{} must be at least 1", params::MAX_AGE_DAYS));
+        }
+        if p.value_entropy_threshold
+            .is_some_and(|t| !valid_entropy_threshold(t))
+        {
+            invalid(format!(
+                "{} must be a number of bits per character above 0 and at most 8",
+                params::VALUE_ENTROPY_THRESHOLD
+            ));
         }
     }
     for (index, e) in spec.exceptions.iter().enumerate() {

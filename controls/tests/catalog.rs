@@ -162,13 +162,19 @@ fn documented_parameter_defaults_are_the_applied_defaults() {
                         defaults.allow_config_map
                     )
                 }
+                "valueEntropyThreshold" => {
+                    assert_eq!(
+                        p.default.parse::<f64>().unwrap(),
+                        defaults.value_entropy_threshold
+                    )
+                }
                 other => panic!("{}: undocumented parameter {other}", c.id),
             }
         }
     }
     assert_eq!(
         seen.len(),
-        9,
+        10,
         "every typed parameter of the CRD belongs to a control"
     );
 }

@@ -547,3 +547,84 @@ spec:
         "{errors:?}"
     );
 }
+
+#[test]
+fn the_entropy_threshold_is_validated_merged_lowest_first_and_applied() {
+    let with = |name: &str, controls: &str| -> hipaa_controls::HipaaPolicy {
+        common::policy(&format!(
+            "apiVersion: hipaaguard.io/v1alpha1
+kind: HipaaPolicy
+metadata: {{name: {name}}}
+spec:
+  namespaceSelector: {{matchLabels: {{hipaaguard.io/phi: \"true\"}}}}
+  controls: {controls}
+"
+        ))
+    };
+    for bad in ["0", "-1", "8.5"] {
+        let policy = with(
+            "bad",
+            &format!(
+                "[{{id: HIPAA-K8S-SECRETS-IN-ENV, parameters: {{valueEntropyThreshold: {bad}}}}}]"
+            ),
+        );
+        let errors = validate_policy(&policy.spec).unwrap_err();
+        assert!(
+            errors[0].to_string().contains("valueEntropyThreshold"),
+            "{bad}: {errors:?}"
+        );
+    }
+    let misplaced = with(
+        "m",
+        "[{id: HIPAA-K8S-NETPOL, parameters: {valueEntropyThreshold: 4}}]",
+    );
+    assert!(matches!(
+        &validate_policy(&misplaced.spec).unwrap_err()[0],
+        PolicyError::UnexpectedParameter { parameter, .. } if parameter == "valueEntropyThreshold"
+    ));
+
+    let lax = with(
+        "a",
+        "[{id: HIPAA-K8S-SECRETS-IN-ENV, parameters: {valueEntropyThreshold: 6}}]",
+    );
+    let strict = with(
+        "b",
+        "[{id: HIPAA-K8S-SECRETS-IN-ENV, parameters: {valueEntropyThreshold: 4.2}}]",
+    );
+    let ns = namespace(PHI_PROD);
+    let merged = EffectivePolicy::for_namespace([&lax, &strict], &ns).unwrap();
+    let threshold = |policy: &EffectivePolicy| {
+        policy
+            .setting(ids::K8S_SECRETS_IN_ENV)
+            .unwrap()
+            .parameters
+            .value_entropy_threshold
+    };
+    assert_eq!(threshold(&merged), 4.2);
+
+    // 22 distinct characters: log2(22) = 4.46 bits per character, between the two thresholds.
+    let pod = common::object(
+        "apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: billing}
+spec:
+  containers: [{name: api, image: api, env: [{name: SEED, value: Zx9Qm2Lk7Vb4Np1Rt8Ws3Y}]}]",
+    );
+    let outcome = |policy: &EffectivePolicy| {
+        evaluate(
+            &pod,
+            &common::context(""),
+            policy,
+            Mode::Audit,
+            common::now(),
+        )
+        .findings
+        .iter()
+        .find(|f| f.control.id == ids::K8S_SECRETS_IN_ENV)
+        .map(|f| f.outcome)
+    };
+    assert_eq!(outcome(&merged), Some(Outcome::Fail));
+    let lax_only = EffectivePolicy::for_namespace([&lax], &ns).unwrap();
+    assert_eq!(threshold(&lax_only), 6.0);
+    assert_ne!(outcome(&lax_only), Some(Outcome::Fail));
+}

@@ -203,6 +203,11 @@ pub struct ControlParameters {
     /// HIPAA-EKS-AUTH-MODE: also accept the authentication mode API_AND_CONFIG_MAP (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_config_map: Option<bool>,
+    /// HIPAA-K8S-SECRETS-IN-ENV: the Shannon entropy, in bits per character, from which a literal
+    /// token of 20 characters or more is taken for a credential (default 4.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0.0 && self <= 8.0").message("valueEntropyThreshold must be above 0 and at most 8"))]
+    pub value_entropy_threshold: Option<f64>,
 }
 
 /// A documented, expiring exception to one or more controls.

@@ -1,5 +1,15 @@
-//! HIPAA-K8S-SECRETS-IN-ENV: no literal credential in a container's environment. Messages name
-//! the variable, never its value.
+//! HIPAA-K8S-SECRETS-IN-ENV: no literal credential in a container's environment, found by the
+//! variable's name (`DB_PASSWORD`) or by what its value looks like (`values`). Messages name the
+//! container, the variable and the kind of credential, never the value nor any part of it.
+//!
+//! Only `env[].value` is literal: `valueFrom` and `envFrom` refer to Secrets or ConfigMaps, and
+//! a ConfigMap's data is not judged here (ConfigMaps are not in the engine's context, and a
+//! credential in one is a finding about the ConfigMap, not about each workload that reads it).
+
+mod jwt;
+mod values;
+
+pub use values::{CredentialKind, credential_in_value};
 
 use crate::check::{Check, Verdict};
 use crate::k8s::{containers, verdict_from};
@@ -27,19 +37,56 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
     let Some(spec) = template.spec else {
         return Verdict::Pass;
     };
+    let threshold = check.parameters.value_entropy_threshold;
     let mut problems = Vec::new();
     for container in containers(spec) {
         for var in container.env {
-            let literal = var.value.as_deref().is_some_and(is_possible_credential);
-            if literal && names_credential(&var.name) {
-                problems.push(format!(
-                    "container {} sets {} to a literal value",
-                    container.name, var.name
-                ));
+            let Some(value) = var.value.as_deref() else {
+                continue;
+            };
+            if let Some(literal) = literal_credential(&var.name, value, threshold) {
+                problems.push(literal.problem(container.name, &var.name));
             }
         }
     }
     verdict_from(check.subject, problems)
+}
+
+/// Why a literal environment value is taken for a credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LiteralCredential {
+    /// The variable's name marks a credential (and the value is not blank or a boolean).
+    ByName,
+    /// The value looks like this kind of credential, whatever the name.
+    ByValue(CredentialKind),
+}
+
+impl LiteralCredential {
+    /// `container api sets DB_PASSWORD to a literal value[ that looks like a JWT]`: the same
+    /// shape whichever rule found it, so that one fix (a secretKeyRef) serves both.
+    fn problem(self, container: &str, variable: &str) -> String {
+        match self {
+            LiteralCredential::ByName => {
+                format!("container {container} sets {variable} to a literal value")
+            }
+            LiteralCredential::ByValue(kind) => format!(
+                "container {container} sets {variable} to a literal value that looks like {kind}"
+            ),
+        }
+    }
+}
+
+/// Whether the literal `value` of the environment variable `name` is a credential, and why. The
+/// value's look wins over the name: it says more (`DB_PASSWORD` holding a private key).
+pub fn literal_credential(
+    name: &str,
+    value: &str,
+    entropy_threshold: f64,
+) -> Option<LiteralCredential> {
+    if let Some(kind) = credential_in_value(value, entropy_threshold) {
+        return Some(LiteralCredential::ByValue(kind));
+    }
+    (is_possible_credential(value) && names_credential(name)).then_some(LiteralCredential::ByName)
 }
 
 /// The first letters of the markers.
@@ -115,6 +162,27 @@ mod tests {
             );
             assert_eq!(*marker, marker.to_ascii_uppercase());
         }
+    }
+
+    #[test]
+    fn a_value_that_looks_like_a_credential_fails_whatever_the_name() {
+        let key = "AKIAIOSFODNN7EXAMPLE";
+        assert_eq!(
+            literal_credential("GREETING", key, 4.5),
+            Some(LiteralCredential::ByValue(CredentialKind::AwsAccessKeyId))
+        );
+        assert_eq!(
+            literal_credential("DB_PASSWORD", "hunter2", 4.5),
+            Some(LiteralCredential::ByName)
+        );
+        assert_eq!(literal_credential("LOG_LEVEL", "info", 4.5), None);
+        assert_eq!(literal_credential("DB_PASSWORD", "true", 4.5), None);
+        let problem = LiteralCredential::ByValue(CredentialKind::Jwt).problem("api", "AUTH");
+        assert_eq!(
+            problem,
+            "container api sets AUTH to a literal value that looks like a JWT"
+        );
+        assert!(!problem.contains(key));
     }
 
     #[test]
