@@ -7,6 +7,8 @@ use clap_complete::Shell;
 use hipaa_controls::model::Severity;
 
 use crate::input::parse_size;
+pub use crate::labels::NamespaceLabels;
+use crate::labels::parse_namespace_labels;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -76,6 +78,18 @@ and counted. NetworkPolicies, StorageClasses, PVCs and Namespaces among the inpu
 context that context-dependent controls are judged against; --cluster reads that context
 (and the HipaaPolicies) from the live cluster instead.
 
+Namespaces that are not among the inputs (offline): their objects are judged as if the
+namespace were the strictest kind, a PHI production namespace without mesh injection
+(hipaaguard.io/environment=production, hipaaguard.io/phi=true) that every policy selects;
+the summary says so once. --assume-namespace-labels states other labels instead (they replace
+the default, and the policies' namespaceSelectors are matched against them; '' means no
+labels); --no-assume-namespace reports the checks that need the labels as not evaluable.
+
+Output: -o text (default) groups the findings by object, with each failing control's 45 CFR
+sections, the problem and the fix, wrapped to the terminal (COLUMNS, else 100 columns when
+not a terminal); -o table prints one row per finding, for scripts; json, sarif and junit
+state each finding's result (Fail, Error, Excepted).
+
 Limits: each file, and standard input, holds at most --max-input-size (default 32MiB); a
 document nests at most 128 levels and holds at most 1,000,000 YAML nodes; YAML aliases that
 expand without bound are refused. Input with no Kubernetes object at all (empty standard
@@ -107,8 +121,8 @@ pub struct ScanArgs {
     /// cluster). Default: every catalog control, enforced, with default parameters.
     #[arg(long, value_name = "FILE")]
     pub policy: Vec<PathBuf>,
-    /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = ScanFormat::Table, env = "KUBECTL_HIPAA_OUTPUT")]
+    /// Output format: text groups the findings by object; table is one row per finding.
+    #[arg(short = 'o', long, value_enum, default_value_t = ScanFormat::Text, env = "KUBECTL_HIPAA_OUTPUT")]
     pub output: ScanFormat,
     /// Exit 1 when a check of at least this severity fails (LOW, MEDIUM, HIGH, CRITICAL).
     #[arg(long, value_name = "SEVERITY", default_value = "LOW", value_parser = parse_severity, env = "KUBECTL_HIPAA_FAIL_ON")]
@@ -117,9 +131,21 @@ pub struct ScanArgs {
     /// and the HipaaPolicies from the live cluster; the inputs override objects of the same name.
     #[arg(long)]
     pub cluster: bool,
-    /// When to colour the table.
+    /// When to colour the text and table outputs (auto honours NO_COLOR).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Wrap -o text at this many columns (default: $COLUMNS, else the terminal's width, else 100).
+    #[arg(long, value_name = "COLUMNS")]
+    pub width: Option<usize>,
+    /// Offline: judge namespaces that are not among the inputs as carrying exactly these labels
+    /// (KEY=VALUE,...; '' for none) instead of the strictest default (a PHI production
+    /// namespace that every policy selects).
+    #[arg(long, value_name = "KEY=VALUE,...", value_parser = parse_namespace_labels, env = "KUBECTL_HIPAA_ASSUME_NAMESPACE_LABELS", conflicts_with = "no_assume_namespace")]
+    pub assume_namespace_labels: Option<NamespaceLabels>,
+    /// Offline: assume nothing of namespaces that are not among the inputs; the checks that
+    /// need their labels report that they cannot be evaluated.
+    #[arg(long, env = "KUBECTL_HIPAA_NO_ASSUME_NAMESPACE")]
+    pub no_assume_namespace: bool,
     /// The most one file, or standard input, may hold (e.g. 32MiB, 512KiB, 1000000); larger
     /// input is refused (exit 2) before it is read further.
     #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size, env = "KUBECTL_HIPAA_MAX_INPUT_SIZE")]
@@ -132,9 +158,15 @@ pub struct ScanArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanFormat {
+    /// Grouped by object, wrapped to the terminal: for people.
+    Text,
+    /// One row per finding: for scripts.
     Table,
+    /// Each finding with its result (Fail, Error), and the summary.
     Json,
+    /// SARIF 2.1.0, for code scanning.
     Sarif,
+    /// JUnit XML, for CI test reports.
     Junit,
 }
 
@@ -316,6 +348,60 @@ mod tests {
                 "lots"
             ])
             .is_err()
+        );
+    }
+
+    #[test]
+    fn scan_prints_text_by_default_and_takes_the_namespace_assumption() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["kubectl-hipaa", "scan", "-f", "-"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Scan(scan) => scan,
+                _ => panic!("not scan"),
+            })
+        };
+        let scan = parse(&[]).unwrap();
+        assert_eq!(scan.output, ScanFormat::Text);
+        assert_eq!(scan.assume_namespace_labels, None);
+        assert!(!scan.no_assume_namespace);
+        assert_eq!(scan.width, None);
+        assert_eq!(parse(&["-o", "table"]).unwrap().output, ScanFormat::Table);
+        let scan = parse(&[
+            "--assume-namespace-labels",
+            "hipaaguard.io/environment=development, team=billing",
+            "--width",
+            "72",
+        ])
+        .unwrap();
+        let labels = scan.assume_namespace_labels.unwrap().0;
+        assert_eq!(labels["hipaaguard.io/environment"], "development");
+        assert_eq!(labels["team"], "billing");
+        assert_eq!(scan.width, Some(72));
+        // An explicit empty value assumes no labels; an empty label value is a label.
+        let none = parse(&["--assume-namespace-labels", ""]).unwrap();
+        assert_eq!(
+            none.assume_namespace_labels,
+            Some(NamespaceLabels::default())
+        );
+        let empty_value = parse(&["--assume-namespace-labels", "tier="]).unwrap();
+        assert_eq!(empty_value.assume_namespace_labels.unwrap().0["tier"], "");
+        for bad in [
+            "team",
+            "=x",
+            "a=b,a=c",
+            "bad key=x",
+            "k=not ok",
+            "-x/k=v",
+            "k=-v",
+        ] {
+            assert!(parse(&["--assume-namespace-labels", bad]).is_err(), "{bad}");
+        }
+        assert!(parse(&["--assume-namespace-labels", "a=b", "--no-assume-namespace"]).is_err());
+        assert!(
+            parse(&["--no-assume-namespace"])
+                .unwrap()
+                .no_assume_namespace
         );
     }
 

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cluster;
 pub mod controls_cmd;
 pub mod input;
+pub mod labels;
 pub mod output;
 pub mod report;
 pub mod scan;
@@ -35,7 +36,9 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, out: &mut dyn Write) -> anyhow::Resu
     match &cli.command {
         Command::Scan(args) => {
             let report = scan::run(args, &cli.global, stdin, Utc::now())?;
-            output::write_scan(&report, args.output, Style::for_stdout(args.color), out)?;
+            let width = output::width::for_stdout(args.width);
+            let style = Style::for_stdout(args.color);
+            output::write_scan(&report, args.output, style, width, out)?;
             out.flush()?;
             Ok(if report.failed() {
                 Exit::Failed

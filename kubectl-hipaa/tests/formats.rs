@@ -68,7 +68,7 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
 }
 
 #[test]
-fn sarif_results_point_at_file_and_line_with_levels_by_severity() {
+fn sarif_results_point_at_file_and_line_with_kinds_and_levels_by_result_and_severity() {
     let log: Value = serde_json::from_str(&scan("sarif")).unwrap();
     let run = &log["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
@@ -86,10 +86,22 @@ fn sarif_results_point_at_file_and_line_with_levels_by_severity() {
         let severity =
             hipaa_controls::Severity::parse(rule["properties"]["severity"].as_str().unwrap())
                 .unwrap();
-        assert_eq!(
-            result["level"],
-            kubectl_hipaa::output::sarif::level(severity)
-        );
+        // A failure (excepted or not) is "fail" at its severity's level; a check that could not
+        // be evaluated is "open", which SARIF allows no level but "none".
+        match result["properties"]["result"].as_str().unwrap() {
+            "Fail" | "Excepted" => {
+                assert_eq!(result["kind"], "fail", "{result}");
+                assert_eq!(
+                    result["level"],
+                    kubectl_hipaa::output::sarif::level(severity)
+                );
+            }
+            "Error" => assert_eq!(
+                (&result["kind"], &result["level"]),
+                (&"open".into(), &"none".into())
+            ),
+            other => panic!("unexpected result {other}"),
+        }
         let location = &result["locations"][0]["physicalLocation"];
         assert!(
             location["artifactLocation"]["uri"]
@@ -99,6 +111,26 @@ fn sarif_results_point_at_file_and_line_with_levels_by_severity() {
         );
         assert!(location["region"]["startLine"].as_u64().unwrap() >= 1);
     }
+    let count = |result: &str| {
+        results
+            .iter()
+            .filter(|r| r["properties"]["result"] == result)
+            .count() as u64
+    };
+    let summary = json_summary();
+    assert_eq!(count("Fail"), summary["violations"].as_u64().unwrap());
+    assert_eq!(count("Error"), summary["errors"].as_u64().unwrap());
+    assert_eq!(count("Excepted"), summary["excepted"].as_u64().unwrap());
+    // The notes are the run's notifications, each once.
+    let notifications = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    let notes = summary["notes"].as_array().unwrap();
+    assert_eq!(
+        notifications.len(),
+        notes.len() + 1,
+        "the notes and the skipped kinds"
+    );
     // The api Deployment starts on line 3 of its file (after two comment lines).
     let api = results
         .iter()
@@ -168,6 +200,12 @@ fn junit_parses_and_agrees_with_the_scan() {
             .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
             .count();
         assert_eq!(attr(*suite, "failures"), failures as u64);
+        // A check that could not be evaluated is an <error>, never a <failure>.
+        let errors = cases
+            .iter()
+            .filter(|c| c.children().any(|n| n.has_tag_name("error")))
+            .count();
+        assert_eq!(attr(*suite, "errors"), errors as u64);
         for case in &cases {
             assert!(
                 case.attribute("file")
@@ -180,6 +218,25 @@ fn junit_parses_and_agrees_with_the_scan() {
         total += cases.len() as u64;
     }
     assert_eq!(attr(root, "tests"), total);
+    // The notes (skipped kinds, then the summary's) are the properties of a suite of no test.
+    let notes: Vec<&str> = suites
+        .iter()
+        .find(|s| s.attribute("name") == Some("kubectl hipaa scan"))
+        .unwrap()
+        .descendants()
+        .filter(|n| n.has_tag_name("property") && n.attribute("name") == Some("note"))
+        .filter_map(|n| n.attribute("value"))
+        .collect();
+    let expected = summary["notes"].as_array().unwrap();
+    assert_eq!(notes.len(), expected.len() + 1);
+    assert!(notes[0].starts_with("skipped 2 objects"), "{notes:?}");
+    assert_eq!(
+        notes[1..],
+        expected
+            .iter()
+            .map(|n| n.as_str().unwrap())
+            .collect::<Vec<_>>()
+    );
     let netpol = suites
         .iter()
         .find(|s| s.attribute("name") == Some("HIPAA-K8S-NETPOL"))
@@ -223,11 +280,25 @@ fn json_findings_have_exactly_the_documented_fields() {
                 "name",
                 "namespace",
                 "remediation",
+                "result",
                 "sections",
                 "severity"
             ]
         );
+        assert!(
+            ["Fail", "Error"].contains(&finding["result"].as_str().unwrap()),
+            "{finding}"
+        );
     }
+    let results = |result: &str| findings.iter().filter(|f| f["result"] == result).count() as u64;
+    assert_eq!(
+        results("Fail"),
+        document["summary"]["violations"].as_u64().unwrap()
+    );
+    assert_eq!(
+        results("Error"),
+        document["summary"]["errors"].as_u64().unwrap()
+    );
     let summary = &document["summary"];
     let listed = findings.len() as u64;
     assert_eq!(

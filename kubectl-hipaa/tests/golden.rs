@@ -45,9 +45,33 @@ const MANIFESTS: &str = "tests/fixtures/manifests";
 const POLICY: &str = "tests/fixtures/policy.yaml";
 
 #[test]
+fn scan_text() {
+    let (exit, out) = run_cli(&[
+        "scan", "-f", MANIFESTS, "--policy", POLICY, "--color", "never", "--width", "100",
+    ]);
+    assert_eq!(exit, Exit::Failed);
+    check_golden("scan.text.txt", &out);
+}
+
+#[test]
+fn scan_text_of_an_application_without_its_namespace() {
+    let (exit, out) = run_cli(&[
+        "scan",
+        "-f",
+        "tests/fixtures/guestbook",
+        "--color",
+        "never",
+        "--width",
+        "80",
+    ]);
+    assert_eq!(exit, Exit::Failed);
+    check_golden("scan-guestbook.text.txt", &out);
+}
+
+#[test]
 fn scan_table() {
     let (exit, out) = run_cli(&[
-        "scan", "-f", MANIFESTS, "--policy", POLICY, "--color", "never",
+        "scan", "-f", MANIFESTS, "--policy", POLICY, "--color", "never", "-o", "table",
     ]);
     assert_eq!(exit, Exit::Failed);
     check_golden("scan.table.txt", &out);

@@ -1,6 +1,8 @@
 //! `-o junit`: JUnit XML for CI test reports. One testsuite per control (catalog order), one
 //! testcase per object the control checked: a `<failure>` when it fails, an `<error>` when it
 //! could not be evaluated, `<skipped>` when an exception waives it, nothing when it passes.
+//! The scan's notes (what it assumed or skipped) are the properties of a first testsuite named
+//! `kubectl hipaa scan`, which holds no testcase.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -28,6 +30,7 @@ pub fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
         .map(|f| ((f.finding.control.id, f.object_index), f))
         .collect();
     let mut suites = String::new();
+    write_notes(&mut suites, report);
     let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
     for control in catalog::catalog() {
         let cases: Vec<Case<'_>> = report
@@ -95,6 +98,30 @@ pub fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
     )?;
     out.write_all(suites.as_bytes())?;
     writeln!(out, "</testsuites>")
+}
+
+/// The notes suite; nothing when the scan has no note.
+fn write_notes(out: &mut String, report: &ScanReport) {
+    let summary = &report.summary;
+    let skipped = summary.skipped.sentence();
+    let notes: Vec<&String> = skipped.iter().chain(&summary.notes).collect();
+    if notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"kubectl hipaa scan\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\">"
+    );
+    let _ = writeln!(out, "    <properties>");
+    for note in notes {
+        let _ = writeln!(
+            out,
+            "      <property name=\"note\" value=\"{}\"/>",
+            escape(note)
+        );
+    }
+    let _ = writeln!(out, "    </properties>");
+    let _ = writeln!(out, "  </testsuite>");
 }
 
 fn write_case(out: &mut String, control_id: &str, case: &Case<'_>) {

@@ -1,6 +1,13 @@
 //! `-o sarif`: SARIF 2.1.0 for code-scanning UIs. Rules are the catalog's controls (with their
 //! remediation as help and `security-severity` for ranking); results point at the file and line
 //! of each object; excepted findings carry an accepted suppression with the justification.
+//!
+//! Each result states its outcome: a failure is `kind: "fail"` at the level of its severity
+//! (also an excepted one, which SARIF marks with the suppression); a check that could not be
+//! evaluated is `kind: "open"` (the tool could not tell pass from fail), which SARIF 2.1.0
+//! (3.27.10) requires to have `level: "none"`. `properties.result` says `Fail`, `Error` or
+//! `Excepted` in every case. The scan's notes (what it assumed or skipped) are the run's
+//! `toolExecutionNotifications`.
 
 use std::io::{self, Write};
 
@@ -35,7 +42,10 @@ pub fn write(report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
                     "rules": rules,
                 }
             },
-            "invocations": [{ "executionSuccessful": true }],
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notifications(report),
+            }],
             "results": results,
             "properties": { "summary": report.summary },
         }],
@@ -110,16 +120,36 @@ fn rule_name(id: &str) -> String {
         .collect()
 }
 
+/// The scan's notes (skipped kinds, assumptions, what could not be known), each once.
+fn notifications(report: &ScanReport) -> Vec<Value> {
+    let summary = &report.summary;
+    let skipped = summary.skipped.sentence();
+    skipped
+        .iter()
+        .chain(&summary.notes)
+        .map(|note| json!({ "level": "note", "message": { "text": note } }))
+        .collect()
+}
+
+/// SARIF `kind` and `level` of a finding: see the module documentation.
+fn kind_and_level(outcome: Outcome, severity: Severity) -> (&'static str, &'static str) {
+    match outcome {
+        Outcome::Fail | Outcome::Excepted => ("fail", level(severity)),
+        Outcome::Error => ("open", "none"),
+    }
+}
+
 fn result(located: &LocatedFinding) -> Value {
     let finding = &located.finding;
     let control = finding.control;
     let resource = &finding.resource;
     let rule_index = catalog::index_of(control.id).unwrap_or(0);
+    let (kind, level) = kind_and_level(finding.outcome, control.severity);
     let mut result = json!({
         "ruleId": control.id,
         "ruleIndex": rule_index,
-        "kind": "fail",
-        "level": level(control.severity),
+        "kind": kind,
+        "level": level,
         "message": { "text": finding.denial_line() },
         "locations": [{
             "physicalLocation": {
@@ -136,6 +166,7 @@ fn result(located: &LocatedFinding) -> Value {
             "hipaaGuardResource/v1": fingerprint(&[control.id, &resource.kind, resource.namespace.as_deref().unwrap_or(""), &resource.name]),
         },
         "properties": {
+            "result": finding.outcome.as_str(),
             "outcome": finding.outcome.as_str(),
             "severity": control.severity.as_str(),
             "sections": control.sections,
@@ -224,6 +255,22 @@ mod tests {
         assert_eq!(level(Severity::Critical), "error");
         assert_eq!(level(Severity::Medium), "warning");
         assert_eq!(level(Severity::Low), "note");
+    }
+
+    #[test]
+    fn failures_are_fail_at_their_severity_and_errors_are_open_without_a_level() {
+        assert_eq!(
+            kind_and_level(Outcome::Fail, Severity::High),
+            ("fail", "error")
+        );
+        assert_eq!(
+            kind_and_level(Outcome::Excepted, Severity::Medium),
+            ("fail", "warning")
+        );
+        assert_eq!(
+            kind_and_level(Outcome::Error, Severity::Critical),
+            ("open", "none")
+        );
     }
 
     #[test]

@@ -8,8 +8,13 @@
 //! Fail or "cannot evaluate" (Error):
 //! - NetworkPolicies and PVCs: the inputs are the whole truth. A workload without a
 //!   NetworkPolicy among the inputs fails HIPAA-K8S-NETPOL; `--cluster` counts the cluster's.
-//! - Namespaces: only those among the inputs are known. Checks that need the labels of a
-//!   namespace that is not (HIPAA-K8S-HA, HIPAA-K8S-DEV-PHI, mesh injection) report Error.
+//! - Namespaces: only those among the inputs are known. A namespace that is not is judged under
+//!   a stated assumption (`super::assumption`, said once in the summary): by default the
+//!   strictest, a PHI production namespace without mesh injection that every policy selects;
+//!   with `--assume-namespace-labels`, a namespace carrying exactly the given labels, which the
+//!   policies' namespaceSelectors are matched against; with `--no-assume-namespace`, nothing:
+//!   the checks that need its labels (HIPAA-K8S-HA, HIPAA-K8S-DEV-PHI, mesh injection) report
+//!   Error and every policy selects it, as before the assumption existed.
 //! - StorageClasses and Velero Schedules, which platforms rather than applications ship: known
 //!   only when the inputs hold at least one object of the kind; otherwise the checks that need
 //!   them report Error.

@@ -1,7 +1,8 @@
 //! Judges each object with the engine under its effective policy as soon as it is read, keeps
 //! only what the outputs need (the engine's evaluation: the findings and the controls checked,
 //! with the object's reference, file and line; never the object), and sums up with the engine's
-//! tally (the same counts and score as a HipaaPolicy status).
+//! tally (the same counts and score as a HipaaPolicy status). A namespace the inputs do not
+//! hold is covered by the scan's assumption before the first object in it is judged.
 
 use std::sync::Arc;
 
@@ -9,17 +10,19 @@ use chrono::{DateTime, Utc};
 use hipaa_controls::tally::{ResourceEvaluation, tally_with_limit};
 use hipaa_controls::{ClusterContext, Mode, Outcome, Severity, evaluate};
 
+use super::assumption::{AssumedNamespaces, NamespaceAssumer};
 use super::manifests::{JudgedObject, Manifests};
 use super::model::{
     CheckedObject, ControlSummary, ExceptedSummary, ExceptionInfo, LocatedFinding, ScanReport,
     ScanSummary,
 };
-use super::policies::PolicyScope;
+use super::policies::{NamespaceSelection, PolicyScope};
 
 /// The judgements so far: one evaluation and location per judged object, in input order.
 pub struct Judge<'a> {
-    ctx: &'a ClusterContext,
+    ctx: &'a mut ClusterContext,
     scope: &'a mut PolicyScope,
+    assumer: NamespaceAssumer,
     now: DateTime<Utc>,
     evaluations: Vec<ResourceEvaluation>,
     locations: Vec<(Arc<str>, usize)>,
@@ -27,10 +30,16 @@ pub struct Judge<'a> {
 }
 
 impl<'a> Judge<'a> {
-    pub fn new(ctx: &'a ClusterContext, scope: &'a mut PolicyScope, now: DateTime<Utc>) -> Self {
+    pub fn new(
+        ctx: &'a mut ClusterContext,
+        scope: &'a mut PolicyScope,
+        assumer: NamespaceAssumer,
+        now: DateTime<Utc>,
+    ) -> Self {
         Judge {
             ctx,
             scope,
+            assumer,
             now,
             evaluations: Vec::new(),
             locations: Vec::new(),
@@ -40,7 +49,14 @@ impl<'a> Judge<'a> {
 
     /// Judges one object (consumed: it is dropped here, once judged).
     pub fn judge(&mut self, judged: JudgedObject) {
-        let Some(policy) = self.scope.policy_for(&judged.object, self.ctx) else {
+        // A cluster-scoped object's policy is its "default" namespace's, so that namespace is
+        // covered only when policies are given; its controls read no namespace labels.
+        let namespaced = judged.object.namespace().is_some() || self.scope.has_policies();
+        let selection = match PolicyScope::scope_namespace(&judged.object) {
+            Some(namespace) if namespaced => self.assumer.cover(namespace, self.ctx),
+            _ => NamespaceSelection::ByLabels,
+        };
+        let Some(policy) = self.scope.policy_for(&judged.object, self.ctx, selection) else {
             self.out_of_scope += 1;
             return;
         };
@@ -106,6 +122,7 @@ impl<'a> Judge<'a> {
         }
 
         let failed = findings.iter().any(|f| f.fails_at(fail_on));
+        let assumptions = self.assumer.summary(scope.has_policies());
         let s = &tally.summary;
         let summary = ScanSummary {
             objects_read: manifests.objects_read,
@@ -140,7 +157,12 @@ impl<'a> Judge<'a> {
             fail_on,
             failed,
             policies: scope.policy_names(),
-            notes: notes(manifests.policies_among_inputs, scope, &findings),
+            notes: notes(
+                manifests.policies_among_inputs,
+                assumptions.as_ref(),
+                &findings,
+            ),
+            assumptions: assumptions.into_iter().collect(),
         };
         ScanReport {
             findings,
@@ -153,20 +175,12 @@ impl<'a> Judge<'a> {
 /// What the reader should know about how the scan was judged.
 fn notes(
     policies_among_inputs: usize,
-    scope: &PolicyScope,
+    assumed: Option<&AssumedNamespaces>,
     findings: &[LocatedFinding],
 ) -> Vec<String> {
     let mut notes = Vec::new();
-    if !scope.assumed_namespaces.is_empty() {
-        let names: Vec<&str> = scope
-            .assumed_namespaces
-            .iter()
-            .map(String::as_str)
-            .collect();
-        notes.push(format!(
-            "namespaces {} are not among the inputs: their objects were judged as if every policy selected them (add their Namespace manifests or use --cluster)",
-            names.join(", ")
-        ));
+    if let Some(assumed) = assumed {
+        notes.push(assumed.sentence());
     }
     let errors = findings
         .iter()

@@ -2,6 +2,7 @@
 //! object (picking its policy) as it is read, print. The verdicts are the engine's; this module
 //! is the I/O around it.
 
+pub mod assumption;
 pub mod context;
 pub mod judge;
 pub mod manifests;
@@ -18,6 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::cli::{GlobalArgs, ScanArgs};
 use crate::cluster;
 use crate::input::{self, InputError, ReadLimits};
+use assumption::{NamespaceAssumer, NamespaceAssumption};
 use context::{LiveContext, build_context};
 use judge::Judge;
 use model::ScanReport;
@@ -59,7 +61,7 @@ pub fn run(
 
     let sources = Sources::new(inputs, stdin, limits)?;
     let context = read_context(&sources, &default_namespace)?;
-    let ctx = build_context(&context, live.as_ref());
+    let mut ctx = build_context(&context, live.as_ref());
     drop(context);
     let mut notes = Vec::new();
     let policies = if !file_policies.is_empty() {
@@ -75,7 +77,12 @@ pub fn run(
         Vec::new()
     };
     let mut scope = PolicyScope::new(policies);
-    let mut judge = Judge::new(&ctx, &mut scope, now);
+    let assumption = NamespaceAssumption::from_flags(
+        args.assume_namespace_labels.as_ref(),
+        args.no_assume_namespace,
+        args.cluster,
+    );
+    let mut judge = Judge::new(&mut ctx, &mut scope, NamespaceAssumer::new(assumption), now);
     let manifests = read_judged(&sources, &default_namespace, &mut |object| {
         judge.judge(object);
     })?;

@@ -2,11 +2,14 @@
 //! and line of their object, every object judged (for JUnit's passing test cases), the summary
 //! and the notes that explain what was skipped or assumed.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hipaa_controls::model::{Control, Finding, Outcome, ResourceRef, Severity};
 use serde::Serialize;
+
+pub use super::assumption::AssumedNamespaces;
 
 /// A finding and where its object is written.
 #[derive(Clone, Debug)]
@@ -28,6 +31,61 @@ impl LocatedFinding {
         matches!(self.finding.outcome, Outcome::Fail | Outcome::Error)
             && self.finding.control.severity >= fail_on
     }
+
+    /// The finding's message for a reader who already sees its object: see [`problem_text`].
+    pub fn problem(&self) -> Cow<'_, str> {
+        problem_text(&self.finding.message, &self.finding.resource)
+    }
+}
+
+/// `message` without the object it names, for output that names the object once above its
+/// findings. The engine's messages name their object with the object reference's display
+/// (`Deployment billing/api`) in one of three places: first (`Deployment billing/api: runs 1
+/// replica(s)`), after "cannot evaluate" (`cannot evaluate Deployment billing/api: ...`), or
+/// inside the text (`no NetworkPolicy selects pods of Deployment billing/api`), which becomes
+/// "this Deployment". A message that names another object is kept as it is.
+pub fn problem_text<'m>(message: &'m str, resource: &ResourceRef) -> Cow<'m, str> {
+    let subject = resource.to_string();
+    if let Some(rest) = message
+        .strip_prefix(subject.as_str())
+        .and_then(|rest| rest.strip_prefix(": "))
+    {
+        return Cow::Borrowed(rest);
+    }
+    if let Some(rest) = message
+        .strip_prefix("cannot evaluate ")
+        .and_then(|rest| rest.strip_prefix(subject.as_str()))
+        .and_then(|rest| rest.strip_prefix(": "))
+    {
+        return Cow::Owned(format!("cannot evaluate: {rest}"));
+    }
+    match replace_reference(message, &subject, &format!("this {}", resource.kind)) {
+        Some(replaced) => Cow::Owned(replaced),
+        None => Cow::Borrowed(message),
+    }
+}
+
+/// `message` with every whole occurrence of `subject` replaced by `with` (not the start of a
+/// longer name: `Deployment billing/api` inside `Deployment billing/api-v2`); None when there
+/// is none.
+fn replace_reference(message: &str, subject: &str, with: &str) -> Option<String> {
+    let mut out = String::with_capacity(message.len());
+    let (mut copied, mut found) = (0, false);
+    for (at, _) in message.match_indices(subject) {
+        let end = at + subject.len();
+        let next = message.get(end..).and_then(|rest| rest.chars().next());
+        if next.is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')) {
+            continue;
+        }
+        out.push_str(message.get(copied..at)?);
+        out.push_str(with);
+        (copied, found) = (end, true);
+    }
+    if !found {
+        return None;
+    }
+    out.push_str(message.get(copied..)?);
+    Some(out)
 }
 
 /// The exception that waived a finding, as written in its HipaaPolicy.
@@ -116,6 +174,9 @@ pub struct ScanSummary {
     pub policies: Vec<String>,
     /// What was assumed, skipped or could not be known.
     pub notes: Vec<String>,
+    /// What the scan assumed of what the inputs do not hold (the namespaces they lack), as
+    /// data; `notes` says the same in a sentence.
+    pub assumptions: Vec<AssumedNamespaces>,
 }
 
 /// One control's result over the scan.
@@ -214,6 +275,43 @@ impl ExceptedSummary {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn problems_do_not_repeat_the_object_they_are_shown_under() {
+        let api = ResourceRef::new("Deployment", Some("billing"), "api");
+        let problem = |message| problem_text(message, &api).into_owned();
+        assert_eq!(
+            problem("Deployment billing/api: runs 1 replica(s), fewer than 2"),
+            "runs 1 replica(s), fewer than 2"
+        );
+        assert_eq!(
+            problem("cannot evaluate Deployment billing/api: its PVCs are not known"),
+            "cannot evaluate: its PVCs are not known"
+        );
+        assert_eq!(
+            problem("no NetworkPolicy selects pods of Deployment billing/api"),
+            "no NetworkPolicy selects pods of this Deployment"
+        );
+        // Another object's name is not the object's, even when it starts the same.
+        assert_eq!(
+            problem("Deployment billing/api-v2: runs 1 replica(s)"),
+            "Deployment billing/api-v2: runs 1 replica(s)"
+        );
+        assert_eq!(
+            problem(
+                "NetworkPolicy billing/open allows all ingress to pods of Deployment billing/api-v2 and Deployment billing/api"
+            ),
+            "NetworkPolicy billing/open allows all ingress to pods of Deployment billing/api-v2 and this Deployment"
+        );
+        let namespace = ResourceRef::new("Namespace", None, "billing");
+        assert_eq!(
+            problem_text(
+                "Namespace billing: no Velero Schedule includes it",
+                &namespace
+            ),
+            "no Velero Schedule includes it"
+        );
+    }
 
     #[test]
     fn skipped_sentence_counts_kinds() {

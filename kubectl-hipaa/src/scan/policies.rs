@@ -2,11 +2,14 @@
 //! operator does) or from the cluster, merged per namespace by the engine; the catalog defaults
 //! when there is none.
 //!
-//! An object whose Namespace is neither among the inputs nor in the cluster is judged as if
-//! every policy selected its namespace (a scan must not pass an object only because its
-//! Namespace manifest lives elsewhere); the scan says so in a note.
+//! An object whose Namespace is neither among the inputs nor in the cluster is judged under the
+//! scan's namespace assumption (`super::assumption::NamespaceAssumption`), which also says how the
+//! policies select it: by default as if every policy selected its namespace (a scan must not
+//! pass an object only because its Namespace manifest lives elsewhere), with
+//! `--assume-namespace-labels` by the policies' selectors matched against the assumed labels,
+//! the same labels its controls see. The scan says which, once, in a note.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -76,6 +79,16 @@ pub fn load_policy_files(
     Ok(policies)
 }
 
+/// How the policies select the namespace of an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NamespaceSelection {
+    /// By the labels of the namespace the context holds (the inputs', the cluster's, an assumed
+    /// one's).
+    ByLabels,
+    /// Every policy selects it (a namespace known only by the default assumption, or by none).
+    ByEveryPolicy,
+}
+
 /// Resolves the effective policy of each object, caching per namespace.
 pub struct PolicyScope {
     policies: Vec<HipaaPolicy>,
@@ -84,8 +97,6 @@ pub struct PolicyScope {
     /// Every policy merged (or the defaults): what a control's Disabled state is judged by.
     overall: Arc<EffectivePolicy>,
     cache: HashMap<String, Option<Arc<EffectivePolicy>>>,
-    /// Namespaces judged as if every policy selected them.
-    pub assumed_namespaces: BTreeSet<String>,
 }
 
 impl PolicyScope {
@@ -116,8 +127,12 @@ impl PolicyScope {
             assumed,
             overall: Arc::new(overall),
             cache: HashMap::new(),
-            assumed_namespaces: BTreeSet::new(),
         }
+    }
+
+    /// Whether policies were given (else the catalog defaults judge every object).
+    pub fn has_policies(&self) -> bool {
+        !self.policies.is_empty()
     }
 
     /// The names of the policies (empty: the catalog defaults).
@@ -133,11 +148,20 @@ impl PolicyScope {
         &self.overall
     }
 
-    /// The policy that judges `object`, or None when no policy selects its namespace.
+    /// The namespace whose policies judge `object`: its own (`default` for cluster-scoped
+    /// kinds); None for a Namespace, judged by its own labels.
+    pub fn scope_namespace(object: &Object) -> Option<&str> {
+        object.effective_namespace()
+    }
+
+    /// The policy that judges `object`, or None when no policy selects its namespace;
+    /// `selection` says how its namespace ([`Self::scope_namespace`]) is selected. A namespace
+    /// the context does not hold is selected by every policy.
     pub fn policy_for(
         &mut self,
         object: &Object,
         ctx: &ClusterContext,
+        selection: NamespaceSelection,
     ) -> Option<Arc<EffectivePolicy>> {
         if self.policies.is_empty() {
             return Some(self.overall.clone());
@@ -145,16 +169,15 @@ impl PolicyScope {
         if let Object::Namespace(ns) = object {
             return EffectivePolicy::for_namespace(&self.policies, ns).map(Arc::new);
         }
-        let namespace = object.effective_namespace().unwrap_or("default");
+        let namespace = Self::scope_namespace(object).unwrap_or("default");
         if let Some(cached) = self.cache.get(namespace) {
             return cached.clone();
         }
-        let resolved = match ctx.namespace(namespace) {
-            Some(ns) => EffectivePolicy::for_namespace(&self.policies, ns).map(Arc::new),
-            None => {
-                self.assumed_namespaces.insert(namespace.to_string());
-                EffectivePolicy::for_namespace(&self.assumed, &assumed_namespace()).map(Arc::new)
+        let resolved = match (ctx.namespace(namespace), selection) {
+            (Some(ns), NamespaceSelection::ByLabels) => {
+                EffectivePolicy::for_namespace(&self.policies, ns).map(Arc::new)
             }
+            _ => EffectivePolicy::for_namespace(&self.assumed, &assumed_namespace()).map(Arc::new),
         };
         self.cache.insert(namespace.to_string(), resolved.clone());
         resolved
@@ -204,11 +227,15 @@ mod tests {
         let deployment =
             object("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: x}\n");
         let policy = scope
-            .policy_for(&deployment, &ClusterContext::new())
+            .policy_for(
+                &deployment,
+                &ClusterContext::new(),
+                NamespaceSelection::ByLabels,
+            )
             .unwrap();
         let applied = hipaa_controls::catalog().iter().filter(|c| !c.opt_in);
         assert_eq!(policy.controls.len(), applied.count());
-        assert!(scope.assumed_namespaces.is_empty());
+        assert!(!scope.has_policies());
     }
 
     #[test]
@@ -233,19 +260,31 @@ mod tests {
         let elsewhere = object(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: payments}\n",
         );
-        let judged = scope.policy_for(&in_billing, &ctx).unwrap();
+        let by_labels = NamespaceSelection::ByLabels;
+        let judged = scope.policy_for(&in_billing, &ctx, by_labels).unwrap();
         assert_eq!(judged.policies, ["phi"]);
         assert!(judged.setting("HIPAA-K8S-HA").is_none());
-        assert!(scope.policy_for(&in_tools, &ctx).is_none());
-        assert!(scope.policy_for(&plain, &ctx).is_none());
-        assert!(scope.policy_for(&phi, &ctx).is_some());
-        let assumed = scope.policy_for(&elsewhere, &ctx).unwrap();
+        assert!(scope.policy_for(&in_tools, &ctx, by_labels).is_none());
+        assert!(scope.policy_for(&plain, &ctx, by_labels).is_none());
+        assert!(scope.policy_for(&phi, &ctx, by_labels).is_some());
+        // A namespace the context does not hold is selected by every policy, whatever asked.
+        let assumed = scope.policy_for(&elsewhere, &ctx, by_labels).unwrap();
         assert_eq!(assumed.policies, ["phi"]);
         assert!(assumed.setting("HIPAA-K8S-HA").is_none());
-        assert_eq!(
-            scope.assumed_namespaces.iter().collect::<Vec<_>>(),
-            ["payments"]
+        // A namespace the context holds but that is selected by every policy (assumed by
+        // default): the policies judge it even though its labels match none of them.
+        let in_tools_assumed = object(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b, namespace: tools2}\n",
         );
+        ctx.insert_namespace(Arc::new(Namespace {
+            metadata: ObjectMeta {
+                name: Some("tools2".into()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        }));
+        let every = NamespaceSelection::ByEveryPolicy;
+        assert!(scope.policy_for(&in_tools_assumed, &ctx, every).is_some());
         assert!(scope.overall().setting("HIPAA-K8S-HA").is_none());
         assert_eq!(scope.policy_names(), ["phi"]);
     }

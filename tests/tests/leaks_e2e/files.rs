@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::canaries::{Canaries, Sinks};
 
-pub const FORMATS: [&str; 4] = ["table", "json", "sarif", "junit"];
+pub const FORMATS: [&str; 5] = ["text", "table", "json", "sarif", "junit"];
 
 /// `kubectl-hipaa <args>` with its own log at debug and no setting from the environment.
 pub fn kubectl_hipaa(args: &[&str]) -> Command {
