@@ -144,7 +144,7 @@ fn the_pre_commit_hook_scans_the_files_it_is_given() {
     command.push_str(" k8s/intake.yaml");
     let (cli, target) = scan_line(&command);
     assert_eq!(target, None);
-    assert_eq!(scan_format(&cli), ScanFormat::Table);
+    assert_eq!(scan_format(&cli), ScanFormat::Text);
     for (case, expected) in CASES {
         let dir = checkout(case);
         let out = bash(&command, dir.path(), &[]);
