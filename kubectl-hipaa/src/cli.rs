@@ -90,8 +90,19 @@ sections, the problem and the fix, wrapped to the terminal (COLUMNS, else 100 co
 not a terminal); -o table prints one row per finding, for scripts; json, sarif and junit
 state each finding's result (Fail, Error, Excepted).
 
+Directories: in a file found in a directory, a document that is not a Kubernetes object
+(a Helm chart's Chart.yaml or values.yaml, kustomization.yaml, other YAML configuration,
+invalid YAML) is skipped and counted, per document; a chart's templates/ are skipped whole
+(scan `helm template` output instead). --verbose lists each with why; --strict skips nothing
+(exit 2 at the first). In a file named with -f, or on standard input, it is an error.
+
+Invalid objects: a kind HIPAA Guard reads, at an apiVersion Kubernetes 1.35 does not serve
+(a v1 Deployment, an extensions/v1beta1 Ingress), is an error naming the served apiVersion;
+with --cluster, the cluster's API discovery decides. --strict also refuses fields of judged
+objects that Kubernetes does not know (a misspelt securityContext).
+
 Limits: each file, and standard input, holds at most --max-input-size (default 32MiB); a
-document nests at most 128 levels and holds at most 1,000,000 YAML nodes; YAML aliases that
+document nests at most 128 levels and holds at most 250,000 YAML nodes; YAML aliases that
 expand without bound are refused. Input with no Kubernetes object at all (empty standard
 input, empty or comment-only files) is an error unless --allow-empty is given. Directories:
 symbolic links to files are read, links to directories are not followed, and a broken or
@@ -99,12 +110,14 @@ looping link is an error.
 
 Exit status: 0 when nothing at or above --fail-on fails, 1 when something does (a check
 that cannot be evaluated counts as failing), 2 on bad usage or unreadable, invalid, empty or
-over-limit input (nothing is printed on standard output then, in any format).
+over-limit input, an apiVersion that is not served, or (--strict) a skip or unknown field
+(nothing is printed on standard output then, in any format).
 
 Examples:
   kubectl hipaa scan -f k8s/ -o sarif > hipaa.sarif
   kustomize build overlays/prod | kubectl hipaa scan -f - --fail-on HIGH
-  kubectl hipaa scan -f deploy.yaml --policy policies/production-phi.yaml -o junit";
+  kubectl hipaa scan -f deploy.yaml --policy policies/production-phi.yaml -o junit
+  kubectl hipaa scan -f . --verbose        # a whole repository, listing what is not a manifest";
 
 const COMPLETION_HELP: &str = "\
 Examples:
@@ -154,6 +167,13 @@ pub struct ScanArgs {
     /// that produced it probably failed).
     #[arg(long, env = "KUBECTL_HIPAA_ALLOW_EMPTY")]
     pub allow_empty: bool,
+    /// Skip nothing found in directories (YAML that is not a Kubernetes object exits 2, as in a
+    /// named file), and refuse judged objects with fields Kubernetes does not know.
+    #[arg(long, env = "KUBECTL_HIPAA_STRICT")]
+    pub strict: bool,
+    /// List each document skipped in directories because it is not a Kubernetes object, with why.
+    #[arg(long, env = "KUBECTL_HIPAA_VERBOSE")]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -324,6 +344,7 @@ mod tests {
         assert_eq!(cli.global.namespace.as_deref(), Some("apps"));
         assert_eq!(scan.max_input_size, 32 * 1024 * 1024);
         assert!(!scan.allow_empty);
+        assert!(!scan.strict && !scan.verbose);
         let cli = Cli::try_parse_from([
             "kubectl-hipaa",
             "scan",
@@ -332,12 +353,15 @@ mod tests {
             "--max-input-size",
             "1MiB",
             "--allow-empty",
+            "--strict",
+            "--verbose",
         ])
         .unwrap();
         let Command::Scan(scan) = cli.command else {
             panic!("not scan")
         };
         assert_eq!((scan.max_input_size, scan.allow_empty), (1 << 20, true));
+        assert!(scan.strict && scan.verbose);
         assert!(
             Cli::try_parse_from([
                 "kubectl-hipaa",

@@ -510,3 +510,54 @@ async fn status_and_report_show_the_numbers_of_the_policy_status() {
         out.stdout
     );
 }
+
+/// With `--cluster`, the real API server's discovery decides which apiVersions are served: a
+/// removed Ingress version and a Deployment in the core group are invalid input naming the
+/// version the cluster serves; the served ones pass that check.
+#[tokio::test]
+async fn scan_with_cluster_checks_api_versions_against_its_discovery() {
+    let plane = control_plane().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("old.yaml");
+    let ingress =
+        "apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata: {name: web}\nspec: {}\n";
+    std::fs::write(&manifest, format!("# an old chart\n{ingress}")).unwrap();
+    let path = manifest.to_str().unwrap();
+    let out = run(
+        &mut with_cluster(plane, &["scan", "-f", path, "--cluster"]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(out.status, 2, "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "{path}:2: Ingress has apiVersion networking.k8s.io/v1beta1 (removed from Kubernetes in 1.22); the cluster serves it as networking.k8s.io/v1"
+        )),
+        "{out}"
+    );
+    let deployment = compliant_deployment("api").replace("apiVersion: apps/v1", "apiVersion: v1");
+    assert!(
+        deployment.contains("apiVersion: v1\nkind: Deployment"),
+        "{deployment}"
+    );
+    std::fs::write(&manifest, &deployment).unwrap();
+    let out = run(
+        &mut with_cluster(plane, &["scan", "-f", path, "--cluster"]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(out.status, 2, "{out}");
+    assert!(
+        out.stderr
+            .contains("Deployment has apiVersion v1; the cluster serves it as apps/v1"),
+        "{out}"
+    );
+    // The served version passes the check (and is judged: exit 0 or 1, not 2).
+    std::fs::write(&manifest, compliant_deployment("api")).unwrap();
+    let out = run(
+        &mut with_cluster(plane, &["scan", "-f", path, "--cluster"]),
+        None,
+    )
+    .unwrap();
+    assert!(out.status == 0 || out.status == 1, "{out}");
+}

@@ -145,7 +145,7 @@ fn yaml_error(file: &str, document: &RawDocument<'_>, err: &yaml_serde::Error) -
         );
     }
     let message = rebase_line_numbers(&text, document.first_line - 1);
-    InputError::invalid(file, line, format!("invalid YAML: {message}"))
+    InputError::not_an_object(file, line, format!("invalid YAML: {message}"))
 }
 
 /// Rewrites every `line N` in a yaml_serde message to `line N + offset`.
@@ -225,6 +225,12 @@ mod tests {
         parse_document("m.yaml", &docs[0]).unwrap();
         let err = parse_document("m.yaml", &docs[1]).unwrap_err().to_string();
         assert!(err.starts_with("m.yaml:8: invalid YAML: "), "{err}");
+        // Not a Kubernetes object (a walk skips it), where the limits below are errors.
+        let skippable = parse_document("m.yaml", &docs[1]).unwrap_err();
+        assert!(
+            matches!(skippable, InputError::NotAnObject { .. }),
+            "{skippable:?}"
+        );
         assert!(err.contains("line 8"), "{err}");
         assert!(!err.contains("line 6 "), "{err}");
     }
@@ -244,6 +250,8 @@ mod tests {
             err.starts_with("deep.yaml:4: nesting deeper than 128 levels"),
             "{err}"
         );
+        let limit = parse_document("deep.yaml", &docs[1]).unwrap_err();
+        assert!(matches!(limit, InputError::Invalid { .. }), "{limit:?}");
         // Block nesting is linear to parse: the parser's own limit refuses it, in the same words.
         let block = format!("kind: A\nx:\n{}y\n", "- ".repeat(200));
         let err = parse_document("block.yaml", &split_documents(&block)[0])
@@ -274,6 +282,8 @@ mod tests {
             err.contains("YAML aliases expand to more nodes than the reader's limit allows"),
             "{err}"
         );
+        let limit = parse_document("bomb.yaml", &split_documents(&bomb)[0]).unwrap_err();
+        assert!(matches!(limit, InputError::Invalid { .. }), "{limit:?}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Reading manifests: which files, how they split into documents, and the objects in them, each
 //! with its file and line. Any problem here is bad input (exit status 2), reported as
-//! `file:line: what is wrong`.
+//! `file:line: what is wrong`; a document that is not a Kubernetes object
+//! ([`InputError::NotAnObject`]) is the one problem a directory walk skips instead (see
+//! `scan::passes`), never one of the hostile-input limits.
 
 mod documents;
 mod limits;
@@ -26,9 +28,18 @@ pub enum InputError {
     /// A file or directory cannot be read.
     #[error("{file}: {message}")]
     Unreadable { file: String, message: String },
-    /// A document is not valid YAML or not a Kubernetes object.
+    /// A document is not a valid Kubernetes object, or crosses a limit of the reader.
     #[error("{file}:{line}: {message}")]
     Invalid {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    /// A document is not a Kubernetes object at all: not UTF-8, not valid YAML, not a mapping,
+    /// no apiVersion or kind, or a tool's own configuration. Bad input in a file named on the
+    /// command line; skipped in a file found in a directory walk (unless --strict).
+    #[error("{file}:{line}: {message}")]
+    NotAnObject {
         file: String,
         line: usize,
         message: String,
@@ -52,6 +63,31 @@ impl InputError {
             file: file.to_string(),
             line,
             message: message.into(),
+        }
+    }
+
+    pub fn not_an_object(file: &str, line: usize, message: impl Into<String>) -> Self {
+        InputError::NotAnObject {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// A [`InputError::NotAnObject`] as an [`InputError::Invalid`] (inside a List, an item that
+    /// is not an object makes the List invalid).
+    pub fn into_invalid(self) -> Self {
+        match self {
+            InputError::NotAnObject {
+                file,
+                line,
+                message,
+            } => InputError::Invalid {
+                file,
+                line,
+                message,
+            },
+            other => other,
         }
     }
 }
@@ -134,7 +170,7 @@ pub fn read_text(
     let limit = limits.max_input_bytes;
     let bytes = match input {
         InputPath::Stdin => read_capped(stdin, name, limit)?,
-        InputPath::File(path) => {
+        InputPath::File(path) | InputPath::Found(path) | InputPath::HelmTemplate(path) => {
             let mut file = std::fs::File::open(path)
                 .map_err(|err| InputError::unreadable(name, &err.to_string()))?;
             // Refused before reading when the file says it is too large; read through the cap
@@ -153,7 +189,7 @@ pub fn read_text(
             .as_bytes()
             .get(..err.utf8_error().valid_up_to())
             .map_or(1, |valid| valid.iter().filter(|&&b| b == b'\n').count() + 1);
-        InputError::invalid(name, line, "not UTF-8 text")
+        InputError::not_an_object(name, line, "not UTF-8 text")
     })
 }
 

@@ -1,6 +1,8 @@
 //! Turns parsed documents into located objects: checks that each is a Kubernetes object, expands
 //! `List` objects (`v1/List`, `DeploymentList`, ...) into their items, and finds the line each
-//! item starts on.
+//! item starts on. A document that is not an object at all (a scalar, a sequence, a mapping
+//! without apiVersion or kind, kustomize's configuration) is [`InputError::NotAnObject`]; an
+//! item of a List that is not an object makes the List invalid ([`InputError::Invalid`]).
 
 use std::sync::Arc;
 
@@ -30,7 +32,7 @@ pub fn objects_of_document(
         if value.is_null() {
             return Ok(Vec::new());
         }
-        return Err(InputError::invalid(
+        return Err(InputError::not_an_object(
             file,
             line,
             format!(
@@ -50,10 +52,19 @@ pub fn objects_of_document(
         .unwrap_or_default()
         .to_string();
     if kind.is_empty() || api_version.is_empty() {
-        return Err(InputError::invalid(
+        return Err(InputError::not_an_object(
             file,
             line,
             "the object has no apiVersion or kind (every Kubernetes object needs both)",
+        ));
+    }
+    if api_version.starts_with(KUSTOMIZE_GROUP) {
+        return Err(InputError::not_an_object(
+            file,
+            line,
+            format!(
+                "{kind} ({api_version}) is kustomize's configuration, not a Kubernetes object: scan the output of `kustomize build` (or `kubectl kustomize`)"
+            ),
         ));
     }
     let is_list = kind.ends_with("List") && map.get("items").is_some_and(Value::is_array);
@@ -97,10 +108,16 @@ pub fn objects_of_document(
             first_line: item_line,
             content_line: item_line,
         };
-        objects.extend(objects_of_document(file, &nested, item_value)?);
+        objects.extend(
+            objects_of_document(file, &nested, item_value).map_err(InputError::into_invalid)?,
+        );
     }
     Ok(objects)
 }
+
+/// The API group of kustomize's own files (`kustomization.yaml`'s Kustomization, Component): read
+/// by kustomize, never sent to the API server.
+const KUSTOMIZE_GROUP: &str = "kustomize.config.k8s.io/";
 
 fn json_type(value: &Value) -> &'static str {
     match value {
@@ -283,5 +300,30 @@ mod tests {
             "{err}"
         );
         assert!(objects("---\n~\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn what_is_not_an_object_is_told_apart_from_an_invalid_list() {
+        let not_object = |text: &str| matches!(objects(text), Err(InputError::NotAnObject { .. }));
+        assert!(not_object(
+            "cluster_name: 'Test Cluster'\nnum_tokens: 256\n"
+        ));
+        assert!(not_object("- a\n- b\n"));
+        assert!(not_object("just text\n"));
+        assert!(not_object("apiVersion: v2\nname: chart\nversion: 0.1.0\n"));
+        let kustomization = objects(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(kustomization, InputError::NotAnObject { .. })
+                && kustomization.to_string().contains("kustomize build"),
+            "{kustomization}"
+        );
+        // A List is an object: an item in it that is not one makes the List invalid.
+        let list = objects("apiVersion: v1\nkind: List\nitems:\n- {a: 1}\n").unwrap_err();
+        assert!(matches!(list, InputError::Invalid { .. }), "{list:?}");
+        let list = objects("apiVersion: v1\nkind: List\nitems:\n- 3\n").unwrap_err();
+        assert!(matches!(list, InputError::Invalid { .. }), "{list:?}");
     }
 }

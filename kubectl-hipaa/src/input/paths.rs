@@ -1,5 +1,9 @@
 //! Turns the `-f` arguments into the list of inputs to read: files as given, directories walked
-//! recursively for `*.yaml`, `*.yml` and `*.json`, and `-` for standard input.
+//! recursively for `*.yaml`, `*.yml` and `*.json`, and `-` for standard input. A file found in a
+//! walk is marked as found ([`InputPath::Found`]): YAML in it that is not a Kubernetes object is
+//! skipped, where a file named on the command line must hold objects. A Helm chart's templates
+//! (below `templates/` beside a `Chart.yaml`) are YAML only once rendered: marked
+//! [`InputPath::HelmTemplate`], listed as skipped and never read.
 //!
 //! Symbolic links: a link to a file is read (named or found in a directory); a link to a
 //! directory found while walking is not followed (links can form loops; name the directory with
@@ -17,7 +21,12 @@ pub const STDIN_NAME: &str = "<stdin>";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputPath {
     Stdin,
+    /// A file named on the command line: everything in it must be a Kubernetes object.
     File(PathBuf),
+    /// A file found in a directory walk: what in it is not a Kubernetes object is skipped.
+    Found(PathBuf),
+    /// A Helm chart's template found in a directory walk: skipped unread.
+    HelmTemplate(PathBuf),
 }
 
 impl InputPath {
@@ -26,7 +35,24 @@ impl InputPath {
     pub fn display_name(&self) -> String {
         match self {
             InputPath::Stdin => STDIN_NAME.to_string(),
-            InputPath::File(path) => path_to_slash(path),
+            InputPath::File(path) | InputPath::Found(path) | InputPath::HelmTemplate(path) => {
+                path_to_slash(path)
+            }
+        }
+    }
+
+    /// Whether the file was found in a directory walk (rather than named).
+    pub fn is_found(&self) -> bool {
+        matches!(self, InputPath::Found(_) | InputPath::HelmTemplate(_))
+    }
+
+    /// The file's path; None for standard input.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            InputPath::Stdin => None,
+            InputPath::File(path) | InputPath::Found(path) | InputPath::HelmTemplate(path) => {
+                Some(path)
+            }
         }
     }
 }
@@ -55,10 +81,13 @@ pub fn expand(arguments: &[String]) -> Result<Vec<InputPath>, InputError> {
             std::fs::metadata(&path).map_err(|err| unresolvable(&path, argument, &err))?;
         if metadata.is_dir() {
             let mut found = Vec::new();
-            walk(&path, &mut found)?;
+            walk(&path, Walked::Found, &mut found)?;
             // Byte order of the whole path: deterministic, and cheaper than component order.
-            found.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-            inputs.extend(found.into_iter().map(InputPath::File));
+            found.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+            inputs.extend(found.into_iter().map(|(path, walked)| match walked {
+                Walked::Found => InputPath::Found(path),
+                Walked::HelmTemplate => InputPath::HelmTemplate(path),
+            }));
         } else {
             inputs.push(InputPath::File(path));
         }
@@ -83,11 +112,27 @@ fn unresolvable(path: &Path, name: &str, err: &std::io::Error) -> InputError {
     InputError::unreadable(name, &format!("{what} to {target}: {err}"))
 }
 
-/// Collects manifest files below `dir`. Symbolic links to directories are not followed (they
-/// could form loops); symbolic links to files are read; broken or looping links are errors.
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
+/// What a file found in a walk is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Walked {
+    Found,
+    HelmTemplate,
+}
+
+/// The file that makes a directory a Helm chart, and the chart's directory of templates.
+const HELM_CHART_FILE: &str = "Chart.yaml";
+const HELM_TEMPLATES_DIR: &str = "templates";
+
+/// Collects manifest files below `dir`, each marked with what it is (`walked`: what the files of
+/// `dir` are unless `dir` is a chart). Symbolic links to directories are not followed (they could
+/// form loops); symbolic links to files are read; broken or looping links are errors.
+fn walk(dir: &Path, walked: Walked, found: &mut Vec<(PathBuf, Walked)>) -> Result<(), InputError> {
     let entries = std::fs::read_dir(dir)
         .map_err(|err| InputError::unreadable(&path_to_slash(dir), &err.to_string()))?;
+    // Whether `templates/` holds templates depends on a sibling file: one stat per directory.
+    let is_chart = dir.join(HELM_CHART_FILE).is_file();
+    // A chart's own files (Chart.yaml, values.yaml) are plain YAML, wherever the chart is.
+    let here = if is_chart { Walked::Found } else { walked };
     for entry in entries {
         let entry =
             entry.map_err(|err| InputError::unreadable(&path_to_slash(dir), &err.to_string()))?;
@@ -96,15 +141,21 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), InputError> {
             .file_type()
             .map_err(|err| InputError::unreadable(&path_to_slash(&path), &err.to_string()))?;
         if file_type.is_dir() {
-            walk(&path, found)?;
+            let below = if is_chart && entry.file_name() == HELM_TEMPLATES_DIR {
+                Walked::HelmTemplate
+            } else {
+                // A chart's other directories (crds/, subcharts in charts/) hold plain YAML.
+                here
+            };
+            walk(&path, below, found)?;
         } else if file_type.is_symlink() {
             let target = std::fs::metadata(&path)
                 .map_err(|err| unresolvable(&path, &path_to_slash(&path), &err))?;
             if target.is_file() && has_manifest_extension(&path) {
-                found.push(path);
+                found.push((path, here));
             }
         } else if has_manifest_extension(&path) && file_type.is_file() {
-            found.push(path);
+            found.push((path, here));
         }
     }
     Ok(())
@@ -151,9 +202,13 @@ mod tests {
         let inputs = expand(&[root.to_string_lossy().into_owned()]).unwrap();
         let names: Vec<String> = inputs
             .iter()
-            .map(|i| match i {
-                InputPath::File(p) => p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
-                InputPath::Stdin => "-".into(),
+            .map(|i| {
+                assert!(i.is_found(), "{i:?}");
+                let path = i.path().unwrap();
+                path.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
             })
             .collect();
         assert_eq!(names, ["a.yml", "b/nested/c.JSON", "z.yaml"]);
@@ -191,9 +246,9 @@ mod tests {
         let names = |inputs: Vec<InputPath>| -> Vec<String> {
             inputs
                 .iter()
-                .map(|i| match i {
-                    InputPath::File(p) => p.strip_prefix(root).unwrap().display().to_string(),
-                    InputPath::Stdin => "-".into(),
+                .map(|i| {
+                    let path = i.path().unwrap();
+                    path.strip_prefix(root).unwrap().display().to_string()
                 })
                 .collect()
         };
@@ -228,6 +283,53 @@ mod tests {
             err.starts_with(&format!("{named}: symbolic link that cannot be followed")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_charts_templates_are_marked_and_its_other_files_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in [
+            "app/chart/Chart.yaml",
+            "app/chart/values.yaml",
+            "app/chart/templates/deployment.yaml",
+            "app/chart/templates/tests/test-connection.yaml",
+            "app/chart/templates/NOTES.txt",
+            "app/chart/crds/crd.yaml",
+            "app/chart/charts/sub/Chart.yaml",
+            "app/chart/charts/sub/templates/svc.yaml",
+            "app/k8s/templates/not-a-chart.yaml",
+        ] {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "{}").unwrap();
+        }
+        let inputs = expand(&[root.to_string_lossy().into_owned()]).unwrap();
+        let marked: Vec<(String, bool)> = inputs
+            .iter()
+            .map(|i| {
+                let name = i.path().unwrap().strip_prefix(root).unwrap();
+                let template = matches!(i, InputPath::HelmTemplate(_));
+                (name.to_string_lossy().into_owned(), template)
+            })
+            .collect();
+        let expected = [
+            ("app/chart/Chart.yaml", false),
+            ("app/chart/charts/sub/Chart.yaml", false),
+            ("app/chart/charts/sub/templates/svc.yaml", true),
+            ("app/chart/crds/crd.yaml", false),
+            ("app/chart/templates/deployment.yaml", true),
+            ("app/chart/templates/tests/test-connection.yaml", true),
+            ("app/chart/values.yaml", false),
+            ("app/k8s/templates/not-a-chart.yaml", false),
+        ];
+        let expected: Vec<(String, bool)> =
+            expected.iter().map(|(n, t)| (n.to_string(), *t)).collect();
+        assert_eq!(marked, expected);
+        // Named, a template is a file like any other: it must hold objects.
+        let named = root.join("app/chart/templates/deployment.yaml");
+        let inputs = expand(&[named.to_string_lossy().into_owned()]).unwrap();
+        assert_eq!(inputs, [InputPath::File(named)]);
     }
 
     #[test]

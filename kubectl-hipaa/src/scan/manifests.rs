@@ -2,9 +2,13 @@
 //! line, handed back to be judged at once), the context they are judged against (Namespaces,
 //! NetworkPolicies, PVCs, StorageClasses, HorizontalPodAutoscalers, Velero Schedules: kept when
 //! `keep_context` is set, in the first of the scan's two passes), and the kinds that are skipped.
+//! An object of a kind HIPAA Guard reads at an `apiVersion` Kubernetes does not serve is invalid
+//! input (see `served`); under `--strict`, so is a judged object with unknown fields (`strict`),
+//! checked in the second pass.
 
 use std::sync::Arc;
 
+use hipaa_controls::object::ObjectKind;
 use hipaa_controls::{BackupSchedule, ContextObjects, Object, ObjectError};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -12,6 +16,8 @@ use serde_json::Value;
 
 use crate::input::{InputError, ManifestObject};
 use crate::scan::model::SkippedSummary;
+use crate::scan::served::ServedApis;
+use crate::scan::strict;
 
 /// An object to judge and where it is written.
 #[derive(Clone, Debug)]
@@ -35,6 +41,10 @@ pub struct Manifests {
     pub policies_among_inputs: usize,
     /// Every object read (List items count one each).
     pub objects_read: usize,
+    /// `--strict`: judged objects with unknown fields are refused (in the second pass).
+    pub strict: bool,
+    /// Which `apiVersion`s are served.
+    pub served: ServedApis,
 }
 
 impl Manifests {
@@ -44,6 +54,11 @@ impl Manifests {
             keep_context: true,
             ..Manifests::default()
         }
+    }
+
+    /// Whether judged objects' fields are checked (`--strict`, in the second pass).
+    pub fn checks_fields(&self) -> bool {
+        self.strict && !self.keep_context
     }
 
     /// Sorts one object and hands it back when the engine judges it. `default_namespace` is
@@ -63,6 +78,9 @@ impl Manifests {
             .get("kind")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        self.served
+            .check(api_version, kind)
+            .map_err(|message| InputError::invalid(&file, line, message))?;
         match (api_version, kind) {
             ("storage.k8s.io/v1", "StorageClass") => {
                 let class = parse::<StorageClass>(value, &file, line, "StorageClass")?;
@@ -113,7 +131,16 @@ impl Manifests {
             _ => {}
         }
         let kind_label = skipped_kind(api_version, kind);
+        let fields = match ObjectKind::of(api_version, kind) {
+            Some(kind) if self.checks_fields() => strict::unknown_fields(kind, &value),
+            _ => Vec::new(),
+        };
         match Object::from_value(value, Some(default_namespace)) {
+            Ok(object) if !fields.is_empty() => {
+                let message =
+                    strict::message(object.kind(), object.namespace(), object.name(), &fields);
+                Err(InputError::invalid(&file, line, message))
+            }
             Ok(object) => Ok(Some(self.keep(object, file, line))),
             Err(ObjectError::UnsupportedKind { .. }) => {
                 self.skipped.add(kind_label);
@@ -243,6 +270,52 @@ mod tests {
         let volume = &template.spec.unwrap().volumes.as_ref().unwrap()[0];
         let secret = volume.secret.as_ref().unwrap();
         assert_eq!(secret.secret_name.as_deref(), Some("s"));
+    }
+
+    #[test]
+    fn a_version_kubernetes_does_not_serve_is_an_error_naming_the_one_it_does() {
+        let mut m = Manifests::default();
+        let v1 = json!({"apiVersion": "v1", "kind": "Deployment", "metadata": {"name": "api"}});
+        let err = m.add(manifest(v1), "default").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "m.yaml:3: Deployment has apiVersion v1; Kubernetes 1.35 serves it as apps/v1"
+        );
+        let old = json!({"apiVersion": "extensions/v1beta1", "kind": "NetworkPolicy", "metadata": {"name": "deny"}});
+        let err = Manifests::for_context()
+            .add(manifest(old), "default")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("removed in 1.16"), "{err}");
+        // Another group's kind of the same name is a CRD, skipped as before.
+        let calico = json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "deny"}});
+        assert!(m.add(manifest(calico), "default").unwrap().is_none());
+        assert_eq!(m.skipped.objects, 1);
+    }
+
+    #[test]
+    fn under_strict_unknown_fields_of_judged_kinds_are_errors_in_the_second_pass() {
+        let typo = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "billing"},
+            "spec": {"template": {"spec": {"containers": [{"name": "a", "image": "i", "securityContex": {}}]}}}});
+        let strict = |keep_context| Manifests {
+            strict: true,
+            keep_context,
+            ..Manifests::default()
+        };
+        let err = strict(false)
+            .add(manifest(typo.clone()), "default")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "m.yaml:3: Deployment billing/api: unknown field spec.template.spec.containers[0].securityContex"
+        );
+        assert!(strict(true).add(manifest(typo.clone()), "d").is_ok());
+        assert!(Manifests::default().add(manifest(typo), "d").is_ok());
+        // Kinds not judged are not checked.
+        let config =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "dta": {}});
+        assert!(strict(false).add(manifest(config), "d").unwrap().is_none());
     }
 
     #[test]

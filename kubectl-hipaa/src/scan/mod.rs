@@ -9,6 +9,8 @@ pub mod manifests;
 pub mod model;
 pub mod passes;
 pub mod policies;
+pub mod served;
+pub mod strict;
 pub mod typed;
 
 use std::io::Read;
@@ -23,8 +25,9 @@ use assumption::{NamespaceAssumer, NamespaceAssumption};
 use context::{LiveContext, build_context};
 use judge::Judge;
 use model::ScanReport;
-use passes::{Sources, check_not_empty, read_context, read_judged};
+use passes::{ReadOptions, Sources, check_not_empty, read_context, read_judged};
 use policies::{PolicyScope, load_policy_files};
+use served::ServedApis;
 
 /// Why a scan could not run. Every variant exits 2.
 #[derive(Debug, thiserror::Error)]
@@ -55,12 +58,20 @@ pub fn run(
     let default_namespace = global
         .namespace
         .clone()
-        .or_else(|| live.as_ref().map(|(_, ns)| ns.clone()))
+        .or_else(|| live.as_ref().map(|(_, ns, _)| ns.clone()))
         .unwrap_or_else(|| "default".to_string());
-    let live = live.map(|(context, _)| context);
+    let (live, served) = match live {
+        Some((context, _, served)) => (Some(context), served),
+        None => (None, ServedApis::BuiltIn),
+    };
+    let options = ReadOptions {
+        default_namespace: default_namespace.clone(),
+        strict: args.strict,
+        served,
+    };
 
     let sources = Sources::new(inputs, stdin, limits)?;
-    let context = read_context(&sources, &default_namespace)?;
+    let context = read_context(&sources, &options)?;
     let mut ctx = build_context(&context, live.as_ref());
     drop(context);
     let mut notes = Vec::new();
@@ -83,23 +94,40 @@ pub fn run(
         args.cluster,
     );
     let mut judge = Judge::new(&mut ctx, &mut scope, NamespaceAssumer::new(assumption), now);
-    let manifests = read_judged(&sources, &default_namespace, &mut |object| {
+    let manifests = read_judged(&sources, &options, &mut |object| {
         judge.judge(object);
     })?;
-    check_not_empty(manifests.objects_read, sources.inputs(), args.allow_empty)?;
+    check_not_empty(&manifests, sources.inputs(), args.allow_empty)?;
+    notes.extend(manifests.skipped.not_objects_sentence());
+    if args.verbose {
+        notes.extend(manifests.skipped.not_object_lines());
+    }
     let mut report = judge.finish(manifests, args.fail_on);
     report.summary.notes.extend(notes);
     Ok(report)
 }
 
-/// The live context and the kubeconfig context's namespace.
-fn read_cluster(global: &GlobalArgs) -> anyhow::Result<(LiveContext, String)> {
+/// The live context, the kubeconfig context's namespace, and the apiVersions the cluster serves
+/// for the kinds HIPAA Guard reads.
+fn read_cluster(global: &GlobalArgs) -> anyhow::Result<(LiveContext, String, ServedApis)> {
     let runtime = cluster::runtime()?;
     runtime.block_on(async {
         let connection = cluster::connect(global).await?;
+        let cannot_read = || format!("cannot read the cluster at {}", connection.server_url);
         let live = cluster::read::live_context(&connection.client)
             .await
-            .with_context(|| format!("cannot read the cluster at {}", connection.server_url))?;
-        Ok((live, connection.default_namespace))
+            .with_context(cannot_read)?;
+        let groups = served::discovery_groups();
+        let served = cluster::discovery::served_kinds(&connection.client, &groups)
+            .await
+            .with_context(cannot_read)?
+            .into_iter()
+            .filter(|(_, kind)| served::is_built_in_kind(kind))
+            .collect();
+        Ok((
+            live,
+            connection.default_namespace,
+            ServedApis::Cluster(std::sync::Arc::new(served)),
+        ))
     })
 }

@@ -53,6 +53,12 @@ pub fn may_hold_context(text: &str) -> bool {
         )
 }
 
+/// Whether the document's top-level `apiVersion:` and `kind:` lines name a kind, read without
+/// parsing (a document that then does not parse is a broken manifest, not someone's other YAML).
+pub fn names_a_kind(text: &str) -> bool {
+    sniff_kind(text).is_some()
+}
+
 /// The values of the top-level `apiVersion:` and `kind:` lines of a block-style document; None
 /// unless each appears exactly once, as a plain or quoted scalar.
 fn sniff_kind(text: &str) -> Option<(&str, &str)> {
