@@ -13,6 +13,10 @@ Examples:
   # Check manifests before applying them (exit 1 when something fails)
   kubectl hipaa scan -f k8s/
 
+  # Fix what can be fixed automatically: see the diff, then write it into the files
+  kubectl hipaa fix -f k8s/
+  kubectl hipaa fix -f k8s/ --write
+
   # Check a Helm chart's output against your policy, as SARIF for code scanning
   helm template my-app ./chart | kubectl hipaa scan -f - --policy hipaa-policy.yaml -o sarif
 
@@ -55,6 +59,10 @@ pub enum Command {
     /// Check manifests offline (CI, laptops) against HIPAA Guard's controls.
     #[command(after_help = SCAN_HELP)]
     Scan(ScanArgs),
+    /// Fix manifests: the smallest change that makes each fixable finding pass, as a diff,
+    /// written in place (--write), or as JSON patches (-o patch).
+    #[command(after_help = FIX_HELP)]
+    Fix(FixArgs),
     /// Show each HipaaPolicy's compliance: score, failing controls, worst violations, exceptions.
     Status(StatusArgs),
     /// Write an evidence report organised by HIPAA section (164.308, 164.312).
@@ -91,6 +99,31 @@ Examples:
   kubectl hipaa scan -f k8s/ -o sarif > hipaa.sarif
   kustomize build overlays/prod | kubectl hipaa scan -f - --fail-on HIGH
   kubectl hipaa scan -f deploy.yaml --policy policies/production-phi.yaml -o junit";
+
+const FIX_HELP: &str = "\
+Reads the inputs as scan does (files, directories, - for standard input; --policy, -n), judges
+every object, and for each failed finding that has an automatic fix proposes the smallest change
+that makes it pass: securityContext fields (allowPrivilegeEscalation, runAsNonRoot, privileged,
+host namespaces), replicas and a zone topologySpreadConstraint (HIPAA-K8S-HA), spec.tls for every
+Ingress host and its ssl-redirect annotations, a default-deny NetworkPolicy for a namespace with
+none (appended to the file as a new document), mesh injection (--mesh), and literal credentials
+moved to a secretKeyRef (the Secret skeleton is printed on standard error, with placeholders,
+never the values: create the Secret outside version control).
+
+Output: a unified diff of the files by default (apply it with `git apply` or `patch -p1`);
+--write changes the files in place, keeping comments, key order and formatting elsewhere
+(standard input cannot be written: use the diff or -o patch); -o patch prints, per object, its
+RFC 6902 JSON patch with its kustomize target (for `patches:` in a kustomization, or
+`kubectl patch --type=json`). Findings without an automatic fix are listed on standard error
+with how to fix them.
+
+Exit status: 0 when every finding is fixed (or has a fix shown), 1 when findings remain that
+have no automatic fix, 2 on bad usage or unreadable, invalid or over-limit input (as scan).
+
+Examples:
+  kubectl hipaa fix -f deploy.yaml
+  kubectl hipaa fix -f k8s/ --policy policies/production-phi.yaml --write
+  helm template my-app ./chart | kubectl hipaa fix -f - -o patch";
 
 const COMPLETION_HELP: &str = "\
 Examples:
@@ -136,6 +169,42 @@ pub enum ScanFormat {
     Json,
     Sarif,
     Junit,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FixArgs {
+    /// Manifest files or directories to fix; - reads standard input. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, num_args = 1..)]
+    pub files: Vec<String>,
+    /// A HipaaPolicy YAML file to judge against (repeatable), as for scan.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Output: a unified diff of the files, or the JSON patches per object.
+    #[arg(short = 'o', long, value_enum, default_value_t = FixFormat::Diff, env = "KUBECTL_HIPAA_FIX_OUTPUT")]
+    pub output: FixFormat,
+    /// Change the files in place (not standard input) instead of printing the diff.
+    #[arg(long, conflicts_with = "output")]
+    pub write: bool,
+    /// The mesh whose injection HIPAA-K8S-TLS-WORKLOAD's fix turns on.
+    #[arg(long, value_enum, default_value_t = MeshChoice::Istio, env = "KUBECTL_HIPAA_MESH")]
+    pub mesh: MeshChoice,
+    /// The most one file, or standard input, may hold, as for scan.
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size, env = "KUBECTL_HIPAA_MAX_INPUT_SIZE")]
+    pub max_input_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFormat {
+    Diff,
+    Patch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MeshChoice {
+    /// The pod label sidecar.istio.io/inject: "true".
+    Istio,
+    /// The pod annotation linkerd.io/inject: enabled.
+    Linkerd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -316,6 +385,41 @@ mod tests {
                 "lots"
             ])
             .is_err()
+        );
+    }
+
+    #[test]
+    fn fix_takes_files_a_format_or_write_and_a_mesh() {
+        let cli = Cli::try_parse_from([
+            "kubectl-hipaa",
+            "fix",
+            "-f",
+            "k8s/",
+            "--write",
+            "--mesh",
+            "linkerd",
+            "--policy",
+            "p.yaml",
+        ])
+        .unwrap();
+        let Command::Fix(fix) = cli.command else {
+            panic!("not fix")
+        };
+        assert_eq!(fix.files, ["k8s/"]);
+        assert!(fix.write);
+        assert_eq!(
+            (fix.output, fix.mesh),
+            (FixFormat::Diff, MeshChoice::Linkerd)
+        );
+        let cli = Cli::try_parse_from(["kubectl-hipaa", "fix", "-f", "-", "-o", "patch"]).unwrap();
+        let Command::Fix(fix) = cli.command else {
+            panic!("not fix")
+        };
+        assert_eq!((fix.output, fix.write), (FixFormat::Patch, false));
+        assert!(Cli::try_parse_from(["kubectl-hipaa", "fix"]).is_err());
+        assert!(
+            Cli::try_parse_from(["kubectl-hipaa", "fix", "-f", "x", "-o", "patch", "--write"])
+                .is_err()
         );
     }
 

@@ -15,7 +15,7 @@ use std::io::Read;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use crate::cli::{GlobalArgs, ScanArgs};
+use crate::cli::{GlobalArgs, ScanArgs, ScanFormat};
 use crate::cluster;
 use crate::input::{self, InputError, ReadLimits};
 use context::{LiveContext, build_context};
@@ -75,7 +75,11 @@ pub fn run(
         Vec::new()
     };
     let mut scope = PolicyScope::new(policies);
-    let mut judge = Judge::new(&ctx, &mut scope, now);
+    let with_fixes = matches!(
+        args.output,
+        ScanFormat::Json | ScanFormat::Sarif | ScanFormat::Junit
+    );
+    let mut judge = Judge::new(&ctx, &mut scope, now).with_fixes(with_fixes);
     let manifests = read_judged(&sources, &default_namespace, &mut |object| {
         judge.judge(object);
     })?;
