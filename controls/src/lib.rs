@@ -10,6 +10,7 @@ mod check;
 pub mod context;
 pub mod duration;
 pub mod engine;
+pub mod fix;
 pub mod image_ref;
 mod json;
 mod k8s;

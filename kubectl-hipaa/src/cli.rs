@@ -15,6 +15,10 @@ Examples:
   # Check manifests before applying them (exit 1 when something fails)
   kubectl hipaa scan -f k8s/
 
+  # Fix what can be fixed automatically: see the diff, then write it into the files
+  kubectl hipaa fix -f k8s/
+  kubectl hipaa fix -f k8s/ --write
+
   # Check a Helm chart's output against your policy, as SARIF for code scanning
   helm template my-app ./chart | kubectl hipaa scan -f - --policy hipaa-policy.yaml -o sarif
 
@@ -57,6 +61,10 @@ pub enum Command {
     /// Check manifests offline (CI, laptops) against HIPAA Guard's controls.
     #[command(after_help = SCAN_HELP)]
     Scan(ScanArgs),
+    /// Fix manifests: the smallest change that makes each fixable finding pass, as a diff,
+    /// written in place (--write), or as JSON patches (-o patch).
+    #[command(after_help = FIX_HELP)]
+    Fix(FixArgs),
     /// Show each HipaaPolicy's compliance: score, failing controls, worst violations, exceptions.
     Status(StatusArgs),
     /// Write an evidence report organised by HIPAA section (164.308, 164.312).
@@ -119,6 +127,31 @@ Examples:
   kubectl hipaa scan -f deploy.yaml --policy policies/production-phi.yaml -o junit
   kubectl hipaa scan -f . --verbose        # a whole repository, listing what is not a manifest";
 
+const FIX_HELP: &str = "\
+Reads the inputs as scan does (files, directories, - for standard input; --policy, -n), judges
+every object, and for each failed finding that has an automatic fix proposes the smallest change
+that makes it pass: securityContext fields (allowPrivilegeEscalation, runAsNonRoot, privileged,
+host namespaces), replicas and a zone topologySpreadConstraint (HIPAA-K8S-HA), spec.tls for every
+Ingress host and its ssl-redirect annotations, a default-deny NetworkPolicy for a namespace with
+none (appended to the file as a new document), mesh injection (--mesh), and literal credentials
+moved to a secretKeyRef (the Secret skeleton is printed on standard error, with placeholders,
+never the values: create the Secret outside version control).
+
+Output: a unified diff of the files by default (apply it with `git apply` or `patch -p1`);
+--write changes the files in place, keeping comments, key order and formatting elsewhere
+(standard input cannot be written: use the diff or -o patch); -o patch prints, per object, its
+RFC 6902 JSON patch with its kustomize target (for `patches:` in a kustomization, or
+`kubectl patch --type=json`). Findings without an automatic fix are listed on standard error
+with how to fix them.
+
+Exit status: 0 when every finding is fixed (or has a fix shown), 1 when findings remain that
+have no automatic fix, 2 on bad usage or unreadable, invalid or over-limit input (as scan).
+
+Examples:
+  kubectl hipaa fix -f deploy.yaml
+  kubectl hipaa fix -f k8s/ --policy policies/production-phi.yaml --write
+  helm template my-app ./chart | kubectl hipaa fix -f - -o patch";
+
 const COMPLETION_HELP: &str = "\
 Examples:
   source <(kubectl hipaa completion bash)
@@ -150,15 +183,8 @@ pub struct ScanArgs {
     /// Wrap -o text at this many columns (default: $COLUMNS, else the terminal's width, else 100).
     #[arg(long, value_name = "COLUMNS")]
     pub width: Option<usize>,
-    /// Offline: judge namespaces that are not among the inputs as carrying exactly these labels
-    /// (KEY=VALUE,...; '' for none) instead of the strictest default (a PHI production
-    /// namespace that every policy selects).
-    #[arg(long, value_name = "KEY=VALUE,...", value_parser = parse_namespace_labels, env = "KUBECTL_HIPAA_ASSUME_NAMESPACE_LABELS", conflicts_with = "no_assume_namespace")]
-    pub assume_namespace_labels: Option<NamespaceLabels>,
-    /// Offline: assume nothing of namespaces that are not among the inputs; the checks that
-    /// need their labels report that they cannot be evaluated.
-    #[arg(long, env = "KUBECTL_HIPAA_NO_ASSUME_NAMESPACE")]
-    pub no_assume_namespace: bool,
+    #[command(flatten)]
+    pub assumption: AssumptionArgs,
     /// The most one file, or standard input, may hold (e.g. 32MiB, 512KiB, 1000000); larger
     /// input is refused (exit 2) before it is read further.
     #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size, env = "KUBECTL_HIPAA_MAX_INPUT_SIZE")]
@@ -176,6 +202,20 @@ pub struct ScanArgs {
     pub verbose: bool,
 }
 
+/// What scan and fix take a namespace to be when the inputs do not hold it (docs/scan.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct AssumptionArgs {
+    /// Offline: judge namespaces that are not among the inputs as carrying exactly these labels
+    /// (KEY=VALUE,...; '' for none) instead of the strictest default (a PHI production
+    /// namespace that every policy selects).
+    #[arg(long, value_name = "KEY=VALUE,...", value_parser = parse_namespace_labels, env = "KUBECTL_HIPAA_ASSUME_NAMESPACE_LABELS", conflicts_with = "no_assume_namespace")]
+    pub assume_namespace_labels: Option<NamespaceLabels>,
+    /// Offline: assume nothing of namespaces that are not among the inputs; the checks that
+    /// need their labels report that they cannot be evaluated.
+    #[arg(long, env = "KUBECTL_HIPAA_NO_ASSUME_NAMESPACE")]
+    pub no_assume_namespace: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanFormat {
     /// Grouped by object, wrapped to the terminal: for people.
@@ -188,6 +228,44 @@ pub enum ScanFormat {
     Sarif,
     /// JUnit XML, for CI test reports.
     Junit,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FixArgs {
+    /// Manifest files or directories to fix; - reads standard input. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true, num_args = 1..)]
+    pub files: Vec<String>,
+    /// A HipaaPolicy YAML file to judge against (repeatable), as for scan.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    #[command(flatten)]
+    pub assumption: AssumptionArgs,
+    /// Output: a unified diff of the files, or the JSON patches per object.
+    #[arg(short = 'o', long, value_enum, default_value_t = FixFormat::Diff, env = "KUBECTL_HIPAA_FIX_OUTPUT")]
+    pub output: FixFormat,
+    /// Change the files in place (not standard input) instead of printing the diff.
+    #[arg(long, conflicts_with = "output")]
+    pub write: bool,
+    /// The mesh whose injection HIPAA-K8S-TLS-WORKLOAD's fix turns on.
+    #[arg(long, value_enum, default_value_t = MeshChoice::Istio, env = "KUBECTL_HIPAA_MESH")]
+    pub mesh: MeshChoice,
+    /// The most one file, or standard input, may hold, as for scan.
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size, env = "KUBECTL_HIPAA_MAX_INPUT_SIZE")]
+    pub max_input_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFormat {
+    Diff,
+    Patch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MeshChoice {
+    /// The pod label sidecar.istio.io/inject: "true".
+    Istio,
+    /// The pod annotation linkerd.io/inject: enabled.
+    Linkerd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -306,177 +384,4 @@ pub fn write_completion(shell: Shell, out: &mut dyn std::io::Write) {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-    use super::*;
-
-    #[test]
-    fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn scan_takes_repeated_files_policies_and_a_severity() {
-        let cli = Cli::try_parse_from([
-            "kubectl-hipaa",
-            "scan",
-            "-f",
-            "a.yaml",
-            "-f",
-            "-",
-            "--policy",
-            "p.yaml",
-            "--fail-on",
-            "high",
-            "-o",
-            "sarif",
-            "-n",
-            "apps",
-        ])
-        .unwrap();
-        let Command::Scan(scan) = cli.command else {
-            panic!("not scan")
-        };
-        assert_eq!(scan.files, ["a.yaml", "-"]);
-        assert_eq!(scan.policy, [PathBuf::from("p.yaml")]);
-        assert_eq!(scan.fail_on, Severity::High);
-        assert_eq!(scan.output, ScanFormat::Sarif);
-        assert_eq!(cli.global.namespace.as_deref(), Some("apps"));
-        assert_eq!(scan.max_input_size, 32 * 1024 * 1024);
-        assert!(!scan.allow_empty);
-        assert!(!scan.strict && !scan.verbose);
-        let cli = Cli::try_parse_from([
-            "kubectl-hipaa",
-            "scan",
-            "-f",
-            "-",
-            "--max-input-size",
-            "1MiB",
-            "--allow-empty",
-            "--strict",
-            "--verbose",
-        ])
-        .unwrap();
-        let Command::Scan(scan) = cli.command else {
-            panic!("not scan")
-        };
-        assert_eq!((scan.max_input_size, scan.allow_empty), (1 << 20, true));
-        assert!(scan.strict && scan.verbose);
-        assert!(
-            Cli::try_parse_from([
-                "kubectl-hipaa",
-                "scan",
-                "-f",
-                "-",
-                "--max-input-size",
-                "lots"
-            ])
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn scan_prints_text_by_default_and_takes_the_namespace_assumption() {
-        let parse = |extra: &[&str]| {
-            let mut argv = vec!["kubectl-hipaa", "scan", "-f", "-"];
-            argv.extend_from_slice(extra);
-            Cli::try_parse_from(argv).map(|cli| match cli.command {
-                Command::Scan(scan) => scan,
-                _ => panic!("not scan"),
-            })
-        };
-        let scan = parse(&[]).unwrap();
-        assert_eq!(scan.output, ScanFormat::Text);
-        assert_eq!(scan.assume_namespace_labels, None);
-        assert!(!scan.no_assume_namespace);
-        assert_eq!(scan.width, None);
-        assert_eq!(parse(&["-o", "table"]).unwrap().output, ScanFormat::Table);
-        let scan = parse(&[
-            "--assume-namespace-labels",
-            "hipaaguard.io/environment=development, team=billing",
-            "--width",
-            "72",
-        ])
-        .unwrap();
-        let labels = scan.assume_namespace_labels.unwrap().0;
-        assert_eq!(labels["hipaaguard.io/environment"], "development");
-        assert_eq!(labels["team"], "billing");
-        assert_eq!(scan.width, Some(72));
-        // An explicit empty value assumes no labels; an empty label value is a label.
-        let none = parse(&["--assume-namespace-labels", ""]).unwrap();
-        assert_eq!(
-            none.assume_namespace_labels,
-            Some(NamespaceLabels::default())
-        );
-        let empty_value = parse(&["--assume-namespace-labels", "tier="]).unwrap();
-        assert_eq!(empty_value.assume_namespace_labels.unwrap().0["tier"], "");
-        for bad in [
-            "team",
-            "=x",
-            "a=b,a=c",
-            "bad key=x",
-            "k=not ok",
-            "-x/k=v",
-            "k=-v",
-        ] {
-            assert!(parse(&["--assume-namespace-labels", bad]).is_err(), "{bad}");
-        }
-        assert!(parse(&["--assume-namespace-labels", "a=b", "--no-assume-namespace"]).is_err());
-        assert!(
-            parse(&["--no-assume-namespace"])
-                .unwrap()
-                .no_assume_namespace
-        );
-    }
-
-    #[test]
-    fn report_takes_the_format_as_output_and_the_file_apart() {
-        let cli = Cli::try_parse_from([
-            "kubectl-hipaa",
-            "report",
-            "--output",
-            "html",
-            "--output-file",
-            "evidence.html",
-        ])
-        .unwrap();
-        let Command::Report(report) = cli.command else {
-            panic!("not report")
-        };
-        assert_eq!(report.format, ReportFormat::Html);
-        assert_eq!(report.output_file, Some(PathBuf::from("evidence.html")));
-        let cli = Cli::try_parse_from(["kubectl-hipaa", "report", "-o", "json"]).unwrap();
-        let Command::Report(report) = cli.command else {
-            panic!("not report")
-        };
-        assert_eq!(
-            (report.format, report.output_file),
-            (ReportFormat::Json, None)
-        );
-        // A file name where the format goes is refused, not taken for a file.
-        assert!(
-            Cli::try_parse_from(["kubectl-hipaa", "report", "--output", "evidence.html"]).is_err()
-        );
-    }
-
-    #[test]
-    fn bad_usage_is_refused() {
-        assert!(Cli::try_parse_from(["kubectl-hipaa", "scan"]).is_err());
-        assert!(
-            Cli::try_parse_from(["kubectl-hipaa", "scan", "-f", "x", "--fail-on", "urgent"])
-                .is_err()
-        );
-        assert!(Cli::try_parse_from(["kubectl-hipaa", "scan", "-f", "x", "-o", "xml"]).is_err());
-    }
-
-    #[test]
-    fn completions_name_the_subcommands() {
-        let mut out = Vec::new();
-        write_completion(Shell::Bash, &mut out);
-        let script = String::from_utf8(out).unwrap();
-        assert!(script.contains("kubectl-hipaa"));
-        assert!(
-            script.contains("scan") && script.contains("report") && script.contains("controls")
-        );
-    }
-}
+mod tests;

@@ -1,14 +1,16 @@
 //! kubectl hipaa: offline scans, live status and evidence reports, around the hipaa-controls
 //! engine (which gives every verdict).
 //!
-//! Exit status: 0 success (for `scan`: nothing at or above `--fail-on` fails), 1 `scan` found
-//! something at or above `--fail-on`, 2 bad usage, unreadable, invalid, empty or over-limit input,
+//! Exit status: 0 success (for `scan`: nothing at or above `--fail-on` fails; for `fix`: every
+//! finding fixed or shown fixed), 1 `scan` found something at or above `--fail-on` (`fix`:
+//! findings remain without an automatic fix), 2 bad usage, unreadable, invalid, empty or over-limit input,
 //! or a cluster that cannot be read (nothing is written on standard output then).
 
 pub mod access;
 pub mod cli;
 pub mod cluster;
 pub mod controls_cmd;
+pub mod fix;
 pub mod input;
 pub mod labels;
 pub mod output;
@@ -45,6 +47,10 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, out: &mut dyn Write) -> anyhow::Resu
             } else {
                 Exit::Ok
             })
+        }
+        Command::Fix(args) => {
+            let mut notes = std::io::stderr();
+            fix::run(args, &cli.global, stdin, out, &mut notes, Utc::now())
         }
         Command::Status(args) => {
             status::run(args, &cli.global, out)?;

@@ -274,6 +274,7 @@ fn json_findings_have_exactly_the_documented_fields() {
             [
                 "control",
                 "file",
+                "fix",
                 "kind",
                 "line",
                 "message",
@@ -299,6 +300,18 @@ fn json_findings_have_exactly_the_documented_fields() {
         results("Error"),
         document["summary"]["errors"].as_u64().unwrap()
     );
+    // A fixable failure carries its fix (description and RFC 6902 patch); the others null.
+    let fixed: Vec<&Value> = findings.iter().filter(|f| !f["fix"].is_null()).collect();
+    assert!(!fixed.is_empty(), "{findings:?}");
+    for finding in &fixed {
+        assert_eq!(finding["fix"]["control"], finding["control"]);
+        assert!(
+            finding["fix"]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
+        assert!(finding["fix"]["patch"].is_array());
+    }
     let summary = &document["summary"];
     let listed = findings.len() as u64;
     assert_eq!(

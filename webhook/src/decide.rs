@@ -20,6 +20,7 @@ use crate::snapshot::{Scope, Snapshot};
 use changes::SCALE;
 
 mod changes;
+mod fixes;
 pub mod rbac;
 
 /// The message every review in scope gets until the watch caches have synced.
@@ -175,19 +176,23 @@ pub fn judge(
     };
     // A deletion is judged on what it removes (the old object), anything else on the new object.
     // Only NetworkPolicies are judged on deletion (`deletions_judged_are_network_policies`).
+    // The object judged is kept for the fix a denial carries.
+    let mut judged_object = None;
     let evaluation = if review.sub_resource == SCALE {
         changes::judge_scale(kind, review, snapshot, policy, now)
     } else if kind == ObjectKind::NetworkPolicy {
         changes::judge_network_policy_change(review, snapshot, policy, now)
     } else {
         changes::new_object(kind, review).map(|object| {
-            hipaa_controls::evaluate(
+            let evaluation = hipaa_controls::evaluate(
                 &object,
                 &snapshot.context,
                 policy,
                 hipaa_controls::Mode::Admission,
                 now,
-            )
+            );
+            judged_object = Some(object);
+            evaluation
         })
     };
     let evaluation = match evaluation {
@@ -195,7 +200,15 @@ pub fn judge(
         Err(refused) => return refused,
     };
     verdict(evaluation.findings, |lines, findings| {
-        denial_message(kind, review, policy, lines, findings)
+        let mut message = denial_message(kind, review, policy, lines, findings);
+        let fix = judged_object
+            .as_deref()
+            .and_then(|object| fixes::section(object, findings, &snapshot.context, policy));
+        if let Some(fix) = fix {
+            message.push('\n');
+            message.push_str(&fix);
+        }
+        message
     })
 }
 

@@ -120,7 +120,7 @@ fn autoscaler_floor(hpa: &HorizontalPodAutoscaler) -> i32 {
 }
 
 /// A topologySpreadConstraint or a pod anti-affinity term on a zone key.
-fn spreads_across_zones(spec: &PodSpec) -> bool {
+pub(crate) fn spreads_across_zones(spec: &PodSpec) -> bool {
     let zone = |key: &str| ZONE_KEYS.contains(&key);
     let spread = spec
         .topology_spread_constraints

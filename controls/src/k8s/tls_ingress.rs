@@ -6,14 +6,14 @@ use crate::check::{Check, Verdict};
 use crate::k8s::{label, verdict_from};
 use crate::object::Object;
 
-const ALLOW_HTTP: &str = "kubernetes.io/ingress.allow-http";
+pub(crate) const ALLOW_HTTP: &str = "kubernetes.io/ingress.allow-http";
 const INGRESS_CLASS: &str = "kubernetes.io/ingress.class";
-const NGINX_SSL_REDIRECT: &str = "nginx.ingress.kubernetes.io/ssl-redirect";
-const NGINX_FORCE_SSL_REDIRECT: &str = "nginx.ingress.kubernetes.io/force-ssl-redirect";
+pub(crate) const NGINX_SSL_REDIRECT: &str = "nginx.ingress.kubernetes.io/ssl-redirect";
+pub(crate) const NGINX_FORCE_SSL_REDIRECT: &str = "nginx.ingress.kubernetes.io/force-ssl-redirect";
 const ALB_PREFIX: &str = "alb.ingress.kubernetes.io/";
-const ALB_LISTEN_PORTS: &str = "alb.ingress.kubernetes.io/listen-ports";
-const ALB_SSL_REDIRECT: &str = "alb.ingress.kubernetes.io/ssl-redirect";
-const ALB_CERTIFICATE_ARN: &str = "alb.ingress.kubernetes.io/certificate-arn";
+pub(crate) const ALB_LISTEN_PORTS: &str = "alb.ingress.kubernetes.io/listen-ports";
+pub(crate) const ALB_SSL_REDIRECT: &str = "alb.ingress.kubernetes.io/ssl-redirect";
+pub(crate) const ALB_CERTIFICATE_ARN: &str = "alb.ingress.kubernetes.io/certificate-arn";
 
 pub(crate) fn check(check: &Check<'_>) -> Verdict {
     let Object::Ingress(ingress) = check.object else {
@@ -77,7 +77,7 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
 }
 
 /// An ALB Ingress: class `alb`, or any ALB annotation.
-fn is_alb(ingress: &Ingress) -> bool {
+pub(crate) fn is_alb(ingress: &Ingress) -> bool {
     let class = ingress
         .spec
         .as_ref()
@@ -89,7 +89,7 @@ fn is_alb(ingress: &Ingress) -> bool {
 }
 
 /// Whether `[{"HTTP": 80}, {"HTTPS": 443}]` opens a plain HTTP listener; Err if it does not parse.
-fn alb_listens_on_http(value: &str) -> Result<bool, ()> {
+pub(crate) fn alb_listens_on_http(value: &str) -> Result<bool, ()> {
     let parsed: Vec<serde_json::Map<String, serde_json::Value>> =
         serde_json::from_str(value).map_err(|_| ())?;
     Ok(parsed
@@ -98,7 +98,7 @@ fn alb_listens_on_http(value: &str) -> Result<bool, ()> {
 }
 
 /// Whether a TLS entry lists `host`, directly or through a one-label wildcard (`*.example.com`).
-fn covered(host: &str, tls: &[IngressTLS]) -> bool {
+pub(crate) fn covered(host: &str, tls: &[IngressTLS]) -> bool {
     tls.iter()
         .flat_map(|t| t.hosts.iter().flatten())
         .any(|tls_host| host_matches(tls_host, host))

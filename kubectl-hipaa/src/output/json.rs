@@ -40,6 +40,8 @@ struct JsonFinding<'a> {
     remediation: &'a str,
     file: &'a str,
     line: usize,
+    /// The automatic fix (`kubectl hipaa fix`): description and RFC 6902 patch; null without one.
+    fix: Option<&'a hipaa_controls::fix::Fix>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -57,6 +59,7 @@ impl<'a> JsonFinding<'a> {
             remediation: finding.control.remediation,
             file: &located.file,
             line: located.line,
+            fix: located.fix.as_ref(),
         }
     }
 }

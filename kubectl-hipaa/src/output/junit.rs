@@ -146,11 +146,19 @@ fn write_case(out: &mut String, control_id: &str, case: &Case<'_>) {
             } else {
                 "error"
             };
-            let body = format!(
+            let mut body = format!(
                 "{}\n{location}\nFix: {}",
                 finding.denial_line(),
                 finding.control.remediation
             );
+            if let Some(fix) = &located.fix {
+                body.push_str(&format!(
+                    "\nAutomatic fix (kubectl hipaa fix -f {}): {}; JSON patch: {}",
+                    case.file,
+                    fix.description,
+                    fix.patch_json()
+                ));
+            }
             let _ = writeln!(
                 out,
                 "      <{element} message=\"{}\" type=\"{}\">{}</{element}>",

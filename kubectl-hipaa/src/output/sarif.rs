@@ -173,6 +173,14 @@ fn result(located: &LocatedFinding) -> Value {
             "enforcement": finding.enforcement.as_str(),
         },
     });
+    // SARIF's `fixes` need text regions (artifactChanges), which a scan does not keep: the fix
+    // goes in the property bag, as `kubectl hipaa fix -o patch` prints it.
+    if let (Some(fix), Some(properties)) = (
+        &located.fix,
+        result.get_mut("properties").and_then(Value::as_object_mut),
+    ) {
+        properties.insert("fix".into(), json!(fix));
+    }
     if finding.outcome == Outcome::Excepted {
         let justification = located.exception.as_ref().map_or_else(
             || "waived by an active HipaaPolicy exception".to_string(),

@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use hipaa_controls::{ClusterContext, ENVIRONMENT_LABEL, PHI_LABEL};
+use hipaa_controls::{ClusterContext, ENVIRONMENT_LABEL, Object, PHI_LABEL};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use super::policies::NamespaceSelection;
+use super::policies::{NamespaceSelection, PolicyScope};
 use crate::labels::NamespaceLabels;
 
 /// The labels of the default assumption: the namespace where the most controls apply (HA and
@@ -133,6 +133,23 @@ impl NamespaceAssumer {
             ctx.insert_namespace(Arc::new(assumed_namespace(name, labels)));
         }
         self.assumption.selection()
+    }
+
+    /// How the policies select the namespace whose policy judges `object`, covering it first.
+    /// A cluster-scoped object's policy is its "default" namespace's, so that namespace is
+    /// covered only when policies are given (`has_policies`); its controls read no namespace
+    /// labels.
+    pub fn select(
+        &mut self,
+        object: &Object,
+        has_policies: bool,
+        ctx: &mut ClusterContext,
+    ) -> NamespaceSelection {
+        let namespaced = object.namespace().is_some() || has_policies;
+        match PolicyScope::scope_namespace(object) {
+            Some(namespace) if namespaced => self.cover(namespace, ctx),
+            _ => NamespaceSelection::ByLabels,
+        }
     }
 
     /// What was assumed, for the summary; None when every namespace was known, or when nothing

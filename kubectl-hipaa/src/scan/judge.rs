@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use hipaa_controls::fix::{Fix, FixOptions, propose};
 use hipaa_controls::tally::{ResourceEvaluation, tally_with_limit};
 use hipaa_controls::{ClusterContext, Mode, Outcome, Severity, evaluate};
 
@@ -16,7 +17,7 @@ use super::model::{
     CheckedObject, ControlSummary, ExceptedSummary, ExceptionInfo, LocatedFinding, ScanReport,
     ScanSummary,
 };
-use super::policies::{NamespaceSelection, PolicyScope};
+use super::policies::PolicyScope;
 
 /// The judgements so far: one evaluation and location per judged object, in input order.
 pub struct Judge<'a> {
@@ -26,6 +27,9 @@ pub struct Judge<'a> {
     now: DateTime<Utc>,
     evaluations: Vec<ResourceEvaluation>,
     locations: Vec<(Arc<str>, usize)>,
+    /// Per judged object, the fix of each of its findings (empty unless `with_fixes`).
+    fixes: Vec<Vec<Option<Fix>>>,
+    with_fixes: bool,
     out_of_scope: usize,
 }
 
@@ -43,19 +47,24 @@ impl<'a> Judge<'a> {
             now,
             evaluations: Vec::new(),
             locations: Vec::new(),
+            fixes: Vec::new(),
+            with_fixes: false,
             out_of_scope: 0,
         }
     }
 
+    /// Computes each failure's automatic fix while its object is at hand (the objects are not
+    /// kept), for the formats that print fixes.
+    pub fn with_fixes(mut self, with_fixes: bool) -> Self {
+        self.with_fixes = with_fixes;
+        self
+    }
+
     /// Judges one object (consumed: it is dropped here, once judged).
     pub fn judge(&mut self, judged: JudgedObject) {
-        // A cluster-scoped object's policy is its "default" namespace's, so that namespace is
-        // covered only when policies are given; its controls read no namespace labels.
-        let namespaced = judged.object.namespace().is_some() || self.scope.has_policies();
-        let selection = match PolicyScope::scope_namespace(&judged.object) {
-            Some(namespace) if namespaced => self.assumer.cover(namespace, self.ctx),
-            _ => NamespaceSelection::ByLabels,
-        };
+        let selection = self
+            .assumer
+            .select(&judged.object, self.scope.has_policies(), self.ctx);
         let Some(policy) = self.scope.policy_for(&judged.object, self.ctx, selection) else {
             self.out_of_scope += 1;
             return;
@@ -66,6 +75,17 @@ impl<'a> Judge<'a> {
         // Kept until the end: without the slack of their growth.
         evaluation.findings.shrink_to_fit();
         evaluation.checked.shrink_to_fit();
+        let fixes = if self.with_fixes {
+            let options = FixOptions::default();
+            evaluation
+                .findings
+                .iter()
+                .map(|f| propose(&judged.object, f, self.ctx, &policy, &options))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.fixes.push(fixes);
         let resource = judged.object.resource_ref();
         self.evaluations
             .push(ResourceEvaluation::new(resource, evaluation));
@@ -85,15 +105,21 @@ impl<'a> Judge<'a> {
         let mut findings = Vec::with_capacity(total);
         let mut objects = Vec::with_capacity(self.evaluations.len());
         let scope = &*self.scope;
-        for (object_index, (evaluated, (file, line))) in
-            self.evaluations.into_iter().zip(self.locations).enumerate()
+        for (object_index, ((evaluated, (file, line)), fixes)) in self
+            .evaluations
+            .into_iter()
+            .zip(self.locations)
+            .zip(self.fixes)
+            .enumerate()
         {
+            let mut fixes = fixes.into_iter();
             let ResourceEvaluation {
                 resource,
                 evaluation,
                 ..
             } = evaluated;
             for finding in evaluation.findings {
+                let fix = fixes.next().flatten();
                 let exception = finding.exception.as_ref().and_then(|e| {
                     scope
                         .exception(&e.policy, e.index)
@@ -111,6 +137,7 @@ impl<'a> Judge<'a> {
                     line,
                     object_index,
                     exception,
+                    fix,
                 });
             }
             objects.push(CheckedObject {

@@ -18,7 +18,7 @@ use std::io::Read;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use crate::cli::{GlobalArgs, ScanArgs};
+use crate::cli::{GlobalArgs, ScanArgs, ScanFormat};
 use crate::cluster;
 use crate::input::{self, InputError, ReadLimits};
 use assumption::{NamespaceAssumer, NamespaceAssumption};
@@ -89,11 +89,16 @@ pub fn run(
     };
     let mut scope = PolicyScope::new(policies);
     let assumption = NamespaceAssumption::from_flags(
-        args.assume_namespace_labels.as_ref(),
-        args.no_assume_namespace,
+        args.assumption.assume_namespace_labels.as_ref(),
+        args.assumption.no_assume_namespace,
         args.cluster,
     );
-    let mut judge = Judge::new(&mut ctx, &mut scope, NamespaceAssumer::new(assumption), now);
+    let with_fixes = matches!(
+        args.output,
+        ScanFormat::Json | ScanFormat::Sarif | ScanFormat::Junit
+    );
+    let mut judge = Judge::new(&mut ctx, &mut scope, NamespaceAssumer::new(assumption), now)
+        .with_fixes(with_fixes);
     let manifests = read_judged(&sources, &options, &mut |object| {
         judge.judge(object);
     })?;

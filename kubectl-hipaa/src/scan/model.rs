@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use hipaa_controls::fix::Fix;
 use hipaa_controls::model::{Control, Finding, Outcome, ResourceRef, Severity};
 use serde::Serialize;
 
@@ -21,6 +22,9 @@ pub struct LocatedFinding {
     pub object_index: usize,
     /// For an excepted finding: the exception that waived it.
     pub exception: Option<ExceptionInfo>,
+    /// The automatic fix of a failure (computed while the object is at hand, for the formats
+    /// that print it: JSON, SARIF, JUnit); None without one.
+    pub fix: Option<Fix>,
 }
 
 impl LocatedFinding {

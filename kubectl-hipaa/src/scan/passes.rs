@@ -222,7 +222,7 @@ pub fn read_judged(
 /// someone's other YAML: its top-level `apiVersion:` and `kind:` lines name a kind, and it holds
 /// no template braces (`{{`) that would make it a template. Such a document is an error even in
 /// a walk: a typo must not turn a manifest into a note.
-fn is_broken_manifest(document: &RawDocument<'_>) -> bool {
+pub(crate) fn is_broken_manifest(document: &RawDocument<'_>) -> bool {
     typed::names_a_kind(document.text) && !document.text.contains("{{")
 }
 
@@ -264,7 +264,22 @@ pub fn check_not_empty(
     inputs: &[InputPath],
     allow_empty: bool,
 ) -> Result<(), InputError> {
-    let objects_read = manifests.objects_read;
+    check_read(
+        manifests.objects_read,
+        manifests.skipped.not_objects,
+        inputs,
+        allow_empty,
+    )
+}
+
+/// [`check_not_empty`] from the counts: `objects_read` objects, `not_objects` documents found
+/// in directories skipped as not Kubernetes objects.
+pub fn check_read(
+    objects_read: usize,
+    not_objects: usize,
+    inputs: &[InputPath],
+    allow_empty: bool,
+) -> Result<(), InputError> {
     if objects_read > 0 || allow_empty {
         return Ok(());
     }
@@ -282,7 +297,7 @@ pub fn check_not_empty(
     } else {
         names.join(", ")
     };
-    let skipped = match manifests.skipped.not_objects {
+    let skipped = match not_objects {
         0 => String::new(),
         1 => "; 1 document found in a directory was skipped as not a Kubernetes object (--strict names it)".to_string(),
         n => format!("; {n} documents found in directories were skipped as not Kubernetes objects (--strict names the first)"),
