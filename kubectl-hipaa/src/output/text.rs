@@ -268,5 +268,21 @@ fn write_context(report: &ScanReport, width: usize, out: &mut dyn Write) -> io::
             writeln!(out, "{line}")?;
         }
     }
+    // The text output computes no fix (docs/fix.md), so it cannot say which failures have one:
+    // it points at the command that does.
+    let failed = report
+        .findings
+        .iter()
+        .any(|f| f.finding.outcome == Outcome::Fail);
+    if failed {
+        for line in wrap(
+            "Automatic fixes: kubectl hipaa fix -f <FILES> shows them as a diff, --write applies them",
+            "",
+            "  ",
+            width,
+        ) {
+            writeln!(out, "{line}")?;
+        }
+    }
     Ok(())
 }
