@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use serde::{Serialize, Serializer};
 
-use crate::scan::model::{LocatedFinding, ScanReport, ScanSummary};
+use crate::scan::model::{FixJson, LocatedFinding, ScanReport, ScanSummary};
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -41,7 +41,7 @@ struct JsonFinding<'a> {
     file: &'a str,
     line: usize,
     /// The automatic fix (`kubectl hipaa fix`): description and RFC 6902 patch; null without one.
-    fix: Option<&'a hipaa_controls::fix::Fix>,
+    fix: Option<&'a FixJson>,
 }
 
 impl<'a> JsonFinding<'a> {

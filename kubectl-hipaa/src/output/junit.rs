@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use hipaa_controls::catalog;
 use hipaa_controls::model::Outcome;
 
-use crate::scan::model::{LocatedFinding, ScanReport};
+use crate::scan::model::{FixJson, LocatedFinding, ScanReport};
 
 /// One testcase: an object a control checked, and the finding if it did not pass.
 struct Case<'a> {
@@ -151,12 +151,14 @@ fn write_case(out: &mut String, control_id: &str, case: &Case<'_>) {
                 finding.denial_line(),
                 finding.control.remediation
             );
-            if let Some(fix) = &located.fix {
+            if let Some((description, patch)) = located
+                .fix
+                .as_ref()
+                .and_then(FixJson::description_and_patch)
+            {
                 body.push_str(&format!(
-                    "\nAutomatic fix (kubectl hipaa fix -f {}): {}; JSON patch: {}",
+                    "\nAutomatic fix (kubectl hipaa fix -f {}): {description}; JSON patch: {patch}",
                     case.file,
-                    fix.description,
-                    fix.patch_json()
                 ));
             }
             let _ = writeln!(

@@ -7,15 +7,15 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use hipaa_controls::fix::{Fix, FixOptions, propose};
+use hipaa_controls::fix::{FixOptions, propose};
 use hipaa_controls::tally::{ResourceEvaluation, tally_with_limit};
 use hipaa_controls::{ClusterContext, Mode, Outcome, Severity, evaluate};
 
 use super::assumption::{AssumedNamespaces, NamespaceAssumer};
 use super::manifests::{JudgedObject, Manifests};
 use super::model::{
-    CheckedObject, ControlSummary, ExceptedSummary, ExceptionInfo, LocatedFinding, ScanReport,
-    ScanSummary,
+    CheckedObject, ControlSummary, ExceptedSummary, ExceptionInfo, FixJson, LocatedFinding,
+    ScanReport, ScanSummary,
 };
 use super::policies::PolicyScope;
 
@@ -28,7 +28,7 @@ pub struct Judge<'a> {
     evaluations: Vec<ResourceEvaluation>,
     locations: Vec<(Arc<str>, usize)>,
     /// Per judged object, the fix of each of its findings (empty unless `with_fixes`).
-    fixes: Vec<Vec<Option<Fix>>>,
+    fixes: Vec<Vec<Option<FixJson>>>,
     with_fixes: bool,
     out_of_scope: usize,
 }
@@ -80,7 +80,10 @@ impl<'a> Judge<'a> {
             evaluation
                 .findings
                 .iter()
-                .map(|f| propose(&judged.object, f, self.ctx, &policy, &options))
+                .map(|f| {
+                    propose(&judged.object, f, self.ctx, &policy, &options)
+                        .and_then(|fix| FixJson::new(&fix))
+                })
                 .collect()
         } else {
             Vec::new()

@@ -4,6 +4,7 @@
 
 pub mod assumption;
 pub mod context;
+pub mod fix_json;
 pub mod judge;
 pub mod manifests;
 pub mod model;

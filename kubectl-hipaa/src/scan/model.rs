@@ -6,11 +6,11 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hipaa_controls::fix::Fix;
 use hipaa_controls::model::{Control, Finding, Outcome, ResourceRef, Severity};
 use serde::Serialize;
 
 pub use super::assumption::AssumedNamespaces;
+pub use super::fix_json::FixJson;
 
 /// A finding and where its object is written.
 #[derive(Clone, Debug)]
@@ -24,7 +24,7 @@ pub struct LocatedFinding {
     pub exception: Option<ExceptionInfo>,
     /// The automatic fix of a failure (computed while the object is at hand, for the formats
     /// that print it: JSON, SARIF, JUnit); None without one.
-    pub fix: Option<Fix>,
+    pub fix: Option<FixJson>,
 }
 
 impl LocatedFinding {
