@@ -172,6 +172,59 @@ spec:
     }
 
     #[test]
+    fn block_scalars_before_an_insertion_keep_their_lines() {
+        // A literal with an empty line inside and a folded scalar at the end of the mapping:
+        // the new key goes after all their lines, at the mapping's indentation.
+        let text = "\
+spec:
+  containers:
+  - name: app
+    args:
+    - |
+      echo start
+
+      exec app
+    command: >-
+      sh
+      -c
+  - name: next
+";
+        let out = edit(
+            text,
+            &[add(
+                "/spec/containers/0/securityContext",
+                json!({"runAsNonRoot": true}),
+            )],
+        );
+        assert_eq!(
+            out,
+            "spec:\n  containers:\n  - name: app\n    args:\n    - |\n      echo start\n\n      exec app\n    command: >-\n      sh\n      -c\n    securityContext:\n      runAsNonRoot: true\n  - name: next\n"
+        );
+    }
+
+    #[test]
+    fn an_alias_on_the_path_is_an_error_not_an_edit_of_the_anchor() {
+        // Editing through an alias would change every object that shares the anchor.
+        let text = "\
+base: &base
+  hostNetwork: true
+spec: *base
+";
+        let mut value: Value = yaml_serde::from_str(text).unwrap();
+        let result = apply(
+            text,
+            0,
+            &[],
+            &PatchOp::Replace {
+                path: "/spec/hostNetwork".into(),
+                value: json!(false),
+            },
+            &mut value,
+        );
+        assert!(result.is_err(), "{result:?}");
+    }
+
+    #[test]
     fn a_missing_parent_is_an_error_not_a_guess() {
         let mut value: Value = yaml_serde::from_str(POD).unwrap();
         let err = apply(

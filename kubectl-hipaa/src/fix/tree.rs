@@ -206,10 +206,24 @@ pub fn parse(text: &str) -> Result<Vec<Node>, TreeError> {
                 } else {
                     // Nothing written: saphyr's span then points at the next token.
                     let empty = style == ScalarStyle::Plain && value.is_empty();
+                    // A block scalar's span runs over its line breaks to the next token's line:
+                    // it ends at its last character, so that what is inserted after its line
+                    // does not land after the next one. (Under keep chomping, `|+`, its kept
+                    // empty lines then follow the insertion; reading back refuses that edit.)
+                    let end = match style {
+                        _ if empty => start,
+                        ScalarStyle::Literal | ScalarStyle::Folded => {
+                            start
+                                + text.get(start..end).map_or(0, |s| {
+                                    s.trim_end_matches([' ', '\t', '\r', '\n']).len()
+                                })
+                        }
+                        _ => end,
+                    };
                     Some(Node {
                         kind: NodeKind::Scalar { empty },
                         start,
-                        end: if empty { start } else { end },
+                        end,
                         flow: false,
                     })
                 }
