@@ -5,46 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn kubectl_hipaa(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-hipaa"))
-        .args(args)
-        .env_remove("KUBECTL_HIPAA_FIX_OUTPUT")
-        .env_remove("KUBECTL_HIPAA_OUTPUT")
-        .env_remove("KUBECTL_HIPAA_MESH")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            // A command refused before it reads standard input closes it first.
-            .or_else(|err| match err.kind() {
-                std::io::ErrorKind::BrokenPipe => Ok(()),
-                _ => Err(err),
-            })
-            .unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{kubectl_hipaa, text};
 
 const MANIFESTS: &str = r#"# Billing's production manifests.
 apiVersion: v1

@@ -9,8 +9,10 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+mod common;
 
 const MAX_PEAK_RSS_KIB: u64 = 200 * 1024;
 const MAX_SECONDS: u64 = 20;
@@ -28,22 +30,13 @@ struct Run {
 /// sampling its VmHWM every 2 ms until it exits.
 fn scan(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-hipaa"))
-        .arg("scan")
-        .args(args)
-        .env_remove("KUBECTL_HIPAA_FAIL_ON")
-        .env_remove("KUBECTL_HIPAA_OUTPUT")
-        .env_remove("KUBECTL_HIPAA_MAX_INPUT_SIZE")
-        .env_remove("KUBECTL_HIPAA_ALLOW_EMPTY")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut all = vec!["scan"];
+    all.extend_from_slice(args);
+    let mut command = common::command(&all);
+    if stdin.is_some() {
+        command.stdin(Stdio::piped());
+    }
+    let mut child = command.spawn().unwrap();
     let writer = stdin.map(|bytes| {
         let mut pipe = child.stdin.take().unwrap();
         std::thread::spawn(move || drop(pipe.write_all(&bytes)))

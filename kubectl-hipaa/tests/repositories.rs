@@ -7,43 +7,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+mod common;
+use common::{kubectl_hipaa, text};
 
 const EXAMPLES: &str = "tests/fixtures/repos/kubernetes-examples";
 const CHART: &str = "tests/fixtures/repos/helm-chart";
 const CASSANDRA_CONFIG: &str = "databases/cassandra/image/files/cassandra.yaml";
 
 fn scan(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-hipaa"))
-        .arg("scan")
-        .args(args)
-        .env_remove("KUBECTL_HIPAA_FAIL_ON")
-        .env_remove("KUBECTL_HIPAA_OUTPUT")
-        .env_remove("KUBECTL_HIPAA_STRICT")
-        .env_remove("KUBECTL_HIPAA_VERBOSE")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        pipe.write_all(text.as_bytes()).unwrap();
-    }
-    child.wait_with_output().unwrap()
+    let mut all = vec!["scan"];
+    all.extend_from_slice(args);
+    kubectl_hipaa(&all, stdin)
 }
 
 fn code(output: &Output) -> i32 {
     output.status.code().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn json(output: &Output) -> serde_json::Value {
@@ -137,10 +117,8 @@ fn a_copy_of_kubernetes_examples_is_judged_and_its_configuration_files_skipped()
 #[test]
 fn strict_refuses_the_first_skip_and_a_named_non_object_is_an_error() {
     // The environment variable says the same as the flag.
-    let by_env = Command::new(env!("CARGO_BIN_EXE_kubectl-hipaa"))
-        .args(["scan", "-f", EXAMPLES])
+    let by_env = common::command(&["scan", "-f", EXAMPLES])
         .env("KUBECTL_HIPAA_STRICT", "true")
-        .env_remove("KUBECTL_HIPAA_OUTPUT")
         .output()
         .unwrap();
     assert_eq!(code(&by_env), 2, "{}", text(&by_env.stderr));
