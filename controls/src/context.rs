@@ -13,6 +13,10 @@ use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::storage::v1::StorageClass;
 
+mod autoscaler_v1;
+
+pub use autoscaler_v1::autoscaler_from_v1;
+
 use crate::access::{AccessEvidence, RbacSet};
 use crate::json::{api_version_and_kind, typed};
 
@@ -89,6 +93,9 @@ impl ContextObjects {
             ("storage.k8s.io/v1", "StorageClass") => self.storage_classes.push(typed(value)?),
             ("v1", "PersistentVolumeClaim") => self.pvcs.push(typed(value)?),
             ("autoscaling/v2", "HorizontalPodAutoscaler") => self.autoscalers.push(typed(value)?),
+            ("autoscaling/v1", "HorizontalPodAutoscaler") => self
+                .autoscalers
+                .push(Arc::new(autoscaler_from_v1(serde_json::from_value(value)?))),
             ("velero.io/v1", "Schedule") => self
                 .backup_schedules
                 .push(BackupSchedule::from_value(&value)),

@@ -202,3 +202,37 @@ fn the_policies_select_an_assumed_namespace_as_the_assumption_says() {
     );
     assert_eq!(document["summary"]["assumptions"][0]["labels"], Value::Null);
 }
+
+#[test]
+fn an_autoscaling_v1_autoscaler_sets_the_replica_floor_as_a_v2_one_does() {
+    let deployment = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: billing}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      topologySpreadConstraints:
+      - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: api}}}
+      containers:
+      - {name: api, image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1.0.0}
+";
+    let ha_failures = |extra: &str| {
+        let input = format!("{deployment}{extra}");
+        controls(&json(&["-f", "-"], &input))
+            .into_iter()
+            .filter(|(control, _, _)| control == "HIPAA-K8S-HA")
+            .count()
+    };
+    // One replica in the (assumed) production namespace: HA fails.
+    assert_eq!(ha_failures(""), 1);
+    for api_version in ["autoscaling/v1", "autoscaling/v2"] {
+        let hpa = format!(
+            "---\napiVersion: {api_version}\nkind: HorizontalPodAutoscaler\nmetadata: {{name: api, namespace: billing}}\nspec:\n  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: api}}\n  minReplicas: 3\n  maxReplicas: 6\n"
+        );
+        assert_eq!(ha_failures(&hpa), 0, "{api_version}");
+    }
+}

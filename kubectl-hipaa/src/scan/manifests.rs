@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use hipaa_controls::context::autoscaler_from_v1;
 use hipaa_controls::object::ObjectKind;
 use hipaa_controls::{BackupSchedule, ContextObjects, Object, ObjectError};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -99,6 +100,21 @@ impl Manifests {
                 )?;
                 if self.keep_context {
                     self.context.autoscalers.push(Arc::new(hpa));
+                }
+                return Ok(None);
+            }
+            // Still common in manifests; the API server serves it as v2, and so it is read.
+            ("autoscaling/v1", "HorizontalPodAutoscaler") => {
+                let hpa = parse::<k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscaler>(
+                    value,
+                    &file,
+                    line,
+                    "HorizontalPodAutoscaler",
+                )?;
+                if self.keep_context {
+                    self.context
+                        .autoscalers
+                        .push(Arc::new(autoscaler_from_v1(hpa)));
                 }
                 return Ok(None);
             }

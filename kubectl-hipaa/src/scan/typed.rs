@@ -48,7 +48,10 @@ pub fn may_hold_context(text: &str) -> bool {
                     "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
                 )
                 | ("storage.k8s.io/v1", "StorageClass")
-                | ("autoscaling/v2", "HorizontalPodAutoscaler")
+                | (
+                    "autoscaling/v1" | "autoscaling/v2",
+                    "HorizontalPodAutoscaler"
+                )
                 | ("velero.io/v1", "Schedule")
         )
 }
