@@ -11,6 +11,7 @@ pub mod model;
 pub mod passes;
 pub mod policies;
 pub mod served;
+pub mod skipped;
 pub mod strict;
 pub mod typed;
 
