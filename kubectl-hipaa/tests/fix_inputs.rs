@@ -131,6 +131,25 @@ fn a_directory_walk_skips_what_the_scan_skips() {
         "{}",
         text(&output.stdout)
     );
+    // Invalid YAML that is no manifest is skipped, as the scan skips it; beside an object, the
+    // file cannot be edited, and that is said rather than leaving the object unfixed.
+    let notes = dir.path().join("notes.yaml");
+    std::fs::write(&notes, "todo: [unclosed\n").unwrap();
+    let output = kubectl_hipaa(&["fix", "-f", root], None);
+    assert!(
+        output.status.code().is_some_and(|c| c < 2),
+        "{}",
+        text(&output.stderr)
+    );
+    std::fs::write(&notes, "todo: [unclosed\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: shop}\nspec:\n  hostPID: true\n  containers: [{name: c, image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/c:1.0.0}]\n").unwrap();
+    let output = kubectl_hipaa(&["fix", "-f", root], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("invalid YAML beside Kubernetes objects cannot be fixed"),
+        "{}",
+        text(&output.stderr)
+    );
+    std::fs::remove_file(&notes).unwrap();
     // Only skipped documents: nothing to fix is an error, as for scan, and says why.
     std::fs::remove_file(dir.path().join("pod.yaml")).unwrap();
     let output = kubectl_hipaa(&["fix", "-f", root], None);

@@ -117,3 +117,34 @@ fn colour_only_when_asked() {
     stripped.push_str(rest);
     assert_eq!(stripped, plain);
 }
+
+#[test]
+fn the_pointer_to_kubectl_hipaa_fix_shows_only_when_a_failure_has_an_automatic_fix() {
+    let text = |manifest: &str| {
+        let cli =
+            Cli::try_parse_from(["kubectl-hipaa", "scan", "-f", "-", "--color", "never"]).unwrap();
+        let mut out = Vec::new();
+        run(&cli, &mut manifest.as_bytes(), &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    // A namespace whose pods get mesh mTLS and are isolated: only the pod's own fields decide.
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tools\n  labels: {istio-injection: enabled}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: tools}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n---\n";
+    let pod = |image: &str, host_pid: bool| {
+        format!(
+            "{namespace}apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: tools}}\nspec:\n  hostPID: {host_pid}\n  securityContext: {{runAsNonRoot: true}}\n  containers:\n  - name: c\n    image: {image}\n    securityContext: {{allowPrivilegeEscalation: false}}\n"
+        )
+    };
+    // Only the image's registry fails: no automatic fix, no pointer.
+    let unfixable = text(&pod("docker.io/library/nginx:1.25", false));
+    assert!(
+        unfixable.contains("HIPAA-K8S-IMAGE-REGISTRY"),
+        "{unfixable}"
+    );
+    assert!(!unfixable.contains("kubectl hipaa fix"), "{unfixable}");
+    // A host namespace is fixable: the pointer is there.
+    let fixable = text(&pod("docker.io/library/nginx:1.25", true));
+    assert!(
+        fixable.contains("Automatic fixes: kubectl hipaa fix"),
+        "{fixable}"
+    );
+}

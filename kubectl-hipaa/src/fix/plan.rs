@@ -122,9 +122,27 @@ pub fn plan(
         let found = source.input.is_found();
         let roots = match tree::parse(&source.text) {
             Ok(roots) => roots,
-            // Not YAML as a whole: the scan skips each of its documents.
-            Err(_) if found => {
-                not_objects += split_documents(&source.text).len().max(1);
+            // Not YAML as a whole, found in a walk: its documents are read as the scan reads
+            // them (a broken manifest is an error, other YAML is skipped). A file that also
+            // holds objects cannot be edited without its positions: an error, never objects
+            // silently left unfixed.
+            Err(err) if found => {
+                for raw in split_documents(&source.text) {
+                    match read_document(&source.name, &raw, found)? {
+                        None => not_objects += 1,
+                        Some((_, _, read)) if read.is_empty() => {}
+                        Some(_) => {
+                            return Err(InputError::invalid(
+                                &source.name,
+                                err.line,
+                                format!(
+                                    "{}: a file that holds invalid YAML beside Kubernetes objects cannot be fixed; correct or move the invalid document",
+                                    err.message
+                                ),
+                            ));
+                        }
+                    }
+                }
                 objects.push(fixed);
                 continue;
             }

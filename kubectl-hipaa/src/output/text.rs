@@ -9,6 +9,7 @@
 
 use std::io::{self, Write};
 
+use hipaa_controls::fix::FIXABLE_CONTROLS;
 use hipaa_controls::model::{Outcome, Severity};
 
 use super::style::Style;
@@ -268,13 +269,12 @@ fn write_context(report: &ScanReport, width: usize, out: &mut dyn Write) -> io::
             writeln!(out, "{line}")?;
         }
     }
-    // The text output computes no fix (docs/fix.md), so it cannot say which failures have one:
-    // it points at the command that does.
-    let failed = report
-        .findings
-        .iter()
-        .any(|f| f.finding.outcome == Outcome::Fail);
-    if failed {
+    // The text output computes no fix (docs/fix.md); when a failed control is one that has
+    // automatic fixes, it points at the command that computes them.
+    let fixable = report.findings.iter().any(|f| {
+        f.finding.outcome == Outcome::Fail && FIXABLE_CONTROLS.contains(&f.finding.control.id)
+    });
+    if fixable {
         for line in wrap(
             "Automatic fixes: kubectl hipaa fix -f <FILES> shows them as a diff, --write applies them",
             "",

@@ -261,17 +261,8 @@ mod tests {
     use crate::scan::manifests::Manifests;
 
     fn namespace(name: &str, env: &str) -> Arc<Namespace> {
-        Arc::new(Namespace {
-            metadata: ObjectMeta {
-                name: Some(name.into()),
-                labels: Some(BTreeMap::from([(
-                    ENVIRONMENT_LABEL.to_string(),
-                    env.to_string(),
-                )])),
-                ..ObjectMeta::default()
-            },
-            ..Namespace::default()
-        })
+        let labels = BTreeMap::from([(ENVIRONMENT_LABEL.to_string(), env.to_string())]);
+        Arc::new(assumed_namespace(name, &labels))
     }
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
