@@ -31,6 +31,7 @@ use crate::leader::{LeaseSettings, run_election};
 use crate::metrics::Metrics;
 use crate::observe::stores::Reflectors;
 use crate::observe::velero;
+use crate::reports::write::ReportWriter;
 use crate::write::events::EventSink;
 use crate::write::status::FIELD_MANAGER;
 
@@ -79,6 +80,8 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
 
     let mut metrics = Metrics::new();
     aws.register_metrics(metrics.registry_mut());
+    let reports = Arc::new(ReportWriter::new(client.clone(), args.policy_reports));
+    reports.register_metrics(metrics.registry_mut());
     let registration = registration(&args, &client, metrics.registry_mut())?;
     let admission = registration.as_ref().map(|r| Arc::clone(&r.status));
     if let Some(status) = &admission {
@@ -184,7 +187,8 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
         aws,
         changes,
         settings,
-    );
+    )
+    .with_reports(reports);
     if !*shutdown.borrow() {
         run_while_leading(ctx, leader, shutdown.clone(), freshness).await;
     }

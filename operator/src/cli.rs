@@ -96,6 +96,11 @@ pub struct Args {
     #[arg(long, env = "HIPAA_OPERATOR_CACHE_STALE_AFTER", default_value = "5m", value_parser = parse_positive_duration)]
     pub cache_stale_after: Duration,
 
+    /// Write each policy's findings as PolicyReports (`wgpolicyk8s.io/v1alpha2`) and, when that
+    /// API is served, OpenReports (`openreports.io/v1alpha1`); `false` writes neither.
+    #[arg(long, env = "HIPAA_OPERATOR_POLICY_REPORTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub policy_reports: bool,
+
     #[command(flatten)]
     pub admission: crate::admission::args::AdmissionArgs,
     #[command(flatten)]

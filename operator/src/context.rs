@@ -18,6 +18,8 @@ use crate::decide::reuse::EvaluationCache;
 use crate::metrics::Metrics;
 use crate::observe::stores::Stores;
 use crate::observe::triggers::{Change, ScopeMemory};
+use crate::reports::plan::ReportMemory;
+use crate::reports::write::ReportWriter;
 use crate::write::events::EventSink;
 
 /// How the controller runs.
@@ -45,6 +47,8 @@ pub struct PolicyMemory {
     pub evaluations: EvaluationCache,
     /// The accesses in the policy's namespaces at its last audit, for access Events.
     pub access: AccessBaseline,
+    /// What the policy's PolicyReports hold, so that only changed ones are written.
+    pub reports: ReportMemory,
 }
 
 impl PolicyMemory {
@@ -78,6 +82,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub events: Arc<EventSink>,
     pub aws: Arc<dyn AwsSnapshots>,
+    /// Writes the policies' PolicyReports.
+    pub reports: Arc<ReportWriter>,
     /// The namespaces each policy governed at its last audit, to re-queue it on their changes.
     pub scopes: Arc<ScopeMemory>,
     /// Cluster changes, announced by the watch caches.
@@ -99,18 +105,26 @@ impl Context {
         changes: broadcast::Sender<Change>,
         settings: ControllerSettings,
     ) -> Self {
+        // Writing none until `with_reports` (the reconcile unit tests write none).
+        let reports = Arc::new(ReportWriter::new(client.clone(), false));
         Context {
             client,
             stores,
             metrics,
             events,
             aws,
+            reports,
             scopes: Arc::new(ScopeMemory::default()),
             changes,
             settings,
             policies: reflector::store().0,
             memories: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same context writing PolicyReports with `reports`.
+    pub fn with_reports(self, reports: Arc<ReportWriter>) -> Self {
+        Context { reports, ..self }
     }
 
     /// The context of one leadership term: the same clients, caches and metrics, the term's
@@ -124,6 +138,7 @@ impl Context {
             metrics: self.metrics.clone(),
             events: self.events.clone(),
             aws: self.aws.clone(),
+            reports: self.reports.clone(),
             scopes: self.scopes.clone(),
             changes: self.changes.clone(),
             settings: self.settings.clone(),

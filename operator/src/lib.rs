@@ -13,6 +13,7 @@ pub mod leader;
 pub mod metrics;
 pub mod observe;
 pub mod reconcile;
+pub mod reports;
 pub mod requeue;
 pub mod time;
 pub mod write;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hipaa_controls::policy::EffectivePolicy;
 use hipaa_crds::HipaaPolicy;
 use kube::runtime::controller::Action;
@@ -18,8 +18,10 @@ use crate::aws::AwsRequest;
 use crate::context::{Context, PolicyMemory};
 use crate::decide::events::policy_events;
 use crate::decide::schedule::{Write, decide_write, next_audit_in};
-use crate::decide::{AuditInput, Reuse, audit_reusing};
-use crate::observe::{Inventory, observe};
+use crate::decide::{Audit, AuditInput, Reuse, audit_reusing};
+use crate::observe::{Inventory, Observation, observe};
+use crate::reports::build::{ReportOwner, partition};
+use crate::reports::write::Written;
 use crate::write::status::apply_status;
 use crate::write::violation_events::{AuditedViolations, Reported, report_new_violations};
 
@@ -35,6 +37,11 @@ const JITTER: f64 = 0.25;
 pub enum ReconcileError {
     #[error("writing the status of HipaaPolicy {name}: {source}")]
     StatusWrite { name: String, source: kube::Error },
+    #[error("writing the PolicyReports of HipaaPolicy {name}: {source}")]
+    ReportWrite {
+        name: String,
+        source: crate::reports::write::ReportError,
+    },
     #[error("auditing HipaaPolicy {name} stopped: {source}")]
     Audit {
         name: String,
@@ -47,6 +54,7 @@ impl ReconcileError {
     pub fn metric_label(&self) -> &'static str {
         match self {
             ReconcileError::StatusWrite { .. } => "status_write",
+            ReconcileError::ReportWrite { .. } => "report_write",
             ReconcileError::Audit { .. } => "audit",
         }
     }
@@ -219,6 +227,11 @@ async fn reconcile_inner(
         },
     );
 
+    // Last: a failed report write retries the reconcile, which by then has written the rest.
+    if audit.is_evaluated() {
+        write_reports(policy, ctx, memory, &audit, &observation, now).await?;
+    }
+
     Ok(match audit.interval {
         Some(interval) => {
             let in_force = if write == Write::Unchanged {
@@ -230,6 +243,40 @@ async fn reconcile_inner(
         }
         None => Action::await_change(),
     })
+}
+
+/// Brings the policy's PolicyReports in step with the audit (an invalid spec keeps the last).
+async fn write_reports(
+    policy: &HipaaPolicy,
+    ctx: &Context,
+    memory: &mut PolicyMemory,
+    audit: &Audit,
+    observation: &Observation,
+    now: DateTime<Utc>,
+) -> Result<(), ReconcileError> {
+    let name = policy.name_any();
+    let uid = policy.uid().unwrap_or_default();
+    let owner = ReportOwner {
+        policy: &name,
+        uid: &uid,
+    };
+    let parts = partition(owner, &audit.evaluations, &observation.scope);
+    let written = ctx
+        .reports
+        .write(&mut memory.reports, owner, &parts, now)
+        .await
+        .map_err(|source| ReconcileError::ReportWrite {
+            name: name.clone(),
+            source,
+        })?;
+    if written != Written::default() {
+        tracing::debug!(
+            applied = written.applied,
+            deleted = written.deleted,
+            "reports written"
+        );
+    }
+    Ok(())
 }
 
 /// Retries a failed reconcile with exponential backoff per policy, jittered.
