@@ -3,6 +3,8 @@
 //! plus Services, Ingresses and PVCs, a share of them non-compliant in various ways.
 #![allow(dead_code)]
 
+pub mod writers;
+
 use serde_json::{Value, json};
 
 /// The label the benchmark's policy selects.
