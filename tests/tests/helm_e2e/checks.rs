@@ -71,7 +71,16 @@ pub fn pods_are_hardened(docs: &[Value]) {
 #[track_caller]
 pub fn rbac_is_least_privilege(docs: &[Value]) {
     let writes = ["create", "update", "patch", "delete", "deletecollection"];
-    let writable = ["hipaapolicies/status", "events", "leases"];
+    // The operator's own reports (PolicyReport and OpenReports) besides.
+    let writable = [
+        "hipaapolicies/status",
+        "events",
+        "leases",
+        "policyreports",
+        "clusterpolicyreports",
+        "reports",
+        "clusterreports",
+    ];
     let roles = of_kind(docs, "ClusterRole")
         .into_iter()
         .chain(of_kind(docs, "Role"));

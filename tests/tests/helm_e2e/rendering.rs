@@ -52,8 +52,18 @@ fn default_values_render_a_safe_installation() {
     );
     assert_eq!(
         of_kind(&docs, "CustomResourceDefinition").len(),
-        1,
-        "the HipaaPolicy CRD"
+        3,
+        "the HipaaPolicy CRD, and the PolicyReport CRDs of crds/"
+    );
+    object(
+        &docs,
+        "CustomResourceDefinition",
+        "policyreports.wgpolicyk8s.io",
+    );
+    object(
+        &docs,
+        "CustomResourceDefinition",
+        "clusterpolicyreports.wgpolicyk8s.io",
     );
 }
 
