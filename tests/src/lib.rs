@@ -8,6 +8,7 @@
 
 mod apply;
 mod binaries;
+mod browser;
 mod command;
 mod control_plane;
 mod guard;
@@ -19,6 +20,7 @@ mod wait;
 
 pub use apply::{apply_yaml, apply_yaml_in, fresh_namespace};
 pub use binaries::{BIN_DIR_ENV, PinnedVersions, bin_dir, pinned_versions};
+pub use browser::{CHROMIUM_ENV, PageLoad, artifacts_dir, chromium, console_lines, load_page};
 pub use command::{
     CmdOutput, cargo_bin, expect_allowed, expect_denied, free_port, run, run_with_timeout,
 };

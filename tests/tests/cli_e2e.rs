@@ -495,6 +495,19 @@ async fn status_and_report_show_the_numbers_of_the_policy_status() {
         "self-contained"
     );
     assert!(html.contains(&format!("Deployment {ns}/worker")));
+    // A real browser loads it with nothing on its console (the report's Content-Security-Policy
+    // turns any external asset into a logged refusal); the screenshot stays as a test artifact.
+    let load = hipaa_testkit::load_page(
+        &html_path,
+        &hipaa_testkit::artifacts_dir().join("evidence-report.png"),
+        2400,
+    )
+    .unwrap();
+    assert_eq!(
+        load.console,
+        Vec::<String>::new(),
+        "console of the HTML report"
+    );
     let out = run(
         &mut with_cluster(plane, &["report", "--policy", &name]),
         None,

@@ -365,3 +365,40 @@ async fn wait_for_sees_an_object_appear() {
     assert_eq!(found.metadata.name.as_deref(), Some("late"));
     creator.await.unwrap().unwrap();
 }
+
+/// The browser check the HTML reports rely on sees what a broken page does: a script error, an
+/// explicit console error, and an external image, which the reports' Content-Security-Policy
+/// refuses (and which could not load anyway: no host resolves).
+#[test]
+fn headless_chromium_reports_console_errors_and_external_assets() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("broken.html");
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline'\">\
+         <title>broken</title></head><body>\
+         <h1>broken</h1><script>console.error('boom'); notDefined();</script>\
+         <img src=\"https://assets.invalid/logo.png\"></body></html>",
+    )
+    .unwrap();
+    let load = hipaa_testkit::load_page(&page, &dir.path().join("broken.png"), 400).unwrap();
+    let console = load.console.join("\n");
+    assert!(console.contains("boom"), "{console}");
+    assert!(console.contains("notDefined"), "{console}");
+    assert!(
+        console.contains("https://assets.invalid/logo.png")
+            && console.contains("Content Security Policy"),
+        "{console}"
+    );
+    assert!(std::fs::metadata(&load.screenshot).unwrap().len() > 1000);
+
+    let clean = dir.path().join("clean.html");
+    std::fs::write(
+        &clean,
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>clean</title></head><body><p>fine</p></body></html>",
+    )
+    .unwrap();
+    let load = hipaa_testkit::load_page(&clean, &dir.path().join("clean.png"), 400).unwrap();
+    assert_eq!(load.console, Vec::<String>::new());
+}

@@ -11,6 +11,7 @@ pub mod markdown;
 pub mod model;
 pub mod sections;
 pub mod tables;
+pub mod trend;
 
 use std::io::Write;
 
@@ -77,7 +78,7 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyho
 pub fn render(report: &EvidenceReport, format: ReportFormat) -> anyhow::Result<String> {
     Ok(match format {
         ReportFormat::Markdown => markdown::render(report),
-        ReportFormat::Html => html::render(report),
+        ReportFormat::Html => html::render(report)?,
         ReportFormat::Json => serde_json::to_string_pretty(report)? + "\n",
     })
 }
@@ -165,7 +166,7 @@ mod tests {
             review.contains("- Incomplete: RoleBinding claims/legacy: it names Role claims/gone, which does not exist"),
             "{review}"
         );
-        let html = html::render(&report);
+        let html = html::render(&report).unwrap();
         assert!(
             html.contains("<h3>Namespace claims (HipaaPolicy production-phi)</h3>"),
             "{html}"
@@ -271,6 +272,43 @@ mod tests {
     }
 
     #[test]
+    fn the_html_report_draws_each_policy_trend_from_its_history() {
+        use super::trend::{TrendPoint, chart};
+        let point = |at: &str, score, violations, critical| TrendPoint {
+            at: at.into(),
+            score,
+            violations,
+            critical,
+            high: 0,
+        };
+        let live = render(&report(), ReportFormat::Html).unwrap();
+        assert!(!live.contains("<svg"), "no history, no trend");
+        let mut report = report();
+        report.policies[0].name = "phi <prod>".into();
+        report.policies[0].trend = vec![
+            point("2026-03-12T00:00:00Z", 90, 1, 0),
+            point("2026-03-13T00:00:00Z", 61, 4, 1),
+        ];
+        let html = render(&report, ReportFormat::Html).unwrap();
+        let drawn = chart(&report.policies[0].trend).unwrap();
+        assert!(html.contains("<svg class=\"trend\""), "{html}");
+        assert!(html.contains(&format!(
+            "<polyline class=\"score\" points=\"{}\"/>",
+            drawn.score
+        )));
+        assert!(html.contains(&format!("points=\"{}\"", drawn.violations)));
+        assert!(
+            html.contains("Trend of policy phi &#60;prod&#62;"),
+            "escaped"
+        );
+        assert!(html.contains("2 audits from 2026-03-12T00:00:00Z to 2026-03-13T00:00:00Z"));
+        // The JSON carries the points too.
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&report, ReportFormat::Json).unwrap()).unwrap();
+        assert_eq!(json["policies"][0]["trend"][1]["score"], 61);
+    }
+
+    #[test]
     fn markdown_html_and_json_carry_the_evidence() {
         let report = report();
         let markdown = render(&report, ReportFormat::Markdown).unwrap();
@@ -283,7 +321,10 @@ mod tests {
         assert!(markdown.contains("| production-phi | 0 | HIPAA-K8S-TLS-LB |"));
         let html = render(&report, ReportFormat::Html).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>") && html.contains("@media print"));
-        assert!(html.contains("TLS ends at the CDN &lt;edge&gt;"), "escaped");
+        assert!(
+            html.contains("TLS ends at the CDN &#60;edge&#62;"),
+            "escaped"
+        );
         assert!(!html.contains("<edge>"));
         // Both formats carry the same tables.
         assert!(markdown.contains("| Policy | Enforcement | Compliant | Score |"));

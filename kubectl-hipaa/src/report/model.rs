@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::access::AccessReview;
 use super::sections::{part_title, section_title};
+use super::trend::TrendPoint;
 use crate::status::view::to_chrono;
 
 /// What each policy's controls checked, by policy name, then control ID: resource names.
@@ -61,6 +62,9 @@ pub struct PolicyEvidence {
     pub namespaces: Vec<String>,
     /// The status lists only the first violations.
     pub violations_truncated: bool,
+    /// The policy's audits over time, from the evidence history (empty without one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trend: Vec<TrendPoint>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -223,6 +227,7 @@ fn policy_evidence(policy: &HipaaPolicy, inputs: &ReportInputs<'_>) -> PolicyEvi
             .cloned()
             .unwrap_or_default(),
         violations_truncated: status.is_some_and(|s| s.truncated),
+        trend: Vec::new(),
         name,
     }
 }

@@ -134,6 +134,7 @@ mod tests {
             last_audit_time: None,
             namespaces: vec!["a".into(), "b".into()],
             violations_truncated: false,
+            trend: Vec::new(),
         };
         let row = policy_row(&policy);
         assert_eq!(row[2], "Unknown");
