@@ -160,6 +160,31 @@ fn values_shape_the_rules() {
         "{leader}"
     );
 
+    // A component run outside the cluster (deployment.enabled=false, no selector) is never
+    // scraped here: no alert on its absence.
+    let outside = rule_groups(&[
+        "--set",
+        "webhook.deployment.enabled=false",
+        "--set",
+        "operator.deployment.enabled=false",
+        "--set",
+        "admission.enabled=false",
+    ])
+    .unwrap();
+    let names: Vec<&str> = alerts_e2e::chart::alerts(&outside)
+        .iter()
+        .filter_map(|a| a["alert"].as_str())
+        .collect();
+    assert!(
+        !names.contains(&"HipaaGuardWebhookUnavailable"),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"HipaaGuardNoOperatorLeader"), "{names:?}");
+    assert!(
+        names.contains(&"HipaaGuardNewCriticalViolation"),
+        "{names:?}"
+    );
+
     // Off by default, and labelled for the Prometheus that selects rules.
     let docs = render(&[]).unwrap();
     assert!(
