@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use hipaa_crds::HipaaPolicy;
+use hipaa_runtime::admin::Readiness;
 use hipaa_runtime::watch::CacheFreshness;
 use hipaa_runtime::{AdminServer, ServeOptions, shutdown_signal};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -91,17 +92,18 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
     metrics
         .registry_mut()
         .register_collector(Box::new(freshness.collector()));
-    let metrics = Arc::new(metrics);
     let caches_synced = Arc::new(AtomicBool::new(false));
-    let listener = TcpListener::bind(args.admin_listen)
-        .await
-        .with_context(|| format!("binding the admin server to {}", args.admin_listen))?;
-    tracing::info!(address = %args.admin_listen, "admin server listening");
     let readiness = CacheReadiness {
         synced: Arc::clone(&caches_synced),
         freshness: Arc::clone(&freshness),
         stale_after: args.cache_stale_after,
     };
+    export_readiness(&mut metrics, &readiness, admission.clone());
+    let metrics = Arc::new(metrics);
+    let listener = TcpListener::bind(args.admin_listen)
+        .await
+        .with_context(|| format!("binding the admin server to {}", args.admin_listen))?;
+    tracing::info!(address = %args.admin_listen, "admin server listening");
     let admin = admin_server(Arc::clone(&metrics), readiness, admission);
     let mut admin_stop = shutdown.clone();
     let admin_task = tokio::spawn(admin.serve(listener, ServeOptions::default(), async move {
@@ -273,6 +275,7 @@ fn registration(
 }
 
 /// What readiness knows of the watch caches.
+#[derive(Clone)]
 struct CacheReadiness {
     /// Every cache has listed once.
     synced: Arc<AtomicBool>,
@@ -293,19 +296,41 @@ fn admin_server(
     admission: Option<Arc<RegistrationStatus>>,
 ) -> AdminServer {
     AdminServer::new(
-        move || {
-            if !caches.synced.load(Ordering::Acquire) {
-                return Err("watch caches not synced yet".to_owned());
-            }
-            caches
-                .freshness
-                .readiness(caches.stale_after, Instant::now())?;
-            admission
-                .as_ref()
-                .map_or(Ok(()), |status| status.readiness())
-        },
+        move || readiness(&caches, admission.as_deref()),
         move || metrics.encode(),
     )
+}
+
+/// What `/readyz` answers (see [`admin_server`]).
+fn readiness(caches: &CacheReadiness, admission: Option<&RegistrationStatus>) -> Readiness {
+    if !caches.synced.load(Ordering::Acquire) {
+        return Err("watch caches not synced yet".to_owned());
+    }
+    caches
+        .freshness
+        .readiness(caches.stale_after, Instant::now())?;
+    admission.map_or(Ok(()), |status| status.readiness())
+}
+
+/// `ready` and `caches_synced` for the alerts (docs/alerts.md): what `/readyz` answers and
+/// whether every watch cache has listed once, both asked at each scrape.
+fn export_readiness(
+    metrics: &mut Metrics,
+    caches: &CacheReadiness,
+    admission: Option<Arc<RegistrationStatus>>,
+) {
+    let synced = Arc::clone(&caches.synced);
+    metrics.export_condition(
+        "caches_synced",
+        "1 once every watch cache has listed its resources",
+        move || synced.load(Ordering::Acquire),
+    );
+    let caches = caches.clone();
+    metrics.export_condition(
+        "ready",
+        "1 while /readyz answers ready (caches synced and fresh, admission registered when the operator registers it)",
+        move || readiness(&caches, admission.as_deref()).is_ok(),
+    );
 }
 
 async fn export_leadership(mut leader: watch::Receiver<bool>, metrics: Arc<Metrics>) {
@@ -333,18 +358,34 @@ mod tests {
             freshness: Arc::clone(&freshness),
             stale_after: Duration::from_secs(60),
         };
-        let admin = admin_server(Arc::new(Metrics::new()), caches, None);
+        let mut metrics = Metrics::new();
+        export_readiness(&mut metrics, &caches, None);
+        let admin = admin_server(Arc::new(metrics), caches, None);
+        let scrape = || {
+            let metrics = admin.respond(&Method::GET, "/metrics");
+            assert_eq!(metrics.status(), StatusCode::OK);
+            String::from_utf8(metrics.body().to_vec()).unwrap()
+        };
         let ready = admin.respond(&Method::GET, "/readyz");
         assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(&ready.body()[..], b"watch caches not synced yet\n");
+        let text = scrape();
+        assert!(text.contains("\nhipaaguard_operator_ready 0\n"), "{text}");
+        assert!(
+            text.contains("\nhipaaguard_operator_caches_synced 0\n"),
+            "{text}"
+        );
         synced.store(true, Ordering::Release);
         assert_eq!(
             admin.respond(&Method::GET, "/readyz").status(),
             StatusCode::OK
         );
-        let metrics = admin.respond(&Method::GET, "/metrics");
-        assert_eq!(metrics.status(), StatusCode::OK);
-        let text = String::from_utf8(metrics.body().to_vec()).unwrap();
+        let text = scrape();
+        assert!(text.contains("\nhipaaguard_operator_ready 1\n"), "{text}");
+        assert!(
+            text.contains("\nhipaaguard_operator_caches_synced 1\n"),
+            "{text}"
+        );
         assert!(text.contains("hipaaguard_operator_leader"), "{text}");
         assert!(text.contains("hipaaguard_operator_build_info"), "{text}");
     }

@@ -1,6 +1,8 @@
 //! The operator's Prometheus metrics (prefix `hipaaguard_operator_`): violations and the
 //! compliance ratio per policy, reconcile counts, durations and errors, status writes, Events and
-//! leadership, then `hipaaguard_operator_build_info` and the `process_*` series.
+//! leadership, then `hipaaguard_operator_build_info` and the `process_*` series. While it leads,
+//! the exceptions' expiries and the compliance per 45 CFR section, read from the policy cache at
+//! each scrape (`policies.rs`); `ready` and `caches_synced` as the admin port sees them.
 //!
 //! Every series labelled with a policy, gauge or counter, goes when the policy does: at the next
 //! reconcile of any policy, and at the next scrape once the leadership term's policy watch has
@@ -9,12 +11,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures::FutureExt;
 use hipaa_crds::HipaaPolicy;
-use hipaa_runtime::StandardMetrics;
+use hipaa_runtime::{ConditionGauge, StandardMetrics};
 use kube::ResourceExt;
 use kube::runtime::reflector::Store;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -80,8 +82,9 @@ pub struct Metrics {
     /// Every policy with series, and their label sets. Series are created and removed under
     /// this lock, so that a scrape never sees half of a policy's.
     series: Mutex<HashMap<String, PolicySeries>>,
-    /// The leadership term's HipaaPolicy cache, once it has listed them all.
-    policies: Mutex<Option<Store<HipaaPolicy>>>,
+    /// The leadership term's HipaaPolicy cache, once it has listed them all (shared with the
+    /// scrape-time [`policies::PolicyCollector`]).
+    policies: policies::TrackedPolicies,
 }
 
 impl Default for Metrics {
@@ -149,6 +152,11 @@ impl Metrics {
             "1 while this replica leads and writes status",
             leader.clone(),
         );
+        let policies: policies::TrackedPolicies = Arc::new(Mutex::new(None));
+        registry.register_collector(Box::new(policies::PolicyCollector {
+            policies: Arc::clone(&policies),
+            leader: leader.clone(),
+        }));
         Metrics {
             registry,
             standard: StandardMetrics::new(PREFIX, env!("CARGO_PKG_VERSION")),
@@ -163,13 +171,24 @@ impl Metrics {
             events_suppressed,
             leader,
             series: Mutex::new(HashMap::new()),
-            policies: Mutex::new(None),
+            policies,
         }
     }
 
     /// The registry, to add series owned elsewhere (the AWS call metrics) before serving.
     pub fn registry_mut(&mut self) -> &mut Registry {
         &mut self.registry
+    }
+
+    /// Exports `name`, 1 while `condition` holds, asked at each scrape (`ready`, `caches_synced`).
+    pub fn export_condition(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        condition: impl Fn() -> bool + Send + Sync + 'static,
+    ) {
+        self.registry
+            .register_collector(Box::new(ConditionGauge::new(name, help, condition)));
     }
 
     /// The Prometheus text exposition, without the series of policies deleted since.
@@ -330,5 +349,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+pub mod policies;
+
+#[cfg(test)]
+mod policies_tests;
 #[cfg(test)]
 mod tests;

@@ -20,7 +20,7 @@ pub mod watch;
 pub use hipaa_controls::duration;
 
 pub use admin::AdminServer;
-pub use metrics::{REVISION, StandardMetrics};
+pub use metrics::{ConditionGauge, REVISION, StandardMetrics};
 pub use process::{ProcessCollector, ProcessSample};
 pub use serve::{OpenFiles, ServeOptions, raise_open_files_limit, shutdown_signal};
 pub use trim::{LAST_APPLIED_ANNOTATION, trim_for_cache};

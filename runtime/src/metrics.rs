@@ -1,10 +1,17 @@
 //! The series every Prometheus target is expected to export besides its own:
 //! `<prefix>_build_info` and the standard `process_*` metrics, appended to the component's
-//! registry at each scrape.
+//! registry at each scrape; and [`ConditionGauge`], a 0/1 gauge read at each scrape (`ready`,
+//! `caches_synced`), so that the alerts see what `/readyz` sees.
+
+use std::fmt;
+use std::sync::Arc;
 
 use crate::process::ProcessCollector;
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
@@ -51,6 +58,45 @@ impl StandardMetrics {
     }
 }
 
+/// A gauge that is 1 while `condition` holds, asked at each scrape: the same answer the admin
+/// port gives at that moment, without a second place to keep in step.
+pub struct ConditionGauge {
+    name: &'static str,
+    help: &'static str,
+    condition: Arc<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl ConditionGauge {
+    /// `name` is registered under the registry's prefix (e.g. `ready`).
+    pub fn new(
+        name: &'static str,
+        help: &'static str,
+        condition: impl Fn() -> bool + Send + Sync + 'static,
+    ) -> Self {
+        ConditionGauge {
+            name,
+            help,
+            condition: Arc::new(condition),
+        }
+    }
+}
+
+impl fmt::Debug for ConditionGauge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionGauge")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collector for ConditionGauge {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let gauge = ConstGauge::new(i64::from((self.condition)()));
+        let metric = encoder.encode_descriptor(self.name, self.help, None, gauge.metric_type())?;
+        gauge.encode(metric)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -87,5 +133,31 @@ mod tests {
                 assert!(out.contains(&format!("\n{series}")), "{series}: {out}");
             }
         }
+    }
+
+    #[test]
+    fn a_condition_gauge_follows_its_condition_at_each_scrape() {
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut registry = Registry::with_prefix("hipaaguard_test");
+        let flag = Arc::clone(&ready);
+        registry.register_collector(Box::new(ConditionGauge::new(
+            "ready",
+            "1 while ready",
+            move || flag.load(std::sync::atomic::Ordering::Relaxed),
+        )));
+        let scrape = || {
+            let mut out = String::new();
+            text::encode(&mut out, &registry).unwrap();
+            out
+        };
+        let before = scrape();
+        assert!(
+            before.contains("# TYPE hipaaguard_test_ready gauge\n"),
+            "{before}"
+        );
+        assert!(before.contains("\nhipaaguard_test_ready 0\n"), "{before}");
+        ready.store(true, std::sync::atomic::Ordering::Relaxed);
+        let after = scrape();
+        assert!(after.contains("\nhipaaguard_test_ready 1\n"), "{after}");
     }
 }

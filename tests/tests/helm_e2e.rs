@@ -39,6 +39,10 @@ fn chart_lints_strictly() {
             "certificates.mode=certManager",
             "--set",
             "serviceMonitor.enabled=true",
+            "--set",
+            "prometheusRule.enabled=true",
+            "--set",
+            "grafanaDashboard.enabled=true",
         ][..],
     ] {
         let out = run(

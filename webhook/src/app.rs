@@ -71,10 +71,12 @@ pub async fn run(args: Args) -> Result<(), StartError> {
     let client = kube_client(&args).await?;
 
     let sync = Arc::new(SyncState::with_stale_after(args.cache_stale_after));
+    let snapshots = Arc::new(SnapshotCell::new(Snapshot::starting()));
     let mut metrics = Metrics::new();
     metrics.export_freshness(sync.freshness());
+    let (ready_snapshots, ready_sync) = (Arc::clone(&snapshots), Arc::clone(&sync));
+    metrics.export_readiness(move || readiness(&ready_snapshots, &ready_sync).is_ok());
     let metrics = Arc::new(metrics);
-    let snapshots = Arc::new(SnapshotCell::new(Snapshot::starting()));
     let mut tasks = JoinSet::new();
     let config = match (files, &args.tls_secret) {
         (Some(files), _) => {

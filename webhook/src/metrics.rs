@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use hipaa_runtime::StandardMetrics;
 use hipaa_runtime::watch::CacheFreshness;
+use hipaa_runtime::{ConditionGauge, StandardMetrics};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -194,6 +194,15 @@ impl Metrics {
             .register_collector(Box::new(freshness.collector()));
     }
 
+    /// Exports `ready`: 1 while `ready` (what `/readyz` answers) holds, asked at each scrape.
+    pub fn export_readiness(&mut self, ready: impl Fn() -> bool + Send + Sync + 'static) {
+        self.registry.register_collector(Box::new(ConditionGauge::new(
+            "ready",
+            "1 while /readyz answers ready (caches synced and fresh, certificate loaded, not draining)",
+            ready,
+        )));
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(8192);
@@ -285,5 +294,16 @@ mod tests {
             assert!(text.contains("\nprocess_resident_memory_bytes "), "{text}");
         }
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn ready_follows_the_readiness_asked_at_each_scrape() {
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut metrics = Metrics::new();
+        let flag = Arc::clone(&ready);
+        metrics.export_readiness(move || flag.load(Ordering::Relaxed));
+        assert!(metrics.encode().contains("\nhipaaguard_webhook_ready 0\n"));
+        ready.store(true, Ordering::Relaxed);
+        assert!(metrics.encode().contains("\nhipaaguard_webhook_ready 1\n"));
     }
 }

@@ -169,3 +169,16 @@ tolerations:
 priorityClassName: {{ . }}
 {{- end }}
 {{- end }}
+
+{{/* An alert's labels and the start of its annotations (the runbook link; the caller adds summary and
+     description); call with (dict "name" "HipaaGuardX" "severity" "warning" "base" <runbookBaseUrl>
+     "extra" <additionalAlertLabels>). */}}
+{{- define "hipaa-guard.alertMeta" -}}
+labels:
+  severity: {{ .severity }}
+  {{- with .extra }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+annotations:
+  runbook_url: {{ printf "%s#%s" .base (lower .name) }}
+{{- end }}

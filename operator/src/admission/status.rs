@@ -33,8 +33,9 @@ impl RegistrationStatus {
     }
 
     pub fn register_metrics(&self, registry: &mut Registry) {
+        // Named under the operator registry's prefix: hipaaguard_operator_webhook_registered.
         registry.register(
-            "hipaaguard_operator_webhook_registered",
+            "webhook_registered",
             "1 while the ValidatingWebhookConfiguration is in place with a CA bundle, 0 before the webhook first answered (or after it was deleted)",
             self.gauge.clone(),
         );
@@ -158,5 +159,19 @@ mod tests {
         assert!(status.readiness().is_ok());
         status.observe(None, later(3), "deleted");
         assert!(!status.is_registered());
+    }
+
+    #[test]
+    fn the_gauge_is_named_under_the_operator_prefix() {
+        let status = RegistrationStatus::new();
+        let mut registry = Registry::with_prefix(crate::metrics::PREFIX);
+        status.register_metrics(&mut registry);
+        status.observe(None, created(), "deleted");
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains("\nhipaaguard_operator_webhook_registered 0\n"),
+            "{text}"
+        );
     }
 }

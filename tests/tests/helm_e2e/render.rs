@@ -110,7 +110,7 @@ pub fn ca_pem() -> anyhow::Result<String> {
 }
 
 /// Minimal CRDs for the optional kinds the chart can render (cert-manager's Certificate and
-/// Issuer, the Prometheus Operator's ServiceMonitor), so the API server can take them in a
+/// Issuer, the Prometheus Operator's ServiceMonitor and PrometheusRule), so the API server can take them in a
 /// server-side dry-run. They accept any spec: these tests check that the objects are well formed
 /// for the API server, and assert their content on the rendering itself.
 pub const OPTIONAL_CRDS: &str = r#"
@@ -121,6 +121,16 @@ spec:
   group: monitoring.coreos.com
   scope: Namespaced
   names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: prometheusrules.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {kind: PrometheusRule, listKind: PrometheusRuleList, plural: prometheusrules, singular: prometheusrule}
   versions:
     - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
 ---

@@ -1,7 +1,8 @@
 //! The real API server accepts (server-side dry-run, strict field validation) the default
 //! rendering and the non-default ones, and each holds what its values ask for: the registration
-//! flags and CA bundle source of every certificates mode, fail-open with IRSA, ServiceMonitors and
-//! a registry, the local demo's values, and admission switched off.
+//! flags and CA bundle source of every certificates mode, fail-open with IRSA, ServiceMonitors,
+//! alerts selecting what they scrape, the dashboard and a registry, the local demo's values, and
+//! admission switched off.
 
 use hipaa_testkit::{apply_yaml, control_plane, fresh_namespace, run};
 use serde_json::Value;
@@ -21,6 +22,7 @@ async fn api_server_accepts_default_and_non_default_renderings() {
             .args(["wait", "--for=condition=Established", "--timeout=60s"])
             .args([
                 "crd/servicemonitors.monitoring.coreos.com",
+                "crd/prometheusrules.monitoring.coreos.com",
                 "crd/certificates.cert-manager.io",
                 "crd/issuers.cert-manager.io",
             ]),
@@ -83,6 +85,10 @@ async fn api_server_accepts_default_and_non_default_renderings() {
                 "operator.serviceAccount.irsaRoleArn=arn:aws:iam::123456789012:role/hipaa-guard-operator",
                 "--set",
                 "serviceMonitor.enabled=true",
+                "--set",
+                "prometheusRule.enabled=true",
+                "--set",
+                "grafanaDashboard.enabled=true",
                 "--set",
                 "imageRegistry=registry.example/platform",
             ],
@@ -193,7 +199,8 @@ fn cert_manager_objects(docs: &[Value], namespace: &str, chart_made_ca: bool) {
     }
 }
 
-/// The fail-open variant's other values: IRSA, ServiceMonitors, the webhook's timeout and image.
+/// The fail-open variant's other values: IRSA, ServiceMonitors and the alerts that select what
+/// they scrape, the dashboard, the webhook's timeout and image.
 #[track_caller]
 fn fail_open_extras(docs: &[Value]) {
     let account = object(docs, "ServiceAccount", "hipaa-guard-operator");
@@ -201,10 +208,47 @@ fn fail_open_extras(docs: &[Value]) {
     assert_eq!(role, "arn:aws:iam::123456789012:role/hipaa-guard-operator");
     let monitors = of_kind(docs, "ServiceMonitor");
     assert_eq!(monitors.len(), 2);
+    let rules = of_kind(docs, "PrometheusRule");
+    assert_eq!(rules.len(), 1, "prometheusRule.enabled");
+    let exprs: Vec<&str> = rules[0]["spec"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|group| group["rules"].as_array().unwrap())
+        .filter_map(|rule| rule["expr"].as_str())
+        .collect();
     for monitor in monitors {
         // The series' own labels win (the operator's `namespace` label).
         assert_eq!(monitor["spec"]["endpoints"][0]["honorLabels"], true);
+        // The alerts select what this monitor scrapes: the Prometheus Operator names the job
+        // after the Service it selects, in the namespace it watches.
+        let selector = monitor["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .unwrap();
+        let services: Vec<&Value> = of_kind(docs, "Service")
+            .into_iter()
+            .filter(|s| {
+                selector
+                    .iter()
+                    .all(|(k, v)| s["metadata"]["labels"][k] == *v)
+            })
+            .collect();
+        assert_eq!(services.len(), 1, "{monitor:#}");
+        let job = services[0]["metadata"]["name"].as_str().unwrap();
+        let namespace = monitor["spec"]["namespaceSelector"]["matchNames"][0]
+            .as_str()
+            .unwrap();
+        let scraped = format!("job=\"{job}\",namespace=\"{namespace}\"");
+        assert!(
+            exprs.iter().any(|e| e.contains(&scraped)),
+            "{scraped} in {exprs:#?}"
+        );
     }
+    let dashboards: Vec<&Value> = of_kind(docs, "ConfigMap")
+        .into_iter()
+        .filter(|map| map["metadata"]["labels"]["grafana_dashboard"] == "1")
+        .collect();
+    assert_eq!(dashboards.len(), 1, "grafanaDashboard.enabled");
     let webhook_pod =
         &object(docs, "Deployment", "hipaa-guard-webhook")["spec"]["template"]["spec"];
     let args = strings(&webhook_pod["containers"][0]["args"]);
