@@ -18,12 +18,15 @@ const REGISTERED: &str = concat!(
     "/../deploy/webhook-configuration.yaml"
 );
 
-/// Groups the kind table does not describe: our own CRD, Events, leader election, and admission
+/// Groups the kind table does not describe: our own CRD and reports, Events, leader election, and admission
 /// registration (the operator's rules on its webhook configuration and its own ClusterRole, which
 /// helm_e2e's admission checks hold to exactly). The webhook's RBAC reads are the table's: it
 /// watches the RBAC kinds for its access model.
-const NOT_KINDS: [&str; 5] = [
+const NOT_KINDS: [&str; 7] = [
     "hipaaguard.io",
+    // The operator's own reports, written, not watched (helm_e2e's least-privilege check).
+    "wgpolicyk8s.io",
+    "openreports.io",
     "events.k8s.io",
     "coordination.k8s.io",
     "admissionregistration.k8s.io",
