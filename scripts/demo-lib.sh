@@ -182,6 +182,15 @@ for v in (status.get("violations") or [])[:15]:
     where = "/".join(part for part in (v.get("namespace"), v.get("name")) if part)
     print("    %-26s %s %s" % (v.get("control", ""), v.get("kind", ""), where))
 '
+  # The same findings as PolicyReports (written after the status), where Policy Reporter and other
+  # tools read them: one per governed namespace and policy.
+  local deadline=$((SECONDS + 60))
+  until kubectl get policyreport hipaa-guard-phi-onboarding --namespace claims >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || die "no PolicyReport for phi-onboarding in claims within 60s"
+    sleep 1
+  done
+  step "kubectl get policyreports -A   (the findings as PolicyReports, for Policy Reporter and kubectl)"
+  kubectl get policyreports -A
 }
 
 # The non-compliant Deployment, denied at admission (retried while the webhook's caches catch up).

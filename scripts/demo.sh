@@ -120,6 +120,8 @@ cat <<EOF
       export PATH=$bins:$target:\$PATH
       kubectl get hipaapolicies
       kubectl describe hipaapolicy phi-onboarding
+      # the findings as PolicyReports, one per governed namespace:
+      kubectl get policyreports -A
       # denied, one line per failed control with its 45 CFR section:
       kubectl apply -f $root/$samples/workloads/billing-non-compliant.yaml
       # any change to the PHI workload in development is admitted, with warnings (Warn policy):

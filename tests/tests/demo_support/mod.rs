@@ -87,6 +87,18 @@ pub fn assert_story(stdout: &str) {
         "PHI in the sandbox:\n{table}"
     );
 
+    // The same findings as PolicyReports: phi-onboarding's in claims lists failures.
+    let reports = section(stdout, "kubectl get policyreports -A");
+    let claims = reports
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|cells| {
+            cells.first() == Some(&"claims") && cells.get(1) == Some(&"hipaa-guard-phi-onboarding")
+        })
+        .unwrap_or_else(|| panic!("no PolicyReport of phi-onboarding in claims:\n{reports}"));
+    // NAMESPACE NAME PASS FAIL WARN ERROR SKIP AGE
+    assert!(claims[3].parse::<u32>().unwrap() > 0, "{reports}");
+
     // What the audit found behind the legacy workload, in Kubernetes and in AWS.
     let findings = section(stdout, "what the audit found for phi-onboarding");
     for control in [
