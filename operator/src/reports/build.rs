@@ -26,7 +26,14 @@ use super::{
 
 /// Changes with the reports' layout, so that an operator that writes them differently rewrites
 /// every report once.
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
+
+/// The most results one report lists (about 600 bytes each, well under the 1.5 MiB an object may
+/// have in etcd): the most severe first; the summary still counts every one, and the annotation
+/// [`OMITTED_ANNOTATION`] says how many were left out.
+pub const MAX_RESULTS: usize = 1_000;
+/// How many results a report leaves out beyond [`MAX_RESULTS`].
+pub const OMITTED_ANNOTATION: &str = "hipaaguard.io/results-omitted";
 
 /// The counts of a report (the printer columns of `kubectl get policyreports`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -238,19 +245,34 @@ pub fn render<'a>(
         .map(|finding| result(owner.policy, finding, timestamp))
         .collect();
     results.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    let omitted = results.len().saturating_sub(MAX_RESULTS);
+    results.truncate(MAX_RESULTS);
     Report {
         api_version: api.api_version(),
         kind: api.kind(key),
-        metadata: metadata(owner, key, part.hash),
+        metadata: metadata(owner, key, part.hash, omitted),
         source: (api == ReportApi::OpenReports).then_some(SOURCE),
         summary: part.summary,
         results,
     }
 }
 
-fn sort_key<'r>(result: &'r ReportResult<'_>) -> (&'r str, &'r str, &'r str, &'r str) {
+/// Most severe first, then by control and object.
+fn sort_key<'r>(result: &'r ReportResult<'_>) -> (u8, &'r str, &'r str, &'r str, &'r str) {
     let [resource] = &result.resources;
-    (result.rule, resource.kind, resource.name, result.message)
+    let rank = match result.severity {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        _ => 3,
+    };
+    (
+        rank,
+        result.rule,
+        resource.kind,
+        resource.name,
+        result.message,
+    )
 }
 
 fn result<'a>(policy: &'a str, finding: &'a Finding, timestamp: Timestamp) -> ReportResult<'a> {
@@ -304,7 +326,14 @@ fn severity_name(severity: Severity) -> &'static str {
     }
 }
 
-fn metadata(owner: ReportOwner<'_>, key: &ReportKey, hash: u64) -> ObjectMeta {
+fn metadata(owner: ReportOwner<'_>, key: &ReportKey, hash: u64, omitted: usize) -> ObjectMeta {
+    let mut annotations = BTreeMap::from([
+        (POLICY_ANNOTATION.to_owned(), owner.policy.to_owned()),
+        (HASH_ANNOTATION.to_owned(), format!("{hash:016x}")),
+    ]);
+    if omitted > 0 {
+        annotations.insert(OMITTED_ANNOTATION.to_owned(), omitted.to_string());
+    }
     ObjectMeta {
         name: Some(report_name(owner.policy)),
         namespace: key.namespace().map(str::to_owned),
@@ -312,10 +341,7 @@ fn metadata(owner: ReportOwner<'_>, key: &ReportKey, hash: u64) -> ObjectMeta {
             (MANAGED_BY_LABEL.to_owned(), SOURCE.to_owned()),
             (POLICY_LABEL.to_owned(), policy_label_value(owner.policy)),
         ])),
-        annotations: Some(BTreeMap::from([
-            (POLICY_ANNOTATION.to_owned(), owner.policy.to_owned()),
-            (HASH_ANNOTATION.to_owned(), format!("{hash:016x}")),
-        ])),
+        annotations: Some(annotations),
         owner_references: Some(vec![OwnerReference {
             api_version: HipaaPolicy::api_version(&()).into_owned(),
             kind: HipaaPolicy::kind(&()).into_owned(),
