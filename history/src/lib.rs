@@ -10,6 +10,7 @@ pub mod canonical;
 pub mod codec;
 pub mod diff;
 pub mod key;
+pub mod location;
 pub mod query;
 pub mod record;
 pub mod verify;
@@ -19,6 +20,7 @@ pub use build::{RecordInput, build_record};
 pub use codec::{DecodeError, decode, encode};
 pub use diff::{RecordDiff, diff_records};
 pub use key::{ChainId, KeyParts, chain_prefix, is_valid_cluster_name, parse_key, record_key};
+pub use location::{NotS3Location, S3Location};
 pub use query::{chains, in_force_at};
 pub use record::{
     ChainLink, ClusterIdentity, FORMAT_VERSION, HistoryRecord, Violation, ViolationGroup,

@@ -1,0 +1,336 @@
+//! The evidence history end to end, on the real control plane and moto's S3: `hipaa-operator`
+//! appends a record per changed audit to a bucket with Object Lock (EvidenceHistory=True), the
+//! chain continues across a restart, `kubectl hipaa history verify` passes, `report --history
+//! --at` gives the earlier violations back and `history diff` names the change; in a bucket
+//! without Object Lock the condition warns, two clusters under one prefix give one `--fleet`
+//! report, and a record altered or removed by hand is named by `verify`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod operator_support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
+    ObjectLockRule,
+};
+use chrono::Utc;
+use hipaa_testkit::{CmdOutput, cargo_bin, moto, run, wait_for};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use kube::api::DeleteParams;
+use operator_support::{Case, Operator, condition, privileged_deployment};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn s3() -> aws_sdk_s3::Client {
+    let config = moto().await.unwrap().sdk_config().await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// A bucket named after `case`, with Object Lock (GOVERNANCE, 1 day by default) when `locked`.
+async fn bucket(s3: &aws_sdk_s3::Client, case: &str, locked: bool) -> String {
+    let name = format!("h-{}", case.replace('.', "-"));
+    s3.create_bucket()
+        .bucket(&name)
+        .object_lock_enabled_for_bucket(locked)
+        .send()
+        .await
+        .unwrap();
+    if locked {
+        let rule = ObjectLockRule::builder()
+            .default_retention(
+                DefaultRetention::builder()
+                    .mode(ObjectLockRetentionMode::Governance)
+                    .days(1)
+                    .build(),
+            )
+            .build();
+        s3.put_object_lock_configuration()
+            .bucket(&name)
+            .object_lock_configuration(
+                ObjectLockConfiguration::builder()
+                    .object_lock_enabled(ObjectLockEnabled::Enabled)
+                    .rule(rule)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    name
+}
+
+async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<String> {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Waits until `prefix` holds `count` records; returns their keys.
+async fn wait_records(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    count: usize,
+    operator: &Operator,
+) -> Vec<String> {
+    wait_for(&format!("{count} records under {prefix}"), WAIT, || async {
+        let found = keys(s3, bucket, prefix).await;
+        Ok((found.len() == count).then_some(found))
+    })
+    .await
+    .with_context(|| format!("operator log:\n{}", operator.guard.log_tail(40)))
+    .unwrap()
+}
+
+async fn start(case: &Case, uri: &str, log: &str) -> Operator {
+    let moto = moto().await.unwrap();
+    Operator::start_with(
+        case.plane,
+        &case.label,
+        log,
+        &["--history-s3-uri", uri, "--cluster-name", &case.label],
+        |cmd| moto.configure(cmd),
+    )
+    .await
+    .unwrap()
+}
+
+/// `kubectl-hipaa ARGS` against moto.
+async fn kubectl_hipaa(args: &[&str]) -> CmdOutput {
+    let moto = moto().await.unwrap();
+    let mut cmd = Command::new(cargo_bin("kubectl-hipaa"));
+    cmd.args(args);
+    moto.configure(&mut cmd);
+    run(&mut cmd, None).unwrap()
+}
+
+fn findings_of(report: &str, control: &str) -> Vec<String> {
+    let report: serde_json::Value = serde_json::from_str(report).unwrap();
+    report["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == control)
+        .flat_map(|c| c["findings"].as_array().unwrap().clone())
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn history_condition(case: &Case, operator: &Operator, reason: &'static str) {
+    operator
+        .wait_policy(&case.client, &case.policy_name(), reason, WAIT, |p| {
+            condition(p, "EvidenceHistory").is_some_and(|(_, r)| r == reason)
+        })
+        .await
+        .unwrap();
+}
+
+async fn delete_deployment(case: &Case, name: &str) {
+    Api::<Deployment>::namespaced(case.client.clone(), &case.ns)
+        .delete(name, &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audits_become_a_chain_that_verifies_and_reads_back_at_a_time() {
+    let s3 = s3().await;
+    let case = Case::governed("hist", "hist").await.unwrap();
+    let bucket = bucket(&s3, &case.label, true).await;
+    let uri = format!("s3://{bucket}/evidence");
+    let chain = format!("evidence/{}/{}/", case.label, case.policy_name());
+    let mut operator = start(&case, &uri, "operator-history").await;
+    case.apply_policy_until("", "audited", WAIT, operator_support::audited)
+        .await
+        .unwrap();
+    history_condition(&case, &operator, "Written").await;
+    wait_records(&s3, &bucket, &chain, 1, &operator).await;
+    let clean = Utc::now();
+
+    case.apply(&privileged_deployment("priv")).await.unwrap();
+    wait_records(&s3, &bucket, &chain, 2, &operator).await;
+    let privileged = Utc::now();
+    delete_deployment(&case, "priv").await;
+    let records = wait_records(&s3, &bucket, &chain, 3, &operator).await;
+    assert!(records[2].contains("/0000000002-"), "{records:?}");
+
+    // A restarted operator continues the chain from S3.
+    operator.guard.kill();
+    let operator = start(&case, &uri, "operator-history-restarted").await;
+    case.apply(&privileged_deployment("again")).await.unwrap();
+    wait_records(&s3, &bucket, &chain, 4, &operator).await;
+
+    let verified = kubectl_hipaa(&["history", "verify", &uri]).await;
+    assert_eq!(verified.status, 0, "{verified:?}");
+    let line = format!("OK      {}/{}: 4 records", case.label, case.policy_name());
+    assert!(verified.stdout.contains(&line), "{}", verified.stdout);
+
+    let at =
+        |time: chrono::DateTime<Utc>| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let then = kubectl_hipaa(&[
+        "report",
+        "--history",
+        &uri,
+        "--at",
+        &at(privileged),
+        "-o",
+        "json",
+    ])
+    .await;
+    assert_eq!(then.status, 0, "{then:?}");
+    assert_eq!(findings_of(&then.stdout, "HIPAA-K8S-PRIVILEGED"), ["priv"]);
+    let before = kubectl_hipaa(&[
+        "report",
+        "--history",
+        &uri,
+        "--at",
+        &at(clean),
+        "-o",
+        "json",
+    ])
+    .await;
+    assert!(
+        findings_of(&before.stdout, "HIPAA-K8S-PRIVILEGED").is_empty(),
+        "{before:?}"
+    );
+    let now = kubectl_hipaa(&["report", "--history", &uri]).await;
+    assert!(now.stdout.contains("again"), "{}", now.stdout);
+
+    let diff = kubectl_hipaa(&[
+        "history",
+        "diff",
+        &uri,
+        "--from",
+        &at(clean),
+        "--to",
+        &at(privileged),
+    ])
+    .await;
+    assert_eq!(diff.status, 0, "{diff:?}");
+    let added = format!("+ HIPAA-K8S-PRIVILEGED Deployment {}/priv", case.ns);
+    assert!(diff.stdout.contains(&added), "{}", diff.stdout);
+    // Pass or NotEvaluated before (nothing privileged to judge), Fail after.
+    let changed = diff
+        .stdout
+        .lines()
+        .any(|l| l.starts_with("  HIPAA-K8S-PRIVILEGED: ") && l.ends_with(" -> Fail"));
+    assert!(changed, "{}", diff.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlocked_bucket_warns_clusters_join_in_a_fleet_and_tampering_is_named() {
+    let s3 = s3().await;
+    let east = Case::governed("east", "east").await.unwrap();
+    let west = Case::governed("west", "west").await.unwrap();
+    let bucket = bucket(&s3, &east.label, false).await;
+    let uri = format!("s3://{bucket}/fleet");
+    let east_operator = start(&east, &uri, "operator-history-east").await;
+    let west_operator = start(&west, &uri, "operator-history-west").await;
+    east.apply(&privileged_deployment("priv")).await.unwrap();
+    for (case, operator) in [(&east, &east_operator), (&west, &west_operator)] {
+        case.apply_policy_until("", "audited", WAIT, operator_support::audited)
+            .await
+            .unwrap();
+        history_condition(case, operator, "ObjectLockOff").await;
+    }
+
+    let fleet = kubectl_hipaa(&["report", "--history", &uri, "--fleet", "-o", "json"]).await;
+    assert_eq!(fleet.status, 0, "{fleet:?}");
+    let report: serde_json::Value = serde_json::from_str(&fleet.stdout).unwrap();
+    let names: Vec<&str> = report["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let mut expected = vec![
+        format!("{}/{}", east.label, east.policy_name()),
+        format!("{}/{}", west.label, west.policy_name()),
+    ];
+    expected.sort();
+    assert_eq!(names, expected);
+    assert_eq!(findings_of(&fleet.stdout, "HIPAA-K8S-PRIVILEGED"), ["priv"]);
+    let ambiguous = kubectl_hipaa(&["report", "--history", &uri]).await;
+    assert_eq!(ambiguous.status, 2, "{ambiguous:?}");
+    assert!(
+        ambiguous.stderr.contains("several clusters"),
+        "{}",
+        ambiguous.stderr
+    );
+
+    let chain = format!("fleet/{}/{}/", east.label, east.policy_name());
+    east.apply(&privileged_deployment("more")).await.unwrap();
+    wait_records(&s3, &bucket, &chain, 2, &east_operator).await;
+    delete_deployment(&east, "more").await;
+    let records = wait_records(&s3, &bucket, &chain, 3, &east_operator).await;
+    let verified = kubectl_hipaa(&["history", "verify", &uri]).await;
+    assert_eq!(verified.status, 0, "{verified:?}");
+
+    // Altered by hand: a violation dropped, the record re-compressed, its hash left as it was.
+    let stored = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&records[2])
+        .send()
+        .await
+        .unwrap();
+    let bytes = stored.body.collect().await.unwrap().into_bytes();
+    let mut record = hipaa_history::decode(&bytes).unwrap();
+    record.violations.clear();
+    let altered = hipaa_history::encode(&record).unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&records[2])
+        .body(ByteStream::from(altered))
+        .send()
+        .await
+        .unwrap();
+    let verified = kubectl_hipaa(&["history", "verify", &uri]).await;
+    assert_eq!(verified.status, 1, "{verified:?}");
+    let broken = format!(
+        "BROKEN  {}/{}: {}: altered",
+        east.label,
+        east.policy_name(),
+        records[2]
+    );
+    assert!(verified.stdout.contains(&broken), "{}", verified.stdout);
+    assert!(
+        verified
+            .stdout
+            .contains(&format!("OK      {}/", west.label)),
+        "{}",
+        verified.stdout
+    );
+
+    // Removed by hand: the gap is named before anything after it.
+    s3.delete_object()
+        .bucket(&bucket)
+        .key(&records[1])
+        .send()
+        .await
+        .unwrap();
+    let verified = kubectl_hipaa(&["history", "verify", &uri, "--cluster", &east.label]).await;
+    assert_eq!(verified.status, 1, "{verified:?}");
+    let missing = format!("record 1 is missing (before {})", records[2]);
+    assert!(verified.stdout.contains(&missing), "{}", verified.stdout);
+}
