@@ -173,6 +173,19 @@ async fn audits_become_a_chain_that_verifies_and_reads_back_at_a_time() {
     delete_deployment(&case, "priv").await;
     let records = wait_records(&s3, &bucket, &chain, 3, &operator).await;
     assert!(records[2].contains("/0000000002-"), "{records:?}");
+    // Each record is retained by the bucket's default Object Lock rule.
+    let head = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(&records[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.object_lock_mode().map(|m| m.as_str()),
+        Some("GOVERNANCE")
+    );
+    assert!(head.object_lock_retain_until_date().is_some());
 
     // A restarted operator continues the chain from S3.
     operator.guard.kill();
@@ -333,4 +346,46 @@ async fn an_unlocked_bucket_warns_clusters_join_in_a_fleet_and_tampering_is_name
     assert_eq!(verified.status, 1, "{verified:?}");
     let missing = format!("record 1 is missing (before {})", records[2]);
     assert!(verified.stdout.contains(&missing), "{}", verified.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_is_shown_counted_and_never_stops_the_audit() {
+    let case = Case::governed("nobucket", "nobucket").await.unwrap();
+    let uri = format!("s3://h-missing-{}/evidence", case.label);
+    let operator = start(&case, &uri, "operator-history-missing").await;
+    case.apply_policy_until("", "audited", WAIT, operator_support::audited)
+        .await
+        .unwrap();
+    history_condition(&case, &operator, "WriteFailed").await;
+    let policy = operator_support::policy(&case.client, &case.policy_name())
+        .await
+        .unwrap();
+    assert_eq!(
+        condition(&policy, "Ready"),
+        Some(("True".to_string(), "Evaluated".to_string()))
+    );
+    let failures = operator
+        .metric("hipaaguard_operator_history_write_failures_total")
+        .await
+        .unwrap();
+    assert!(failures >= 1.0, "{failures}");
+    // The next change is audited (and its write tried again) as usual.
+    case.apply(&privileged_deployment("priv")).await.unwrap();
+    operator
+        .wait_policy(&case.client, &case.policy_name(), "failing", WAIT, |p| {
+            operator_support::control_result(p, "HIPAA-K8S-PRIVILEGED")
+                == Some(hipaa_crds::ControlResult::Fail)
+        })
+        .await
+        .unwrap();
+    // Written after the status and the Events: wait for it.
+    let operator = &operator;
+    wait_for("another failed write", WAIT, || async move {
+        let more = operator
+            .metric("hipaaguard_operator_history_write_failures_total")
+            .await?;
+        Ok((more > failures).then_some(()))
+    })
+    .await
+    .unwrap();
 }

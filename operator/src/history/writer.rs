@@ -29,8 +29,9 @@ struct ChainMemory {
     /// Read from S3 (or nothing there) once.
     loaded: bool,
     tip: Option<Tip>,
-    /// The EvidenceHistory state last applied to the policy.
-    applied: Option<HistoryState>,
+    /// The EvidenceHistory state last applied, and to which policy (by UID: a policy deleted
+    /// and created again under the same name has no condition yet).
+    applied: Option<(Option<String>, HistoryState)>,
 }
 
 /// Appends audits to the evidence history in S3.
@@ -113,10 +114,11 @@ impl HistoryWriter {
                 HistoryState::Failed { error }
             }
         };
-        if memory.applied.as_ref() != Some(&state) {
+        let applied = (policy.metadata.uid.clone(), state);
+        if memory.applied.as_ref() != Some(&applied) {
             let api: Api<HipaaPolicy> = Api::all(self.client.clone());
-            match apply_condition(&api, policy, &state, now).await {
-                Ok(()) => memory.applied = Some(state),
+            match apply_condition(&api, policy, &applied.1, now).await {
+                Ok(()) => memory.applied = Some(applied),
                 Err(error) => {
                     tracing::warn!(policy = %name, %error, "EvidenceHistory condition not written")
                 }
@@ -155,7 +157,8 @@ impl HistoryWriter {
             memory.tip.clone(),
         );
         let policy_name = name.to_string();
-        // A large scope's record takes a while to serialize and compress: off the async threads.
+        // A large scope's record takes a while to serialize and hash, and longer to compress
+        // (only when it is appended): off the async threads.
         let built = tokio::task::spawn_blocking(move || {
             let record = build_record(RecordInput {
                 cluster: &cluster,
@@ -167,14 +170,14 @@ impl HistoryWriter {
                 time: now,
                 tip: tip.as_ref(),
             })?;
-            let bytes = encode(&record)?;
-            Ok::<_, serde_json::Error>((record, bytes))
+            let due = should_append(tip.as_ref(), &record.result_sha256, now);
+            let bytes = due.map(|_| encode(&record)).transpose()?;
+            Ok::<_, serde_json::Error>((record, due.zip(bytes)))
         })
         .await
         .map_err(|e| format!("building the record: {e}"))?;
-        let (record, bytes) = built.map_err(|e| format!("building the record: {e}"))?;
-        let reason = should_append(memory.tip.as_ref(), &record.result_sha256, now);
-        if let Some(reason) = reason {
+        let (record, due) = built.map_err(|e| format!("building the record: {e}"))?;
+        if let Some((reason, bytes)) = due {
             let key = record_key(&self.settings.location.prefix, &chain, record.sequence, now);
             let retention = self
                 .settings
