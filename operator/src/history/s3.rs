@@ -2,6 +2,9 @@
 //! HTTPS client of `crate::aws::https`, path-style addressing when an endpoint URL is set, as
 //! for a local S3), the bucket's Object Lock configuration, and the record reads and writes.
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ObjectLockMode;
@@ -52,8 +55,16 @@ impl HistoryS3 {
             loader = loader.region(Region::new(region.to_string()));
         }
         let shared = loader.load().await;
+        // Bounded, so that an unreachable bucket delays a policy's reconcile by seconds, not
+        // indefinitely (the write is retried at the next audit anyway).
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(20))
+            .operation_timeout(Duration::from_secs(60))
+            .build();
         let config = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(shared.endpoint_url().is_some())
+            .timeout_config(timeouts)
             .build();
         HistoryS3 {
             client: aws_sdk_s3::Client::from_conf(config),

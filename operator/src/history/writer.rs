@@ -4,6 +4,7 @@
 //! again after a failure, and the EvidenceHistory condition applied when it changes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use hipaa_controls::aws::AwsSnapshot;
@@ -41,7 +42,8 @@ pub struct HistoryWriter {
     client: Client,
     cluster: OnceCell<ClusterIdentity>,
     object_lock: Mutex<Option<ObjectLock>>,
-    chains: Mutex<HashMap<String, ChainMemory>>,
+    /// Each policy's chain behind its own lock: one policy's slow write never holds another's.
+    chains: std::sync::Mutex<HashMap<String, Arc<Mutex<ChainMemory>>>>,
     written: Counter,
     failed: Counter,
 }
@@ -57,7 +59,7 @@ impl HistoryWriter {
             client,
             cluster: OnceCell::new(),
             object_lock: Mutex::new(None),
-            chains: Mutex::new(HashMap::new()),
+            chains: std::sync::Mutex::new(HashMap::new()),
             written: Counter::default(),
             failed: Counter::default(),
         }
@@ -102,8 +104,15 @@ impl HistoryWriter {
             return;
         }
         let name = policy.name_any();
-        let mut chains = self.chains.lock().await;
-        let memory = chains.entry(name.clone()).or_default();
+        let slot = {
+            let mut chains = self
+                .chains
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            chains.entry(name.clone()).or_default().clone()
+        };
+        let mut memory = slot.lock().await;
+        let memory = &mut *memory;
         let state = match self.append(&name, memory, policy, audit, aws, now).await {
             Ok(state) => state,
             Err(error) => {
