@@ -248,6 +248,14 @@ async fn audits_become_a_chain_that_verifies_and_reads_back_at_a_time() {
         .lines()
         .any(|l| l.starts_with("  HIPAA-K8S-PRIVILEGED: ") && l.ends_with(" -> Fail"));
     assert!(changed, "{}", diff.stdout);
+    // The whole way back, as JSON: "again" appeared and nothing privileged went away for good.
+    let json = kubectl_hipaa(&["history", "diff", &uri, "--from", &at(clean), "-o", "json"]).await;
+    assert_eq!(json.status, 0, "{json:?}");
+    let diffs: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(diffs[0]["from"]["sequence"], 0);
+    assert_eq!(diffs[0]["to"]["sequence"], 3);
+    assert_eq!(diffs[0]["violationsAdded"][0]["name"], "again");
+    assert_eq!(diffs[0]["violationsRemoved"], serde_json::json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -346,6 +354,17 @@ async fn an_unlocked_bucket_warns_clusters_join_in_a_fleet_and_tampering_is_name
     assert_eq!(verified.status, 1, "{verified:?}");
     let missing = format!("record 1 is missing (before {})", records[2]);
     assert!(verified.stdout.contains(&missing), "{}", verified.stdout);
+    let json = kubectl_hipaa(&["history", "verify", &uri, "-o", "json"]).await;
+    assert_eq!(json.status, 1, "{json:?}");
+    let verdicts: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let east_verdict = verdicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["cluster"] == east.label.as_str())
+        .unwrap();
+    assert_eq!(east_verdict["problem"]["problem"], "missing");
+    assert_eq!(east_verdict["problem"]["sequence"], 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
