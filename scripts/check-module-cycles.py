@@ -11,7 +11,7 @@ references of each cycle found.
 import os, re, sys
 from collections import defaultdict
 root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
-CRATES = sys.argv[2:] or ["crds", "controls", "runtime", "webhook", "operator", "kubectl-hipaa", "tests"]
+CRATES = sys.argv[2:] or ["crds", "controls", "history", "runtime", "webhook", "operator", "kubectl-hipaa", "tests"]
 def modpath(src, path):
     parts = os.path.relpath(path, src)[:-3].split('/')
     if parts[-1] in ('mod', 'lib', 'main'): parts = parts[:-1]

@@ -16,6 +16,18 @@ pub const CONDITION_READY: &str = "Ready";
 /// The `Compliant` condition type: no control fails in the policy's scope.
 pub const CONDITION_COMPLIANT: &str = "Compliant";
 
+/// The `EvidenceHistory` condition type (only with the evidence history on): True when the last
+/// audit's record is written to an Object Lock bucket, False when records are not written or
+/// the bucket does not keep them.
+pub const CONDITION_EVIDENCE_HISTORY: &str = "EvidenceHistory";
+/// EvidenceHistory=True: records are written, with Object Lock retention.
+pub const REASON_HISTORY_WRITTEN: &str = "Written";
+/// EvidenceHistory=False: records are written, but the bucket has no Object Lock retention, so
+/// they can be deleted or overwritten.
+pub const REASON_OBJECT_LOCK_OFF: &str = "ObjectLockOff";
+/// EvidenceHistory=False: the last record could not be written (retried at the next audit).
+pub const REASON_HISTORY_WRITE_FAILED: &str = "WriteFailed";
+
 /// Condition reasons the operator writes.
 /// Ready=True: the spec is valid and the policy was evaluated.
 pub const REASON_EVALUATED: &str = "Evaluated";

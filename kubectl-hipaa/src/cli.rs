@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use hipaa_controls::model::Severity;
@@ -69,6 +70,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Write an evidence report organised by HIPAA section (164.308, 164.312).
     Report(ReportArgs),
+    /// Check and compare the evidence history the operator keeps in S3 (docs/history.md).
+    History(HistoryArgs),
     /// Who can read Secrets, exec into pods or rewrite workloads in PHI namespaces, and why.
     #[command(after_help = ACCESS_HELP)]
     Access(AccessArgs),
@@ -339,6 +342,85 @@ pub struct ReportArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long = "output-file", value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+    /// Build the report from the evidence history at this S3 location instead of the live
+    /// cluster (AWS credentials and region from the standard AWS chain).
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub history: Option<String>,
+    /// With --history: the report as it was at this time (RFC 3339; default: now).
+    #[arg(long, requires = "history", value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+    /// With --history: this cluster's records (needed when several clusters share the prefix).
+    #[arg(
+        long,
+        requires = "history",
+        conflicts_with = "fleet",
+        value_name = "NAME"
+    )]
+    pub cluster: Option<String>,
+    /// With --history: one report across every cluster found under the prefix.
+    #[arg(long, requires = "history")]
+    pub fleet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: HistoryCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum HistoryCommand {
+    /// Check every record's hash and each chain's links; name the first broken or missing record
+    /// of each chain (exit 1 when there is one).
+    Verify(HistoryVerifyArgs),
+    /// What changed between the records in force at two times, for each chain.
+    Diff(HistoryDiffArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryVerifyArgs {
+    /// The history's location.
+    #[arg(value_name = "s3://BUCKET/PREFIX")]
+    pub location: String,
+    /// Only this cluster's chains.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = HistoryFormat::Text)]
+    pub output: HistoryFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryDiffArgs {
+    /// The history's location.
+    #[arg(value_name = "s3://BUCKET/PREFIX")]
+    pub location: String,
+    /// The earlier time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: DateTime<Utc>,
+    /// The later time (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, default_value = "now")]
+    pub to: DateTime<Utc>,
+    /// Only this cluster's chains.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = HistoryFormat::Text)]
+    pub output: HistoryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Text,
+    Json,
+}
+
+/// An RFC 3339 time (`2026-12-06T05:00:00Z`), or `now`.
+pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if text == "now" {
+        return Ok(Utc::now());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2026-12-06T05:00:00Z: {e}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

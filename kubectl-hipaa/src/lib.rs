@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cluster;
 pub mod controls_cmd;
 pub mod fix;
+pub mod history;
 pub mod input;
 pub mod labels;
 pub mod output;
@@ -60,6 +61,7 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, out: &mut dyn Write) -> anyhow::Resu
             report::run(args, &cli.global, out)?;
             Ok(Exit::Ok)
         }
+        Command::History(args) => history::run(args, out),
         Command::Access(args) => {
             access::run(args, &cli.global, out)?;
             Ok(Exit::Ok)

@@ -28,6 +28,8 @@ use crate::cli::Args;
 use crate::context::{Context, ControllerSettings};
 use crate::controller::run_while_leading;
 use crate::decide::event_budget::BudgetLimits;
+use crate::history::HistoryWriter;
+use crate::history::s3::HistoryS3;
 use crate::leader::{LeaseSettings, run_election};
 use crate::metrics::Metrics;
 use crate::observe::stores::Reflectors;
@@ -83,6 +85,10 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
     aws.register_metrics(metrics.registry_mut());
     let reports = Arc::new(ReportWriter::new(client.clone(), args.policy_reports));
     reports.register_metrics(metrics.registry_mut());
+    let history = history_writer(&args, &client).await?;
+    if let Some(writer) = &history {
+        writer.register_metrics(metrics.registry_mut());
+    }
     let registration = registration(&args, &client, metrics.registry_mut())?;
     let admission = registration.as_ref().map(|r| Arc::clone(&r.status));
     if let Some(status) = &admission {
@@ -181,7 +187,7 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
         concurrency: args.concurrency,
         policy_selector: args.policy_selector.clone(),
     };
-    let ctx = Context::new(
+    let mut ctx = Context::new(
         client,
         reflectors.stores.clone(),
         metrics,
@@ -191,6 +197,9 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
         settings,
     )
     .with_reports(reports);
+    if let Some(writer) = history {
+        ctx = ctx.with_history(writer);
+    }
     if !*shutdown.borrow() {
         run_while_leading(ctx, leader, shutdown.clone(), freshness).await;
     }
@@ -202,6 +211,21 @@ pub async fn run_with_aws(args: Args, aws: Arc<dyn AwsSnapshots>) -> anyhow::Res
     drop(reflectors);
     tracing::info!("shut down");
     Ok(())
+}
+
+/// The evidence history's writer when --history-s3-uri is set; its bucket's Object Lock is read
+/// now, and again after any failed write.
+async fn history_writer(
+    args: &Args,
+    client: &Client,
+) -> anyhow::Result<Option<Arc<HistoryWriter>>> {
+    let Some(settings) = args.history.settings()? else {
+        return Ok(None);
+    };
+    let s3 = HistoryS3::from_default_chain(settings.region.as_deref()).await;
+    let writer = HistoryWriter::new(s3, settings, client.clone());
+    writer.check_bucket().await;
+    Ok(Some(Arc::new(writer)))
 }
 
 /// Fails with [`CRD_MISSING`] when the API server does not serve HipaaPolicies.

@@ -106,6 +106,8 @@ pub struct Args {
     #[command(flatten)]
     pub certificates: crate::certificates::CertificateArgs,
     #[command(flatten)]
+    pub history: crate::history::HistoryArgs,
+    #[command(flatten)]
     pub log: LogArgs,
 }
 

@@ -15,6 +15,7 @@ use crate::aws::AwsSnapshots;
 use crate::decide::access_events::AccessBaseline;
 use crate::decide::events::ReportedViolations;
 use crate::decide::reuse::EvaluationCache;
+use crate::history::HistoryWriter;
 use crate::metrics::Metrics;
 use crate::observe::stores::Stores;
 use crate::observe::triggers::{Change, ScopeMemory};
@@ -91,6 +92,8 @@ pub struct Context {
     pub settings: ControllerSettings,
     /// The term's own cache of HipaaPolicies (to forget deleted ones); empty outside a term.
     pub policies: Store<HipaaPolicy>,
+    /// The evidence history's writer, when `--history-s3-uri` is set.
+    pub history: Option<Arc<HistoryWriter>>,
     memories: Mutex<HashMap<String, Slot>>,
 }
 
@@ -118,6 +121,7 @@ impl Context {
             changes,
             settings,
             policies: reflector::store().0,
+            history: None,
             memories: Mutex::new(HashMap::new()),
         }
     }
@@ -125,6 +129,14 @@ impl Context {
     /// The same context writing PolicyReports with `reports`.
     pub fn with_reports(self, reports: Arc<ReportWriter>) -> Self {
         Context { reports, ..self }
+    }
+
+    /// The context with the evidence history written by `writer`.
+    pub fn with_history(self, writer: Arc<HistoryWriter>) -> Self {
+        Context {
+            history: Some(writer),
+            ..self
+        }
     }
 
     /// The context of one leadership term: the same clients, caches and metrics, the term's
@@ -143,6 +155,7 @@ impl Context {
             changes: self.changes.clone(),
             settings: self.settings.clone(),
             policies,
+            history: self.history.clone(),
             memories: Mutex::new(HashMap::new()),
         }
     }

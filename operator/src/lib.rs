@@ -9,6 +9,7 @@ pub mod cli;
 pub mod context;
 pub mod controller;
 pub mod decide;
+pub mod history;
 pub mod leader;
 pub mod metrics;
 pub mod observe;

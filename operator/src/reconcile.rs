@@ -105,6 +105,7 @@ async fn reconcile_inner(
         None => None,
     };
 
+    let aws_evidence = snapshot.clone();
     // Decide: CPU-bound (a large scope takes a good part of a second when nothing can be
     // reused), so off the runtime's worker threads.
     let mut cache = std::mem::take(&mut memory.evaluations);
@@ -216,6 +217,13 @@ async fn reconcile_inner(
     .await;
     if reported != Reported::default() {
         tracing::debug!(?reported, "violation Events");
+    }
+
+    // The evidence history: a failed write is retried at the next audit, never fails this one.
+    if let Some(history) = &ctx.history {
+        history
+            .record(policy, &audit, aws_evidence.as_deref(), now)
+            .await;
     }
 
     ctx.scopes.remember(

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod eks_access;
+pub mod history;
 pub mod html;
 pub mod inventory;
 pub mod markdown;
@@ -28,6 +29,24 @@ use model::{ClusterIdentity, EvidenceReport, ReportInputs};
 
 /// Reads the cluster, builds the report and writes it to `--output-file` or `out`.
 pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let report = match &args.history {
+        Some(uri) => history::read(args, global, uri)?,
+        None => read_live(args, global)?,
+    };
+    let text = render(&report, args.format)?;
+    match &args.output_file {
+        Some(path) => {
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// The report of the live cluster's policies.
+fn read_live(args: &ReportArgs, global: &GlobalArgs) -> anyhow::Result<EvidenceReport> {
     let now = Utc::now();
     let runtime = cluster::runtime()?;
     let report = runtime.block_on(async {
@@ -62,16 +81,7 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyho
             access_review: &access_review,
         }))
     })?;
-    let text = render(&report, args.format)?;
-    match &args.output_file {
-        Some(path) => {
-            std::fs::write(path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("wrote {}", path.display());
-        }
-        None => out.write_all(text.as_bytes())?,
-    }
-    Ok(())
+    Ok(report)
 }
 
 /// The report in `format`.

@@ -37,8 +37,12 @@ pub fn decide_write(
     let Some(previous) = previous else {
         return Write::Changed;
     };
+    // The EvidenceHistory condition has its own writer (crate::history), not the audit's.
+    let mut previous_conditions = previous.conditions.clone();
+    previous_conditions.retain(|c| c.type_ != hipaa_crds::CONDITION_EVIDENCE_HISTORY);
     let same = HipaaPolicyStatus {
         last_audit_time: None,
+        conditions: previous_conditions,
         ..previous.clone()
     } == HipaaPolicyStatus {
         last_audit_time: None,
@@ -123,6 +127,31 @@ mod tests {
         assert_eq!(
             decide_write(None, &before, TEN_MINUTES, now),
             Write::Changed
+        );
+    }
+
+    #[test]
+    fn the_evidence_history_condition_is_not_the_audits_change() {
+        let mut before = status(1, "2026-01-01T00:00:00Z");
+        before
+            .conditions
+            .push(k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+                type_: hipaa_crds::CONDITION_EVIDENCE_HISTORY.into(),
+                status: "False".into(),
+                reason: hipaa_crds::REASON_OBJECT_LOCK_OFF.into(),
+                message: "no Object Lock".into(),
+                observed_generation: Some(1),
+                last_transition_time: to_k8s_time(at("2026-01-01T00:00:00Z")),
+            });
+        let now = at("2026-01-01T00:00:05Z");
+        assert_eq!(
+            decide_write(
+                Some(&before),
+                &status(1, "2026-01-01T00:00:05Z"),
+                TEN_MINUTES,
+                now
+            ),
+            Write::Unchanged
         );
     }
 
