@@ -95,6 +95,50 @@ async fn audits_become_a_chain_that_verifies_and_reads_back_at_a_time() {
     let now = kubectl_hipaa(&["report", "--history", &uri]).await;
     assert!(now.stdout.contains("again"), "{}", now.stdout);
 
+    // The HTML report draws the policy's trend over its four records, and a real browser loads
+    // it with nothing on its console; the screenshot is kept (docs/images/ shows one).
+    let json = kubectl_hipaa(&["report", "--history", &uri, "-o", "json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let trend = report["policies"][0]["trend"].as_array().unwrap();
+    let violations: Vec<u64> = trend
+        .iter()
+        .map(|p| p["violations"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        violations,
+        [0, 1, 0, 1],
+        "clean, priv, clean, again: {trend:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("history.html");
+    let out = kubectl_hipaa(&[
+        "report",
+        "--history",
+        &uri,
+        "-o",
+        "html",
+        "--output-file",
+        html.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.status, 0, "{out:?}");
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("<svg class=\"trend\"")
+    );
+    let load = hipaa_testkit::load_page(
+        &html,
+        &hipaa_testkit::artifacts_dir().join("evidence-report-history.png"),
+        1000,
+    )
+    .unwrap();
+    assert_eq!(
+        load.console,
+        Vec::<String>::new(),
+        "console of the history report"
+    );
+
     let diff = kubectl_hipaa(&[
         "history",
         "diff",

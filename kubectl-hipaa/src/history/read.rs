@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
-use hipaa_history::{ChainId, HistoryRecord, KeyParts, S3Location, decode, parse_key};
+use hipaa_history::{
+    ChainId, HistoryRecord, KeyParts, S3Location, TrendFigures, decode, parse_key,
+};
 
 use super::s3::HistoryReader;
 
@@ -74,6 +76,34 @@ pub async fn record_at(
         candidates -= 1;
     }
     Ok(None)
+}
+
+/// The most records a trend reads back (at one a day, three months).
+pub const TREND_RECORDS: usize = 90;
+
+/// Where the chain stood at each of its last [`TREND_RECORDS`] records taken by `at`, oldest
+/// first: from each object's metadata (one HEAD request), or from the record itself when the
+/// metadata lacks the figures.
+pub async fn trend(
+    reader: &HistoryReader,
+    location: &S3Location,
+    keys: &[(KeyParts, String)],
+    at: DateTime<Utc>,
+) -> anyhow::Result<Vec<(DateTime<Utc>, TrendFigures)>> {
+    let taken = keys.get(..taken_by(keys, at)).unwrap_or_default();
+    let last = taken
+        .get(taken.len().saturating_sub(TREND_RECORDS)..)
+        .unwrap_or_default();
+    let mut points = Vec::with_capacity(last.len());
+    for (parts, key) in last {
+        let metadata = reader.metadata(&location.bucket, key).await?;
+        let figures = match TrendFigures::of_metadata(&metadata) {
+            Some(figures) => Some(figures),
+            None => TrendFigures::of_status(&read_record(reader, location, key).await?.status),
+        };
+        points.extend(figures.map(|figures| (parts.time, figures)));
+    }
+    Ok(points)
 }
 
 /// The record under `key`.

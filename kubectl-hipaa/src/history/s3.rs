@@ -57,6 +57,24 @@ impl HistoryReader {
         }
     }
 
+    /// The user metadata of the object under `key` (a HEAD request).
+    pub async fn metadata(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> anyhow::Result<std::collections::HashMap<String, String>> {
+        let output = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
+            .with_context(|| format!("cannot read s3://{bucket}/{key}"))?;
+        Ok(output.metadata().cloned().unwrap_or_default())
+    }
+
     /// The bytes under `key`.
     pub async fn get(&self, bucket: &str, key: &str) -> anyhow::Result<Vec<u8>> {
         let output = self

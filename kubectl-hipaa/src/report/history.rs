@@ -9,13 +9,14 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use hipaa_crds::{HipaaPolicy, HipaaPolicySpec};
-use hipaa_history::{HistoryRecord, S3Location};
+use hipaa_history::{HistoryRecord, S3Location, TrendFigures};
 
 use super::access::AccessReview;
 use super::model::{CheckedResources, ClusterIdentity, EvidenceReport, ReportInputs, build};
+use super::trend::TrendPoint;
 use crate::cli::{GlobalArgs, ReportArgs};
 use crate::cluster;
-use crate::history::read::{chain_keys, record_at, single_cluster};
+use crate::history::read::{chain_keys, record_at, single_cluster, trend};
 use crate::history::s3::HistoryReader;
 
 /// The report of the records in force at `args.at` (default now).
@@ -26,27 +27,64 @@ pub fn read(args: &ReportArgs, global: &GlobalArgs, uri: &str) -> anyhow::Result
     let location = crate::history::location(uri)?;
     let at = args.at.unwrap_or_else(Utc::now);
     let runtime = cluster::runtime()?;
-    let records = runtime.block_on(async {
+    let (records, trends) = runtime.block_on(async {
         let reader = HistoryReader::from_environment().await;
         let chains = chain_keys(&reader, &location, args.cluster.as_deref()).await?;
         if !args.fleet {
             single_cluster(&chains, &location)?;
         }
         let mut records = Vec::new();
+        let mut trends = Vec::new();
         for (chain, keys) in &chains {
             if args.policy.as_deref().is_some_and(|p| p != chain.policy) {
                 continue;
             }
             if let Some(record) = record_at(&reader, &location, keys, at).await? {
                 records.push(record);
+                trends.push(trend(&reader, &location, keys, at).await?);
             }
         }
-        anyhow::Ok(records)
+        anyhow::Ok((records, trends))
     })?;
     if records.is_empty() {
         bail!("no history record under {location} at or before {at}");
     }
-    report_from_records(&records, &location, args.fleet, at)
+    let mut report = report_from_records(&records, &location, args.fleet, at)?;
+    add_trends(&mut report, &records, trends, args.fleet);
+    Ok(report)
+}
+
+/// Gives each policy of `report` the trend of its chain (`trends` in the order of `records`).
+pub fn add_trends(
+    report: &mut EvidenceReport,
+    records: &[HistoryRecord],
+    trends: Vec<Vec<(DateTime<Utc>, TrendFigures)>>,
+    fleet: bool,
+) {
+    for (record, points) in records.iter().zip(trends) {
+        let name = policy_name(record, fleet);
+        if let Some(policy) = report.policies.iter_mut().find(|p| p.name == name) {
+            policy.trend = points
+                .into_iter()
+                .map(|(time, figures)| TrendPoint {
+                    at: time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    score: figures.score,
+                    violations: figures.violations,
+                    critical: figures.critical,
+                    high: figures.high,
+                })
+                .collect();
+        }
+    }
+}
+
+/// A policy's name in the report: `cluster/policy` in a fleet report.
+fn policy_name(record: &HistoryRecord, fleet: bool) -> String {
+    if fleet {
+        format!("{}/{}", record.cluster.name, record.policy)
+    } else {
+        record.policy.clone()
+    }
 }
 
 /// The report of `records` (one per chain) as of `at`; in a fleet report each policy is named
@@ -67,11 +105,7 @@ pub fn report_from_records(
                         record.sequence, record.cluster.name, record.policy
                     )
                 })?;
-            let name = if fleet {
-                format!("{}/{}", record.cluster.name, record.policy)
-            } else {
-                record.policy.clone()
-            };
+            let name = policy_name(record, fleet);
             let mut policy = HipaaPolicy::new(&name, spec);
             policy.status = Some(record.full_status());
             Ok(policy)
@@ -198,5 +232,43 @@ mod tests {
             .unwrap();
         assert_eq!(control.result, ControlResult::Fail);
         assert_eq!(control.results.len(), 2);
+    }
+
+    #[test]
+    fn each_policy_gets_the_trend_of_its_own_chain() {
+        let location = S3Location::parse("s3://b/h").unwrap();
+        let records = [record("east", 1), record("west", 0)];
+        let mut report = report_from_records(&records, &location, true, Utc::now()).unwrap();
+        let time = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+        let figures = |score, violations| TrendFigures {
+            score,
+            violations,
+            critical: violations,
+            high: 0,
+        };
+        add_trends(
+            &mut report,
+            &records,
+            vec![
+                vec![
+                    (time("2026-12-01T00:00:00Z"), figures(100, 0)),
+                    (time("2026-12-02T00:00:00Z"), figures(50, 1)),
+                ],
+                vec![(time("2026-12-02T00:00:00Z"), figures(100, 0))],
+            ],
+            true,
+        );
+        let east = &report.policies[0];
+        assert_eq!(east.name, "east/phi");
+        let scores: Vec<(&str, u32)> = east
+            .trend
+            .iter()
+            .map(|p| (p.at.as_str(), p.score))
+            .collect();
+        assert_eq!(
+            scores,
+            [("2026-12-01T00:00:00Z", 100), ("2026-12-02T00:00:00Z", 50)]
+        );
+        assert_eq!(report.policies[1].trend.len(), 1);
     }
 }

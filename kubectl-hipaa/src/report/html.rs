@@ -18,7 +18,8 @@ const STYLE: &str = r#"
 body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #202124; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.8em; margin-bottom: .2em; } h2 { border-bottom: 2px solid #dadce0; padding-bottom: .2em; margin-top: 2em; }
 h3 { margin-top: 1.4em; } table { border-collapse: collapse; width: 100%; margin: .6em 0 1.2em; }
-th, td { border: 1px solid #dadce0; padding: .3em .5em; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th, td { border: 1px solid #dadce0; padding: .3em .5em; text-align: left; vertical-align: top; }
+td { overflow-wrap: anywhere; }
 th { background: #f1f3f4; } .meta { color: var(--muted); } code { font-size: .95em; }
 .Fail { color: var(--fail); font-weight: 600; } .Error { color: var(--error); font-weight: 600; }
 .Pass { color: var(--pass); font-weight: 600; } .Excepted, .NotEvaluated, .Disabled { color: var(--muted); }

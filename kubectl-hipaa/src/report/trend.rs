@@ -74,10 +74,14 @@ pub fn chart(points: &[TrendPoint]) -> Option<TrendChart> {
             .into_iter()
             .map(|s| (y_score(s), s.to_string()))
             .collect(),
-        right_ticks: [0, most / 2, most]
-            .into_iter()
-            .map(|c| (y_count(c), c.to_string()))
-            .collect(),
+        right_ticks: {
+            let mut counts = vec![0, most / 2, most];
+            counts.dedup();
+            counts
+                .into_iter()
+                .map(|c| (y_count(c), c.to_string()))
+                .collect()
+        },
         first: first.at.clone(),
         last: last.at.clone(),
         description: format!(
@@ -145,6 +149,9 @@ mod tests {
     fn no_violations_at_all_still_draws_a_flat_line() {
         let points = [point("a", 100, 0, 0), point("b", 100, 0, 0)];
         let chart = chart(&points).unwrap();
+        // The right axis says 0 and 1 once each.
+        let labels: Vec<&str> = chart.right_ticks.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["0", "1"]);
         assert_eq!(chart.violations, "44.0,190.0 676.0,190.0");
         assert!(chart.score.split(' ').all(|xy| xy.ends_with(",14.0")));
     }

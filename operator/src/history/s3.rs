@@ -118,12 +118,14 @@ impl HistoryS3 {
         )
     }
 
-    /// Stores `bytes` under `key`, with an explicit retention `(mode, until)` when given.
+    /// Stores `bytes` under `key` with `metadata`, with an explicit retention `(mode, until)`
+    /// when given.
     pub async fn put(
         &self,
         bucket: &str,
         key: &str,
         bytes: Vec<u8>,
+        metadata: std::collections::HashMap<String, String>,
         retention: Option<(&str, chrono::DateTime<chrono::Utc>)>,
     ) -> Result<(), S3Error> {
         let mut request = self
@@ -132,6 +134,7 @@ impl HistoryS3 {
             .bucket(bucket)
             .key(key)
             .content_type("application/gzip")
+            .set_metadata(Some(metadata))
             .body(ByteStream::from(bytes));
         if let Some((mode, until)) = retention {
             request = request

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use hipaa_controls::aws::AwsSnapshot;
 use hipaa_crds::{HipaaPolicy, ViolationStatus};
 use hipaa_history::{
-    ChainId, ClusterIdentity, RecordInput, Tip, build_record, chain_prefix, decode, encode,
-    parse_key, record_key, should_append,
+    ChainId, ClusterIdentity, RecordInput, Tip, TrendFigures, build_record, chain_prefix, decode,
+    encode, parse_key, record_key, should_append,
 };
 use k8s_openapi::api::core::v1::Namespace;
 use kube::{Api, Client, ResourceExt};
@@ -194,8 +194,18 @@ impl HistoryWriter {
                 .as_ref()
                 .map(|(mode, keep)| (mode.as_str(), now + *keep));
             let size = bytes.len();
+            // The trend's figures ride along as metadata (hipaa_history::figures).
+            let metadata = TrendFigures::of_status(&record.status)
+                .map(|figures| figures.metadata())
+                .unwrap_or_default();
             self.s3
-                .put(&self.settings.location.bucket, &key, bytes, retention)
+                .put(
+                    &self.settings.location.bucket,
+                    &key,
+                    bytes,
+                    metadata,
+                    retention,
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             self.written.inc();
