@@ -58,6 +58,25 @@ pub(super) fn evaluated(
     ))
 }
 
+/// billing/api, checked by three controls, failing PRIVILEGED with `privileged` as its message.
+fn billing_api(privileged: Option<&str>) -> Arc<ResourceEvaluation> {
+    let failed: Vec<(&str, Outcome, &str)> = privileged
+        .map(|message| ("HIPAA-K8S-PRIVILEGED", Outcome::Fail, message))
+        .into_iter()
+        .collect();
+    evaluated(
+        "Deployment",
+        Some("billing"),
+        "api",
+        &[
+            "HIPAA-K8S-PRIVILEGED",
+            "HIPAA-K8S-HA",
+            "HIPAA-K8S-SECRETS-IN-ENV",
+        ],
+        &failed,
+    )
+}
+
 /// Two namespaces with findings, a third clean one, a Namespace and an EKS cluster.
 pub(super) fn audit() -> Vec<Arc<ResourceEvaluation>> {
     vec![
@@ -72,21 +91,7 @@ pub(super) fn audit() -> Vec<Arc<ResourceEvaluation>> {
                 "Namespace billing has no default-deny NetworkPolicy",
             )],
         ),
-        evaluated(
-            "Deployment",
-            Some("billing"),
-            "api",
-            &[
-                "HIPAA-K8S-PRIVILEGED",
-                "HIPAA-K8S-HA",
-                "HIPAA-K8S-SECRETS-IN-ENV",
-            ],
-            &[(
-                "HIPAA-K8S-PRIVILEGED",
-                Outcome::Fail,
-                "Deployment billing/api runs privileged",
-            )],
-        ),
+        billing_api(Some("Deployment billing/api runs privileged")),
         evaluated(
             "Service",
             Some("billing"),
@@ -176,36 +181,12 @@ fn the_hash_follows_the_content_and_nothing_else() {
     assert_eq!(hashes(&partition(OWNER, &reversed, &all)), before);
     // A changed message in billing changes billing's report only.
     let mut changed = evaluations.clone();
-    changed[1] = evaluated(
-        "Deployment",
-        Some("billing"),
-        "api",
-        &[
-            "HIPAA-K8S-PRIVILEGED",
-            "HIPAA-K8S-HA",
-            "HIPAA-K8S-SECRETS-IN-ENV",
-        ],
-        &[(
-            "HIPAA-K8S-PRIVILEGED",
-            Outcome::Fail,
-            "Deployment billing/api runs privileged (sidecar)",
-        )],
-    );
+    changed[1] = billing_api(Some("Deployment billing/api runs privileged (sidecar)"));
     let after = hashes(&partition(OWNER, &changed, &all));
     let differing: Vec<&ReportKey> = before.keys().filter(|k| before[*k] != after[*k]).collect();
     assert_eq!(differing, [&namespace("billing")]);
     // A resolved failure changes the report too (it moves into the pass count).
-    changed[1] = evaluated(
-        "Deployment",
-        Some("billing"),
-        "api",
-        &[
-            "HIPAA-K8S-PRIVILEGED",
-            "HIPAA-K8S-HA",
-            "HIPAA-K8S-SECRETS-IN-ENV",
-        ],
-        &[],
-    );
+    changed[1] = billing_api(None);
     assert_ne!(
         hashes(&partition(OWNER, &changed, &all))[&namespace("billing")],
         before[&namespace("billing")]
