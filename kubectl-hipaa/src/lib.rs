@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cluster;
 pub mod controls_cmd;
 pub mod fix;
+#[cfg(feature = "history")]
 pub mod history;
 pub mod input;
 pub mod labels;
@@ -33,6 +34,12 @@ pub enum Exit {
     Failed = 1,
     Error = 2,
 }
+
+/// What `report --history` and `history` say in a build without the `history` feature (the fuzz
+/// build; every release has it).
+#[cfg(not(feature = "history"))]
+pub const NO_HISTORY: &str =
+    "this build of kubectl-hipaa has no evidence history support (cargo feature `history`)";
 
 /// Runs one command; errors are the caller's to print (they exit 2).
 pub fn run(cli: &Cli, stdin: &mut dyn Read, out: &mut dyn Write) -> anyhow::Result<Exit> {
@@ -61,7 +68,10 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read, out: &mut dyn Write) -> anyhow::Resu
             report::run(args, &cli.global, out)?;
             Ok(Exit::Ok)
         }
+        #[cfg(feature = "history")]
         Command::History(args) => history::run(args, out),
+        #[cfg(not(feature = "history"))]
+        Command::History(_) => anyhow::bail!(NO_HISTORY),
         Command::Access(args) => {
             access::run(args, &cli.global, out)?;
             Ok(Exit::Ok)

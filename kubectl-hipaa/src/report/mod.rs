@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod eks_access;
+#[cfg(feature = "history")]
 pub mod history;
 pub mod html;
 pub mod inventory;
@@ -30,7 +31,10 @@ use model::{ClusterIdentity, EvidenceReport, ReportInputs};
 /// Reads the cluster, builds the report and writes it to `--output-file` or `out`.
 pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let report = match &args.history {
+        #[cfg(feature = "history")]
         Some(uri) => history::read(args, global, uri)?,
+        #[cfg(not(feature = "history"))]
+        Some(_) => anyhow::bail!(crate::NO_HISTORY),
         None => read_live(args, global)?,
     };
     let text = render(&report, args.format)?;
