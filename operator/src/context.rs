@@ -144,6 +144,10 @@ impl Context {
     pub fn for_term(&self, policies: Store<HipaaPolicy>) -> Self {
         // A deleted policy is never reconciled again: the scrape drops its series.
         self.metrics.track_policies(policies.clone());
+        // Another replica may have appended to the chains while this one stood by.
+        if let Some(history) = &self.history {
+            history.new_term();
+        }
         Context {
             client: self.client.clone(),
             stores: self.stores.clone(),

@@ -79,6 +79,16 @@ impl HistoryWriter {
         );
     }
 
+    /// Forgets every chain's tip at the start of a leadership term, so that each is read again
+    /// from S3 before the next append: while this replica stood by, the leader may have appended
+    /// records, and appending after a stale tip would fork the chain.
+    pub fn new_term(&self) {
+        self.chains
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+
     /// Reads the bucket's Object Lock configuration now (at start), logging what it says.
     pub async fn check_bucket(&self) {
         match self.object_lock().await {
