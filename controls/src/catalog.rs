@@ -33,6 +33,25 @@ pub mod ids {
     pub const SM_KMS: &str = "HIPAA-SM-KMS";
     pub const SM_ROTATION: &str = "HIPAA-SM-ROTATION";
     pub const KMS_ROTATION: &str = "HIPAA-KMS-ROTATION";
+    pub const IAM_DATA_WILDCARD_ACTION: &str = "HIPAA-IAM-DATA-WILDCARD-ACTION";
+    pub const IAM_DATA_WILDCARD_RESOURCE: &str = "HIPAA-IAM-DATA-WILDCARD-RESOURCE";
+    pub const S3_ENCRYPTION: &str = "HIPAA-S3-ENCRYPTION";
+    pub const S3_TLS: &str = "HIPAA-S3-TLS";
+    pub const S3_PUBLIC: &str = "HIPAA-S3-PUBLIC";
+    pub const S3_VERSIONING: &str = "HIPAA-S3-VERSIONING";
+    pub const RDS_ENCRYPTION: &str = "HIPAA-RDS-ENCRYPTION";
+    pub const RDS_BACKUP: &str = "HIPAA-RDS-BACKUP";
+    pub const RDS_MULTI_AZ: &str = "HIPAA-RDS-MULTI-AZ";
+    pub const RDS_TLS: &str = "HIPAA-RDS-TLS";
+    pub const RDS_PUBLIC: &str = "HIPAA-RDS-PUBLIC";
+    pub const DYNAMODB_KMS: &str = "HIPAA-DYNAMODB-KMS";
+    pub const DYNAMODB_PITR: &str = "HIPAA-DYNAMODB-PITR";
+    pub const ALB_TLS: &str = "HIPAA-ALB-TLS";
+    pub const EFS_ENCRYPTION: &str = "HIPAA-EFS-ENCRYPTION";
+    pub const AWS_CLOUDTRAIL: &str = "HIPAA-AWS-CLOUDTRAIL";
+    pub const AWS_LOG_RETENTION: &str = "HIPAA-AWS-LOG-RETENTION";
+    pub const AWS_GUARDDUTY: &str = "HIPAA-AWS-GUARDDUTY";
+    pub const AWS_EBS_DEFAULT_ENCRYPTION: &str = "HIPAA-AWS-EBS-DEFAULT-ENCRYPTION";
 }
 
 /// Parameter names as they appear in `spec.controls[].parameters`.

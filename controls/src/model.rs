@@ -76,6 +76,17 @@ pub enum Target {
     EcrRepository,
     SecretsManagerSecret,
     KmsKey,
+    /// An IAM role in-scope workloads run with.
+    IamRole,
+    S3Bucket,
+    /// An RDS DB instance or DB cluster.
+    RdsDatabase,
+    DynamoDbTable,
+    /// An Application Load Balancer serving an in-scope Ingress.
+    Alb,
+    EfsFileSystem,
+    /// The AWS account's safeguards in the policy's region.
+    AwsAccount,
 }
 
 impl Target {
@@ -95,6 +106,13 @@ impl Target {
             Target::EcrRepository => "ECR repository",
             Target::SecretsManagerSecret => "Secrets Manager secret",
             Target::KmsKey => "KMS key",
+            Target::IamRole => "IAM role",
+            Target::S3Bucket => "S3 bucket",
+            Target::RdsDatabase => "RDS instance or cluster",
+            Target::DynamoDbTable => "DynamoDB table",
+            Target::Alb => "Application Load Balancer",
+            Target::EfsFileSystem => "EFS file system",
+            Target::AwsAccount => "AWS account (the policy's region)",
         }
     }
 }
@@ -107,6 +125,22 @@ pub const KIND_ECR_REPOSITORY: &str = "ECRRepository";
 pub const KIND_SECRETS_MANAGER_SECRET: &str = "SecretsManagerSecret";
 /// The kind of a KMS key.
 pub const KIND_KMS_KEY: &str = "KMSKey";
+/// The kind of an IAM role.
+pub const KIND_IAM_ROLE: &str = "IAMRole";
+/// The kind of an S3 bucket.
+pub const KIND_S3_BUCKET: &str = "S3Bucket";
+/// The kind of an RDS DB instance.
+pub const KIND_RDS_INSTANCE: &str = "RDSInstance";
+/// The kind of an RDS DB cluster.
+pub const KIND_RDS_CLUSTER: &str = "RDSCluster";
+/// The kind of a DynamoDB table.
+pub const KIND_DYNAMODB_TABLE: &str = "DynamoDBTable";
+/// The kind of an Application Load Balancer.
+pub const KIND_ALB: &str = "ALB";
+/// The kind of an EFS file system.
+pub const KIND_EFS_FILE_SYSTEM: &str = "EFSFileSystem";
+/// The kind of the account-wide safeguards (named by account ID and region).
+pub const KIND_AWS_ACCOUNT: &str = "AWSAccount";
 
 /// Where a control's evidence comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

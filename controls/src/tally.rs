@@ -22,8 +22,9 @@ use hipaa_crds::{ComplianceSummary, ControlResult, ExceptionState, MAX_STATUS_VI
 use crate::catalog;
 use crate::engine::Evaluation;
 use crate::model::{
-    Control, Finding, KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER, KIND_KMS_KEY,
-    KIND_SECRETS_MANAGER_SECRET, ResourceRef, Scope, Target,
+    Control, Finding, KIND_ALB, KIND_AWS_ACCOUNT, KIND_DYNAMODB_TABLE, KIND_ECR_REPOSITORY,
+    KIND_EFS_FILE_SYSTEM, KIND_EKS_CLUSTER, KIND_IAM_ROLE, KIND_KMS_KEY, KIND_RDS_CLUSTER,
+    KIND_RDS_INSTANCE, KIND_S3_BUCKET, KIND_SECRETS_MANAGER_SECRET, ResourceRef, Scope, Target,
 };
 use crate::policy::EffectivePolicy;
 use parts::ControlPart;
@@ -34,6 +35,14 @@ const AWS_KINDS: &[&str] = &[
     KIND_ECR_REPOSITORY,
     KIND_SECRETS_MANAGER_SECRET,
     KIND_KMS_KEY,
+    KIND_IAM_ROLE,
+    KIND_S3_BUCKET,
+    KIND_RDS_INSTANCE,
+    KIND_RDS_CLUSTER,
+    KIND_DYNAMODB_TABLE,
+    KIND_ALB,
+    KIND_EFS_FILE_SYSTEM,
+    KIND_AWS_ACCOUNT,
 ];
 
 /// One resource (Kubernetes object or AWS resource) and what the engine found on it.

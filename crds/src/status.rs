@@ -200,6 +200,35 @@ pub struct AwsResourceStatus {
     /// When it was last looked up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<Time>,
+    /// What links it to the policy: the in-scope workloads that reach a data store and the IAM
+    /// role they reach it by, the workloads that run with a role, the Ingresses an ALB serves,
+    /// the claims on an EFS file system, the ACK or Crossplane objects that declare a store
+    /// (at most [`MAX_STATUS_RESOURCE_LINKS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linked_by: Vec<AwsResourceLink>,
+    /// How many links there are in all, when more than `linkedBy` lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_by_total: Option<i32>,
+}
+
+/// The most links one AWS resource lists in the status.
+pub const MAX_STATUS_RESOURCE_LINKS: usize = 20;
+
+/// One Kubernetes object that links an AWS resource to the policy.
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsResourceLink {
+    /// The object's kind: a workload kind, `Ingress`, `PersistentVolumeClaim`, or an ACK or
+    /// Crossplane kind.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+    /// The IAM role the workload reaches the resource by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// How: `IRSA` or `PodIdentity` (a role), `Ingress`, `Volume`, `ACK`, `Crossplane`.
+    pub via: String,
 }
 
 /// The IAM principals mapped into the policy's EKS cluster.

@@ -7,26 +7,40 @@
 
 mod access_entries;
 mod access_status;
+mod account;
 mod ecr;
+mod edge;
 mod eks;
+mod identity;
 mod judge;
 mod kms;
 mod link;
 mod secrets;
+mod stores;
 
 pub use access_entries::{
     AccessEntry, AdminGrant, AssociatedAccessPolicy, AuthenticationMode, AwsAuthList,
     AwsAuthMapping, CLUSTER_ADMIN_POLICY, SYSTEM_MASTERS, access_entry_admins, aws_auth_admins,
 };
 pub use access_status::{MAX_STATUS_ACCESS_ENTRIES, eks_access_status};
+pub use account::{AccountPosture, Detector, LogGroup, Trail};
 pub use ecr::{
     EcrRepository, EncryptionType, ImageInUse, RegistryScanning, ScanFindings, ScanFrequency,
     ScanStatus, ScanType, ScanningRule, TagMutability,
 };
+pub use edge::{EfsFileSystem, Listener, ListenerAction, LoadBalancer};
 pub use eks::{EksCluster, REQUIRED_LOG_TYPES};
+pub use identity::{
+    Effect, IRSA_ROLE_ANNOTATION, IamRole, IdentitySource, PolicyDocument, PolicyParseError,
+    RolePolicy, RoleUse, Statement, StoreAccess,
+};
 pub use kms::{KeyManager, KeyState, KmsKey};
 pub use link::{EcrImageRef, KmsKeyReference, kms_key_references, parse_ecr_image};
 pub use secrets::{DEFAULT_SECRETS_MANAGER_KEY, SecretsManagerSecret};
+pub use stores::{
+    BucketEncryption, DynamoTable, PublicAccessBlock, RdsDatabase, RdsKind, S3Bucket, SseType,
+    StoreLinks,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,7 +50,9 @@ use crate::policy::EffectivePolicy;
 use crate::tally::ResourceEvaluation;
 
 pub use crate::model::{
-    KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER, KIND_KMS_KEY, KIND_SECRETS_MANAGER_SECRET,
+    KIND_ALB, KIND_AWS_ACCOUNT, KIND_DYNAMODB_TABLE, KIND_ECR_REPOSITORY, KIND_EFS_FILE_SYSTEM,
+    KIND_EKS_CLUSTER, KIND_IAM_ROLE, KIND_KMS_KEY, KIND_RDS_CLUSTER, KIND_RDS_INSTANCE,
+    KIND_S3_BUCKET, KIND_SECRETS_MANAGER_SECRET,
 };
 
 /// Error codes AWS uses when the caller's IAM identity lacks a permission.
@@ -146,6 +162,27 @@ pub struct AwsSnapshot {
     /// Every KMS key the resources above use (see [`kms_key_references`]).
     #[serde(default)]
     pub kms_keys: Vec<LookedUp<KmsKey>>,
+    /// The IAM roles in-scope workloads run with (IRSA or EKS Pod Identity).
+    #[serde(default)]
+    pub roles: Vec<LookedUp<IamRole>>,
+    /// The S3 buckets those roles reach (or ACK / Crossplane objects declare).
+    #[serde(default)]
+    pub s3_buckets: Vec<LookedUp<S3Bucket>>,
+    /// The RDS instances and clusters those roles reach (or objects declare).
+    #[serde(default)]
+    pub rds_databases: Vec<LookedUp<RdsDatabase>>,
+    /// The DynamoDB tables those roles reach.
+    #[serde(default)]
+    pub dynamodb_tables: Vec<LookedUp<DynamoTable>>,
+    /// The Application Load Balancers that serve in-scope Ingresses.
+    #[serde(default)]
+    pub load_balancers: Vec<LookedUp<LoadBalancer>>,
+    /// The EFS file systems behind in-scope volumes.
+    #[serde(default)]
+    pub efs_file_systems: Vec<LookedUp<EfsFileSystem>>,
+    /// The account's safeguards in the policy's region; `None` when not looked up.
+    #[serde(default)]
+    pub account: Option<AccountPosture>,
     /// When the lookups finished.
     pub taken_at: DateTime<Utc>,
 }
@@ -158,6 +195,13 @@ impl AwsSnapshot {
             ecr_repositories: Vec::new(),
             secrets: Vec::new(),
             kms_keys: Vec::new(),
+            roles: Vec::new(),
+            s3_buckets: Vec::new(),
+            rds_databases: Vec::new(),
+            dynamodb_tables: Vec::new(),
+            load_balancers: Vec::new(),
+            efs_file_systems: Vec::new(),
+            account: None,
             taken_at,
         }
     }
@@ -223,7 +267,7 @@ pub fn evaluate_aws_resources(
 macro_rules! aws_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(from = "String", into = "String")]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+

@@ -202,6 +202,8 @@ impl From<&AwsResourceTally> for AwsResourceStatus {
                 .map(|id| id.to_string())
                 .collect(),
             checked_at: tally.checked_at.and_then(to_time),
+            linked_by: Vec::new(),
+            linked_by_total: None,
         }
     }
 }
