@@ -98,6 +98,10 @@ pub struct RdsDatabase {
     pub identifier: String,
     /// `DBInstanceArn` or `DBClusterArn`.
     pub arn: String,
+    /// `DbiResourceId` or `DbClusterResourceId`: what `rds-db:connect` grants name
+    /// (`arn:aws:rds-db:<region>:<account>:dbuser:<resource id>/<user>`).
+    #[serde(default)]
+    pub resource_id: Option<String>,
     /// `Engine`: `postgres`, `mysql`, `aurora-postgresql`, ...
     pub engine: String,
     /// `StorageEncrypted`.
