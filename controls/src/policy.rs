@@ -9,8 +9,9 @@
 //!   `allowedRegistries` and `allowedPrincipals`, whose intersection is not computable for
 //!   globs, the first policy by name that sets the parameter wins; for `allowedSubjects`, a
 //!   subject is allowed only when every policy that sets the parameter allows it (the default
-//!   list applies when none does); `allowConfigMap` only when every policy allows it (an unset
-//!   value is the default false); the lowest `valueEntropyThreshold`;
+//!   list applies when none does); `allowConfigMap` and `allowSseS3` only when every policy
+//!   allows it (an unset value is the default false); the lowest `valueEntropyThreshold`; the
+//!   largest `minRetentionDays`; `requireForAll` if any requires it;
 //! - the exceptions of every selecting policy apply (each names its policy and index).
 
 use std::collections::{BTreeMap, HashMap};
@@ -47,6 +48,13 @@ pub struct Parameters {
     /// HIPAA-K8S-SECRETS-IN-ENV: the Shannon entropy, in bits per character, from which a literal
     /// token is taken for a credential.
     pub value_entropy_threshold: f64,
+    /// HIPAA-RDS-BACKUP and HIPAA-AWS-LOG-RETENTION: the fewest days to keep (each control has
+    /// its own default, see [`Parameters::for_control`]).
+    pub min_retention_days: i64,
+    /// HIPAA-S3-ENCRYPTION: SSE-S3 default encryption is accepted.
+    pub allow_sse_s3: bool,
+    /// HIPAA-RDS-MULTI-AZ: every database needs Multi-AZ, not only production ones.
+    pub require_for_all: bool,
 }
 
 impl Default for Parameters {
@@ -62,15 +70,28 @@ impl Default for Parameters {
             allowed_principals: None,
             allow_config_map: false,
             value_entropy_threshold: catalog::DEFAULT_VALUE_ENTROPY_THRESHOLD,
+            min_retention_days: catalog::DEFAULT_BACKUP_RETENTION_DAYS,
+            allow_sse_s3: false,
+            require_for_all: false,
         }
     }
 }
 
 impl Parameters {
-    /// Defaults overridden by the values a policy gives; values that do not parse keep the
-    /// default (validate_policy reports them).
-    fn with_overrides(given: Option<&ControlParameters>) -> Self {
+    /// The defaults of control `id`: as [`Parameters::default`], but for the parameters whose
+    /// default differs by control (`minRetentionDays`).
+    pub fn for_control(id: &str) -> Self {
         let mut out = Parameters::default();
+        if id == catalog::ids::AWS_LOG_RETENTION {
+            out.min_retention_days = catalog::DEFAULT_LOG_RETENTION_DAYS;
+        }
+        out
+    }
+
+    /// Control `id`'s defaults overridden by the values a policy gives; values that do not parse
+    /// keep the default (validate_policy reports them).
+    fn with_overrides(id: &str, given: Option<&ControlParameters>) -> Self {
+        let mut out = Parameters::for_control(id);
         let Some(given) = given else { return out };
         if let Some(registries) = &given.allowed_registries {
             out.allowed_registries = Some(registries.clone());
@@ -105,6 +126,15 @@ impl Parameters {
         {
             out.value_entropy_threshold = threshold;
         }
+        if let Some(days) = given.min_retention_days.filter(|d| *d >= 1) {
+            out.min_retention_days = days;
+        }
+        if let Some(allow) = given.allow_sse_s3 {
+            out.allow_sse_s3 = allow;
+        }
+        if let Some(require) = given.require_for_all {
+            out.require_for_all = require;
+        }
         out
     }
 
@@ -121,6 +151,9 @@ impl Parameters {
                 .clone_from(&other.allowed_principals);
         }
         self.allow_config_map &= other.allow_config_map;
+        self.allow_sse_s3 &= other.allow_sse_s3;
+        self.require_for_all |= other.require_for_all;
+        self.min_retention_days = self.min_retention_days.max(other.min_retention_days);
         self.require_egress |= other.require_egress;
         self.min_replicas = self.min_replicas.max(other.min_replicas);
         self.min_version = self.min_version.max(other.min_version);
@@ -226,7 +259,7 @@ impl EffectivePolicy {
                         c.id,
                         ControlSetting {
                             enforcement: Enforcement::Enforce,
-                            parameters: Parameters::default(),
+                            parameters: Parameters::for_control(c.id),
                         },
                     )
                 })
@@ -265,7 +298,10 @@ impl EffectivePolicy {
                 }
                 let setting = ControlSetting {
                     enforcement: o.and_then(|o| o.enforcement).unwrap_or(spec.enforcement),
-                    parameters: Parameters::with_overrides(o.and_then(|o| o.parameters.as_ref())),
+                    parameters: Parameters::with_overrides(
+                        control.id,
+                        o.and_then(|o| o.parameters.as_ref()),
+                    ),
                 };
                 Some((control.id, setting))
             })

@@ -68,6 +68,9 @@ pub(crate) fn parameters_given(p: &ControlParameters) -> impl Iterator<Item = &'
             params::VALUE_ENTROPY_THRESHOLD,
             p.value_entropy_threshold.is_some(),
         ),
+        (params::MIN_RETENTION_DAYS, p.min_retention_days.is_some()),
+        (params::ALLOW_SSE_S3, p.allow_sse_s3.is_some()),
+        (params::REQUIRE_FOR_ALL, p.require_for_all.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, given)| given.then_some(name))
@@ -177,6 +180,9 @@ pub fn validate_policy(spec: &HipaaPolicySpec) -> Result<(), Vec<PolicyError>> {
         }
         if p.max_age_days.is_some_and(|d| d < 1) {
             invalid(format!("{} must be at least 1", params::MAX_AGE_DAYS));
+        }
+        if p.min_retention_days.is_some_and(|d| d < 1) {
+            invalid(format!("{} must be at least 1", params::MIN_RETENTION_DAYS));
         }
         if p.value_entropy_threshold
             .is_some_and(|t| !valid_entropy_threshold(t))

@@ -12,8 +12,9 @@ use hipaa_controls::{Parameters, Scope, Severity, catalog, control};
 
 /// The IDs of the design's control table (draft v1), in its order, and HIPAA-K8S-PHI-SCOPE (issue
 /// 15: namespace label changes judged at admission) and the access controls (issue 17) after the
-/// other Kubernetes controls, the EKS access controls (issue 17) after the other EKS ones.
-const DESIGN_IDS: [&str; 28] = [
+/// other Kubernetes controls, the EKS access controls (issue 17) after the other EKS ones, then
+/// (issue 19) the workload roles' grants, the data stores they reach, the edge and the account.
+const DESIGN_IDS: [&str; 47] = [
     "HIPAA-K8S-TLS-INGRESS",
     "HIPAA-K8S-TLS-LB",
     "HIPAA-K8S-TLS-WORKLOAD",
@@ -42,6 +43,25 @@ const DESIGN_IDS: [&str; 28] = [
     "HIPAA-SM-KMS",
     "HIPAA-SM-ROTATION",
     "HIPAA-KMS-ROTATION",
+    "HIPAA-IAM-DATA-WILDCARD-ACTION",
+    "HIPAA-IAM-DATA-WILDCARD-RESOURCE",
+    "HIPAA-S3-ENCRYPTION",
+    "HIPAA-S3-TLS",
+    "HIPAA-S3-PUBLIC",
+    "HIPAA-S3-VERSIONING",
+    "HIPAA-RDS-ENCRYPTION",
+    "HIPAA-RDS-BACKUP",
+    "HIPAA-RDS-MULTI-AZ",
+    "HIPAA-RDS-TLS",
+    "HIPAA-RDS-PUBLIC",
+    "HIPAA-DYNAMODB-KMS",
+    "HIPAA-DYNAMODB-PITR",
+    "HIPAA-ALB-TLS",
+    "HIPAA-EFS-ENCRYPTION",
+    "HIPAA-AWS-CLOUDTRAIL",
+    "HIPAA-AWS-LOG-RETENTION",
+    "HIPAA-AWS-GUARDDUTY",
+    "HIPAA-AWS-EBS-DEFAULT-ENCRYPTION",
 ];
 
 #[test]
@@ -128,9 +148,9 @@ fn severities_rank_encryption_and_privilege_above_availability() {
 
 #[test]
 fn documented_parameter_defaults_are_the_applied_defaults() {
-    let defaults = Parameters::default();
     let mut seen = BTreeSet::new();
     for c in catalog() {
+        let defaults = Parameters::for_control(c.id);
         for p in c.parameters {
             seen.insert(p.name);
             match p.name {
@@ -168,13 +188,27 @@ fn documented_parameter_defaults_are_the_applied_defaults() {
                         defaults.value_entropy_threshold
                     )
                 }
+                "minRetentionDays" => {
+                    assert_eq!(
+                        p.default.parse::<i64>().unwrap(),
+                        defaults.min_retention_days,
+                        "{}",
+                        c.id
+                    )
+                }
+                "allowSseS3" => {
+                    assert_eq!(p.default.parse::<bool>().unwrap(), defaults.allow_sse_s3)
+                }
+                "requireForAll" => {
+                    assert_eq!(p.default.parse::<bool>().unwrap(), defaults.require_for_all)
+                }
                 other => panic!("{}: undocumented parameter {other}", c.id),
             }
         }
     }
     assert_eq!(
         seen.len(),
-        10,
+        13,
         "every typed parameter of the CRD belongs to a control"
     );
 }

@@ -80,8 +80,8 @@ fn the_score_is_100_only_when_everything_evaluated_passes() {
     let clean_tally = tally(&policy, [&clean], now());
     assert_eq!(clean_tally.summary.score, 100);
     assert!(clean_tally.is_compliant());
-    // One MEDIUM failure (weight 2) among the 28 controls (total weight 114: fourteen HIGH,
-    // five CRITICAL, nine MEDIUM): 112/114 = 98.2, rounded down.
+    // One MEDIUM failure (weight 2) among the 47 controls (total weight 184: twenty-four HIGH,
+    // seven CRITICAL, sixteen MEDIUM): 182/184 = 98.9, rounded down.
     let one_failure = evaluated(
         &api,
         &all,

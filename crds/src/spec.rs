@@ -208,6 +208,18 @@ pub struct ControlParameters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self > 0.0 && self <= 8.0").message("valueEntropyThreshold must be above 0 and at most 8"))]
     pub value_entropy_threshold: Option<f64>,
+    /// HIPAA-RDS-BACKUP: the fewest days of automated backups (default 7);
+    /// HIPAA-AWS-LOG-RETENTION: the fewest days the EKS log group keeps events (default 365).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 1").message("minRetentionDays must be at least 1"))]
+    pub min_retention_days: Option<i64>,
+    /// HIPAA-S3-ENCRYPTION: also accept SSE-S3 (AES256) default encryption (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_sse_s3: Option<bool>,
+    /// HIPAA-RDS-MULTI-AZ: require Multi-AZ of every database, not only production ones
+    /// (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_for_all: Option<bool>,
 }
 
 /// A documented, expiring exception to one or more controls.
