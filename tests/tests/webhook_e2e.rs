@@ -194,7 +194,7 @@ spec:
     expect_allowed(&kubectl(&apply, Some(&with_tls)).await);
     let with_cert = service.replace(
         "metadata: {name: public}",
-        "metadata:\n  name: public\n  annotations: {service.beta.kubernetes.io/aws-load-balancer-ssl-cert: \"arn:aws:acm:us-east-1:123456789012:certificate/abc\"}",
+        "metadata:\n  name: public\n  annotations: {service.beta.kubernetes.io/aws-load-balancer-ssl-cert: \"arn:aws:acm:us-east-1:123456789012:certificate/abc\", service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy: ELBSecurityPolicy-TLS13-1-2-2021-06}",
     );
     expect_allowed(&kubectl(&apply, Some(&with_cert)).await);
 }

@@ -1,4 +1,6 @@
 //! HIPAA-K8S-TLS-LB: a LoadBalancer Service terminates TLS on every port with TLS 1.2 or later.
+//! Without a negotiation policy the load balancer gets the AWS default, ELBSecurityPolicy-2016-08,
+//! which still negotiates TLS 1.0 and 1.1: only a named TLS 1.2+ policy passes.
 
 use crate::check::{Check, Verdict};
 use crate::k8s::{label, verdict_from};
@@ -8,6 +10,8 @@ const SSL_CERT: &str = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert";
 const SSL_PORTS: &str = "service.beta.kubernetes.io/aws-load-balancer-ssl-ports";
 const NEGOTIATION_POLICY: &str =
     "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy";
+/// What AWS applies to a TLS listener created without a policy.
+const AWS_DEFAULT_POLICY: &str = "ELBSecurityPolicy-2016-08";
 
 pub(crate) fn check(check: &Check<'_>) -> Verdict {
     let Object::Service(service) = check.object else {
@@ -39,8 +43,12 @@ pub(crate) fn check(check: &Check<'_>) -> Verdict {
             }
         }
     }
-    if let Some(policy) = label(annotations, NEGOTIATION_POLICY).filter(|p| !tls12_or_later(p)) {
-        problems.push(weak_policy_problem(policy));
+    match label(annotations, NEGOTIATION_POLICY).filter(|p| !p.trim().is_empty()) {
+        Some(policy) if tls12_or_later(policy) => {}
+        Some(policy) => problems.push(weak_policy_problem(policy)),
+        None => problems.push(format!(
+            "has no {NEGOTIATION_POLICY} annotation, so it gets the AWS default {AWS_DEFAULT_POLICY}, which allows TLS 1.0; set a TLS 1.2+ policy such as ELBSecurityPolicy-TLS13-1-2-2021-06"
+        )),
     }
     verdict_from(check.subject, problems)
 }
@@ -69,7 +77,7 @@ fn is_predefined_policy_name(policy: &str) -> bool {
 /// Whether an ELB security policy name only negotiates TLS 1.2 or later
 /// (`ELBSecurityPolicy-TLS-1-2-2017-01`, `ELBSecurityPolicy-TLS13-1-2-2021-06`,
 /// `ELBSecurityPolicy-FS-1-2-Res-2020-10`, ...).
-fn tls12_or_later(policy: &str) -> bool {
+pub(crate) fn tls12_or_later(policy: &str) -> bool {
     ["-TLS-1-2-", "-TLS13-1-2-", "-TLS13-1-3-", "-FS-1-2-"]
         .iter()
         .any(|marker| policy.contains(marker))

@@ -144,7 +144,7 @@ fn service(namespace: &str, name: &str, index: usize) -> String {
         "ClusterIP"
     };
     format!(
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-ssl-cert: arn:aws:acm:us-east-1:123456789012:certificate/abc\nspec:\n  type: {kind}\n  selector:\n    app.kubernetes.io/name: {name}\n  ports:\n    - name: https\n      port: 443\n      targetPort: 8443\n"
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-ssl-cert: arn:aws:acm:us-east-1:123456789012:certificate/abc\n    service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy: ELBSecurityPolicy-TLS13-1-2-2021-06\nspec:\n  type: {kind}\n  selector:\n    app.kubernetes.io/name: {name}\n  ports:\n    - name: https\n      port: 443\n      targetPort: 8443\n"
     )
 }
 

@@ -142,7 +142,10 @@ fn service(namespace: &str, i: usize) -> Value {
     let (kind, annotations) = if i < 2 {
         (
             "LoadBalancer",
-            json!({"service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:aws:acm:us-east-1:123456789012:certificate/abc"}),
+            json!({
+                "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+                "service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06"
+            }),
         )
     } else {
         ("ClusterIP", json!({}))
