@@ -8,13 +8,18 @@
 mod access_entries;
 mod access_status;
 mod account;
+mod account_checks;
+mod dynamodb;
 mod ecr;
 mod edge;
+mod edge_checks;
 mod eks;
 mod identity;
 mod judge;
 mod kms;
 mod link;
+mod rds;
+mod s3;
 mod secrets;
 mod stores;
 
@@ -231,7 +236,9 @@ pub fn evaluate_aws(
 }
 
 /// Every AWS control, one evaluation per resource (what the tally and the status's
-/// `awsResources` need): the EKS cluster, then repositories, secrets and keys in snapshot order.
+/// `awsResources` need): the EKS cluster, then repositories, secrets, keys, roles, S3 buckets,
+/// RDS databases, DynamoDB tables, load balancers and EFS file systems in snapshot order, then
+/// the account's region.
 pub fn evaluate_aws_resources(
     snapshot: &AwsSnapshot,
     policy: &EffectivePolicy,
@@ -258,6 +265,30 @@ pub fn evaluate_aws_resources(
             judged_keys.push(&found.key_id);
         }
         results.push(kms::evaluate(key, policy, now).into_resource(observed));
+    }
+    // IAM roles (HIPAA-IAM-DATA-WILDCARD-*) are judged here, between the keys and the stores.
+    for bucket in &snapshot.s3_buckets {
+        results.push(s3::evaluate(bucket, policy, now).into_resource(observed));
+    }
+    for database in &snapshot.rds_databases {
+        results.push(rds::evaluate(database, snapshot, policy, now).into_resource(observed));
+    }
+    for table in &snapshot.dynamodb_tables {
+        results.push(dynamodb::evaluate(table, snapshot, policy, now).into_resource(observed));
+    }
+    for balancer in &snapshot.load_balancers {
+        results.push(
+            edge_checks::evaluate_load_balancer(balancer, policy, now).into_resource(observed),
+        );
+    }
+    for file_system in &snapshot.efs_file_systems {
+        results.push(
+            edge_checks::evaluate_file_system(file_system, policy, now).into_resource(observed),
+        );
+    }
+    if let Some(account) = &snapshot.account {
+        results
+            .push(account_checks::evaluate(account, snapshot, policy, now).into_resource(observed));
     }
     results
 }

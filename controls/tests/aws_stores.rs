@@ -1,0 +1,399 @@
+//! The S3, RDS and DynamoDB controls over the `stores` fixture: a compliant and a non-compliant
+//! store of each kind, stores whose sub-lookups failed (only the controls that needed them
+//! Error), parameters, and exceptions that name a store by its ARN.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::aws::{Seen, evaluate, seen, snapshot};
+use common::defaults_with;
+use hipaa_controls::aws::{AwsSnapshot, KIND_RDS_CLUSTER, KIND_RDS_INSTANCE, LookupError};
+use hipaa_controls::catalog::ids;
+use hipaa_controls::policy::EffectivePolicy;
+
+fn defaults() -> EffectivePolicy {
+    EffectivePolicy::defaults()
+}
+
+fn fails_with(verdict: &Seen, words: &[&str]) {
+    assert!(matches!(verdict, Seen::Fail(_)), "{verdict:?}");
+    for word in words {
+        assert!(verdict.message().contains(word), "{word}: {verdict:?}");
+    }
+}
+
+fn errs_with(verdict: &Seen, word: &str) {
+    assert!(
+        matches!(verdict, Seen::Error(m) if m.contains(word)),
+        "{word}: {verdict:?}"
+    );
+}
+
+const S3: [&str; 4] = [
+    ids::S3_ENCRYPTION,
+    ids::S3_TLS,
+    ids::S3_PUBLIC,
+    ids::S3_VERSIONING,
+];
+const RDS: [&str; 5] = [
+    ids::RDS_ENCRYPTION,
+    ids::RDS_BACKUP,
+    ids::RDS_MULTI_AZ,
+    ids::RDS_TLS,
+    ids::RDS_PUBLIC,
+];
+
+#[test]
+fn a_compliant_bucket_passes_every_s3_control() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    for id in S3 {
+        assert_eq!(seen(&results, "phi-records", id), Seen::Pass, "{id}");
+    }
+}
+
+#[test]
+fn a_non_compliant_bucket_fails_every_s3_control_and_says_why() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    let bucket = "phi-exports";
+    fails_with(
+        &seen(&results, bucket, ids::S3_ENCRYPTION),
+        &["phi-exports", "SSE-S3", "allowSseS3"],
+    );
+    // The Deny covers the objects but not the bucket itself.
+    fails_with(
+        &seen(&results, bucket, ids::S3_TLS),
+        &["does not deny requests without TLS", "aws:SecureTransport"],
+    );
+    fails_with(
+        &seen(&results, bucket, ids::S3_PUBLIC),
+        &[
+            "no Block Public Access configuration",
+            "AllUsers:READ",
+            "statement PublicRead",
+        ],
+    );
+    fails_with(
+        &seen(&results, bucket, ids::S3_VERSIONING),
+        &["versioning Suspended", "enable versioning"],
+    );
+}
+
+#[test]
+fn sse_s3_passes_only_with_allow_sse_s3() {
+    let policy = defaults_with(ids::S3_ENCRYPTION, |p| p.allow_sse_s3 = true);
+    let results = evaluate(&snapshot("stores"), &policy);
+    assert_eq!(
+        seen(&results, "phi-exports", ids::S3_ENCRYPTION),
+        Seen::Pass
+    );
+    let mut no_rule = snapshot("stores");
+    bucket_mut(&mut no_rule, "phi-exports").encryption = Ok(None);
+    let verdict = seen(
+        &evaluate(&no_rule, &policy),
+        "phi-exports",
+        ids::S3_ENCRYPTION,
+    );
+    fails_with(&verdict, &["no default encryption rule"]);
+}
+
+#[test]
+fn a_bucket_without_policy_accepts_plain_transport() {
+    let mut snapshot = snapshot("stores");
+    bucket_mut(&mut snapshot, "phi-records").policy = Ok(None);
+    let results = evaluate(&snapshot, &defaults());
+    fails_with(
+        &seen(&results, "phi-records", ids::S3_TLS),
+        &["no bucket policy"],
+    );
+    assert_eq!(seen(&results, "phi-records", ids::S3_PUBLIC), Seen::Pass);
+}
+
+#[test]
+fn an_unreadable_policy_errs_only_the_controls_that_read_it() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    let bucket = "phi-archive";
+    errs_with(
+        &seen(&results, bucket, ids::S3_TLS),
+        "missing IAM permission s3:GetBucketPolicy",
+    );
+    errs_with(
+        &seen(&results, bucket, ids::S3_PUBLIC),
+        "s3:GetBucketPolicy",
+    );
+    assert_eq!(seen(&results, bucket, ids::S3_ENCRYPTION), Seen::Pass);
+    // Versioning could not be read, but Object Lock keeps versions anyway.
+    assert_eq!(seen(&results, bucket, ids::S3_VERSIONING), Seen::Pass);
+}
+
+#[test]
+fn a_definite_public_grant_outranks_an_unreadable_setting() {
+    let mut snapshot = snapshot("stores");
+    let bucket = bucket_mut(&mut snapshot, "phi-archive");
+    bucket.public_acl_grants = Ok(vec!["AuthenticatedUsers:WRITE".into()]);
+    fails_with(
+        &seen(
+            &evaluate(&snapshot, &defaults()),
+            "phi-archive",
+            ids::S3_PUBLIC,
+        ),
+        &["AuthenticatedUsers:WRITE"],
+    );
+}
+
+#[test]
+fn a_bucket_that_could_not_be_looked_up_errs_every_s3_control() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    for id in S3 {
+        errs_with(&seen(&results, "phi-gone", id), "NoSuchBucket");
+    }
+}
+
+#[test]
+fn an_exception_may_name_a_bucket_by_its_arn() {
+    let policy = EffectivePolicy::from_policy(&common::policy(
+        r#"
+apiVersion: hipaaguard.io/v1alpha1
+kind: HipaaPolicy
+metadata: {name: stores}
+spec:
+  namespaceSelector:
+    matchLabels: {hipaaguard.io/phi: "true"}
+  exceptions:
+    - controls: [HIPAA-S3-VERSIONING]
+      match: {kinds: [S3Bucket], names: ["arn:aws:s3:::phi-exports"]}
+      justification: "Write-once exports; compensating control: replication"
+      approvedBy: security@example.com
+      expires: "2027-06-30T00:00:00Z"
+"#,
+    ))
+    .unwrap();
+    let results = evaluate(&snapshot("stores"), &policy);
+    assert!(matches!(
+        seen(&results, "phi-exports", ids::S3_VERSIONING),
+        Seen::Excepted(_)
+    ));
+    assert!(matches!(
+        seen(&results, "phi-exports", ids::S3_ENCRYPTION),
+        Seen::Fail(_)
+    ));
+}
+
+#[test]
+fn rds_resources_are_instances_or_clusters() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    let kind = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.resource.name == name)
+            .map(|r| r.resource.kind.clone())
+            .unwrap()
+    };
+    assert_eq!(kind("phi-aurora"), KIND_RDS_CLUSTER);
+    assert_eq!(kind("phi-aurora-1"), KIND_RDS_INSTANCE);
+}
+
+#[test]
+fn a_compliant_cluster_and_its_member_pass_every_rds_control() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    for name in ["phi-aurora", "phi-aurora-1"] {
+        for id in RDS {
+            assert_eq!(seen(&results, name, id), Seen::Pass, "{name} {id}");
+        }
+    }
+}
+
+#[test]
+fn a_non_compliant_instance_fails_every_rds_control_and_says_why() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    let name = "legacy-mysql";
+    fails_with(
+        &seen(&results, name, ids::RDS_ENCRYPTION),
+        &["RDS instance legacy-mysql", "unencrypted"],
+    );
+    fails_with(
+        &seen(&results, name, ids::RDS_BACKUP),
+        &["automated backups off", "at least 7 days"],
+    );
+    fails_with(
+        &seen(&results, name, ids::RDS_MULTI_AZ),
+        &["tagged env=prod", "not Multi-AZ"],
+    );
+    fails_with(
+        &seen(&results, name, ids::RDS_TLS),
+        &["default.mysql8.0", "require_secure_transport = ON"],
+    );
+    fails_with(
+        &seen(&results, name, ids::RDS_PUBLIC),
+        &["publicly accessible"],
+    );
+}
+
+#[test]
+fn a_member_whose_cluster_is_not_linked_is_judged_on_its_own_backups() {
+    let mut snapshot = snapshot("stores");
+    snapshot
+        .rds_databases
+        .retain(|db| db.requested != "phi-aurora");
+    let verdict = seen(
+        &evaluate(&snapshot, &defaults()),
+        "phi-aurora-1",
+        ids::RDS_BACKUP,
+    );
+    fails_with(&verdict, &["keeps automated backups 1 days"]);
+}
+
+#[test]
+fn backup_retention_follows_min_retention_days() {
+    let policy = defaults_with(ids::RDS_BACKUP, |p| p.min_retention_days = 30);
+    let results = evaluate(&snapshot("stores"), &policy);
+    fails_with(
+        &seen(&results, "phi-aurora", ids::RDS_BACKUP),
+        &["14 days", "minRetentionDays 30"],
+    );
+    assert_eq!(
+        seen(
+            &evaluate(&snapshot("stores"), &defaults()),
+            "reports-pg",
+            ids::RDS_BACKUP
+        ),
+        Seen::Pass
+    );
+}
+
+#[test]
+fn multi_az_is_required_of_non_production_databases_only_with_require_for_all() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    assert_eq!(seen(&results, "reports-pg", ids::RDS_MULTI_AZ), Seen::Pass);
+    let policy = defaults_with(ids::RDS_MULTI_AZ, |p| p.require_for_all = true);
+    fails_with(
+        &seen(
+            &evaluate(&snapshot("stores"), &policy),
+            "reports-pg",
+            ids::RDS_MULTI_AZ,
+        ),
+        &["requireForAll"],
+    );
+}
+
+#[test]
+fn an_unreadable_parameter_group_errs_only_rds_tls() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    errs_with(
+        &seen(&results, "reports-pg", ids::RDS_TLS),
+        "missing IAM permission rds:DescribeDBParameters",
+    );
+    for id in [
+        ids::RDS_ENCRYPTION,
+        ids::RDS_BACKUP,
+        ids::RDS_MULTI_AZ,
+        ids::RDS_PUBLIC,
+    ] {
+        assert_eq!(seen(&results, "reports-pg", id), Seen::Pass, "{id}");
+    }
+}
+
+#[test]
+fn tls_turned_off_names_the_postgres_parameter() {
+    let mut snapshot = snapshot("stores");
+    database_mut(&mut snapshot, "reports-pg").tls_enforced = Ok(Some(false));
+    fails_with(
+        &seen(
+            &evaluate(&snapshot, &defaults()),
+            "reports-pg",
+            ids::RDS_TLS,
+        ),
+        &["accepts connections without TLS", "rds.force_ssl = 1"],
+    );
+}
+
+#[test]
+fn a_database_that_could_not_be_looked_up_errs_every_rds_control() {
+    let mut snapshot = snapshot("stores");
+    snapshot.rds_databases[2].result =
+        Err(LookupError::new("AccessDenied", "no").with_action("rds:DescribeDBInstances"));
+    let results = evaluate(&snapshot, &defaults());
+    for id in RDS {
+        errs_with(
+            &seen(&results, "legacy-mysql", id),
+            "rds:DescribeDBInstances",
+        );
+    }
+}
+
+#[test]
+fn dynamodb_needs_a_customer_managed_key_that_kms_vouches_for() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    assert_eq!(
+        seen(&results, "phi-sessions", ids::DYNAMODB_KMS),
+        Seen::Pass
+    );
+    fails_with(
+        &seen(&results, "phi-audit", ids::DYNAMODB_KMS),
+        &["AWS-managed KMS key"],
+    );
+    fails_with(
+        &seen(&results, "phi-cache", ids::DYNAMODB_KMS),
+        &["AWS-owned default key"],
+    );
+    errs_with(
+        &seen(&results, "phi-orphan", ids::DYNAMODB_KMS),
+        "was not looked up in KMS",
+    );
+}
+
+#[test]
+fn dynamodb_point_in_time_recovery() {
+    let results = evaluate(&snapshot("stores"), &defaults());
+    assert_eq!(
+        seen(&results, "phi-sessions", ids::DYNAMODB_PITR),
+        Seen::Pass
+    );
+    fails_with(
+        &seen(&results, "phi-audit", ids::DYNAMODB_PITR),
+        &["point-in-time recovery off"],
+    );
+    // The failed DescribeContinuousBackups errs PITR only; KMS is judged (and fails).
+    errs_with(
+        &seen(&results, "phi-cache", ids::DYNAMODB_PITR),
+        "dynamodb:DescribeContinuousBackups",
+    );
+}
+
+#[test]
+fn a_disabled_control_is_not_checked_on_stores() {
+    let mut policy = defaults();
+    policy.controls.remove(ids::S3_PUBLIC);
+    let results = evaluate(&snapshot("stores"), &policy);
+    assert_eq!(
+        seen(&results, "phi-exports", ids::S3_PUBLIC),
+        Seen::NotChecked
+    );
+}
+
+fn bucket_mut<'a>(
+    snapshot: &'a mut AwsSnapshot,
+    name: &str,
+) -> &'a mut hipaa_controls::aws::S3Bucket {
+    snapshot
+        .s3_buckets
+        .iter_mut()
+        .find(|b| b.requested == name)
+        .unwrap()
+        .result
+        .as_mut()
+        .unwrap()
+}
+
+fn database_mut<'a>(
+    snapshot: &'a mut AwsSnapshot,
+    name: &str,
+) -> &'a mut hipaa_controls::aws::RdsDatabase {
+    snapshot
+        .rds_databases
+        .iter_mut()
+        .find(|d| d.requested == name)
+        .unwrap()
+        .result
+        .as_mut()
+        .unwrap()
+}
