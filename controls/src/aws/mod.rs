@@ -11,10 +11,12 @@ mod account;
 mod ecr;
 mod edge;
 mod eks;
+mod iam_checks;
 mod identity;
 mod judge;
 mod kms;
 mod link;
+mod reach;
 mod secrets;
 mod stores;
 
@@ -36,6 +38,7 @@ pub use identity::{
 };
 pub use kms::{KeyManager, KeyState, KmsKey};
 pub use link::{EcrImageRef, KmsKeyReference, kms_key_references, parse_ecr_image};
+pub use reach::{Reach, RoleGrant, StoreInventory, StoreRef, UnknownReach, compute_reach};
 pub use secrets::{DEFAULT_SECRETS_MANAGER_KEY, SecretsManagerSecret};
 pub use stores::{
     BucketEncryption, DynamoTable, PublicAccessBlock, RdsDatabase, RdsKind, S3Bucket, SseType,
@@ -231,7 +234,8 @@ pub fn evaluate_aws(
 }
 
 /// Every AWS control, one evaluation per resource (what the tally and the status's
-/// `awsResources` need): the EKS cluster, then repositories, secrets and keys in snapshot order.
+/// `awsResources` need): the EKS cluster, then repositories, secrets, keys and IAM roles in snapshot
+/// order.
 pub fn evaluate_aws_resources(
     snapshot: &AwsSnapshot,
     policy: &EffectivePolicy,
@@ -258,6 +262,9 @@ pub fn evaluate_aws_resources(
             judged_keys.push(&found.key_id);
         }
         results.push(kms::evaluate(key, policy, now).into_resource(observed));
+    }
+    for role in &snapshot.roles {
+        results.push(iam_checks::evaluate_role(role, policy, now).into_resource(observed));
     }
     results
 }
