@@ -14,11 +14,13 @@ mod ecr;
 mod edge;
 mod edge_checks;
 mod eks;
+mod iam_checks;
 mod identity;
 mod judge;
 mod kms;
 mod link;
 mod rds;
+mod reach;
 mod s3;
 mod secrets;
 mod stores;
@@ -41,6 +43,7 @@ pub use identity::{
 };
 pub use kms::{KeyManager, KeyState, KmsKey};
 pub use link::{EcrImageRef, KmsKeyReference, kms_key_references, parse_ecr_image};
+pub use reach::{Reach, RoleGrant, StoreInventory, StoreRef, UnknownReach, compute_reach};
 pub use secrets::{DEFAULT_SECRETS_MANAGER_KEY, SecretsManagerSecret};
 pub use stores::{
     BucketEncryption, DynamoTable, PublicAccessBlock, RdsDatabase, RdsKind, S3Bucket, SseType,
@@ -266,7 +269,9 @@ pub fn evaluate_aws_resources(
         }
         results.push(kms::evaluate(key, policy, now).into_resource(observed));
     }
-    // IAM roles (HIPAA-IAM-DATA-WILDCARD-*) are judged here, between the keys and the stores.
+    for role in &snapshot.roles {
+        results.push(iam_checks::evaluate_role(role, policy, now).into_resource(observed));
+    }
     for bucket in &snapshot.s3_buckets {
         results.push(s3::evaluate(bucket, policy, now).into_resource(observed));
     }
