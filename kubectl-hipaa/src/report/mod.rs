@@ -6,6 +6,7 @@
 pub mod access;
 pub mod data_stores;
 pub mod eks_access;
+pub mod exceptions;
 #[cfg(feature = "history")]
 pub mod history;
 pub mod html;

@@ -5,16 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use hipaa_controls::tally::{exception_state, expires_in};
 use hipaa_controls::{Control, catalog};
-use hipaa_crds::{ComplianceSummary, ControlResult, ExceptionState, HipaaPolicy};
+use hipaa_crds::{ComplianceSummary, ControlResult, HipaaPolicy};
 use serde::Serialize;
 
 use super::access::AccessReview;
 use super::data_stores::{self, DataStores};
+pub use super::exceptions::ExceptionEvidence;
+use super::exceptions::exceptions;
 use super::sections::{part_title, section_title};
 use super::trend::TrendPoint;
-use crate::status::view::to_chrono;
 
 /// What each policy's controls checked, by policy name, then control ID: resource names.
 pub type CheckedResources = BTreeMap<String, BTreeMap<&'static str, BTreeSet<String>>>;
@@ -146,24 +146,6 @@ pub struct FindingEvidence {
     pub namespace: Option<String>,
     pub name: String,
     pub message: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExceptionEvidence {
-    pub policy: String,
-    pub index: usize,
-    pub controls: Vec<String>,
-    pub namespaces: Vec<String>,
-    pub kinds: Vec<String>,
-    pub names: Vec<String>,
-    pub justification: String,
-    pub approved_by: String,
-    pub expires: String,
-    pub state: ExceptionState,
-    pub expires_in: Option<String>,
-    /// Failures it waived in the last audit (from the status).
-    pub matched: Option<u32>,
 }
 
 /// What the report is built from.
@@ -367,39 +349,4 @@ fn parts(controls: &[ControlEvidence]) -> Vec<PartEvidence> {
         }
     }
     parts
-}
-
-fn exceptions(policy: &HipaaPolicy, now: DateTime<Utc>) -> Vec<ExceptionEvidence> {
-    let name = name_of(policy);
-    let statuses = policy
-        .status
-        .as_ref()
-        .map(|s| s.exceptions.as_slice())
-        .unwrap_or(&[]);
-    policy
-        .spec
-        .exceptions
-        .iter()
-        .enumerate()
-        .map(|(index, exception)| {
-            let expires = to_chrono(&exception.expires);
-            ExceptionEvidence {
-                policy: name.clone(),
-                index,
-                controls: exception.controls.clone(),
-                namespaces: exception.match_.namespaces.clone(),
-                kinds: exception.match_.kinds.clone(),
-                names: exception.match_.names.clone(),
-                justification: exception.justification.clone(),
-                approved_by: exception.approved_by.clone(),
-                expires: exception.expires.0.to_string(),
-                state: exception_state(expires, now),
-                expires_in: expires_in(expires, now),
-                matched: statuses
-                    .iter()
-                    .find(|s| usize::try_from(s.index).ok() == Some(index))
-                    .map(|s| s.matched),
-            }
-        })
-        .collect()
 }
