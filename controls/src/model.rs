@@ -142,6 +142,44 @@ pub const KIND_EFS_FILE_SYSTEM: &str = "EFSFileSystem";
 /// The kind of the account-wide safeguards (named by account ID and region).
 pub const KIND_AWS_ACCOUNT: &str = "AWSAccount";
 
+/// Every AWS resource kind (as findings and `status.awsResources[].kind` name it) with the target
+/// of the controls that judge it: the one place that ties a resource to its controls, so that a
+/// report or a tally reads a new control's applicability from the catalog's `targets`.
+const AWS_KIND_TARGETS: &[(&str, Target)] = &[
+    (KIND_EKS_CLUSTER, Target::EksCluster),
+    (KIND_ECR_REPOSITORY, Target::EcrRepository),
+    (KIND_SECRETS_MANAGER_SECRET, Target::SecretsManagerSecret),
+    (KIND_KMS_KEY, Target::KmsKey),
+    (KIND_IAM_ROLE, Target::IamRole),
+    (KIND_S3_BUCKET, Target::S3Bucket),
+    (KIND_RDS_INSTANCE, Target::RdsDatabase),
+    (KIND_RDS_CLUSTER, Target::RdsDatabase),
+    (KIND_DYNAMODB_TABLE, Target::DynamoDbTable),
+    (KIND_ALB, Target::Alb),
+    (KIND_EFS_FILE_SYSTEM, Target::EfsFileSystem),
+    (KIND_AWS_ACCOUNT, Target::AwsAccount),
+];
+
+impl Target {
+    /// The target whose controls judge an AWS resource of `kind`; `None` for a Kubernetes kind or
+    /// an AWS kind this version does not know.
+    pub fn of_aws_kind(kind: &str) -> Option<Target> {
+        AWS_KIND_TARGETS
+            .iter()
+            .find(|(known, _)| *known == kind)
+            .map(|(_, target)| *target)
+    }
+
+    /// The AWS resource kinds this target judges (two for RDS: instances and clusters); none for
+    /// a Kubernetes target.
+    pub fn aws_kinds(self) -> impl Iterator<Item = &'static str> {
+        AWS_KIND_TARGETS
+            .iter()
+            .filter(move |(_, target)| *target == self)
+            .map(|(kind, _)| *kind)
+    }
+}
+
 /// Where a control's evidence comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Scope {
@@ -311,5 +349,37 @@ fn lower_first(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::catalog;
+
+    #[test]
+    fn every_aws_kind_maps_to_its_target_and_back() {
+        for (kind, target) in AWS_KIND_TARGETS {
+            assert_eq!(Target::of_aws_kind(kind), Some(*target), "{kind}");
+            assert!(target.aws_kinds().any(|k| k == *kind), "{kind}");
+        }
+        assert_eq!(
+            Target::RdsDatabase.aws_kinds().collect::<Vec<_>>(),
+            [KIND_RDS_INSTANCE, KIND_RDS_CLUSTER]
+        );
+        assert_eq!(Target::of_aws_kind("Deployment"), None);
+        assert_eq!(Target::of_aws_kind("s3bucket"), None, "kinds are exact");
+        assert_eq!(Target::Ingress.aws_kinds().count(), 0);
+    }
+
+    #[test]
+    fn every_aws_control_judges_a_kind_the_status_can_name() {
+        for control in catalog().iter().filter(|c| c.scope == Scope::Aws) {
+            assert!(
+                control.targets.iter().any(|t| t.aws_kinds().count() > 0),
+                "{} targets no AWS resource kind",
+                control.id
+            );
+        }
     }
 }

@@ -8,6 +8,7 @@ use askama::Template;
 use hipaa_crds::ControlResult;
 
 use super::access::{self, AccessReview};
+use super::data_stores;
 use super::eks_access;
 use super::model::EvidenceReport;
 use super::tables::{EXCEPTION_HEADERS, POLICY_HEADERS, exception_row, policy_row, result_text};
@@ -24,7 +25,7 @@ th { background: #f1f3f4; } .meta { color: var(--muted); } code { font-size: .95
 .Fail { color: var(--fail); font-weight: 600; } .Error { color: var(--error); font-weight: 600; }
 .Pass { color: var(--pass); font-weight: 600; } .Excepted, .NotEvaluated, .Disabled { color: var(--muted); }
 .control { border: 1px solid #dadce0; border-radius: 6px; padding: .2em 1em .6em; margin: 1em 0; }
-ul.resources { columns: 2; font-size: .92em; }
+ul.resources { columns: 2; font-size: .92em; } ul.paths { font-size: .92em; }
 svg.trend { width: 100%; max-width: 720px; height: auto; display: block; }
 svg.trend polyline { fill: none; stroke-width: 2.5; } svg.trend .grid { stroke: #e8eaed; }
 svg.trend .axis { font-size: 11px; fill: var(--muted); }
@@ -34,7 +35,7 @@ svg.trend .axis { font-size: 11px; fill: var(--muted); }
 @media print {
   body { margin: 0; max-width: none; font-size: 10.5pt; }
   h2 { break-before: page; } h2.first { break-before: auto; }
-  tr, .control, svg.trend { break-inside: avoid; } a { color: inherit; text-decoration: none; }
+  tr, .control, .store, svg.trend { break-inside: avoid; } a { color: inherit; text-decoration: none; }
   th { background: none; } .control { border-color: #999; }
 }
 @page { margin: 15mm; }
@@ -97,6 +98,9 @@ struct Page<'a> {
     width: f64,
     height: f64,
     access: AccessView,
+    data_stores_introduction: &'static str,
+    data_stores_none: &'static str,
+    data_stores_no_path: &'static str,
 }
 
 impl Page<'_> {
@@ -134,6 +138,9 @@ pub fn render(report: &EvidenceReport) -> Result<String, askama::Error> {
         width: trend::WIDTH,
         height: trend::HEIGHT,
         access: access_view(&report.access_review),
+        data_stores_introduction: data_stores::INTRODUCTION,
+        data_stores_none: data_stores::NONE_LINKED,
+        data_stores_no_path: data_stores::NO_PATH,
     };
     page.render()
 }

@@ -1,9 +1,10 @@
 //! The evidence report as Markdown: identity and summary, then 164.308 and 164.312 section by
-//! section, then each control's evidence, then the exceptions.
+//! section, the AWS data stores, then each control's evidence, then the exceptions.
 
 use std::fmt::Write as _;
 
 use super::access::{self, AccessReview};
+use super::data_stores::{self, DataStores};
 use super::eks_access;
 use super::model::{ControlEvidence, EvidenceReport};
 use super::tables::{EXCEPTION_HEADERS, POLICY_HEADERS, exception_row, policy_row, result_text};
@@ -64,6 +65,8 @@ pub fn render(report: &EvidenceReport) -> String {
         }
     }
 
+    write_data_stores(&mut out, &report.data_stores);
+
     let _ = writeln!(out, "## Control evidence\n");
     for control in &report.controls {
         write_control(&mut out, control);
@@ -81,6 +84,67 @@ pub fn render(report: &EvidenceReport) -> String {
     }
     write_access_review(&mut out, &report.access_review);
     out
+}
+
+/// Each section's stores, then the paths to each store.
+fn write_data_stores(out: &mut String, stores: &DataStores) {
+    let _ = writeln!(out, "## AWS data stores\n\n{}\n", data_stores::INTRODUCTION);
+    if stores.stores.is_empty() {
+        let _ = writeln!(out, "{}\n", data_stores::NONE_LINKED);
+        return;
+    }
+    for section in &stores.sections {
+        let _ = writeln!(out, "### {} {}\n", section.section, section.title);
+        let _ = writeln!(out, "| Store | Policy | Result | Failed controls |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for store in &section.stores {
+            let _ = writeln!(
+                out,
+                "| {} {} | {} | {} | {} |",
+                store.kind,
+                cell(&store.name),
+                cell(&store.policy),
+                result_text(store.result),
+                control_links(&store.failed_controls)
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "### Paths to the data stores\n");
+    for store in &stores.stores {
+        let failed = if store.failed_controls.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", control_links(&store.failed_controls))
+        };
+        let _ = writeln!(
+            out,
+            "- **{}**: {}{failed}",
+            store.heading(),
+            result_text(store.result),
+        );
+        if store.paths.is_empty() && store.more_text().is_none() {
+            let _ = writeln!(out, "  - {}", data_stores::NO_PATH);
+        }
+        for path in &store.paths {
+            let _ = writeln!(out, "  - {}", path.path);
+        }
+        if let Some(more) = store.more_text() {
+            let _ = writeln!(out, "  - {more}");
+        }
+    }
+    out.push('\n');
+}
+
+/// Control IDs linked to their evidence below; `—` for none.
+fn control_links(ids: &[String]) -> String {
+    if ids.is_empty() {
+        return "—".to_string();
+    }
+    ids.iter()
+        .map(|id| format!("[{id}](#{})", id.to_ascii_lowercase()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The IAM principals of each linked EKS cluster, after the namespaces.

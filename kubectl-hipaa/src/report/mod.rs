@@ -4,7 +4,9 @@
 //! with justification, approver and expiry; the cluster's identity and the report's time.
 
 pub mod access;
+pub mod data_stores;
 pub mod eks_access;
+pub mod exceptions;
 #[cfg(feature = "history")]
 pub mod history;
 pub mod html;
@@ -109,7 +111,7 @@ mod tests {
     use super::model::{CheckedResources, ClusterIdentity, ReportInputs, build};
     use super::*;
 
-    fn report() -> EvidenceReport {
+    pub(super) fn report() -> EvidenceReport {
         let policy: HipaaPolicy =
             yaml_serde::from_str(include_str!("../../tests/fixtures/policy-with-status.yaml"))
                 .unwrap();

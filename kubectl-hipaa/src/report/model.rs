@@ -5,18 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use hipaa_controls::aws::{
-    KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER, KIND_KMS_KEY, KIND_SECRETS_MANAGER_SECRET,
-};
-use hipaa_controls::tally::{exception_state, expires_in};
-use hipaa_controls::{Control, Target, catalog};
-use hipaa_crds::{ComplianceSummary, ControlResult, ExceptionState, HipaaPolicy};
+use hipaa_controls::{Control, catalog};
+use hipaa_crds::{ComplianceSummary, ControlResult, HipaaPolicy};
 use serde::Serialize;
 
 use super::access::AccessReview;
+use super::data_stores::{self, DataStores};
+pub use super::exceptions::ExceptionEvidence;
+use super::exceptions::exceptions;
 use super::sections::{part_title, section_title};
 use super::trend::TrendPoint;
-use crate::status::view::to_chrono;
 
 /// What each policy's controls checked, by policy name, then control ID: resource names.
 pub type CheckedResources = BTreeMap<String, BTreeMap<&'static str, BTreeSet<String>>>;
@@ -35,6 +33,8 @@ pub struct EvidenceReport {
     /// One entry per catalog control, in catalog order.
     pub controls: Vec<ControlEvidence>,
     pub exceptions: Vec<ExceptionEvidence>,
+    /// The AWS data stores by 45 CFR section, and the paths from workloads to each.
+    pub data_stores: DataStores,
     /// Who can reach each PHI namespace in the report's scope.
     pub access_review: AccessReview,
 }
@@ -132,7 +132,8 @@ pub struct AwsEvidence {
     pub policy: String,
     pub kind: String,
     pub name: String,
-    /// Fail when this control fails or could not be evaluated on it, else the resource's result.
+    /// Fail or Error when this control fails or could not be evaluated on it, else the
+    /// resource's result (`data_stores::result_under`).
     pub result: ControlResult,
     pub checked_at: Option<String>,
 }
@@ -145,24 +146,6 @@ pub struct FindingEvidence {
     pub namespace: Option<String>,
     pub name: String,
     pub message: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExceptionEvidence {
-    pub policy: String,
-    pub index: usize,
-    pub controls: Vec<String>,
-    pub namespaces: Vec<String>,
-    pub kinds: Vec<String>,
-    pub names: Vec<String>,
-    pub justification: String,
-    pub approved_by: String,
-    pub expires: String,
-    pub state: ExceptionState,
-    pub expires_in: Option<String>,
-    /// Failures it waived in the last audit (from the status).
-    pub matched: Option<u32>,
 }
 
 /// What the report is built from.
@@ -194,6 +177,7 @@ pub fn build(inputs: &ReportInputs<'_>) -> EvidenceReport {
             .collect(),
         parts: parts(&controls),
         controls,
+        data_stores: data_stores::build(inputs.policies, catalog(), inputs.namespace.as_deref()),
         exceptions: inputs
             .policies
             .iter()
@@ -241,7 +225,7 @@ fn last_audit(policy: &HipaaPolicy) -> Option<String> {
 }
 
 /// Severity of the worst result first.
-fn result_rank(result: ControlResult) -> u8 {
+pub(super) fn result_rank(result: ControlResult) -> u8 {
     match result {
         ControlResult::Fail => 0,
         ControlResult::Error => 1,
@@ -252,26 +236,12 @@ fn result_rank(result: ControlResult) -> u8 {
     }
 }
 
-fn aws_kind(target: Target) -> Option<&'static str> {
-    match target {
-        Target::EksCluster => Some(KIND_EKS_CLUSTER),
-        Target::EcrRepository => Some(KIND_ECR_REPOSITORY),
-        Target::SecretsManagerSecret => Some(KIND_SECRETS_MANAGER_SECRET),
-        Target::KmsKey => Some(KIND_KMS_KEY),
-        _ => None,
-    }
-}
-
 fn control_evidence(control: &'static Control, inputs: &ReportInputs<'_>) -> ControlEvidence {
     let mut results = Vec::new();
     let mut aws_resources = Vec::new();
     let mut findings = Vec::new();
     let mut kubernetes_resources = BTreeSet::new();
-    let aws_kinds: Vec<&str> = control
-        .targets
-        .iter()
-        .filter_map(|t| aws_kind(*t))
-        .collect();
+    let aws_kinds: Vec<&str> = control.targets.iter().flat_map(|t| t.aws_kinds()).collect();
     for policy in inputs.policies {
         let name = name_of(policy);
         let status = policy.status.clone().unwrap_or_default();
@@ -289,23 +259,11 @@ fn control_evidence(control: &'static Control, inputs: &ReportInputs<'_>) -> Con
             .iter()
             .filter(|r| aws_kinds.contains(&r.kind.as_str()))
         {
-            let failed = aws.failed_controls.iter().any(|id| id == control.id);
             aws_resources.push(AwsEvidence {
                 policy: name.clone(),
                 kind: aws.kind.clone(),
                 name: aws.name.clone(),
-                result: match (failed, result) {
-                    (true, ControlResult::Error) => ControlResult::Error,
-                    (true, _) => ControlResult::Fail,
-                    (false, ControlResult::Disabled) => ControlResult::Disabled,
-                    (false, _)
-                        if aws.result == ControlResult::Fail
-                            || aws.result == ControlResult::Error =>
-                    {
-                        ControlResult::Pass
-                    }
-                    (false, _) => aws.result,
-                },
+                result: data_stores::result_under(aws, &[control.id], |_| result),
                 checked_at: aws.checked_at.as_ref().map(|t| t.0.to_string()),
             });
         }
@@ -391,39 +349,4 @@ fn parts(controls: &[ControlEvidence]) -> Vec<PartEvidence> {
         }
     }
     parts
-}
-
-fn exceptions(policy: &HipaaPolicy, now: DateTime<Utc>) -> Vec<ExceptionEvidence> {
-    let name = name_of(policy);
-    let statuses = policy
-        .status
-        .as_ref()
-        .map(|s| s.exceptions.as_slice())
-        .unwrap_or(&[]);
-    policy
-        .spec
-        .exceptions
-        .iter()
-        .enumerate()
-        .map(|(index, exception)| {
-            let expires = to_chrono(&exception.expires);
-            ExceptionEvidence {
-                policy: name.clone(),
-                index,
-                controls: exception.controls.clone(),
-                namespaces: exception.match_.namespaces.clone(),
-                kinds: exception.match_.kinds.clone(),
-                names: exception.match_.names.clone(),
-                justification: exception.justification.clone(),
-                approved_by: exception.approved_by.clone(),
-                expires: exception.expires.0.to_string(),
-                state: exception_state(expires, now),
-                expires_in: expires_in(expires, now),
-                matched: statuses
-                    .iter()
-                    .find(|s| usize::try_from(s.index).ok() == Some(index))
-                    .map(|s| s.matched),
-            }
-        })
-        .collect()
 }
