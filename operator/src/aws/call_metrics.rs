@@ -86,6 +86,26 @@ impl AwsCallMetrics {
             .map_or(0, |counter| counter.get())
     }
 
+    /// Records one attempt of a call made without the SDK ([`super::wire`]), labelled as the
+    /// SDK's interceptor labels its calls.
+    pub(crate) fn record_attempt(&self, service: &str, operation: &str, outcome: Outcome) {
+        let labels = AttemptLabels {
+            service: service_label(service),
+            operation: operation.to_string(),
+            outcome: outcome.as_str(),
+        };
+        self.attempts.get_or_create(&labels).inc();
+    }
+
+    /// Records the duration of a call made without the SDK, its retries and backoff included.
+    pub(crate) fn record_call(&self, service: &str, operation: &str, seconds: f64) {
+        let labels = CallLabels {
+            service: service_label(service),
+            operation: operation.to_string(),
+        };
+        self.durations.get_or_create(&labels).observe(seconds);
+    }
+
     /// The interceptor that records into these metrics, for every client's configuration.
     pub fn interceptor(&self) -> CallMetricsInterceptor {
         CallMetricsInterceptor(self.clone())

@@ -1,6 +1,7 @@
 //! The AWS SDK clients: the shared configuration (default credential chain, so IRSA on EKS;
 //! `AWS_ENDPOINT_URL` honoured; the HTTPS client of [`super::https`]), loaded once; one set of
-//! EKS, ECR, Secrets Manager and KMS clients per region, built on first use and reused; the
+//! EKS, ECR, Secrets Manager, KMS and S3 clients per region, built on first use and reused (and
+//! the signed calls of [`super::wire`] on the same configuration); the
 //! standard retry mode with backoff on throttling; the limit on concurrent calls shared by every
 //! policy's refresh; and the call metrics every client records.
 
@@ -52,6 +53,9 @@ pub struct RegionClients {
     pub ecr: aws_sdk_ecr::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub kms: aws_sdk_kms::Client,
+    /// Path-style addressing when an endpoint is configured (moto, a VPC endpoint), as the
+    /// evidence history does it.
+    pub s3: aws_sdk_s3::Client,
 }
 
 /// Clients per region, built once from one shared configuration.
@@ -64,6 +68,8 @@ pub struct Clients {
     limiter: Semaphore,
     calls: AtomicU64,
     metrics: AwsCallMetrics,
+    /// The connector and credentials of the signed calls without an SDK crate ([`super::wire`]).
+    transport: super::wire::Transport,
 }
 
 impl Clients {
@@ -89,6 +95,7 @@ impl Clients {
             limiter: Semaphore::new(permits),
             calls: AtomicU64::new(0),
             metrics: AwsCallMetrics::default(),
+            transport: super::wire::Transport::default(),
         }
     }
 
@@ -103,6 +110,26 @@ impl Clients {
             .entry(region.to_string())
             .or_insert(built)
             .clone()
+    }
+
+    /// Signed calls in `region` to the services without an SDK crate ([`super::wire`]), on the
+    /// same configuration, settings, concurrency limit, call counter and metrics as the clients.
+    pub async fn wire<'a>(&'a self, region: &'a str) -> super::wire::Wire<'a> {
+        let config = self.base_config(region).await;
+        super::wire::Wire {
+            clients: self,
+            config,
+            region,
+        }
+    }
+
+    /// How calls are made: attempts, backoff, timeouts, concurrency.
+    pub fn settings(&self) -> &CallSettings {
+        &self.settings
+    }
+
+    pub(crate) fn transport(&self) -> &super::wire::Transport {
+        &self.transport
     }
 
     /// Waits for a free slot before an AWS call; the slot is held until the permit drops.
@@ -176,6 +203,15 @@ impl Clients {
             ecr: client!(aws_sdk_ecr),
             secrets: client!(aws_sdk_secretsmanager),
             kms: client!(aws_sdk_kms),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(base)
+                    .region(region_name.clone())
+                    .force_path_style(base.endpoint_url().is_some())
+                    .retry_config(retry.clone())
+                    .timeout_config(timeouts.clone())
+                    .interceptor(self.metrics.interceptor())
+                    .build(),
+            ),
         }
     }
 

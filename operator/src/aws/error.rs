@@ -22,6 +22,43 @@ pub mod actions {
     pub const SM_LIST_SECRETS: &str = "secretsmanager:ListSecrets";
     pub const KMS_DESCRIBE_KEY: &str = "kms:DescribeKey";
     pub const KMS_GET_KEY_ROTATION_STATUS: &str = "kms:GetKeyRotationStatus";
+    pub const EKS_LIST_POD_IDENTITY_ASSOCIATIONS: &str = "eks:ListPodIdentityAssociations";
+    pub const EKS_DESCRIBE_POD_IDENTITY_ASSOCIATION: &str = "eks:DescribePodIdentityAssociation";
+    pub const IAM_GET_ROLE: &str = "iam:GetRole";
+    pub const IAM_LIST_ATTACHED_ROLE_POLICIES: &str = "iam:ListAttachedRolePolicies";
+    pub const IAM_GET_POLICY: &str = "iam:GetPolicy";
+    pub const IAM_GET_POLICY_VERSION: &str = "iam:GetPolicyVersion";
+    pub const IAM_LIST_ROLE_POLICIES: &str = "iam:ListRolePolicies";
+    pub const IAM_GET_ROLE_POLICY: &str = "iam:GetRolePolicy";
+    /// ListBuckets.
+    pub const S3_LIST_ALL_MY_BUCKETS: &str = "s3:ListAllMyBuckets";
+    pub const S3_GET_BUCKET_LOCATION: &str = "s3:GetBucketLocation";
+    /// GetBucketEncryption.
+    pub const S3_GET_ENCRYPTION_CONFIGURATION: &str = "s3:GetEncryptionConfiguration";
+    pub const S3_GET_BUCKET_POLICY: &str = "s3:GetBucketPolicy";
+    /// GetPublicAccessBlock.
+    pub const S3_GET_BUCKET_PUBLIC_ACCESS_BLOCK: &str = "s3:GetBucketPublicAccessBlock";
+    pub const S3_GET_BUCKET_ACL: &str = "s3:GetBucketAcl";
+    pub const S3_GET_BUCKET_VERSIONING: &str = "s3:GetBucketVersioning";
+    /// GetObjectLockConfiguration.
+    pub const S3_GET_BUCKET_OBJECT_LOCK_CONFIGURATION: &str = "s3:GetBucketObjectLockConfiguration";
+    pub const RDS_DESCRIBE_DB_INSTANCES: &str = "rds:DescribeDBInstances";
+    pub const RDS_DESCRIBE_DB_CLUSTERS: &str = "rds:DescribeDBClusters";
+    pub const RDS_DESCRIBE_DB_PARAMETERS: &str = "rds:DescribeDBParameters";
+    pub const RDS_DESCRIBE_DB_CLUSTER_PARAMETERS: &str = "rds:DescribeDBClusterParameters";
+    pub const DYNAMODB_LIST_TABLES: &str = "dynamodb:ListTables";
+    pub const DYNAMODB_DESCRIBE_TABLE: &str = "dynamodb:DescribeTable";
+    pub const DYNAMODB_DESCRIBE_CONTINUOUS_BACKUPS: &str = "dynamodb:DescribeContinuousBackups";
+    pub const ELB_DESCRIBE_LOAD_BALANCERS: &str = "elasticloadbalancing:DescribeLoadBalancers";
+    pub const ELB_DESCRIBE_TAGS: &str = "elasticloadbalancing:DescribeTags";
+    pub const ELB_DESCRIBE_LISTENERS: &str = "elasticloadbalancing:DescribeListeners";
+    pub const EFS_DESCRIBE_FILE_SYSTEMS: &str = "elasticfilesystem:DescribeFileSystems";
+    pub const CLOUDTRAIL_DESCRIBE_TRAILS: &str = "cloudtrail:DescribeTrails";
+    pub const CLOUDTRAIL_GET_TRAIL_STATUS: &str = "cloudtrail:GetTrailStatus";
+    pub const LOGS_DESCRIBE_LOG_GROUPS: &str = "logs:DescribeLogGroups";
+    pub const GUARDDUTY_LIST_DETECTORS: &str = "guardduty:ListDetectors";
+    pub const GUARDDUTY_GET_DETECTOR: &str = "guardduty:GetDetector";
+    pub const EC2_GET_EBS_ENCRYPTION_BY_DEFAULT: &str = "ec2:GetEbsEncryptionByDefault";
 
     /// Every action, in the order the IAM document lists them.
     pub const ALL: &[&str] = &[
@@ -29,6 +66,8 @@ pub mod actions {
         EKS_LIST_ACCESS_ENTRIES,
         EKS_DESCRIBE_ACCESS_ENTRY,
         EKS_LIST_ASSOCIATED_ACCESS_POLICIES,
+        EKS_LIST_POD_IDENTITY_ASSOCIATIONS,
+        EKS_DESCRIBE_POD_IDENTITY_ASSOCIATION,
         ECR_DESCRIBE_REPOSITORIES,
         ECR_GET_REGISTRY_SCANNING_CONFIGURATION,
         ECR_DESCRIBE_IMAGE_SCAN_FINDINGS,
@@ -36,6 +75,37 @@ pub mod actions {
         SM_LIST_SECRETS,
         KMS_DESCRIBE_KEY,
         KMS_GET_KEY_ROTATION_STATUS,
+        IAM_GET_ROLE,
+        IAM_LIST_ATTACHED_ROLE_POLICIES,
+        IAM_GET_POLICY,
+        IAM_GET_POLICY_VERSION,
+        IAM_LIST_ROLE_POLICIES,
+        IAM_GET_ROLE_POLICY,
+        S3_LIST_ALL_MY_BUCKETS,
+        S3_GET_BUCKET_LOCATION,
+        S3_GET_ENCRYPTION_CONFIGURATION,
+        S3_GET_BUCKET_POLICY,
+        S3_GET_BUCKET_PUBLIC_ACCESS_BLOCK,
+        S3_GET_BUCKET_ACL,
+        S3_GET_BUCKET_VERSIONING,
+        S3_GET_BUCKET_OBJECT_LOCK_CONFIGURATION,
+        RDS_DESCRIBE_DB_INSTANCES,
+        RDS_DESCRIBE_DB_CLUSTERS,
+        RDS_DESCRIBE_DB_PARAMETERS,
+        RDS_DESCRIBE_DB_CLUSTER_PARAMETERS,
+        DYNAMODB_LIST_TABLES,
+        DYNAMODB_DESCRIBE_TABLE,
+        DYNAMODB_DESCRIBE_CONTINUOUS_BACKUPS,
+        ELB_DESCRIBE_LOAD_BALANCERS,
+        ELB_DESCRIBE_TAGS,
+        ELB_DESCRIBE_LISTENERS,
+        EFS_DESCRIBE_FILE_SYSTEMS,
+        CLOUDTRAIL_DESCRIBE_TRAILS,
+        CLOUDTRAIL_GET_TRAIL_STATUS,
+        LOGS_DESCRIBE_LOG_GROUPS,
+        GUARDDUTY_LIST_DETECTORS,
+        GUARDDUTY_GET_DETECTOR,
+        EC2_GET_EBS_ENCRYPTION_BY_DEFAULT,
     ];
 }
 

@@ -43,6 +43,16 @@ pub fn https_client() -> SharedHttpClient {
     })
 }
 
+/// One connector of the same kind for the operator's own signed calls ([`super::wire`]), which
+/// enforce their timeouts themselves; the sleep is the configuration's.
+pub fn wire_connector(config: &aws_config::SdkConfig) -> SharedHttpConnector {
+    let mut builder =
+        ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+    builder.set_sleep_impl(config.sleep_impl());
+    builder.set_proxy_config(Some(ProxyConfig::from_env()));
+    SharedHttpConnector::new(builder.build())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

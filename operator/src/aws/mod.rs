@@ -15,6 +15,7 @@ pub mod collector;
 pub mod ecr;
 pub mod eks;
 pub mod error;
+pub mod fetch;
 pub mod found;
 pub mod https;
 pub mod kms;
@@ -22,6 +23,7 @@ pub mod link;
 pub mod secret_refs;
 pub mod secrets;
 pub mod watch;
+pub mod wire;
 
 use std::sync::Arc;
 
