@@ -10,6 +10,7 @@
 //! [`Reach::unknown`] so that the caller reports Error, never a silent Pass.
 
 mod compile;
+mod compute;
 mod inventory;
 pub(crate) mod patterns;
 #[cfg(test)]
@@ -18,22 +19,20 @@ mod tests;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+pub use compute::compute_reach;
 pub use inventory::{StoreInventory, StoreRef};
 
+use super::LookedUp;
 use super::identity::{IamRole, StoreAccess};
-use super::stores::{DynamoTable, RdsDatabase, S3Bucket};
-use super::{LookedUp, LookupError};
-use compile::{CompiledRole, Resources, service_wildcards};
-use inventory::Surface;
-use patterns::Pattern;
+use super::stores::{DynamoTable, RdsDatabase, S3Bucket, StoreLinks};
 
 /// What one role grants on one store.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RoleGrant<'a> {
-    pub role: &'a IamRole,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoleGrant<'r> {
+    pub role: &'r IamRole,
     /// The granting action patterns as written (a NotAction statement as `NotAction [..]`),
-    /// deduplicated, in the order first seen.
-    pub actions: Vec<Cow<'a, str>>,
+    /// deduplicated, in the order the role's policies first name them.
+    pub actions: &'r [Cow<'r, str>],
     /// True when a granting Allow statement has a `Condition`.
     pub conditional: bool,
 }
@@ -46,184 +45,106 @@ pub struct UnknownReach {
     pub reason: String,
 }
 
+/// One role's grant on one store, as stored: the action list is shared by every store the role
+/// reaches with the same actions.
+#[derive(Clone, Debug)]
+struct Entry<'a> {
+    role: &'a IamRole,
+    store: u32,
+    /// Index into `Reach::lists`.
+    list: u32,
+    conditional: bool,
+}
+
 /// Who reaches which store: grants by store index of the [`StoreInventory`], and the roles whose
-/// reach is unknown.
+/// reach is unknown. Grants are kept store by store in one array (role order within a store),
+/// and action lists are shared, so that computing reach allocates little.
 #[derive(Clone, Debug, Default)]
 pub struct Reach<'a> {
-    by_store: Vec<Vec<RoleGrant<'a>>>,
+    /// `entries[offsets[s]..offsets[s + 1]]` are store `s`'s grants.
+    offsets: Vec<u32>,
+    entries: Vec<Entry<'a>>,
+    /// Every distinct action list, as ranges of `actions`.
+    lists: Vec<(u32, u32)>,
+    actions: Vec<Cow<'a, str>>,
     unknown: Vec<UnknownReach>,
 }
 
-/// Computes what every role in `roles` reaches among the stores of `inventory`.
-pub fn compute_reach<'a>(roles: &'a [LookedUp<IamRole>], inventory: &StoreInventory) -> Reach<'a> {
-    let wildcards = service_wildcards();
-    let mut reach = Reach {
-        by_store: vec![Vec::new(); inventory.len()],
-        unknown: Vec::new(),
-    };
-    // Per store, the index of the grant the current role has on it (u32::MAX: none yet).
-    let mut slots = vec![u32::MAX; inventory.len()];
-    let mut grants: Vec<(u32, RoleGrant<'a>)> = Vec::new();
-    for looked_up in roles {
-        let role = match readable(looked_up) {
-            Ok(role) => role,
-            Err(unknown) => {
-                reach.unknown.push(unknown);
-                continue;
-            }
-        };
-        let documents = role
-            .policies
-            .iter()
-            .filter_map(|p| p.document.as_ref().ok());
-        let compiled = CompiledRole::compile(documents, &wildcards);
-        let mut grant = |surface: &Surface, label: &Cow<'a, str>, conditional: bool| {
-            let slot = slots.get_mut(surface.store as usize);
-            let Some(slot) = slot else { return };
-            let existing = grants.get_mut(*slot as usize);
-            match existing {
-                Some((_, found)) => {
-                    if !found.actions.contains(label) {
-                        found.actions.push(label.clone());
-                    }
-                    found.conditional |= conditional;
-                }
-                None => {
-                    *slot = grants.len() as u32;
-                    grants.push((
-                        surface.store,
-                        RoleGrant {
-                            role,
-                            actions: vec![label.clone()],
-                            conditional,
-                        },
-                    ));
-                }
-            }
-        };
-        for allow in &compiled.allows {
-            let mut apply = |surface: &Surface, granted: Option<&Pattern>| {
-                if surface.services & allow.services == 0 {
-                    return;
-                }
-                for unit in &allow.units {
-                    let denied = unit.denied_by.iter().any(|&d| {
-                        compiled
-                            .denies
-                            .get(d)
-                            .is_some_and(|deny| deny.covers_surface(surface, granted))
-                    });
-                    if unit.service & surface.services != 0 && !denied {
-                        grant(surface, &unit.label, allow.conditional);
-                    }
-                }
-            };
-            match &allow.resources {
-                Resources::Listed(patterns) => {
-                    for pattern in patterns {
-                        for_each_match(inventory, pattern, |s| apply(s, Some(pattern)));
-                    }
-                }
-                Resources::AllBut(spared) => {
-                    for surface in inventory.all_surfaces() {
-                        if Resources::spares(spared, surface) {
-                            apply(surface, None);
-                        }
-                    }
-                }
-            }
-        }
-        for (store, found) in grants.drain(..) {
-            if let Some(slot) = slots.get_mut(store as usize) {
-                *slot = u32::MAX;
-            }
-            if let Some(list) = reach.by_store.get_mut(store as usize) {
-                list.push(found);
-            }
-        }
-    }
-    reach
-}
-
-/// The role, when every policy document it has could be read.
-fn readable(looked_up: &LookedUp<IamRole>) -> Result<&IamRole, UnknownReach> {
-    let unknown = |role: &str, reason: String| UnknownReach {
-        role: role.to_string(),
-        reason,
-    };
-    let role = looked_up.result.as_ref().map_err(|error| {
-        unknown(
-            &looked_up.requested,
-            format!("the role could not be read: {error}"),
-        )
-    })?;
-    if let Some(error) = &role.policies_error {
-        return Err(unknown(
-            &role.arn,
-            format!("its policies could not be listed: {error}"),
-        ));
-    }
-    let failed = role.policies.iter().find_map(|policy| {
-        let error: &LookupError = policy.document.as_ref().err()?;
-        let name = policy.arn.as_deref().unwrap_or(&policy.name);
-        Some(format!("policy {name} could not be read: {error}"))
-    });
-    match failed {
-        Some(reason) => Err(unknown(&role.arn, reason)),
-        None => Ok(role),
-    }
-}
-
-/// Calls `found` for every surface `pattern` names (a surface may come more than once).
-fn for_each_match(inventory: &StoreInventory, pattern: &Pattern, mut found: impl FnMut(&Surface)) {
-    if pattern.is_any() {
-        inventory.all_surfaces().iter().for_each(found);
-        return;
-    }
-    let literal = pattern.literal_prefix();
-    let mut check = |id: u32| {
-        if let Some(surface) = inventory.surface_at(id) {
-            let hit = if surface.space {
-                pattern.matches_some_extension(&surface.key)
-            } else {
-                pattern.matches(&surface.key)
-            };
-            if hit {
-                found(surface);
-            }
-        }
-    };
-    if pattern.is_literal() {
-        inventory.with_key(literal).iter().for_each(|&id| check(id));
-    } else {
-        inventory
-            .with_key_prefix(literal)
-            .iter()
-            .for_each(|&id| check(id));
-    }
-    // Spaces whose prefix is shorter than the literal part (`arn:aws:s3:::b/` for
-    // `arn:aws:s3:::b/reports/*`); a prefix equal to it was found above.
-    for (at, _) in literal.match_indices('/') {
-        if at + 1 < literal.len() {
-            let prefix = literal.get(..=at).unwrap_or_default();
-            inventory.with_key(prefix).iter().for_each(|&id| check(id));
-        }
-    }
-}
-
 impl<'a> Reach<'a> {
-    /// The roles that grant access to the store at `index` of the inventory.
-    pub fn grants(&self, index: usize) -> &[RoleGrant<'a>] {
-        self.by_store.get(index).map_or(&[], Vec::as_slice)
+    /// Lays the grants out store by store (a counting sort, stable: role order is kept).
+    fn new(
+        stores: usize,
+        entries: Vec<Entry<'a>>,
+        lists: Vec<(u32, u32)>,
+        actions: Vec<Cow<'a, str>>,
+        unknown: Vec<UnknownReach>,
+    ) -> Reach<'a> {
+        let mut offsets = vec![0u32; stores + 1];
+        for entry in &entries {
+            if let Some(count) = offsets.get_mut(entry.store as usize + 1) {
+                *count += 1;
+            }
+        }
+        for at in 1..offsets.len() {
+            let before = offsets.get(at - 1).copied().unwrap_or_default();
+            if let Some(offset) = offsets.get_mut(at) {
+                *offset += before;
+            }
+        }
+        let mut next = offsets.clone();
+        let mut placed: Vec<Option<Entry<'a>>> = vec![None; entries.len()];
+        for entry in entries {
+            if let Some(at) = next.get_mut(entry.store as usize) {
+                if let Some(slot) = placed.get_mut(*at as usize) {
+                    *slot = Some(entry);
+                }
+                *at += 1;
+            }
+        }
+        Reach {
+            offsets,
+            entries: placed.into_iter().flatten().collect(),
+            lists,
+            actions,
+            unknown,
+        }
     }
 
-    /// The indices of the stores some role reaches, with their grants.
-    pub fn reached(&self) -> impl Iterator<Item = (usize, &[RoleGrant<'a>])> {
-        self.by_store
-            .iter()
+    /// The roles that grant access to the store at `index` of the inventory, in role order.
+    pub fn grants(&self, index: usize) -> impl ExactSizeIterator<Item = RoleGrant<'_>> + '_ {
+        let start = self.offsets.get(index).copied().unwrap_or_default() as usize;
+        let end = self.offsets.get(index + 1).copied().unwrap_or_default() as usize;
+        let entries = self.entries.get(start..end).unwrap_or_default();
+        entries.iter().map(|entry| {
+            let (from, len) = self
+                .lists
+                .get(entry.list as usize)
+                .copied()
+                .unwrap_or_default();
+            let actions = self
+                .actions
+                .get(from as usize..(from + len) as usize)
+                .unwrap_or_default();
+            RoleGrant {
+                role: entry.role,
+                actions,
+                conditional: entry.conditional,
+            }
+        })
+    }
+
+    /// The indices of the stores some role reaches.
+    pub fn reached(&self) -> impl Iterator<Item = usize> + '_ {
+        self.offsets
+            .windows(2)
             .enumerate()
-            .filter(|(_, grants)| !grants.is_empty())
-            .map(|(index, grants)| (index, grants.as_slice()))
+            .filter(|(_, bounds)| bounds.first() != bounds.get(1))
+            .map(|(index, _)| index)
+    }
+
+    /// How many role grants there are over all stores.
+    pub fn grant_count(&self) -> usize {
+        self.entries.len()
     }
 
     /// The roles whose reach is unknown: the caller reports Error on each.
@@ -231,19 +152,36 @@ impl<'a> Reach<'a> {
         &self.unknown
     }
 
-    /// Every workload × role that reaches the store at `index`, sorted.
+    /// Every workload × role that reaches the store at `index`, sorted. This is the one costly
+    /// step: each [`StoreAccess`] owns its strings, so at scale (hundreds of thousands of
+    /// workload × store pairs) ask only for the stores being reported, or cap with
+    /// [`Reach::accesses_limited`].
     pub fn accesses(&self, index: usize) -> Vec<StoreAccess> {
+        self.accesses_limited(index, usize::MAX)
+    }
+
+    /// How many workload × role pairs reach the store at `index` (what [`Reach::accesses`]
+    /// would return, before removing a workload listed twice under one role).
+    pub fn access_count(&self, index: usize) -> usize {
+        self.grants(index)
+            .map(|grant| grant.role.used_by.len())
+            .sum()
+    }
+
+    /// At most `limit` of the store's accesses — the first in role order, then sorted — for a
+    /// status that shows a few and counts the rest with [`Reach::access_count`].
+    pub fn accesses_limited(&self, index: usize, limit: usize) -> Vec<StoreAccess> {
         let mut accesses: Vec<StoreAccess> = self
             .grants(index)
-            .iter()
             .flat_map(|grant| {
-                grant.role.used_by.iter().map(|used| StoreAccess {
+                grant.role.used_by.iter().map(move |used| StoreAccess {
                     workload: used.workload.clone(),
                     role_arn: grant.role.arn.clone(),
                     actions: grant.actions.iter().map(|a| a.to_string()).collect(),
                     conditional: grant.conditional,
                 })
             })
+            .take(limit)
             .collect();
         accesses.sort();
         accesses.dedup();
@@ -269,7 +207,7 @@ impl<'a> Reach<'a> {
                 Some(StoreRef::KmsKey { .. }) | None => None,
             };
         }
-        let link = |key: &str, links: &mut super::StoreLinks| {
+        let link = |key: &str, links: &mut StoreLinks| {
             if let Some(&store) = index.get(key) {
                 links.reached_by = self.accesses(store);
             }

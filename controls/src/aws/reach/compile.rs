@@ -30,11 +30,11 @@ pub(crate) struct Deny {
     resources: Resources,
 }
 
-/// What an Allow statement grants on one service: reported as `label`, and `pattern` (narrowed
-/// to the service) is what a Deny must cover to remove it.
+/// What an Allow statement grants on one service: reported as the role's label number `label`.
 #[derive(Debug)]
-pub(crate) struct Unit<'a> {
-    pub(crate) label: Cow<'a, str>,
+pub(crate) struct Unit {
+    /// Index into [`CompiledRole::labels`].
+    pub(crate) label: usize,
     pub(crate) service: u8,
     /// Indices of the Deny statements whose actions cover this unit.
     pub(crate) denied_by: Vec<usize>,
@@ -42,8 +42,8 @@ pub(crate) struct Unit<'a> {
 
 /// One Allow statement.
 #[derive(Debug)]
-pub(crate) struct Allow<'a> {
-    pub(crate) units: Vec<Unit<'a>>,
+pub(crate) struct Allow {
+    pub(crate) units: Vec<Unit>,
     pub(crate) resources: Resources,
     /// The union of the units' services.
     pub(crate) services: u8,
@@ -53,8 +53,11 @@ pub(crate) struct Allow<'a> {
 /// A role's statements, compiled.
 #[derive(Debug, Default)]
 pub(crate) struct CompiledRole<'a> {
-    pub(crate) allows: Vec<Allow<'a>>,
+    pub(crate) allows: Vec<Allow>,
     pub(crate) denies: Vec<Deny>,
+    /// The distinct granting action patterns as written (a NotAction statement as
+    /// `NotAction [..]`), numbered in the order first seen.
+    pub(crate) labels: Vec<Cow<'a, str>>,
 }
 
 /// Every service's bit, action prefix and `svc:*`, in [`SERVICES`] order.
@@ -84,13 +87,18 @@ impl<'a> CompiledRole<'a> {
                 resources: resources_of(s),
             })
             .collect();
+        let mut labels = Vec::new();
         let allows = statements
             .iter()
             .filter(|s| s.effect == Some(Effect::Allow))
-            .map(|s| allow(s, &denies, wildcards))
+            .map(|s| allow(s, &denies, wildcards, &mut labels))
             .filter(|a| !a.units.is_empty())
             .collect();
-        CompiledRole { allows, denies }
+        CompiledRole {
+            allows,
+            denies,
+            labels,
+        }
     }
 }
 
@@ -138,9 +146,17 @@ fn allow<'a>(
     statement: &'a Statement,
     denies: &[Deny],
     wildcards: &[(u8, &'static str, Pattern)],
-) -> Allow<'a> {
+    labels: &mut Vec<Cow<'a, str>>,
+) -> Allow {
     let mut units = Vec::new();
-    let mut unit = |label: Cow<'a, str>, pattern: &Pattern, service: u8, wildcard: &Pattern| {
+    let mut unit = |label: &Cow<'a, str>, pattern: &Pattern, service: u8, wildcard: &Pattern| {
+        let label = match labels.iter().position(|known| known == label) {
+            Some(known) => known,
+            None => {
+                labels.push(label.clone());
+                labels.len() - 1
+            }
+        };
         // A Deny removes the grant on this service when it covers the pattern, or all of the
         // service (the pattern narrowed to the service is within `svc:*`).
         let denied_by = denies
@@ -160,7 +176,7 @@ fn allow<'a>(
             for (raw, pattern) in statement.actions.iter().zip(&patterns) {
                 for (bit, prefix, wildcard) in wildcards {
                     if pattern.matches_some_extension(prefix) {
-                        unit(Cow::Borrowed(raw.as_str()), pattern, *bit, wildcard);
+                        unit(&Cow::Borrowed(raw.as_str()), pattern, *bit, wildcard);
                     }
                 }
             }
@@ -170,7 +186,7 @@ fn allow<'a>(
                 Cow::Owned(format!("NotAction [{}]", statement.not_actions.join(", ")));
             for (bit, _, wildcard) in wildcards {
                 if !excluded.iter().any(|pattern| pattern.covers(wildcard)) {
-                    unit(label.clone(), wildcard, *bit, wildcard);
+                    unit(&label, wildcard, *bit, wildcard);
                 }
             }
         }

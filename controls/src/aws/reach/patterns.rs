@@ -17,6 +17,9 @@ pub(crate) struct Pattern {
     wild: bool,
     /// Whether the pattern is made of `*` only (matches everything).
     any: bool,
+    /// Whether the pattern is `prefix*suffix` (one `*`, no `?`), the common shape, matched
+    /// without walking the glob.
+    one_star: bool,
     /// False when policy variables (`${aws:username}`) were widened to `*`: the pattern then
     /// matches more than IAM would, so it must never be used to remove a grant.
     faithful: bool,
@@ -61,12 +64,14 @@ impl Pattern {
         let suffix_start = text.rfind(is_wild).map_or(text.len(), |at| at + 1);
         let wild = prefix_end < text.len();
         let any = !text.is_empty() && text.bytes().all(|b| b == b'*');
+        let one_star = text.bytes().filter(|&b| b == b'*').count() == 1 && !text.contains('?');
         Pattern {
             text,
             prefix_end,
             suffix_start,
             wild,
             any,
+            one_star,
             faithful,
         }
     }
@@ -98,6 +103,12 @@ impl Pattern {
         if !self.wild {
             return self.text == text;
         }
+        if self.one_star {
+            let (prefix, suffix) = (self.literal_prefix(), self.literal_suffix());
+            return text.len() >= prefix.len() + suffix.len()
+                && text.starts_with(prefix)
+                && text.ends_with(suffix);
+        }
         glob(self.text.as_bytes(), text.as_bytes(), false)
     }
 
@@ -110,7 +121,18 @@ impl Pattern {
     /// True when the pattern matches some string that starts with `prefix`: `s3:*` and `s*`
     /// reach the service prefix `s3:`, `arn:aws:s3:::*` reaches the objects under `arn:aws:s3:::b/`.
     pub(crate) fn matches_some_extension(&self, prefix: &str) -> bool {
-        self.any || glob(self.text.as_bytes(), prefix.as_bytes(), true)
+        if self.any {
+            return true;
+        }
+        if !self.wild {
+            return self.text.starts_with(prefix);
+        }
+        if self.one_star {
+            // Past the star anything can follow, so only the literal prefixes must agree.
+            let literal = self.literal_prefix();
+            return literal.starts_with(prefix) || prefix.starts_with(literal);
+        }
+        glob(self.text.as_bytes(), prefix.as_bytes(), true)
     }
 
     /// True when every string `other` matches is matched by `self` as well. Sound but partial:
@@ -134,7 +156,7 @@ impl Pattern {
         // `P*S` with a single star and no `?`: it matches every string that starts with P, ends
         // with S and is at least |P|+|S| long. Every string `other` matches starts with its
         // literal prefix and ends with its literal suffix, and is at least that long.
-        if self.text.bytes().filter(|&b| b == b'*').count() == 1 && !self.text.contains('?') {
+        if self.one_star {
             return other.literal_prefix().starts_with(self.literal_prefix())
                 && other.literal_suffix().ends_with(self.literal_suffix());
         }
@@ -148,10 +170,8 @@ impl Pattern {
             return false;
         }
         self.any
-            || (self.text.ends_with('*')
-                && self.suffix_start == self.text.len()
-                && self.text.bytes().filter(|&b| b == b'*').count() == 1
-                && !self.text.contains('?')
+            || (self.one_star
+                && self.text.ends_with('*')
                 && prefix.starts_with(self.literal_prefix()))
     }
 
@@ -263,6 +283,11 @@ mod tests {
         assert!(!Pattern::resource("arn:aws:s3:::b").matches_some_extension("arn:aws:s3:::b/"));
         assert!(Pattern::action("rds*").matches_some_extension("rds-db:"));
         assert!(!Pattern::action("s3:*").matches_some_extension("kms:"));
+        assert!(Pattern::action("s3:*").matches_some_extension("s"));
+        assert!(Pattern::resource("arn:aws:s3:::b/x").matches_some_extension("arn:aws:s3:::b/"));
+        assert!(!Pattern::resource("arn:aws:s3:::b*z").matches("arn:aws:s3:::bz/"));
+        assert!(!Pattern::resource("arn:aws:s3:::ab*ba").matches("arn:aws:s3:::aba"));
+        assert!(Pattern::resource("arn:aws:s3:::ab*ba").matches("arn:aws:s3:::abba"));
     }
 
     #[test]
@@ -285,6 +310,39 @@ mod tests {
         assert!(r("arn:aws:s3:::${aws:username}").matches("arn:aws:s3:::x"));
         assert!(r("arn:aws:s3:::b/*").covers_extensions_of("arn:aws:s3:::b/"));
         assert!(!r("arn:aws:s3:::b/public/*").covers_extensions_of("arn:aws:s3:::b/"));
+    }
+
+    #[test]
+    fn the_one_star_shortcut_agrees_with_the_glob_walk() {
+        let patterns = ["a*", "*a", "ab*ba", "a*b", "arn:aws:s3:::b*", "*", "x*y"];
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "aba",
+            "abba",
+            "ba",
+            "b",
+            "arn:aws:s3:::b/x",
+            "xy",
+            "xay",
+            "yx",
+        ];
+        for pattern in patterns {
+            let compiled = Pattern::resource(pattern);
+            for text in texts {
+                assert_eq!(
+                    compiled.matches(text),
+                    glob(pattern.as_bytes(), text.as_bytes(), false),
+                    "{pattern} ~ {text}"
+                );
+                assert_eq!(
+                    compiled.matches_some_extension(text),
+                    glob(pattern.as_bytes(), text.as_bytes(), true),
+                    "{pattern} ~ {text}…"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reach over JSON policy fixtures: exact ARNs, globs, `*`, NotAction, NotResource, Deny (plain
 //! and conditional), conditional Allow, `rds-db:connect` by resource ID, DynamoDB indexes, and
 //! roles whose reach is unknown.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::*;
 use crate::aws::identity::{IdentitySource, PolicyDocument, RolePolicy, RoleUse};
@@ -79,13 +80,17 @@ fn allow(action: &str, resource: &str) -> String {
     format!(r#"{{"Statement":{{"Effect":"Allow","Action":{action},"Resource":{resource}}}}}"#)
 }
 
+fn first_grant<'r>(reach: &'r Reach<'_>, store: usize) -> RoleGrant<'r> {
+    reach.grants(store).next().expect("a grant")
+}
+
 /// The stores one role reaches, by inventory index.
 fn reached(documents: &[&str]) -> Vec<usize> {
     let roles = [role("app", documents)];
     let inventory = inventory();
     let reach = compute_reach(&roles, &inventory);
     assert!(reach.unknown().is_empty(), "{:?}", reach.unknown());
-    reach.reached().map(|(index, _)| index).collect()
+    reach.reached().collect()
 }
 
 #[test]
@@ -134,7 +139,7 @@ fn not_action_grants_every_service_it_does_not_exclude() {
     let inventory = inventory();
     let reach = compute_reach(&roles, &inventory);
     assert_eq!(
-        reach.grants(KEY)[0].actions,
+        first_grant(&reach, KEY).actions,
         vec!["NotAction [s3:*, iam:*]"]
     );
 }
@@ -182,8 +187,8 @@ fn a_conditional_deny_removes_nothing_and_a_conditional_allow_is_marked() {
     let roles = [role("app", &[&grant, conditional])];
     let inventory = inventory();
     let reach = compute_reach(&roles, &inventory);
-    assert!(!reach.grants(PHI)[0].conditional);
-    assert!(reach.grants(OTHER)[0].conditional);
+    assert!(!first_grant(&reach, PHI).conditional);
+    assert!(first_grant(&reach, OTHER).conditional);
     let accesses = reach.accesses(OTHER);
     assert_eq!(accesses.len(), 1);
     assert!(accesses[0].conditional);
@@ -238,7 +243,7 @@ fn action_patterns_are_deduplicated_per_role_and_store() {
     let inventory = inventory();
     let reach = compute_reach(&roles, &inventory);
     assert_eq!(
-        reach.grants(OTHER)[0].actions,
+        first_grant(&reach, OTHER).actions,
         vec!["s3:GetObject", "S3:Get*"]
     );
 }
@@ -275,4 +280,45 @@ fn a_role_whose_policies_cannot_be_read_has_unknown_reach() {
     );
     assert!(reach.unknown()[0].reason.contains("policy-1"));
     assert!(reach.unknown()[1].reason.contains("iam:ListRolePolicies"));
+}
+
+#[test]
+fn link_stores_writes_the_accesses_of_the_stores_in_the_snapshot() {
+    use crate::aws::stores::{S3Bucket, StoreLinks};
+    let bucket = |name: &str| S3Bucket {
+        name: name.into(),
+        arn: format!("arn:aws:s3:::{name}"),
+        region: None,
+        encryption: Ok(None),
+        policy: Ok(None),
+        public_access_block: Ok(None),
+        public_acl_grants: Ok(Vec::new()),
+        versioning: Ok(None),
+        object_lock: Ok(false),
+        links: StoreLinks::default(),
+    };
+    let mut buckets = vec![
+        LookedUp::found("bucket-phi", bucket("bucket-phi")),
+        LookedUp::found("other", bucket("other")),
+    ];
+    let roles = [role(
+        "app",
+        &[&allow(
+            r#""s3:GetObject""#,
+            r#""arn:aws:s3:::bucket-phi/*""#,
+        )],
+    )];
+    let inventory = inventory();
+    let reach = compute_reach(&roles, &inventory);
+    assert_eq!(reach.access_count(PHI), 1);
+    reach.link_stores(&inventory, &mut buckets, &mut [], &mut []);
+    let [Ok(phi), Ok(other)] = [&buckets[0].result, &buckets[1].result] else {
+        panic!("found buckets expected");
+    };
+    assert_eq!(phi.links.reached_by.len(), 1);
+    assert_eq!(
+        phi.links.reached_by[0].workload,
+        ResourceRef::new("Deployment", Some("billing"), "api")
+    );
+    assert!(other.links.reached_by.is_empty());
 }
