@@ -162,6 +162,7 @@ fn anatomy(stores: &Stores, policy: &HipaaPolicy) -> String {
         let one = Observation {
             scope: observation.scope.clone(),
             objects: Vec::new(),
+            aws: Default::default(),
         };
         let mut all: Vec<ResourceEvaluation> = Vec::new();
         for chunk in observation.objects.chunks(512) {

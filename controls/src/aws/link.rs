@@ -6,7 +6,11 @@ use crate::image_ref::{ImageReference, ecr_registry};
 use crate::model::ResourceRef;
 
 use super::ecr::EncryptionType;
-use super::{AwsSnapshot, KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER, KIND_SECRETS_MANAGER_SECRET};
+use super::{
+    AwsSnapshot, KIND_DYNAMODB_TABLE, KIND_ECR_REPOSITORY, KIND_EFS_FILE_SYSTEM, KIND_EKS_CLUSTER,
+    KIND_RDS_CLUSTER, KIND_RDS_INSTANCE, KIND_S3_BUCKET, KIND_SECRETS_MANAGER_SECRET, RdsKind,
+    SseType,
+};
 
 /// A container image that lives in a private ECR registry.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -104,7 +108,7 @@ pub struct KmsKeyReference {
     pub used_by: Vec<ResourceRef>,
 }
 
-/// The KMS keys the snapshot's EKS cluster, ECR repositories and secrets use, in order of first
+/// The KMS keys the snapshot's EKS cluster, ECR repositories, secrets and data stores use, in order of first
 /// use, each once per identifier. Two identifiers may name one key (an ARN and an alias);
 /// `evaluate_aws` judges a key once however many times it was looked up.
 pub fn kms_key_references(snapshot: &AwsSnapshot) -> Vec<KmsKeyReference> {
@@ -157,6 +161,61 @@ pub fn kms_key_references(snapshot: &AwsSnapshot) -> Vec<KmsKeyReference> {
             add(
                 key,
                 ResourceRef::new(KIND_SECRETS_MANAGER_SECRET, None, secret.name.clone()),
+            );
+        }
+    }
+    for bucket in snapshot
+        .s3_buckets
+        .iter()
+        .filter_map(|b| b.result.as_ref().ok())
+    {
+        if let Ok(Some(encryption)) = &bucket.encryption
+            && encryption.algorithm.starts_with("aws:kms")
+            && let Some(key) = &encryption.kms_key_id
+        {
+            add(
+                key,
+                ResourceRef::new(KIND_S3_BUCKET, None, bucket.name.clone()),
+            );
+        }
+    }
+    for database in snapshot
+        .rds_databases
+        .iter()
+        .filter_map(|d| d.result.as_ref().ok())
+    {
+        if let (true, Some(key)) = (database.storage_encrypted, &database.kms_key_id) {
+            let kind = match database.kind {
+                RdsKind::Cluster => KIND_RDS_CLUSTER,
+                _ => KIND_RDS_INSTANCE,
+            };
+            add(
+                key,
+                ResourceRef::new(kind, None, database.identifier.clone()),
+            );
+        }
+    }
+    for table in snapshot
+        .dynamodb_tables
+        .iter()
+        .filter_map(|t| t.result.as_ref().ok())
+    {
+        if let (Some(SseType::Kms), Some(key)) = (&table.sse_type, &table.kms_key_arn) {
+            add(
+                key,
+                ResourceRef::new(KIND_DYNAMODB_TABLE, None, table.name.clone()),
+            );
+        }
+    }
+    for file_system in snapshot
+        .efs_file_systems
+        .iter()
+        .filter_map(|f| f.result.as_ref().ok())
+    {
+        if let (true, Some(key)) = (file_system.encrypted, &file_system.kms_key_id) {
+            add(
+                key,
+                ResourceRef::new(KIND_EFS_FILE_SYSTEM, None, file_system.id.clone()),
             );
         }
     }

@@ -19,6 +19,7 @@ mod identity;
 mod judge;
 mod kms;
 mod link;
+mod linked_by;
 mod rds;
 mod reach;
 mod s3;
@@ -43,11 +44,12 @@ pub use identity::{
 };
 pub use kms::{KeyManager, KeyState, KmsKey};
 pub use link::{EcrImageRef, KmsKeyReference, kms_key_references, parse_ecr_image};
+pub use linked_by::{Links as ResourceLinks, add_resource_links, resource_links};
 pub use reach::{Reach, RoleGrant, StoreInventory, StoreRef, UnknownReach, compute_reach};
 pub use secrets::{DEFAULT_SECRETS_MANAGER_KEY, SecretsManagerSecret};
 pub use stores::{
-    BucketEncryption, DynamoTable, PublicAccessBlock, RdsDatabase, RdsKind, S3Bucket, SseType,
-    StoreLinks,
+    BucketEncryption, DynamoTable, MAX_STORE_ACCESSES, PublicAccessBlock, RdsDatabase, RdsKind,
+    S3Bucket, SseType, StoreLinks,
 };
 
 use chrono::{DateTime, Utc};

@@ -10,14 +10,21 @@ use crate::model::ResourceRef;
 use super::identity::{PolicyDocument, StoreAccess};
 use super::{Lookup, aws_enum};
 
+/// The most workload × role paths a store keeps in the snapshot (the status shows fewer).
+pub const MAX_STORE_ACCESSES: usize = 50;
+
 /// Who links a store to the policy: the workloads that reach it through a role, and the
 /// Kubernetes objects (ACK, Crossplane) that declare it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreLinks {
-    /// The workloads that reach the store, by role.
+    /// The workloads that reach the store, by role: the first [`MAX_STORE_ACCESSES`] in order
+    /// (a role with `s3:*` on `*` used by thousands of workloads reaches every bucket).
     #[serde(default)]
     pub reached_by: Vec<StoreAccess>,
+    /// How many workload × role paths reach the store in all.
+    #[serde(default)]
+    pub reached_by_total: usize,
     /// ACK or Crossplane objects in scope that manage the store.
     #[serde(default)]
     pub declared_by: Vec<ResourceRef>,

@@ -14,6 +14,7 @@ use hipaa_controls::aws::{
 };
 use hipaa_controls::policy::glob_matches;
 
+use super::data::assemble::{assemble_data, link_keys};
 use super::ecr::repository_account;
 use super::found::{Fetched, Found, KeyKey};
 use super::link::{Links, RepositoryKey, SecretKey, Users};
@@ -66,6 +67,7 @@ pub fn assemble(links: &Links, found: &Found, taken_at: DateTime<Utc>) -> AwsSna
             }
         })
         .collect();
+    link_keys(&mut snapshot, &links.data, &found.data);
     snapshot
 }
 
@@ -147,6 +149,7 @@ fn resources(links: &Links, found: &Found, taken_at: DateTime<Utc>) -> (AwsSnaps
         regions.insert((KIND_SECRETS_MANAGER_SECRET, name), region.clone());
     }
     snapshot.secrets = secrets.into_iter().map(|(_, s)| s).collect();
+    assemble_data(&mut snapshot, &links.data, &found.data);
     (snapshot, regions)
 }
 

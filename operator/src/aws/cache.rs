@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::assemble::{kms_references, repository_covered_by, secret_covered_by};
+use super::data::plan::data_failures_due;
 pub use super::found::{Fetched, Found, KeyKey};
 use super::link::{Links, RepositoryKey, SecretKey};
 use chrono::{DateTime, Duration, Utc};
@@ -31,7 +32,7 @@ pub enum Job {
 }
 
 /// True when a lookup is missing, or failed long enough ago to try again.
-fn due<T>(fetched: Option<&Fetched<T>>, now: DateTime<Utc>) -> bool {
+pub(crate) fn due<T>(fetched: Option<&Fetched<T>>, now: DateTime<Utc>) -> bool {
     match fetched {
         None => true,
         Some(Fetched { result: Ok(_), .. }) => false,
@@ -176,6 +177,7 @@ pub fn has_failures_due(found: &Found, now: DateTime<Utc>) -> bool {
         || any_due(&found.secret_lists, now)
         || any_due(&found.secrets, now)
         || any_due(&found.keys, now)
+        || data_failures_due(&found.data, now)
 }
 
 #[cfg(test)]

@@ -26,7 +26,9 @@ use super::cache::{
 };
 use super::call_metrics::AwsCallMetrics;
 use super::clients::{CallSettings, Clients};
+use super::data::run::DataRun;
 use super::ecr::RegistryScan;
+use super::fetch::iam::PolicyCache;
 use super::link::{Links, RepositoryKey, SecretKey, link};
 use super::secret_refs::{SecretIndex, SecretSources};
 use super::watch::{DEFAULT_REDISCOVERY, SecretWatch};
@@ -59,6 +61,8 @@ pub struct AwsCollector {
     kube: OnceLock<Client>,
     /// How often the secret integrations not installed yet are looked for again.
     rediscovery: Duration,
+    /// Managed IAM policy documents by ARN and version, shared by every policy's refresh.
+    policy_documents: PolicyCache,
     policies: Mutex<HashMap<String, Arc<tokio::sync::Mutex<PolicyState>>>>,
 }
 
@@ -79,6 +83,7 @@ impl AwsCollector {
             watch: OnceCell::new(),
             kube: OnceLock::new(),
             rediscovery: DEFAULT_REDISCOVERY,
+            policy_documents: PolicyCache::new(),
             policies: Mutex::new(HashMap::new()),
         }
     }
@@ -143,6 +148,16 @@ impl AwsCollector {
             .await;
         self.run(second_jobs(&links, &found, now), &mut found, now)
             .await;
+        if cycle_ended || spec_changed {
+            self.policy_documents.new_cycle();
+        }
+        let data = DataRun {
+            clients: &self.clients,
+            kube: self.kube.get(),
+            policies: &self.policy_documents,
+            region: &links.region,
+        };
+        data.refresh(&links.data, &mut found.data, now).await;
         self.run(key_jobs(&links, &found, now), &mut found, now)
             .await;
         prune(&mut found, &links);

@@ -42,4 +42,7 @@ pub struct Found {
     pub secret_lists: BTreeMap<String, Fetched<Vec<SecretsManagerSecret>>>,
     pub secrets: BTreeMap<SecretKey, Fetched<SecretsManagerSecret>>,
     pub keys: BTreeMap<KeyKey, Fetched<KmsKey>>,
+    /// The roles, stores, load balancers, file systems and account safeguards (see
+    /// [`super::data`]).
+    pub data: super::data::found::DataFound,
 }

@@ -11,6 +11,7 @@ use hipaa_controls::aws::parse_ecr_image;
 use hipaa_controls::model::ResourceRef;
 use hipaa_crds::AwsLinks;
 
+use super::data::link::{DataLinks, link_data};
 use super::secret_refs::{SecretIndex, SecretReference, arn_region};
 use crate::observe::pod_facts::PodFacts;
 use crate::observe::{Cached, Observation};
@@ -49,6 +50,9 @@ pub struct Links {
     pub secrets: BTreeMap<SecretKey, Users>,
     /// `spec.aws.secrets` entries with `*`, matched against the region's secrets.
     pub secret_globs: Vec<String>,
+    /// What links the workloads to AWS data: ServiceAccounts and their roles, ALB Ingresses,
+    /// EFS claims.
+    pub data: DataLinks,
 }
 
 impl Links {
@@ -59,6 +63,7 @@ impl Links {
             && self.repository_globs.is_empty()
             && self.secrets.is_empty()
             && self.secret_globs.is_empty()
+            && self.data.is_empty()
     }
 }
 
@@ -75,6 +80,7 @@ pub fn link(aws: &AwsLinks, observation: &Observation, index: &SecretIndex) -> L
             .map(str::to_string),
         ..Links::default()
     };
+    links.data = link_data(observation, links.eks_cluster.as_deref());
     // Group workloads by image and by secret reference first, so that each distinct image is
     // parsed and each key built once however many workloads share it.
     let mut by_image: HashMap<&str, Vec<Arc<ResourceRef>>> = HashMap::new();

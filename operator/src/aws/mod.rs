@@ -12,6 +12,7 @@ pub mod cache;
 pub mod call_metrics;
 pub mod clients;
 pub mod collector;
+pub mod data;
 pub mod ecr;
 pub mod eks;
 pub mod error;

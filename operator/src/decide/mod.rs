@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hipaa_controls::aws::{AwsSnapshot, eks_access_status, evaluate_aws_resources};
+use hipaa_controls::aws::{
+    AwsSnapshot, add_resource_links, eks_access_status, evaluate_aws_resources,
+};
 use hipaa_controls::context::ClusterContext;
 use hipaa_controls::duration::parse_duration;
 use hipaa_controls::engine::{Evaluation, Mode, evaluate};
@@ -179,6 +181,9 @@ pub fn audit_reusing(input: AuditInput<'_>, reuse: Option<Reuse<'_>>) -> Audit {
         explain_missing_snapshot(&mut status);
     }
     status.eks_access = input.aws.and_then(eks_access_status);
+    if let Some(snapshot) = input.aws {
+        add_resource_links(&mut status.aws_resources, snapshot);
+    }
     let summary = status.summary.clone().unwrap_or_default();
     status.conditions = conditions::settle(
         &conditions::evaluated(&summary, input.observation.scope.len()),

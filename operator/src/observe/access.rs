@@ -9,6 +9,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use hipaa_controls::access::{AccessEvidence, AccessModel, RbacSet};
+use hipaa_controls::aws::IRSA_ROLE_ANNOTATION;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -197,9 +198,16 @@ impl AccessCached for ClusterRoleBinding {
 }
 
 impl AccessCached for ServiceAccount {
-    /// Only `automountServiceAccountToken` is read: the token Secrets and pull Secrets go.
+    /// Only `automountServiceAccountToken` and the IRSA role annotation are read: the token
+    /// Secrets, pull Secrets and other annotations go.
     fn trim(&mut self) {
+        let role = self
+            .metadata
+            .annotations
+            .as_mut()
+            .and_then(|annotations| annotations.remove_entry(IRSA_ROLE_ANNOTATION));
         trim_meta(&mut self.metadata);
+        self.metadata.annotations = role.map(|entry| [entry].into_iter().collect());
         self.secrets = None;
         self.image_pull_secrets = None;
     }

@@ -3,6 +3,7 @@
 //! functions over cached objects, so benchmarks and tests build them without a cluster.
 
 pub mod access;
+pub mod aws_inputs;
 pub mod cache;
 pub mod compact;
 pub mod fingerprint;
@@ -191,6 +192,8 @@ pub struct Observation {
     pub scope: BTreeSet<String>,
     /// The Namespaces themselves, then every workload, Service, Ingress and PVC in them.
     pub objects: Vec<Cached>,
+    /// The IRSA roles of their ServiceAccounts and the EFS StorageClasses, for AWS data linking.
+    pub aws: aws_inputs::AwsInputs,
 }
 
 impl Observation {
@@ -250,5 +253,10 @@ pub fn observe(inventory: &Inventory, policy: &HipaaPolicy) -> Observation {
     for group in groups {
         objects.extend(group);
     }
-    Observation { scope, objects }
+    let aws = aws_inputs::AwsInputs::of(&inventory.context, &scope);
+    Observation {
+        scope,
+        objects,
+        aws,
+    }
 }

@@ -19,6 +19,9 @@ pub struct PodFacts {
     pub secret_provider_classes: Vec<String>,
     /// The Kubernetes Secrets it mounts or reads environment variables from.
     pub secret_names: Vec<String>,
+    /// The ServiceAccount its pods run as (`default` when the spec names none): its IAM role
+    /// (IRSA or EKS Pod Identity) is what the pods reach AWS data with.
+    pub service_account: String,
 }
 
 impl PodFacts {
@@ -38,8 +41,21 @@ impl PodFacts {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
+            service_account: service_account(spec).to_string(),
         }
     }
+}
+
+/// The pod's ServiceAccount: `serviceAccountName`, else the deprecated `serviceAccount`, else
+/// `default`, as the API server fills it in.
+fn service_account(spec: &PodSpec) -> &str {
+    #[allow(deprecated)]
+    let legacy = spec.service_account.as_deref();
+    spec.service_account_name
+        .as_deref()
+        .or(legacy)
+        .filter(|name| !name.is_empty())
+        .unwrap_or("default")
 }
 
 /// Every image of the pod (containers, init and ephemeral containers).

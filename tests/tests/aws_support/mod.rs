@@ -110,6 +110,7 @@ pub fn observation(objects: Vec<Cached>) -> Observation {
     Observation {
         scope: ["billing".to_string()].into(),
         objects,
+        aws: Default::default(),
     }
 }
 

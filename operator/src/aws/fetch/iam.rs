@@ -162,7 +162,10 @@ async fn inline_names(wire: &Wire<'_>, role: &str) -> Lookup<Vec<String>> {
 
 /// A managed policy: its default version (once per cycle), then its document (once per version).
 async fn managed(wire: &Wire<'_>, name: String, arn: String, cache: &PolicyCache) -> RolePolicy {
-    let version = match lock(&cache.default_versions).get(&arn).cloned() {
+    // The guard must not live across the await below (the refresh future is sent between
+    // threads): read the entry, then drop the lock.
+    let known = lock(&cache.default_versions).get(&arn).cloned();
+    let version = match known {
         Some(known) => known,
         None => {
             let read = default_version(wire, &arn).await;

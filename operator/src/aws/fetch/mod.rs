@@ -11,6 +11,7 @@ pub mod edge;
 pub mod iam;
 pub mod rds;
 pub mod s3;
+pub mod sts;
 
 use hipaa_controls::aws::LookupError;
 

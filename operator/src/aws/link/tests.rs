@@ -16,6 +16,7 @@ fn observation(objects: Vec<Cached>) -> Observation {
     Observation {
         scope: ["billing".to_string()].into(),
         objects,
+        aws: Default::default(),
     }
 }
 

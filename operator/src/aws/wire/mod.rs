@@ -107,6 +107,7 @@ pub mod services {
         false,
     );
     pub const EC2: Service = query("EC2", "ec2", "2016-11-15", false);
+    pub const STS: Service = query("STS", "sts", "2011-06-15", false);
     pub const DYNAMODB: Service = json(
         "DynamoDB",
         "dynamodb",

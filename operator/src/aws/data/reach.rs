@@ -1,0 +1,229 @@
+//! The roles in-scope workloads run with (each with the workloads that use it, through IRSA or
+//! Pod Identity), and the stores those roles reach among what the region's listings hold: the
+//! operator's side of [`compute_reach`], which decides which buckets, tables and databases a
+//! refresh describes and which workloads each store names.
+
+use std::collections::BTreeMap;
+
+use hipaa_controls::aws::{
+    IamRole, IdentitySource, LookedUp, LookupError, MAX_STORE_ACCESSES, RdsDatabase, RdsKind,
+    RoleUse, StoreAccess, StoreInventory, StoreRef, UnknownReach, compute_reach,
+};
+use hipaa_controls::model::ResourceRef;
+
+use super::declared::DeclaredName;
+use super::found::DataFound;
+use super::link::DataLinks;
+use super::plan::{linked_roles, pod_identities};
+use crate::aws::found::Fetched;
+
+/// What the roles reach, by store.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReachedStores {
+    /// Every linked role, with its uses, as looked up.
+    pub roles: Vec<LookedUp<IamRole>>,
+    /// Bucket name → who reaches it.
+    pub buckets: BTreeMap<String, Accesses>,
+    /// Table name → who reaches it.
+    pub tables: BTreeMap<String, Accesses>,
+    /// Database ARN → who reaches it.
+    pub databases: BTreeMap<String, Accesses>,
+    /// KMS key ARN → who reaches it (among the keys given to [`ReachedStores::compute`]).
+    pub keys: BTreeMap<String, Accesses>,
+    /// Roles whose reach is unknown (a policy that could not be read).
+    pub unknown: Vec<UnknownReach>,
+    /// Bucket name or database ARN → the ACK or Crossplane objects that declare it.
+    pub declared_by: BTreeMap<String, Vec<ResourceRef>>,
+    /// Declared databases the region's listing does not hold: (identifier, declaring object).
+    pub declared_missing: Vec<(String, ResourceRef)>,
+}
+
+/// Who reaches one store: the first [`MAX_STORE_ACCESSES`] workload × role paths, and how many
+/// there are in all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Accesses {
+    pub first: Vec<StoreAccess>,
+    pub total: usize,
+}
+
+/// A listed table: its name and ARN.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ListedTable {
+    pub name: String,
+    pub arn: String,
+}
+
+impl ReachedStores {
+    /// What the linked roles reach among the listed stores and `keys` (KMS key ARNs).
+    pub fn compute(links: &DataLinks, found: &DataFound, keys: &[String]) -> ReachedStores {
+        let roles = roles(links, found);
+        let buckets = listed(&found.listings.buckets);
+        let databases = listed(&found.listings.databases);
+        let tables = listed(&found.listings.tables);
+        let stores: Vec<StoreRef> = buckets
+            .iter()
+            .map(|name| StoreRef::S3Bucket { name: name.clone() })
+            .chain(databases.iter().map(|database| StoreRef::Rds {
+                kind: database.kind.clone(),
+                arn: database.arn.clone(),
+                resource_id: database.resource_id.clone(),
+            }))
+            .chain(tables.iter().map(|table| StoreRef::DynamoTable {
+                arn: table.arn.clone(),
+            }))
+            .chain(keys.iter().map(|arn| StoreRef::KmsKey { arn: arn.clone() }))
+            .collect();
+        let inventory = StoreInventory::new(stores);
+        let reach = compute_reach(&roles, &inventory);
+        let mut reached = ReachedStores {
+            unknown: reach.unknown().to_vec(),
+            ..ReachedStores::default()
+        };
+        for index in reach.reached() {
+            // Only the first paths are kept: building every one (a role with `s3:*` on `*` used
+            // by thousands of workloads reaches every bucket) would cost more than the budget of
+            // a whole audit's linking.
+            let accesses = Accesses {
+                first: reach.accesses_limited(index, MAX_STORE_ACCESSES),
+                total: reach.access_count(index),
+            };
+            match inventory.store(index) {
+                Some(StoreRef::S3Bucket { name }) => {
+                    reached.buckets.insert(name.clone(), accesses);
+                }
+                Some(StoreRef::Rds { arn, .. }) => {
+                    reached.databases.insert(arn.clone(), accesses);
+                }
+                Some(StoreRef::DynamoTable { arn }) => {
+                    if let Some(table) = tables.iter().find(|t| &t.arn == arn) {
+                        reached.tables.insert(table.name.clone(), accesses);
+                    }
+                }
+                Some(StoreRef::KmsKey { arn }) => {
+                    reached.keys.insert(arn.clone(), accesses);
+                }
+                None => {}
+            }
+        }
+        reached.roles = roles;
+        reached.add_declared(found, databases);
+        reached
+    }
+
+    /// Links the stores ACK and Crossplane objects declare, reached by a role or not.
+    fn add_declared(&mut self, found: &DataFound, databases: &[RdsDatabase]) {
+        for declared in super::plan::declared(found) {
+            let key = match &declared.store {
+                DeclaredName::Bucket(name) => {
+                    self.buckets.entry(name.clone()).or_default();
+                    name.clone()
+                }
+                DeclaredName::Database { kind, identifier } => {
+                    let Some(database) = databases
+                        .iter()
+                        .find(|d| &d.kind == kind && &d.identifier == identifier)
+                    else {
+                        self.declared_missing
+                            .push((identifier.clone(), declared.object.clone()));
+                        continue;
+                    };
+                    self.databases.entry(database.arn.clone()).or_default();
+                    database.arn.clone()
+                }
+            };
+            self.declared_by
+                .entry(key)
+                .or_default()
+                .push(declared.object.clone());
+        }
+    }
+
+    /// The parameter group whose TLS setting the database at `arn` needs: (group, engine, is a
+    /// cluster group). A cluster member's TLS is its cluster's.
+    pub fn tls_key(&self, arn: &str, found: &DataFound) -> Option<(String, String, bool)> {
+        let database = listed(&found.listings.databases)
+            .iter()
+            .find(|database| database.arn == arn)?;
+        let group = database.parameter_group.clone()?;
+        Some((
+            group,
+            database.engine.clone(),
+            database.kind == RdsKind::Cluster,
+        ))
+    }
+}
+
+/// The listed items, or none when the listing failed or was not made.
+fn listed<T>(fetched: &Option<Fetched<Vec<T>>>) -> &[T] {
+    match fetched {
+        Some(Fetched {
+            result: Ok(items), ..
+        }) => items,
+        _ => &[],
+    }
+}
+
+/// The linked roles as looked up, each with the workloads that use it.
+fn roles(links: &DataLinks, found: &DataFound) -> Vec<LookedUp<IamRole>> {
+    let mut uses: BTreeMap<String, Vec<RoleUse>> = BTreeMap::new();
+    for (role, irsa) in &links.irsa {
+        uses.entry(role.clone())
+            .or_default()
+            .extend(irsa.iter().cloned());
+    }
+    for association in pod_identities(found) {
+        let Some(workloads) =
+            links.workloads_of(&association.namespace, &association.service_account)
+        else {
+            continue;
+        };
+        let entry = uses.entry(association.role_arn.clone()).or_default();
+        entry.extend(workloads.iter().map(|workload| RoleUse {
+            workload: workload.as_ref().clone(),
+            service_account: association.service_account.clone(),
+            source: IdentitySource::PodIdentity,
+        }));
+    }
+    // Without the associations, a role bound through Pod Identity could be missing: that is an
+    // Error of the roles' controls, never a silently shorter list.
+    let associations_failed = match (&found.pod_identities, &links.cluster) {
+        (
+            Some(Fetched {
+                result: Err(error), ..
+            }),
+            Some(cluster),
+        ) => Some(LookedUp::failed(
+            format!("the EKS Pod Identity associations of cluster {cluster}"),
+            error.clone(),
+        )),
+        _ => None,
+    };
+    linked_roles(links, found)
+        .into_iter()
+        .map(|arn| {
+            let mut used_by = uses.remove(&arn).unwrap_or_default();
+            used_by.sort();
+            used_by.dedup();
+            let result = match found.roles.get(&arn) {
+                Some(fetched) => fetched.result.clone().map(|mut role| {
+                    role.used_by = used_by;
+                    role
+                }),
+                None => Err(LookupError::new(
+                    "NotLookedUp",
+                    format!("IAM role {arn} has not been looked up yet"),
+                )),
+            };
+            LookedUp {
+                requested: arn,
+                result,
+            }
+        })
+        .chain(associations_failed)
+        .collect()
+}
+
+/// The listed databases, for callers that need them whole.
+pub fn listed_databases(found: &DataFound) -> &[RdsDatabase] {
+    listed(&found.listings.databases)
+}
