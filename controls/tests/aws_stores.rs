@@ -229,17 +229,28 @@ fn a_non_compliant_instance_fails_every_rds_control_and_says_why() {
 }
 
 #[test]
-fn a_member_whose_cluster_is_not_linked_is_judged_on_its_own_backups() {
+fn a_member_whose_cluster_is_not_linked_is_judged_on_its_own_values() {
+    // Linked, the cluster answers for the member's backups, zones and TLS (see the fixture: the
+    // member reports 1 day, MultiAZ false and no TLS parameter, as Aurora instances do).
     let mut snapshot = snapshot("stores");
     snapshot
         .rds_databases
         .retain(|db| db.requested != "phi-aurora");
-    let verdict = seen(
-        &evaluate(&snapshot, &defaults()),
-        "phi-aurora-1",
-        ids::RDS_BACKUP,
+    let results = evaluate(&snapshot, &defaults());
+    let member = "phi-aurora-1";
+    fails_with(
+        &seen(&results, member, ids::RDS_BACKUP),
+        &["keeps automated backups 1 days"],
     );
-    fails_with(&verdict, &["keeps automated backups 1 days"]);
+    fails_with(
+        &seen(&results, member, ids::RDS_MULTI_AZ),
+        &["Environment=Production"],
+    );
+    fails_with(
+        &seen(&results, member, ids::RDS_TLS),
+        &["rds.force_ssl = 1"],
+    );
+    assert_eq!(seen(&results, member, ids::RDS_ENCRYPTION), Seen::Pass);
 }
 
 #[test]
