@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::aws::{Seen, evaluate, seen, snapshot};
+use common::aws::{Seen, errs_with, evaluate, fails_with, seen, snapshot};
 use common::defaults_with;
 use hipaa_controls::aws::{AccountPosture, AwsSnapshot, KIND_AWS_ACCOUNT, LogGroup, LookupError};
 use hipaa_controls::catalog::ids;
@@ -29,20 +29,6 @@ fn account_mut(snapshot: &mut AwsSnapshot) -> &mut AccountPosture {
 
 fn denied(action: &str) -> LookupError {
     LookupError::new("AccessDeniedException", "not authorized").with_action(action)
-}
-
-fn fails_with(verdict: &Seen, words: &[&str]) {
-    assert!(matches!(verdict, Seen::Fail(_)), "{verdict:?}");
-    for word in words {
-        assert!(verdict.message().contains(word), "{word}: {verdict:?}");
-    }
-}
-
-fn errs_with(verdict: &Seen, word: &str) {
-    assert!(
-        matches!(verdict, Seen::Error(m) if m.contains(word)),
-        "{word}: {verdict:?}"
-    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The RDS controls over the DB instances and clusters in-scope workloads reach: storage
 //! encryption, backup retention, Multi-AZ for production, TLS enforced by the parameter group,
-//! and no public access. An instance of a cluster whose cluster is linked too leaves backups to
-//! the cluster, which holds them.
+//! and no public access. An instance of a cluster whose cluster is linked too leaves backups,
+//! Multi-AZ and TLS to the cluster, which holds them (an Aurora instance reports MultiAZ false and
+//! its TLS parameter lives in the cluster parameter group).
 
 use chrono::{DateTime, Utc};
 
@@ -50,14 +51,26 @@ pub(crate) fn evaluate<'a>(
     };
     let resource = ResourceRef::new(kind_of(database), None, database.identifier.clone());
     let mut judge = Judge::new(policy, now, resource).also_named([database.arn.clone()]);
+    let by_cluster = linked_cluster(database, snapshot).is_some();
     judge.judge(ids::RDS_ENCRYPTION, |_| encryption(database));
     judge.judge(ids::RDS_BACKUP, |parameters| {
-        backup(database, snapshot, parameters.min_retention_days)
+        if by_cluster {
+            return Verdict::Pass;
+        }
+        backup(database, parameters.min_retention_days)
     });
     judge.judge(ids::RDS_MULTI_AZ, |parameters| {
+        if by_cluster {
+            return Verdict::Pass;
+        }
         multi_az(database, parameters.require_for_all)
     });
-    judge.judge(ids::RDS_TLS, |_| tls(database));
+    judge.judge(ids::RDS_TLS, |_| {
+        if by_cluster {
+            return Verdict::Pass;
+        }
+        tls(database)
+    });
     judge.judge(ids::RDS_PUBLIC, |_| not_public(database));
     judge
 }
@@ -90,8 +103,11 @@ fn encryption(database: &RdsDatabase) -> Verdict {
 }
 
 /// The cluster an instance belongs to, when that cluster was looked up too (it is then judged
-/// on its own, and holds the instance's backups).
+/// on its own, and holds the instance's backups, Multi-AZ and TLS setting).
 fn linked_cluster<'a>(database: &'a RdsDatabase, snapshot: &AwsSnapshot) -> Option<&'a str> {
+    if database.kind == RdsKind::Cluster {
+        return None;
+    }
     let cluster = database.cluster.as_deref()?;
     let found = snapshot.rds_databases.iter().any(|other| {
         other.result.as_ref().is_ok_and(|other| {
@@ -102,10 +118,7 @@ fn linked_cluster<'a>(database: &'a RdsDatabase, snapshot: &AwsSnapshot) -> Opti
 }
 
 /// HIPAA-RDS-BACKUP: retention of at least `min_days`.
-fn backup(database: &RdsDatabase, snapshot: &AwsSnapshot, min_days: i64) -> Verdict {
-    if database.kind != RdsKind::Cluster && linked_cluster(database, snapshot).is_some() {
-        return Verdict::Pass;
-    }
+fn backup(database: &RdsDatabase, min_days: i64) -> Verdict {
     let days = i64::from(database.backup_retention_days);
     if days >= min_days {
         return Verdict::Pass;

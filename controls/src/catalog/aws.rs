@@ -169,7 +169,7 @@ pub(super) const CONTROLS: [Control; 12] = [
         title: "KMS keys are enabled and rotated",
         severity: Severity::Medium,
         sections: &["164.312(a)(2)(iv)"],
-        description: "Every KMS key the EKS, ECR and Secrets Manager resources above use is enabled, has rotation on and is not pending deletion.",
+        description: "Every KMS key the linked resources use (the EKS cluster, ECR repositories, Secrets Manager secrets and the data stores whose keys were looked up) is enabled, has rotation on and is not pending deletion.",
         remediation: "Enable the key, turn on automatic rotation and cancel any pending deletion",
         targets: &[Target::KmsKey],
         scope: Scope::Aws,

@@ -174,3 +174,30 @@ pub fn position_of(control: &Control) -> Option<usize> {
 pub fn reads_parameter(control: &Control, name: &str) -> bool {
     control.parameters.iter().any(|p| p.name == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_lands_in_the_one_array_and_is_found_by_address() {
+        assert_eq!(CATALOG.len(), CATALOG_SIZE);
+        for (index, control) in catalog().iter().enumerate() {
+            assert_eq!(position_of(control), Some(index), "{}", control.id);
+            let copy = *control;
+            assert_eq!(position_of(&copy), Some(index), "{} by its ID", control.id);
+        }
+        let families = [
+            &kubernetes::CONTROLS[..],
+            &aws::CONTROLS[..],
+            &data_stores::CONTROLS[..],
+            &account::CONTROLS[..],
+        ];
+        let joined: Vec<&str> = families
+            .iter()
+            .flat_map(|f| f.iter().map(|c| c.id))
+            .collect();
+        let ids: Vec<&str> = catalog().iter().map(|c| c.id).collect();
+        assert_eq!(ids, joined);
+    }
+}

@@ -95,3 +95,19 @@ pub fn seen(results: &[ResourceEvaluation], name: &str, control: &str) -> Seen {
         }
     }
 }
+
+/// Asserts a failure whose message holds every word.
+pub fn fails_with(verdict: &Seen, words: &[&str]) {
+    assert!(matches!(verdict, Seen::Fail(_)), "{verdict:?}");
+    for word in words {
+        assert!(verdict.message().contains(word), "{word}: {verdict:?}");
+    }
+}
+
+/// Asserts an Error whose message holds `word`.
+pub fn errs_with(verdict: &Seen, word: &str) {
+    assert!(
+        matches!(verdict, Seen::Error(m) if m.contains(word)),
+        "{word}: {verdict:?}"
+    );
+}

@@ -270,7 +270,7 @@ mod tests {
             "fails another control, not this one"
         );
         let parts: Vec<&str> = report.parts.iter().map(|p| p.part.as_str()).collect();
-        assert_eq!(parts, ["164.308", "164.312"]);
+        assert_eq!(parts, ["164.308", "164.312", "164.316"]);
         let transmission = report.parts[1]
             .sections
             .iter()

@@ -22,6 +22,7 @@ pub fn section_title(section: &str) -> &'static str {
         "164.308(a)(1)(ii)(D)" => "Information system activity review",
         "164.308(a)(3)(ii)(A)" => "Authorization and/or supervision",
         "164.308(a)(3)(ii)(B)" => "Workforce clearance procedure",
+        "164.308(a)(4)" => "Information access management",
         "164.308(a)(4)(ii)(A)" => "Isolating health care clearinghouse functions",
         "164.308(a)(4)(ii)(B)" => "Access authorization",
         "164.308(a)(4)(ii)(C)" => "Access establishment and modification",
@@ -45,6 +46,7 @@ pub fn section_title(section: &str) -> &'static str {
         "164.312(e)(1)" => "Transmission security",
         "164.312(e)(2)(i)" => "Integrity controls",
         "164.312(e)(2)(ii)" => "Encryption",
+        "164.316(b)(2)(i)" => "Time limit",
         _ => "",
     }
 }
