@@ -10,8 +10,9 @@ use crate::model::ResourceRef;
 use super::identity::{PolicyDocument, StoreAccess};
 use super::{Lookup, aws_enum};
 
-/// The most workload × role paths a store keeps in the snapshot (the status shows fewer).
-pub const MAX_STORE_ACCESSES: usize = 50;
+/// The most workload × role paths a store keeps in the snapshot, as many as its status lists
+/// (`hipaa_crds::MAX_STATUS_RESOURCE_LINKS`); the total is kept beside them.
+pub const MAX_STORE_ACCESSES: usize = 20;
 
 /// Who links a store to the policy: the workloads that reach it through a role, and the
 /// Kubernetes objects (ACK, Crossplane) that declare it.

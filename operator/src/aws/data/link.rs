@@ -46,10 +46,10 @@ pub struct DataLinks {
     /// The policy's EKS cluster (`spec.aws.eksClusterName`): its Pod Identity associations, and
     /// the `elbv2.k8s.aws/cluster` tag of the load balancers its controller made.
     pub cluster: Option<String>,
-    /// (namespace, ServiceAccount) → the in-scope workloads that run as it.
-    pub accounts: BTreeMap<(String, String), BTreeSet<Arc<ResourceRef>>>,
-    /// Role ARN → the workloads that run with it through the IRSA annotation.
-    pub irsa: BTreeMap<String, BTreeSet<RoleUse>>,
+    /// Namespace → ServiceAccount → the in-scope workloads that run as it.
+    pub accounts: BTreeMap<String, BTreeMap<String, BTreeSet<Arc<ResourceRef>>>>,
+    /// Role ARN → the (namespace, ServiceAccount) pairs whose IRSA annotation names it.
+    pub irsa: BTreeMap<String, BTreeSet<(String, String)>>,
     /// In-scope Ingresses of the ALB class, or with a load balancer hostname.
     pub ingresses: Vec<IngressLink>,
     /// EFS file system → in-scope claims of a StorageClass that provisions on it.
@@ -72,8 +72,27 @@ impl DataLinks {
         namespace: &str,
         service_account: &str,
     ) -> Option<&BTreeSet<Arc<ResourceRef>>> {
-        self.accounts
-            .get(&(namespace.to_string(), service_account.to_string()))
+        self.accounts.get(namespace)?.get(service_account)
+    }
+
+    /// The uses of a role by the workloads of the ServiceAccounts in `accounts`, bound by
+    /// `source` (built on refresh only: an audit compares the links, not the uses).
+    pub fn uses<'a>(
+        &'a self,
+        accounts: impl IntoIterator<Item = (&'a str, &'a str)> + 'a,
+        source: IdentitySource,
+    ) -> impl Iterator<Item = RoleUse> + 'a {
+        accounts.into_iter().flat_map(move |(namespace, account)| {
+            let source = source.clone();
+            self.workloads_of(namespace, account)
+                .into_iter()
+                .flatten()
+                .map(move |workload| RoleUse {
+                    workload: workload.as_ref().clone(),
+                    service_account: account.to_string(),
+                    source: source.clone(),
+                })
+        })
     }
 }
 
@@ -88,12 +107,22 @@ pub fn link_data(observation: &Observation, cluster: Option<&str>) -> DataLinks 
         match cached {
             Cached::Compact(object) => {
                 if let Some(facts) = object.pod.as_deref() {
-                    let key = (object.namespace.clone(), facts.service_account.clone());
-                    links
-                        .accounts
-                        .entry(key)
-                        .or_default()
-                        .insert(Arc::new(object.resource_ref()));
+                    // Looked up by reference first: most workloads share their namespace's few
+                    // ServiceAccounts, and an audit links every workload.
+                    let workload = Arc::new(object.resource_ref());
+                    let accounts = match links.accounts.get_mut(&object.namespace) {
+                        Some(accounts) => accounts,
+                        None => links.accounts.entry(object.namespace.clone()).or_default(),
+                    };
+                    match accounts.get_mut(&facts.service_account) {
+                        Some(workloads) => {
+                            workloads.insert(workload);
+                        }
+                        None => {
+                            accounts
+                                .insert(facts.service_account.clone(), BTreeSet::from([workload]));
+                        }
+                    }
                 } else if object.kind == ObjectKind::Ingress
                     && let Ok(Object::Ingress(ingress)) = object.decode()
                     && let Some(link) = ingress_link(&ingress, object.resource_ref())
@@ -126,21 +155,13 @@ pub fn link_data(observation: &Observation, cluster: Option<&str>) -> DataLinks 
             Cached::Namespace(_) => {}
         }
     }
-    for ((namespace, account), workloads) in &links.accounts {
-        let Some(role) = observation
-            .aws
-            .service_account_roles
-            .get(&(namespace.clone(), account.clone()))
-        else {
-            continue;
-        };
-        let uses = links.irsa.entry(role.clone()).or_default();
-        for workload in workloads {
-            uses.insert(RoleUse {
-                workload: workload.as_ref().clone(),
-                service_account: account.clone(),
-                source: IdentitySource::Irsa,
-            });
+    for ((namespace, account), role) in &observation.aws.service_account_roles {
+        if links.workloads_of(namespace, account).is_some() {
+            links
+                .irsa
+                .entry(role.clone())
+                .or_default()
+                .insert((namespace.clone(), account.clone()));
         }
     }
     links.ingresses.sort();

@@ -76,10 +76,23 @@ fn workloads_link_their_service_accounts_and_irsa_roles() {
         1,
         "a pod spec without serviceAccountName runs as default"
     );
-    let uses = &links.irsa["arn:aws:iam::123456789012:role/billing-api"];
+    let accounts = &links.irsa["arn:aws:iam::123456789012:role/billing-api"];
+    assert_eq!(
+        accounts.iter().collect::<Vec<_>>(),
+        vec![&("billing".to_string(), "api".to_string())]
+    );
+    let uses: Vec<_> = links
+        .uses(
+            accounts.iter().map(|(n, a)| (n.as_str(), a.as_str())),
+            IdentitySource::Irsa,
+        )
+        .collect();
     let workloads: Vec<_> = uses.iter().map(|u| u.workload.clone()).collect();
     assert_eq!(workloads, vec![workload("api"), workload("worker")]);
-    assert!(uses.iter().all(|u| u.source == IdentitySource::Irsa));
+    assert!(
+        uses.iter()
+            .all(|u| u.source == IdentitySource::Irsa && u.service_account == "api")
+    );
     assert_eq!(links.irsa.len(), 1, "default names no role");
 }
 

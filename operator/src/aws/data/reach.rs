@@ -74,6 +74,10 @@ impl ReachedStores {
             .chain(keys.iter().map(|arn| StoreRef::KmsKey { arn: arn.clone() }))
             .collect();
         let inventory = StoreInventory::new(stores);
+        let table_names: std::collections::HashMap<&str, &str> = tables
+            .iter()
+            .map(|table| (table.arn.as_str(), table.name.as_str()))
+            .collect();
         let reach = compute_reach(&roles, &inventory);
         let mut reached = ReachedStores {
             unknown: reach.unknown().to_vec(),
@@ -95,8 +99,8 @@ impl ReachedStores {
                     reached.databases.insert(arn.clone(), accesses);
                 }
                 Some(StoreRef::DynamoTable { arn }) => {
-                    if let Some(table) = tables.iter().find(|t| &t.arn == arn) {
-                        reached.tables.insert(table.name.clone(), accesses);
+                    if let Some(name) = table_names.get(arn.as_str()) {
+                        reached.tables.insert((*name).to_string(), accesses);
                     }
                 }
                 Some(StoreRef::KmsKey { arn }) => {
@@ -166,23 +170,20 @@ fn listed<T>(fetched: &Option<Fetched<Vec<T>>>) -> &[T] {
 /// The linked roles as looked up, each with the workloads that use it.
 fn roles(links: &DataLinks, found: &DataFound) -> Vec<LookedUp<IamRole>> {
     let mut uses: BTreeMap<String, Vec<RoleUse>> = BTreeMap::new();
-    for (role, irsa) in &links.irsa {
+    for (role, accounts) in &links.irsa {
+        let pairs = accounts.iter().map(|(n, a)| (n.as_str(), a.as_str()));
         uses.entry(role.clone())
             .or_default()
-            .extend(irsa.iter().cloned());
+            .extend(links.uses(pairs, IdentitySource::Irsa));
     }
     for association in pod_identities(found) {
-        let Some(workloads) =
-            links.workloads_of(&association.namespace, &association.service_account)
-        else {
-            continue;
-        };
-        let entry = uses.entry(association.role_arn.clone()).or_default();
-        entry.extend(workloads.iter().map(|workload| RoleUse {
-            workload: workload.as_ref().clone(),
-            service_account: association.service_account.clone(),
-            source: IdentitySource::PodIdentity,
-        }));
+        let pair = (
+            association.namespace.as_str(),
+            association.service_account.as_str(),
+        );
+        uses.entry(association.role_arn.clone())
+            .or_default()
+            .extend(links.uses([pair], IdentitySource::PodIdentity));
     }
     // Without the associations, a role bound through Pod Identity could be missing: that is an
     // Error of the roles' controls, never a silently shorter list.

@@ -65,10 +65,16 @@ impl DataRun<'_> {
     async fn run(
         &self,
         links: &DataLinks,
-        jobs: Vec<DataJob>,
+        mut jobs: Vec<DataJob>,
         found: &mut DataFound,
         at: DateTime<Utc>,
     ) {
+        if self.kube.is_none() {
+            // Without a Kubernetes client (a collector used before `start`, or outside a
+            // cluster) no ACK or Crossplane object can be read: none is declared, which is not
+            // an error of the policy's stores.
+            jobs.retain(|job| *job != DataJob::Declared);
+        }
         if jobs.is_empty() {
             return;
         }

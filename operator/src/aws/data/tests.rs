@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use hipaa_controls::aws::{
-    AwsSnapshot, IamRole, IdentitySource, LookupError, PolicyDocument, RolePolicy, RoleUse,
-    S3Bucket, StoreLinks,
+    AwsSnapshot, IamRole, IdentitySource, LookupError, PolicyDocument, RolePolicy, S3Bucket,
+    StoreLinks,
 };
 use hipaa_controls::model::ResourceRef;
 
@@ -33,21 +33,15 @@ fn links() -> DataLinks {
         scope: BTreeSet::from(["billing".to_string()]),
         ..DataLinks::default()
     };
-    links.accounts.insert(
-        ("billing".into(), "api".into()),
-        BTreeSet::from([Arc::new(workload("api"))]),
-    );
-    links.accounts.insert(
-        ("billing".into(), "worker".into()),
+    let billing = links.accounts.entry("billing".into()).or_default();
+    billing.insert("api".into(), BTreeSet::from([Arc::new(workload("api"))]));
+    billing.insert(
+        "worker".into(),
         BTreeSet::from([Arc::new(workload("worker"))]),
     );
     links.irsa.insert(
         ROLE.into(),
-        BTreeSet::from([RoleUse {
-            workload: workload("api"),
-            service_account: "api".into(),
-            source: IdentitySource::Irsa,
-        }]),
+        BTreeSet::from([("billing".to_string(), "api".to_string())]),
     );
     links
 }
