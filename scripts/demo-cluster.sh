@@ -152,6 +152,8 @@ cat <<EOF
       kubectl get --raw /api/v1/namespaces/$namespace/services/$release-webhook:metrics/proxy/metrics | grep '^hipaaguard_'
       # the same checks offline, as in CI:
       kubectl hipaa scan -f $root/$samples/workloads/
+      # evidence for auditors by 45 CFR section, with the AWS data stores and the paths to them:
+      kubectl hipaa report
 
     Logs: $state/logs/ (localcluster.log, helm-install.log); the node's: $HIPAA_LOCALCLUSTER_LOGS
     Chart values used: --set image tags and pullPolicy=Never, aws.region, $values; samples: $samples/

@@ -2,11 +2,12 @@
 # The local demo (`make demo`): HIPAA Guard end to end on this machine, no cloud account needed.
 #
 # Builds what it needs (first run only), starts a real etcd + kube-apiserver and a local AWS
-# endpoint (moto) seeded with an EKS cluster, ECR repositories and Secrets Manager secrets, installs
-# the Helm chart (CRD, ServiceAccounts, RBAC, webhook configuration), runs the operator and the
-# webhook as local processes with their ServiceAccounts' tokens, applies sample policies and
-# workloads, shows `kubectl get hipaapolicies` and a rejected `kubectl apply`, then waits. Ctrl-C
-# tears everything down.
+# endpoint (moto) seeded with an EKS cluster, ECR repositories, Secrets Manager secrets, the
+# workloads' IAM roles and the buckets and table they reach, installs the Helm chart (CRD,
+# ServiceAccounts, RBAC, webhook configuration), runs the operator and the webhook as local
+# processes with their ServiceAccounts' tokens, applies sample policies and workloads, shows
+# `kubectl get hipaapolicies`, the AWS data each policy's workloads reach and a rejected
+# `kubectl apply`, then waits. Ctrl-C tears everything down.
 #
 # Environment:
 #   DEMO_NONINTERACTIVE=1   exit (and tear down) after printing, instead of waiting (make demo-ci)
@@ -130,6 +131,8 @@ cat <<EOF
       kubectl -n billing delete networkpolicy default-deny-ingress
       # the same checks offline, as in CI:
       kubectl hipaa scan -f $root/$samples/workloads/
+      # evidence for auditors by 45 CFR section, with the AWS data stores and the paths to them:
+      kubectl hipaa report
       # metrics of the webhook and the operator:
       curl -s http://127.0.0.1:$webhook_admin_port/metrics | grep '^hipaaguard_'
       curl -s http://127.0.0.1:$operator_admin_port/metrics | grep '^hipaaguard_'

@@ -1,7 +1,8 @@
 //! Shared by the demos' end-to-end tests, demo_e2e.rs (`make demo`) and demo_cluster_e2e.rs
 //! (`make demo-cluster`): reading a demo's output step by step, and the assertions on the story
 //! both demos tell (the policies table as the operator audited it, what the audit found in
-//! Kubernetes and AWS, the denial with its controls and 45 CFR sections, what to try next).
+//! Kubernetes and AWS, the data stores the workloads reach through their IAM roles, the denial with
+//! its controls and 45 CFR sections, what to try next).
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -53,8 +54,71 @@ pub fn address_after(stdout: &str, label: &str) -> String {
         .collect()
 }
 
+/// One store of the demo's "AWS data the workloads reach" step, as printed: the policy whose
+/// status lists it, its kind, its (short) name, its result with the failed controls, and the line
+/// under it naming who reaches it (`<- Deployment billing/billing-api via IRSA role/billing-api`).
+#[derive(Debug)]
+pub struct StoreLine<'a> {
+    pub policy: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub result: &'a str,
+    pub reached_by: &'a str,
+}
+
+/// The stores printed under the step `title`: a policy name on a line of its own (4 spaces), each
+/// store (6 spaces: kind, name, result...) and what reaches it (8 spaces, `<- ...`; other lines
+/// of 8 spaces say more about the store).
+pub fn store_lines<'a>(stdout: &'a str, title: &str) -> Vec<StoreLine<'a>> {
+    let mut lines = Vec::new();
+    let mut policy = "";
+    for line in section(stdout, title).lines() {
+        if let Some(reach) = line.strip_prefix("        <- ") {
+            let last: &mut StoreLine = lines
+                .last_mut()
+                .unwrap_or_else(|| panic!("a path before any store: {line:?}"));
+            last.reached_by = reach.trim();
+        } else if line.starts_with("        ") {
+            continue;
+        } else if let Some(store) = line.strip_prefix("      ") {
+            let (kind, rest) = first_word(store);
+            let (name, result) = first_word(rest);
+            lines.push(StoreLine {
+                policy,
+                kind,
+                name,
+                result,
+                reached_by: "",
+            });
+        } else if let Some(name) = line.strip_prefix("    ") {
+            policy = name.trim();
+        }
+    }
+    lines
+}
+
+/// The first word of `text` and the trimmed rest.
+fn first_word(text: &str) -> (&str, &str) {
+    let text = text.trim();
+    let end = text.find(char::is_whitespace).unwrap_or(text.len());
+    (&text[..end], text[end..].trim())
+}
+
+/// The store `kind` `name` that `policy`'s status lists.
+pub fn store<'a, 'b>(
+    stores: &'b [StoreLine<'a>],
+    policy: &str,
+    kind: &str,
+    name: &str,
+) -> &'b StoreLine<'a> {
+    stores
+        .iter()
+        .find(|s| s.policy == policy && s.kind == kind && s.name == name)
+        .unwrap_or_else(|| panic!("{policy} lists no {kind} {name}: {stores:#?}"))
+}
+
 /// What both demos must print: each policy's compliance as the operator audited it, what the
-/// audit found behind the legacy workload, the non-compliant Deployment denied with its controls
+/// audit found behind the legacy workload, the data each policy's workloads reach, the non-compliant Deployment denied with its controls
 /// and sections, what to try next, and the teardown.
 pub fn assert_story(stdout: &str) {
     // The operator's audit, as `kubectl get hipaapolicies` shows it.
@@ -106,12 +170,70 @@ pub fn assert_story(stdout: &str) {
         "HIPAA-ECR-SCAN",
         "HIPAA-ECR-IMMUTABLE-TAGS",
         "HIPAA-SM-ROTATION",
+        "HIPAA-IAM-DATA-WILDCARD-ACTION",
+        "HIPAA-S3-ENCRYPTION",
     ] {
         assert!(
             findings.contains(control),
             "expected {control} among:\n{findings}"
         );
     }
+
+    // The data the workloads reach through their IAM roles, and the account's safeguards: billing's
+    // least-privilege role reaches a compliant bucket and table; claims' role (s3:* on *) reaches
+    // every bucket, among them a non-compliant one, and fails the IAM wildcard controls.
+    let title = "the AWS data the workloads reach";
+    let stores = store_lines(stdout, title);
+    let billing = "Deployment billing/billing-api";
+    for (kind, name) in [
+        ("S3Bucket", "billing-records"),
+        ("DynamoDBTable", "billing-invoices"),
+    ] {
+        let line = store(&stores, "phi-production", kind, name);
+        assert_eq!(line.result, "Pass", "{line:?}");
+        assert!(
+            line.reached_by.contains(billing)
+                && line.reached_by.contains("CronJob billing/billing-export")
+                && line.reached_by.ends_with("via IRSA role/billing-api"),
+            "{line:?}"
+        );
+    }
+    for policy in ["phi-production", "phi-onboarding"] {
+        let account = store(&stores, policy, "AWSAccount", "us-east-1");
+        assert_eq!(account.result, "Pass", "{account:?}");
+    }
+    // Only phi-production names the EKS cluster whose log group is judged.
+    let judged = section(stdout, title);
+    assert!(
+        judged.contains(
+            "judged: CloudTrail, EKS log retention, GuardDuty, EBS encryption by default"
+        ) && judged.contains("judged: CloudTrail, GuardDuty, EBS encryption by default"),
+        "{judged}"
+    );
+    let claims = "Deployment claims/claims-api via IRSA role/claims-legacy";
+    let uploads = store(&stores, "phi-onboarding", "S3Bucket", "claims-uploads");
+    assert_eq!(
+        uploads.result, "Fail (S3-ENCRYPTION, S3-TLS)",
+        "{uploads:?}"
+    );
+    assert_eq!(uploads.reached_by, claims, "{uploads:?}");
+    let records = store(&stores, "phi-onboarding", "S3Bucket", "billing-records");
+    assert_eq!(
+        (records.result, records.reached_by),
+        ("Pass", claims),
+        "{records:?}"
+    );
+    let role = store(&stores, "phi-onboarding", "IAMRole", "role/claims-legacy");
+    assert_eq!(
+        role.result, "Fail (IAM-DATA-WILDCARD-ACTION, IAM-DATA-WILDCARD-RESOURCE)",
+        "{role:?}"
+    );
+    assert_eq!(role.reached_by, "Deployment claims/claims-api via IRSA");
+    // Nothing the demo links is left unjudged by an error.
+    assert!(
+        stores.iter().all(|s| !s.result.starts_with("Error")),
+        "{stores:#?}"
+    );
 
     // The denial, one line per failed control with its section.
     let denial = section(
