@@ -212,7 +212,7 @@ pub struct AwsResourceStatus {
 }
 
 /// The most links one AWS resource lists in the status.
-pub const MAX_STATUS_RESOURCE_LINKS: usize = 20;
+pub const MAX_STATUS_RESOURCE_LINKS: usize = 10;
 
 /// One Kubernetes object that links an AWS resource to the policy.
 #[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Debug, PartialEq, Eq)]

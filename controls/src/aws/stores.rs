@@ -12,7 +12,7 @@ use super::{Lookup, aws_enum};
 
 /// The most workload × role paths a store keeps in the snapshot, as many as its status lists
 /// (`hipaa_crds::MAX_STATUS_RESOURCE_LINKS`); the total is kept beside them.
-pub const MAX_STORE_ACCESSES: usize = 20;
+pub const MAX_STORE_ACCESSES: usize = 10;
 
 /// Who links a store to the policy: the workloads that reach it through a role, and the
 /// Kubernetes objects (ACK, Crossplane) that declare it.

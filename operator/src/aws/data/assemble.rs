@@ -4,14 +4,17 @@
 //! lookup is missing or failed is in the snapshot as a failure, so that its controls report
 //! Error; a listing that failed stands for every store it would have named.
 
+use std::collections::{BTreeMap, HashMap};
+
 use hipaa_controls::aws::{
     AwsSnapshot, DynamoTable, EfsFileSystem, LoadBalancer, LookedUp, Lookup, LookupError,
-    RdsDatabase, S3Bucket,
+    RdsDatabase, S3Bucket, StoreLinks,
 };
+use hipaa_controls::model::ResourceRef;
 
 use super::found::DataFound;
 use super::matching::{file_systems_in_use, matched_load_balancers};
-use super::reach::ReachedStores;
+use super::reach::{Accesses, ReachedStores, key_accesses, tls_key};
 use crate::aws::found::Fetched;
 
 /// Fills the data fields of `snapshot`.
@@ -20,12 +23,27 @@ pub fn assemble_data(
     links: &super::link::DataLinks,
     found: &DataFound,
 ) {
-    let reached = ReachedStores::compute(links, found, &[]);
+    let reached = ReachedStores::compute(links, found);
     let any_role = !reached.roles.is_empty() || !super::plan::declared(found).is_empty();
-    snapshot.s3_buckets = buckets(&reached, found, any_role);
-    snapshot.rds_databases = databases(&reached, found, any_role);
-    snapshot.dynamodb_tables = tables(&reached, found, any_role);
-    snapshot.roles = reached.roles;
+    let ReachedStores {
+        roles,
+        buckets: reached_buckets,
+        tables: reached_tables,
+        databases: reached_databases,
+        declared_by,
+        declared_missing,
+        ..
+    } = reached;
+    snapshot.s3_buckets = buckets(reached_buckets, &declared_by, found, any_role);
+    snapshot.rds_databases = databases(
+        reached_databases,
+        &declared_by,
+        declared_missing,
+        found,
+        any_role,
+    );
+    snapshot.dynamodb_tables = tables(reached_tables, found, any_role);
+    snapshot.roles = roles;
     snapshot.load_balancers = load_balancers(links, found);
     snapshot.efs_file_systems = file_systems(links, found);
     snapshot.account = match &found.account {
@@ -47,13 +65,13 @@ pub fn link_keys(snapshot: &mut AwsSnapshot, links: &super::link::DataLinks, fou
     if arns.is_empty() || links.accounts.is_empty() {
         return;
     }
-    let reached = ReachedStores::compute(links, found, &arns);
+    let reached = key_accesses(links, found, &arns);
     for key in snapshot
         .kms_keys
         .iter_mut()
         .filter_map(|k| k.result.as_mut().ok())
     {
-        let Some(accesses) = key.arn.as_ref().and_then(|arn| reached.keys.get(arn)) else {
+        let Some(accesses) = key.arn.as_ref().and_then(|arn| reached.get(arn)) else {
             continue;
         };
         for access in &accesses.first {
@@ -82,29 +100,36 @@ fn listing_failure<T>(
     }
 }
 
-fn buckets(reached: &ReachedStores, found: &DataFound, any_role: bool) -> Vec<LookedUp<S3Bucket>> {
+fn buckets(
+    reached: BTreeMap<String, Accesses>,
+    declared: &BTreeMap<String, Vec<ResourceRef>>,
+    found: &DataFound,
+    any_role: bool,
+) -> Vec<LookedUp<S3Bucket>> {
     if let Some(error) = listing_failure(&found.listings.buckets, "the S3 buckets", any_role) {
         return vec![LookedUp::failed("the S3 buckets the roles reach", error)];
     }
     reached
-        .buckets
-        .iter()
-        .map(|(name, accesses)| LookedUp {
-            requested: name.clone(),
-            result: result_of(found.buckets.get(name), &format!("S3 bucket {name}")).map(
+        .into_iter()
+        .map(|(name, accesses)| {
+            let result = result_of(found.buckets.get(&name), &format!("S3 bucket {name}")).map(
                 |mut bucket| {
-                    bucket.links.reached_by = accesses.first.clone();
-                    bucket.links.reached_by_total = accesses.total;
-                    bucket.links.declared_by = declared_by(reached, name);
+                    bucket.links = links_of(accesses, declared.get(&name));
                     bucket
                 },
-            ),
+            );
+            LookedUp {
+                requested: name,
+                result,
+            }
         })
         .collect()
 }
 
 fn databases(
-    reached: &ReachedStores,
+    reached: BTreeMap<String, Accesses>,
+    declared: &BTreeMap<String, Vec<ResourceRef>>,
+    missing: Vec<(String, ResourceRef)>,
     found: &DataFound,
     any_role: bool,
 ) -> Vec<LookedUp<RdsDatabase>> {
@@ -112,42 +137,35 @@ fn databases(
         return vec![LookedUp::failed("the RDS databases the roles reach", error)];
     }
     let listed = super::reach::listed_databases(found);
+    let by_arn: HashMap<&str, &RdsDatabase> = listed.iter().map(|d| (d.arn.as_str(), d)).collect();
     reached
-        .databases
-        .iter()
+        .into_iter()
         .filter_map(|(arn, accesses)| {
-            let mut database = listed.iter().find(|d| &d.arn == arn)?.clone();
-            database.links.reached_by = accesses.first.clone();
-            database.links.reached_by_total = accesses.total;
-            database.links.declared_by = declared_by(reached, arn);
-            database.tls_enforced = match reached.tls_key(arn, found) {
+            let mut database = (*by_arn.get(arn.as_str())?).clone();
+            database.tls_enforced = match tls_key(&arn, found) {
                 None => Ok(None),
                 Some(key) => result_of(
                     found.tls.get(&key),
                     &format!("the TLS setting of parameter group {}", key.0),
                 ),
             };
+            database.links = links_of(accesses, declared.get(&arn));
             Some(LookedUp::found(database.identifier.clone(), database))
         })
-        .chain(reached.declared_missing.iter().map(|(identifier, object)| {
+        .chain(missing.into_iter().map(|(identifier, object)| {
             let error = LookupError::new(
                 "DBNotFound",
                 format!(
                     "{object} declares RDS database {identifier}, which the region does not hold"
                 ),
             );
-            LookedUp::failed(identifier.clone(), error)
+            LookedUp::failed(identifier, error)
         }))
         .collect()
 }
 
-/// The ACK and Crossplane objects that declare the store `key` (bucket name or database ARN).
-fn declared_by(reached: &ReachedStores, key: &str) -> Vec<hipaa_controls::model::ResourceRef> {
-    reached.declared_by.get(key).cloned().unwrap_or_default()
-}
-
 fn tables(
-    reached: &ReachedStores,
+    reached: BTreeMap<String, Accesses>,
     found: &DataFound,
     any_role: bool,
 ) -> Vec<LookedUp<DynamoTable>> {
@@ -158,19 +176,30 @@ fn tables(
         )];
     }
     reached
-        .tables
-        .iter()
-        .map(|(name, accesses)| LookedUp {
-            requested: name.clone(),
-            result: result_of(found.tables.get(name), &format!("DynamoDB table {name}")).map(
+        .into_iter()
+        .map(|(name, accesses)| {
+            let result = result_of(found.tables.get(&name), &format!("DynamoDB table {name}")).map(
                 |mut table| {
-                    table.links.reached_by = accesses.first.clone();
-                    table.links.reached_by_total = accesses.total;
+                    table.links = links_of(accesses, None);
                     table
                 },
-            ),
+            );
+            LookedUp {
+                requested: name,
+                result,
+            }
         })
         .collect()
+}
+
+/// A store's links: who reaches it (moved, not copied: a refresh builds them once) and the
+/// objects that declare it.
+fn links_of(accesses: Accesses, declared: Option<&Vec<ResourceRef>>) -> StoreLinks {
+    StoreLinks {
+        reached_by: accesses.first,
+        reached_by_total: accesses.total,
+        declared_by: declared.cloned().unwrap_or_default(),
+    }
 }
 
 fn load_balancers(

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use hipaa_controls::aws::{LookupError, RdsKind};
 use hipaa_controls::model::ResourceRef;
+use hipaa_controls::redact::Redacted;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
 use kube::{Client, ResourceExt, discovery};
@@ -46,7 +47,6 @@ enum Naming {
 #[derive(Clone, Debug)]
 struct DeclaringKind {
     group: &'static str,
-    versions: &'static [&'static str],
     kind: &'static str,
     naming: Naming,
     store: Option<RdsKind>,
@@ -60,7 +60,6 @@ const fn ack(
 ) -> DeclaringKind {
     DeclaringKind {
         group,
-        versions: &["v1alpha1"],
         kind,
         naming: Naming::Spec(field),
         store,
@@ -74,7 +73,6 @@ const fn crossplane(
 ) -> DeclaringKind {
     DeclaringKind {
         group,
-        versions: &["v1beta1", "v1beta2", "v1beta3", "v1"],
         kind,
         naming: Naming::ExternalName,
         store,
@@ -103,7 +101,9 @@ const KINDS: &[DeclaringKind] = &[
     crossplane("rds.aws.m.upbound.io", "Cluster", Some(RdsKind::Cluster)),
 ];
 
-/// Every store the objects of the served declaring kinds in `scope` name.
+/// Every store the objects of the served declaring kinds in `scope` name. One discovery call
+/// when none is installed (the usual case): the kinds of groups the API server does not serve
+/// are not asked for.
 pub async fn declared_stores(
     kube: Option<&Client>,
     scope: &BTreeSet<String>,
@@ -114,9 +114,25 @@ pub async fn declared_stores(
             "the ACK and Crossplane objects cannot be read before the operator has started",
         ));
     };
+    let served = client.list_api_groups().await.map_err(|error| {
+        LookupError::new(
+            "KubernetesApiError",
+            format!("discovering the API groups: {}", Redacted(&error)),
+        )
+    })?;
     let mut stores = Vec::new();
     for kind in KINDS {
-        for object in list_kind(client, kind).await {
+        let Some(group) = served.groups.iter().find(|g| g.name == kind.group) else {
+            continue;
+        };
+        // The preferred version first, then the others the group serves.
+        let mut versions: Vec<&str> = group
+            .preferred_version
+            .iter()
+            .map(|v| v.version.as_str())
+            .collect();
+        versions.extend(group.versions.iter().map(|v| v.version.as_str()));
+        for object in list_kind(client, kind, &versions).await {
             if let Some(store) = declared(kind, &object, scope) {
                 stores.push(store);
             }
@@ -127,17 +143,17 @@ pub async fn declared_stores(
     Ok(stores)
 }
 
-/// The objects of `kind` in its first served version; none when it is not installed or may not
-/// be listed.
-async fn list_kind(client: &Client, kind: &DeclaringKind) -> Vec<DynamicObject> {
-    for version in kind.versions {
+/// The objects of `kind` in the first of `versions` that serves it; none when it may not be
+/// listed (logged).
+async fn list_kind(client: &Client, kind: &DeclaringKind, versions: &[&str]) -> Vec<DynamicObject> {
+    for version in versions {
         let gvk = GroupVersionKind::gvk(kind.group, version, kind.kind);
         let resource = match discovery::pinned_kind(client, &gvk).await {
             Ok((resource, _)) => resource,
             Err(kube::Error::Api(status)) if status.code == 404 => continue,
             Err(kube::Error::Discovery(_)) => continue,
             Err(error) => {
-                tracing::warn!(group = kind.group, kind = kind.kind, error = %hipaa_controls::redact::Redacted(&error), "discovering a declaring kind failed; its stores are not linked this cycle");
+                tracing::warn!(group = kind.group, kind = kind.kind, error = %Redacted(&error), "discovering a declaring kind failed; its stores are not linked this cycle");
                 return Vec::new();
             }
         };
@@ -145,7 +161,7 @@ async fn list_kind(client: &Client, kind: &DeclaringKind) -> Vec<DynamicObject> 
         return match api.list(&ListParams::default()).await {
             Ok(list) => list.items,
             Err(error) => {
-                tracing::warn!(group = kind.group, kind = kind.kind, error = %hipaa_controls::redact::Redacted(&error), "listing a declaring kind failed; its stores are not linked this cycle");
+                tracing::warn!(group = kind.group, kind = kind.kind, error = %Redacted(&error), "listing a declaring kind failed; its stores are not linked this cycle");
                 Vec::new()
             }
         };

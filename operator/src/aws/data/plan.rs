@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::found::{DataFound, PodIdentity};
 use super::link::DataLinks;
 use super::matching::{file_systems_in_use, matched_load_balancers};
-use super::reach::ReachedStores;
+use super::reach::{ReachedStores, tls_key};
 use crate::aws::cache::{RETRY_FAILED_AFTER, due};
 use crate::aws::found::Fetched;
 use hipaa_controls::aws::{AccountPosture, S3Bucket};
@@ -201,7 +201,7 @@ pub fn third_data_jobs(
         }
     }
     for database in reached.databases.keys() {
-        if let Some(key) = reached.tls_key(database, found)
+        if let Some(key) = tls_key(database, found)
             && due(found.tls.get(&key), now)
         {
             jobs.insert(DataJob::Tls {

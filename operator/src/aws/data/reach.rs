@@ -3,7 +3,7 @@
 //! operator's side of [`compute_reach`], which decides which buckets, tables and databases a
 //! refresh describes and which workloads each store names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hipaa_controls::aws::{
     IamRole, IdentitySource, LookedUp, LookupError, MAX_STORE_ACCESSES, RdsDatabase, RdsKind,
@@ -28,8 +28,6 @@ pub struct ReachedStores {
     pub tables: BTreeMap<String, Accesses>,
     /// Database ARN → who reaches it.
     pub databases: BTreeMap<String, Accesses>,
-    /// KMS key ARN → who reaches it (among the keys given to [`ReachedStores::compute`]).
-    pub keys: BTreeMap<String, Accesses>,
     /// Roles whose reach is unknown (a policy that could not be read).
     pub unknown: Vec<UnknownReach>,
     /// Bucket name or database ARN → the ACK or Crossplane objects that declare it.
@@ -54,13 +52,12 @@ pub struct ListedTable {
 }
 
 impl ReachedStores {
-    /// What the linked roles reach among the listed stores and `keys` (KMS key ARNs).
-    pub fn compute(links: &DataLinks, found: &DataFound, keys: &[String]) -> ReachedStores {
+    /// What the linked roles reach among the listed stores, and the stores declared in scope.
+    pub fn compute(links: &DataLinks, found: &DataFound) -> ReachedStores {
         let roles = roles(links, found);
-        let buckets = listed(&found.listings.buckets);
         let databases = listed(&found.listings.databases);
         let tables = listed(&found.listings.tables);
-        let stores: Vec<StoreRef> = buckets
+        let stores = listed(&found.listings.buckets)
             .iter()
             .map(|name| StoreRef::S3Bucket { name: name.clone() })
             .chain(databases.iter().map(|database| StoreRef::Rds {
@@ -70,43 +67,30 @@ impl ReachedStores {
             }))
             .chain(tables.iter().map(|table| StoreRef::DynamoTable {
                 arn: table.arn.clone(),
-            }))
-            .chain(keys.iter().map(|arn| StoreRef::KmsKey { arn: arn.clone() }))
-            .collect();
-        let inventory = StoreInventory::new(stores);
-        let table_names: std::collections::HashMap<&str, &str> = tables
+            }));
+        let table_names: HashMap<&str, &str> = tables
             .iter()
             .map(|table| (table.arn.as_str(), table.name.as_str()))
             .collect();
-        let reach = compute_reach(&roles, &inventory);
+        let (reached_stores, unknown) = reach_over(&roles, stores);
         let mut reached = ReachedStores {
-            unknown: reach.unknown().to_vec(),
+            unknown,
             ..ReachedStores::default()
         };
-        for index in reach.reached() {
-            // Only the first paths are kept: building every one (a role with `s3:*` on `*` used
-            // by thousands of workloads reaches every bucket) would cost more than the budget of
-            // a whole audit's linking.
-            let accesses = Accesses {
-                first: reach.accesses_limited(index, MAX_STORE_ACCESSES),
-                total: reach.access_count(index),
-            };
-            match inventory.store(index) {
-                Some(StoreRef::S3Bucket { name }) => {
-                    reached.buckets.insert(name.clone(), accesses);
+        for (store, accesses) in reached_stores {
+            match store {
+                StoreRef::S3Bucket { name } => {
+                    reached.buckets.insert(name, accesses);
                 }
-                Some(StoreRef::Rds { arn, .. }) => {
-                    reached.databases.insert(arn.clone(), accesses);
+                StoreRef::Rds { arn, .. } => {
+                    reached.databases.insert(arn, accesses);
                 }
-                Some(StoreRef::DynamoTable { arn }) => {
+                StoreRef::DynamoTable { arn } => {
                     if let Some(name) = table_names.get(arn.as_str()) {
                         reached.tables.insert((*name).to_string(), accesses);
                     }
                 }
-                Some(StoreRef::KmsKey { arn }) => {
-                    reached.keys.insert(arn.clone(), accesses);
-                }
-                None => {}
+                StoreRef::KmsKey { .. } => {}
             }
         }
         reached.roles = roles;
@@ -141,20 +125,62 @@ impl ReachedStores {
                 .push(declared.object.clone());
         }
     }
+}
 
-    /// The parameter group whose TLS setting the database at `arn` needs: (group, engine, is a
-    /// cluster group). A cluster member's TLS is its cluster's.
-    pub fn tls_key(&self, arn: &str, found: &DataFound) -> Option<(String, String, bool)> {
-        let database = listed(&found.listings.databases)
-            .iter()
-            .find(|database| database.arn == arn)?;
-        let group = database.parameter_group.clone()?;
-        Some((
-            group,
-            database.engine.clone(),
-            database.kind == RdsKind::Cluster,
-        ))
-    }
+/// The parameter group whose TLS setting the database at `arn` needs: (group, engine, is a
+/// cluster group).
+pub fn tls_key(arn: &str, found: &DataFound) -> Option<(String, String, bool)> {
+    let database = listed(&found.listings.databases)
+        .iter()
+        .find(|database| database.arn == arn)?;
+    let group = database.parameter_group.clone()?;
+    Some((
+        group,
+        database.engine.clone(),
+        database.kind == RdsKind::Cluster,
+    ))
+}
+
+/// KMS key ARN → who reaches it, for `keys` (the keys the snapshot's stores use).
+pub fn key_accesses(
+    links: &DataLinks,
+    found: &DataFound,
+    keys: &[String],
+) -> BTreeMap<String, Accesses> {
+    let roles = roles(links, found);
+    let stores = keys.iter().map(|arn| StoreRef::KmsKey { arn: arn.clone() });
+    reach_over(&roles, stores)
+        .0
+        .into_iter()
+        .filter_map(|(store, accesses)| match store {
+            StoreRef::KmsKey { arn } => Some((arn, accesses)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every store of `stores` some role reaches, with who reaches it; and the roles whose reach is
+/// unknown.
+fn reach_over(
+    roles: &[LookedUp<IamRole>],
+    stores: impl Iterator<Item = StoreRef>,
+) -> (Vec<(StoreRef, Accesses)>, Vec<UnknownReach>) {
+    let inventory = StoreInventory::new(stores);
+    let reach = compute_reach(roles, &inventory);
+    let reached = reach
+        .reached()
+        .filter_map(|index| {
+            // Only the first paths are kept: building every one (a role with `s3:*` on `*` used
+            // by thousands of workloads reaches every bucket) would cost more than the budget
+            // of a whole audit's linking.
+            let accesses = Accesses {
+                first: reach.accesses_limited(index, MAX_STORE_ACCESSES),
+                total: reach.access_count(index),
+            };
+            Some((inventory.store(index)?.clone(), accesses))
+        })
+        .collect();
+    (reached, reach.unknown().to_vec())
 }
 
 /// The listed items, or none when the listing failed or was not made.

@@ -56,7 +56,7 @@ impl DataRun<'_> {
             .await;
         self.run(links, second_data_jobs(links, found, now), found, now)
             .await;
-        let reached = ReachedStores::compute(links, found, &[]);
+        let reached = ReachedStores::compute(links, found);
         self.run(links, third_data_jobs(&reached, found, now), found, now)
             .await;
         prune_data(found, links, &reached);

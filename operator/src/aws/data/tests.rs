@@ -145,7 +145,7 @@ fn phases_look_up_identities_then_listings_then_what_the_roles_reach() {
     );
 
     let found = found_with_all();
-    let reached = ReachedStores::compute(&links, &found, &[]);
+    let reached = ReachedStores::compute(&links, &found);
     let third = third_data_jobs(&reached, &found, now);
     assert_eq!(
         third,
