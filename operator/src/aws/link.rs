@@ -11,7 +11,7 @@ use hipaa_controls::aws::parse_ecr_image;
 use hipaa_controls::model::ResourceRef;
 use hipaa_crds::AwsLinks;
 
-use super::data::link::{DataLinks, link_data};
+use super::data::link::DataLinks;
 use super::secret_refs::{SecretIndex, SecretReference, arn_region};
 use crate::observe::pod_facts::PodFacts;
 use crate::observe::{Cached, Observation};
@@ -80,7 +80,7 @@ pub fn link(aws: &AwsLinks, observation: &Observation, index: &SecretIndex) -> L
             .map(str::to_string),
         ..Links::default()
     };
-    links.data = link_data(observation, links.eks_cluster.as_deref());
+    links.data = DataLinks::start(observation, links.eks_cluster.as_deref());
     // Group workloads by image and by secret reference first, so that each distinct image is
     // parsed and each key built once however many workloads share it.
     let mut by_image: HashMap<&str, Vec<Arc<ResourceRef>>> = HashMap::new();
@@ -93,6 +93,9 @@ pub fn link(aws: &AwsLinks, observation: &Observation, index: &SecretIndex) -> L
             continue;
         };
         let workload = Arc::new(object.resource_ref());
+        links
+            .data
+            .add_workload(&object.namespace, &facts.service_account, workload.clone());
         for image in &facts.images {
             by_image.entry(image).or_default().push(workload.clone());
         }
@@ -103,6 +106,7 @@ pub fn link(aws: &AwsLinks, observation: &Observation, index: &SecretIndex) -> L
                 .push(workload.clone());
         }
     }
+    links.data.finish(observation);
     for (image, users) in by_image {
         let Some(image) = parse_ecr_image(image) else {
             continue;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use hipaa_controls::aws::{IdentitySource, RoleUse};
 use hipaa_controls::model::ResourceRef;
 use hipaa_controls::object::{Object, ObjectKind};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::api::networking::v1::Ingress;
 
 use crate::observe::{Cached, Observation};
@@ -98,75 +99,107 @@ impl DataLinks {
 
 /// What `observation` links to AWS data.
 pub fn link_data(observation: &Observation, cluster: Option<&str>) -> DataLinks {
-    let mut links = DataLinks {
-        scope: observation.scope.clone(),
-        cluster: cluster.map(str::to_string),
-        ..DataLinks::default()
-    };
+    let mut links = DataLinks::start(observation, cluster);
     for cached in &observation.objects {
-        match cached {
-            Cached::Compact(object) => {
-                if let Some(facts) = object.pod.as_deref() {
-                    // Looked up by reference first: most workloads share their namespace's few
-                    // ServiceAccounts, and an audit links every workload.
-                    let workload = Arc::new(object.resource_ref());
-                    let accounts = match links.accounts.get_mut(&object.namespace) {
-                        Some(accounts) => accounts,
-                        None => links.accounts.entry(object.namespace.clone()).or_default(),
-                    };
-                    match accounts.get_mut(&facts.service_account) {
-                        Some(workloads) => {
-                            workloads.insert(workload);
-                        }
-                        None => {
-                            accounts
-                                .insert(facts.service_account.clone(), BTreeSet::from([workload]));
-                        }
-                    }
-                } else if object.kind == ObjectKind::Ingress
-                    && let Ok(Object::Ingress(ingress)) = object.decode()
-                    && let Some(link) = ingress_link(&ingress, object.resource_ref())
-                {
-                    links.ingresses.push(link);
-                }
-            }
-            Cached::PersistentVolumeClaim(claim) => {
-                let reference = cached.resource_ref();
-                let spec = claim.spec.as_ref();
-                if let Some(volume) = spec.and_then(|s| s.volume_name.as_deref())
-                    && !volume.is_empty()
-                {
-                    links.bound_claims.push(BoundClaim {
-                        claim: reference.clone(),
-                        volume: volume.to_string(),
-                    });
-                }
-                let class = spec.and_then(|s| s.storage_class_name.as_deref());
-                if let Some(file_system) =
-                    class.and_then(|c| observation.aws.efs_storage_classes.get(c))
-                {
-                    links
-                        .efs_claims
-                        .entry(file_system.clone())
-                        .or_default()
-                        .insert(reference);
-                }
-            }
-            Cached::Namespace(_) => {}
+        if let Cached::Compact(object) = cached
+            && let Some(facts) = object.pod.as_deref()
+        {
+            let workload = Arc::new(object.resource_ref());
+            links.add_workload(&object.namespace, &facts.service_account, workload);
         }
     }
-    for ((namespace, account), role) in &observation.aws.service_account_roles {
-        if links.workloads_of(namespace, account).is_some() {
-            links
-                .irsa
-                .entry(role.clone())
-                .or_default()
-                .insert((namespace.clone(), account.clone()));
-        }
-    }
-    links.ingresses.sort();
-    links.bound_claims.sort();
+    links.finish(observation);
     links
+}
+
+impl DataLinks {
+    /// The links of everything but the workloads: the Ingresses and the claims. The caller
+    /// adds each workload ([`DataLinks::add_workload`], sharing the reference it made for the
+    /// other links) and then [`DataLinks::finish`]es.
+    pub fn start(observation: &Observation, cluster: Option<&str>) -> DataLinks {
+        let mut links = DataLinks {
+            scope: observation.scope.clone(),
+            cluster: cluster.map(str::to_string),
+            ..DataLinks::default()
+        };
+        for cached in &observation.objects {
+            match cached {
+                Cached::Compact(object) => {
+                    if object.kind == ObjectKind::Ingress
+                        && let Ok(Object::Ingress(ingress)) = object.decode()
+                        && let Some(link) = ingress_link(&ingress, object.resource_ref())
+                    {
+                        links.ingresses.push(link);
+                    }
+                }
+                Cached::PersistentVolumeClaim(claim) => links.add_claim(cached, claim, observation),
+                Cached::Namespace(_) => {}
+            }
+        }
+        links.ingresses.sort();
+        links.bound_claims.sort();
+        links
+    }
+
+    /// A workload that runs as `service_account` in `namespace`.
+    pub fn add_workload(
+        &mut self,
+        namespace: &str,
+        service_account: &str,
+        workload: Arc<ResourceRef>,
+    ) {
+        // Looked up by reference first: most workloads share their namespace's few
+        // ServiceAccounts, and an audit links every workload.
+        let accounts = match self.accounts.get_mut(namespace) {
+            Some(accounts) => accounts,
+            None => self.accounts.entry(namespace.to_string()).or_default(),
+        };
+        match accounts.get_mut(service_account) {
+            Some(workloads) => {
+                workloads.insert(workload);
+            }
+            None => {
+                accounts.insert(service_account.to_string(), BTreeSet::from([workload]));
+            }
+        }
+    }
+
+    /// The IRSA roles of the ServiceAccounts the workloads run as.
+    pub fn finish(&mut self, observation: &Observation) {
+        for ((namespace, account), role) in &observation.aws.service_account_roles {
+            if self.workloads_of(namespace, account).is_some() {
+                self.irsa
+                    .entry(role.clone())
+                    .or_default()
+                    .insert((namespace.clone(), account.clone()));
+            }
+        }
+    }
+
+    fn add_claim(
+        &mut self,
+        cached: &Cached,
+        claim: &PersistentVolumeClaim,
+        observation: &Observation,
+    ) {
+        let reference = cached.resource_ref();
+        let spec = claim.spec.as_ref();
+        if let Some(volume) = spec.and_then(|s| s.volume_name.as_deref())
+            && !volume.is_empty()
+        {
+            self.bound_claims.push(BoundClaim {
+                claim: reference.clone(),
+                volume: volume.to_string(),
+            });
+        }
+        let class = spec.and_then(|s| s.storage_class_name.as_deref());
+        if let Some(file_system) = class.and_then(|c| observation.aws.efs_storage_classes.get(c)) {
+            self.efs_claims
+                .entry(file_system.clone())
+                .or_default()
+                .insert(reference);
+        }
+    }
 }
 
 /// The Ingress as an ALB link, when the AWS Load Balancer Controller may serve it.
