@@ -162,7 +162,9 @@ async fn inline_names(wire: &Wire<'_>, role: &str) -> Lookup<Vec<String>> {
 
 /// A managed policy: its default version (once per cycle), then its document (once per version).
 async fn managed(wire: &Wire<'_>, name: String, arn: String, cache: &PolicyCache) -> RolePolicy {
-    let version = match lock(&cache.default_versions).get(&arn).cloned() {
+    // Bound first: a guard in the match scrutinee would be held across the await below.
+    let known = lock(&cache.default_versions).get(&arn).cloned();
+    let version = match known {
         Some(known) => known,
         None => {
             let read = default_version(wire, &arn).await;
