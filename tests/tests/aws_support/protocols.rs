@@ -120,6 +120,15 @@ pub fn rest_call(
     }
 }
 
+/// A fault's status, code, message, content type and body format.
+type ErrorShape = (
+    StatusCode,
+    &'static str,
+    String,
+    &'static str,
+    fn(&str, &str) -> String,
+);
+
 /// The fault in the protocol of `service`, or `None` for the JSON and EKS services the proxy
 /// answers itself.
 pub fn error(
@@ -131,13 +140,7 @@ pub fn error(
     let denied = format!(
         "User: arn:aws:sts::123456789012:assumed-role/hipaa-guard-operator/session is not authorized to perform: {service}:{operation} on resource: {resource}"
     );
-    let (status, code, message, content_type, body): (
-        StatusCode,
-        &str,
-        String,
-        &str,
-        fn(&str, &str) -> String,
-    ) = match (service, kind) {
+    let (status, code, message, content_type, body): ErrorShape = match (service, kind) {
         ("ec2", FaultKind::AccessDenied) => (
             StatusCode::FORBIDDEN,
             "UnauthorizedOperation",
