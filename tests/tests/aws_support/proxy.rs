@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP proxy on loopback in front of moto: it records every AWS call (service,
-//! operation and the resource it names), answers chosen calls N times with AccessDenied or
-//! Throttling errors in the service's own protocol, can make KMS report a key as AWS-managed
+//! operation and the resource it names; the query, S3, EFS and GuardDuty protocols are named by
+//! [`super::protocols`]), answers chosen calls N times with AccessDenied or Throttling errors in
+//! the service's own protocol, can make KMS report a key as AWS-managed
 //! (moto only knows customer-managed keys), and serves the EKS authentication mode and access
 //! entries moto lacks ([`super::eks_access`]). Everything else passes through.
 
@@ -20,11 +21,12 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::eks_access::{self, EksAccess};
+use super::protocols;
 
 /// One AWS call seen by the proxy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call {
-    /// The SigV4 service name: `eks`, `ecr`, `secretsmanager`, `kms`.
+    /// The SigV4 service name: `eks`, `ecr`, `secretsmanager`, `kms`, `iam`, `s3`, ...
     pub service: String,
     /// E.g. `DescribeRepositories`.
     pub operation: String,
@@ -172,7 +174,8 @@ async fn handle(
             })
     };
     if let Some(kind) = fault {
-        return Ok(error_response(&call, kind));
+        let other = protocols::error(&call.service, &call.operation, &call.resource, kind);
+        return Ok(other.unwrap_or_else(|| error_response(&call, kind)));
     }
     let served = eks_access::route(parts.uri.path()).and_then(|(operation, cluster, principal)| {
         let state = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -228,6 +231,9 @@ async fn handle(
             bytes = eks_access::with_mode(bytes, &mode);
         }
     }
+    if call.operation == "GetBucketVersioning" {
+        bytes = protocols::versioning_root(bytes);
+    }
     let mut response = Response::new(Full::new(bytes));
     *response.status_mut() = status;
     for (name, value) in &headers {
@@ -260,6 +266,16 @@ fn describe_call(parts: &hyper::http::request::Parts, body: &Bytes) -> Call {
         .unwrap_or_default()
         .to_string();
     let target = header("x-amz-target");
+    let query = parts.uri.query().unwrap_or_default();
+    let other = protocols::query_call(&service, body)
+        .or_else(|| protocols::rest_call(&service, &parts.method, parts.uri.path(), query));
+    if let Some((operation, resource)) = other {
+        return Call {
+            service,
+            operation,
+            resource,
+        };
+    }
     let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let text = |field: &str| {
         json.get(field)

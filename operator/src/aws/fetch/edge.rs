@@ -140,13 +140,17 @@ pub async fn listeners(clients: &Clients, region: &str, arn: &str) -> Lookup<Vec
     for page in &pages {
         let document = page.document()?;
         for node in result_of(&document, describe.operation).members("Listeners") {
+            let protocol = node.text_of("Protocol").unwrap_or_default();
             found.push(Listener {
                 port: node
                     .text_of("Port")
                     .and_then(|p| p.parse().ok())
                     .unwrap_or(0),
-                protocol: node.text_of("Protocol").unwrap_or_default(),
-                ssl_policy: node.text_of("SslPolicy"),
+                protocol: protocol.clone(),
+                // Only a TLS listener negotiates with its policy (moto also reports one on HTTP).
+                ssl_policy: node
+                    .text_of("SslPolicy")
+                    .filter(|_| protocol == "HTTPS" || protocol == "TLS"),
                 default_actions: node
                     .members("DefaultActions")
                     .iter()

@@ -162,8 +162,7 @@ async fn inline_names(wire: &Wire<'_>, role: &str) -> Lookup<Vec<String>> {
 
 /// A managed policy: its default version (once per cycle), then its document (once per version).
 async fn managed(wire: &Wire<'_>, name: String, arn: String, cache: &PolicyCache) -> RolePolicy {
-    // The guard must not live across the await below (the refresh future is sent between
-    // threads): read the entry, then drop the lock.
+    // Bound first: a guard in the match scrutinee would be held across the await below.
     let known = lock(&cache.default_versions).get(&arn).cloned();
     let version = match known {
         Some(known) => known,

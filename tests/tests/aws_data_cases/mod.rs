@@ -1,0 +1,11 @@
+//! One case per service, and the faults; [`seed`] creates the resources in moto through the
+//! operator's own wire client (no SDK crate per service) and aws-sdk-s3.
+
+mod account;
+mod dynamodb;
+mod edge;
+mod faults;
+mod iam;
+mod rds;
+mod s3;
+pub mod seed;
