@@ -26,6 +26,7 @@ use super::cache::{
 };
 use super::call_metrics::AwsCallMetrics;
 use super::clients::{CallSettings, Clients};
+use super::data::plan::applies_account_controls;
 use super::data::run::DataRun;
 use super::ecr::RegistryScan;
 use super::fetch::iam::PolicyCache;
@@ -119,7 +120,8 @@ impl AwsCollector {
             Some(watch) => watch.sources().await,
             None => SecretSources::default(),
         };
-        let links = link(aws, request.observation, &SecretIndex::new(&sources));
+        let mut links = link(aws, request.observation, &SecretIndex::new(&sources));
+        links.data.account_controls = applies_account_controls(policy);
         let state = self.state_of(&policy.name_any(), request.now);
         let mut state = state.lock().await;
         let now = request.now;

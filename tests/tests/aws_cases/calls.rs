@@ -58,6 +58,8 @@ async fn one_cycle_describes_each_linked_resource_once_and_nothing_while_nothing
     let first = snapshot(&collector, &policy, &observation(workloads.clone()), now).await;
     let one_cycle = BTreeMap::from([
         (call("DescribeCluster", &cluster), 1),
+        // Which roles the workloads' ServiceAccounts get through EKS Pod Identity (none here).
+        (call("ListPodIdentityAssociations", &cluster), 1),
         (call("DescribeRepositories", &api_repo), 1),
         (call("DescribeRepositories", &batch_repo), 1),
         (call("GetRegistryScanningConfiguration", ""), 1),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod eks_access;
+pub mod pod_identity;
 pub mod protocols;
 pub mod proxy;
 pub mod seed;

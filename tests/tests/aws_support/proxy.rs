@@ -3,7 +3,8 @@
 //! [`super::protocols`]), answers chosen calls N times with AccessDenied or Throttling errors in
 //! the service's own protocol, can make KMS report a key as AWS-managed
 //! (moto only knows customer-managed keys), and serves the EKS authentication mode and access
-//! entries moto lacks ([`super::eks_access`]). Everything else passes through.
+//! entries and Pod Identity associations moto lacks ([`super::eks_access`],
+//! [`super::pod_identity`]). Everything else passes through.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::eks_access::{self, EksAccess};
+use super::pod_identity::{self, Association};
 use super::protocols;
 
 /// One AWS call seen by the proxy.
@@ -44,6 +46,8 @@ pub enum FaultKind {
 #[derive(Debug)]
 struct Fault {
     operation: String,
+    /// Only calls naming a resource that contains this (empty: any).
+    resource: String,
     kind: FaultKind,
     remaining: usize,
 }
@@ -54,6 +58,7 @@ struct State {
     faults: Vec<Fault>,
     aws_managed_keys: Vec<String>,
     eks_access: Vec<EksAccess>,
+    pod_identities: Vec<Association>,
 }
 
 /// The running proxy; it stops when dropped.
@@ -102,10 +107,34 @@ impl FaultProxy {
 
     /// Answers the next `times` calls of `operation` with `kind`.
     pub fn fail(&self, operation: &str, kind: FaultKind, times: usize) {
+        self.fail_on(operation, "", kind, times);
+    }
+
+    /// Answers the next `times` calls of `operation` that name a resource containing `resource`
+    /// with `kind`.
+    pub fn fail_on(&self, operation: &str, resource: &str, kind: FaultKind, times: usize) {
         self.lock().faults.push(Fault {
             operation: operation.to_string(),
+            resource: resource.to_string(),
             kind,
             remaining: times,
+        });
+    }
+
+    /// Serves an EKS Pod Identity association: `service_account` in `namespace` of `cluster`
+    /// runs with `role_arn`.
+    pub fn serve_pod_identity(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        service_account: &str,
+        role_arn: &str,
+    ) {
+        self.lock().pod_identities.push(Association {
+            cluster: cluster.to_string(),
+            namespace: namespace.to_string(),
+            service_account: service_account.to_string(),
+            role_arn: role_arn.to_string(),
         });
     }
 
@@ -167,7 +196,11 @@ async fn handle(
         state
             .faults
             .iter_mut()
-            .find(|f| f.operation == call.operation && f.remaining > 0)
+            .find(|f| {
+                f.operation == call.operation
+                    && call.resource.contains(&f.resource)
+                    && f.remaining > 0
+            })
             .map(|fault| {
                 fault.remaining -= 1;
                 fault.kind
@@ -189,6 +222,12 @@ async fn handle(
         ))
     });
     if let Some((status, body)) = served {
+        return Ok(eks_access::response(status, &body));
+    }
+    if let Some((operation, cluster, id)) = pod_identity::route(parts.uri.path()) {
+        let state = state.lock().unwrap_or_else(|p| p.into_inner());
+        let (status, body) =
+            pod_identity::answer(&state.pod_identities, operation, &cluster, id.as_deref());
         return Ok(eks_access::response(status, &body));
     }
     let uri = parts
@@ -318,6 +357,12 @@ fn describe_call(parts: &hyper::http::request::Parts, body: &Bytes) -> Call {
             }
             Some(_) if eks_access::route(parts.uri.path()).is_some() => {
                 eks_access::described(parts.uri.path())
+            }
+            Some(_) if pod_identity::route(parts.uri.path()).is_some() => {
+                match pod_identity::route(parts.uri.path()) {
+                    Some((operation, cluster, _)) => (operation.to_string(), cluster),
+                    None => (String::new(), String::new()),
+                }
             }
             _ => (
                 format!("{} {}", parts.method, parts.uri.path()),

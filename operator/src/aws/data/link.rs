@@ -57,6 +57,9 @@ pub struct DataLinks {
     pub efs_claims: BTreeMap<String, BTreeSet<ResourceRef>>,
     /// Bound in-scope claims whose PersistentVolume may be on EFS.
     pub bound_claims: Vec<BoundClaim>,
+    /// Whether the policy applies any of the account-wide controls: their lookups (CloudTrail,
+    /// CloudWatch Logs, GuardDuty, EC2) are made only then.
+    pub account_controls: bool,
 }
 
 impl DataLinks {

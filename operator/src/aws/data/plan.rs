@@ -16,6 +16,9 @@ use super::reach::{ReachedStores, tls_key};
 use crate::aws::cache::{RETRY_FAILED_AFTER, due};
 use crate::aws::found::Fetched;
 use hipaa_controls::aws::{AccountPosture, S3Bucket};
+use hipaa_controls::catalog::ids;
+use hipaa_controls::policy::EffectivePolicy;
+use hipaa_crds::HipaaPolicy;
 
 /// One AWS (or Kubernetes) lookup about data.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -144,7 +147,7 @@ pub fn first_data_jobs(links: &DataLinks, found: &DataFound, now: DateTime<Utc>)
     if due(found.declared.as_ref(), now) {
         jobs.insert(DataJob::Declared);
     }
-    if account_due(found.account.as_ref(), now) {
+    if links.account_controls && account_due(found.account.as_ref(), now) {
         jobs.insert(DataJob::Account {
             cluster: cluster.map(str::to_string),
         });
@@ -232,6 +235,9 @@ pub fn prune_data(found: &mut DataFound, links: &DataLinks, reached: &ReachedSto
     if links.bound_claims.is_empty() {
         found.volumes = None;
     }
+    if !links.account_controls {
+        found.account = None;
+    }
 }
 
 /// True when a data lookup failed long enough ago to try again within the cycle.
@@ -253,4 +259,23 @@ pub fn data_failures_due(found: &DataFound, now: DateTime<Utc>) -> bool {
         || failed_due(found.volumes.as_ref(), now)
         || failed_due(found.declared.as_ref(), now)
         || (found.account.is_some() && account_due(found.account.as_ref(), now))
+}
+
+/// The account-wide controls: a policy that applies none of them has no account lookups.
+pub const ACCOUNT_CONTROLS: &[&str] = &[
+    ids::AWS_CLOUDTRAIL,
+    ids::AWS_LOG_RETENTION,
+    ids::AWS_GUARDDUTY,
+    ids::AWS_EBS_DEFAULT_ENCRYPTION,
+];
+
+/// Whether `policy` applies an account-wide control (an invalid policy is treated as applying
+/// them: its audit reports the error, and a lookup too many costs nothing).
+pub fn applies_account_controls(policy: &HipaaPolicy) -> bool {
+    match EffectivePolicy::from_policy(policy) {
+        Ok(effective) => ACCOUNT_CONTROLS
+            .iter()
+            .any(|id| effective.setting(id).is_some()),
+        Err(_) => true,
+    }
 }

@@ -30,6 +30,7 @@ fn workload(name: &str) -> ResourceRef {
 fn links() -> DataLinks {
     let mut links = DataLinks {
         cluster: Some("prod".into()),
+        account_controls: true,
         scope: BTreeSet::from(["billing".to_string()]),
         ..DataLinks::default()
     };
