@@ -10,3 +10,6 @@ mod aws_data_cases;
 // Shared with aws_e2e, which uses more of it.
 #[allow(unused_imports)]
 mod aws_support;
+// Shared with the operator's end-to-end tests; only a few of its helpers are used here.
+#[allow(dead_code, unused_imports)]
+mod operator_support;

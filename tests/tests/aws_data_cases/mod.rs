@@ -2,6 +2,7 @@
 //! operator's own wire client (no SDK crate per service) and aws-sdk-s3.
 
 mod account;
+mod cluster;
 mod dynamodb;
 mod edge;
 mod faults;
