@@ -11,5 +11,5 @@ mod aws_data_cases;
 #[allow(unused_imports)]
 mod aws_support;
 // Shared with the operator's end-to-end tests; only a few of its helpers are used here.
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod operator_support;
