@@ -10,7 +10,7 @@ use hipaa_controls::aws::{
     DynamoTable, IamRole, PolicyDocument, RdsDatabase, RdsKind, RolePolicy, S3Bucket, StoreLinks,
 };
 use hipaa_operator::aws::cache::{Fetched, Found};
-use hipaa_operator::aws::data::reach::ListedTable;
+use hipaa_operator::aws::data::found::ListedTable;
 use hipaa_operator::observe::aws_inputs::AwsInputs;
 
 pub const ROLES: usize = 200;

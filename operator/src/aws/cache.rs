@@ -11,12 +11,11 @@ use super::assemble::{kms_references, repository_covered_by, secret_covered_by};
 use super::data::plan::data_failures_due;
 pub use super::found::{Fetched, Found, KeyKey};
 use super::link::{Links, RepositoryKey, SecretKey};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use hipaa_controls::aws::EksCluster;
 
-/// A failed lookup is tried again at the first audit this long after it failed, even within the
-/// interval (it never passes in between: it reports Error).
-pub const RETRY_FAILED_AFTER: Duration = Duration::seconds(30);
+pub use super::fetched::RETRY_FAILED_AFTER;
+use super::fetched::due;
 
 /// One AWS lookup to make.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,15 +28,6 @@ pub enum Job {
     Findings(RepositoryKey, String),
     Secret(SecretKey),
     Key(KeyKey),
-}
-
-/// True when a lookup is missing, or failed long enough ago to try again.
-pub(crate) fn due<T>(fetched: Option<&Fetched<T>>, now: DateTime<Utc>) -> bool {
-    match fetched {
-        None => true,
-        Some(Fetched { result: Ok(_), .. }) => false,
-        Some(Fetched { at, result: Err(_) }) => now - *at >= RETRY_FAILED_AFTER,
-    }
 }
 
 /// [`due`] for a cluster, whose access entries or aws-auth mappings may have failed while

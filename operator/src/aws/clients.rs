@@ -1,7 +1,7 @@
 //! The AWS SDK clients: the shared configuration (default credential chain, so IRSA on EKS;
 //! `AWS_ENDPOINT_URL` honoured; the HTTPS client of [`super::https`]), loaded once; one set of
 //! EKS, ECR, Secrets Manager, KMS and S3 clients per region, built on first use and reused (and
-//! the signed calls of [`super::wire`] on the same configuration); the
+//! the signed calls of `wire` on the same configuration); the
 //! standard retry mode with backoff on throttling; the limit on concurrent calls shared by every
 //! policy's refresh; and the call metrics every client records.
 
@@ -69,7 +69,7 @@ pub struct Clients {
     calls: AtomicU64,
     metrics: AwsCallMetrics,
     /// The connector and credentials of the signed calls without an SDK crate ([`super::wire`]).
-    transport: super::wire::Transport,
+    transport: super::transport_state::Transport,
 }
 
 impl Clients {
@@ -95,7 +95,7 @@ impl Clients {
             limiter: Semaphore::new(permits),
             calls: AtomicU64::new(0),
             metrics: AwsCallMetrics::default(),
-            transport: super::wire::Transport::default(),
+            transport: super::transport_state::Transport::default(),
         }
     }
 
@@ -112,23 +112,12 @@ impl Clients {
             .clone()
     }
 
-    /// Signed calls in `region` to the services without an SDK crate ([`super::wire`]), on the
-    /// same configuration, settings, concurrency limit, call counter and metrics as the clients.
-    pub async fn wire<'a>(&'a self, region: &'a str) -> super::wire::Wire<'a> {
-        let config = self.base_config(region).await;
-        super::wire::Wire {
-            clients: self,
-            config,
-            region,
-        }
-    }
-
     /// How calls are made: attempts, backoff, timeouts, concurrency.
     pub fn settings(&self) -> &CallSettings {
         &self.settings
     }
 
-    pub(crate) fn transport(&self) -> &super::wire::Transport {
+    pub(crate) fn transport(&self) -> &super::transport_state::Transport {
         &self.transport
     }
 
@@ -148,7 +137,7 @@ impl Clients {
         &self.metrics
     }
 
-    async fn base_config(&self, fallback_region: &str) -> &SdkConfig {
+    pub(crate) async fn base_config(&self, fallback_region: &str) -> &SdkConfig {
         self.base
             .get_or_init(|| async {
                 match &self.preset {

@@ -4,20 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
-use hipaa_controls::aws::{
-    EcrRepository, EksCluster, KmsKey, Lookup, ScanFindings, SecretsManagerSecret,
-};
+use hipaa_controls::aws::{EcrRepository, EksCluster, KmsKey, ScanFindings, SecretsManagerSecret};
 
 use super::ecr::RegistryScan;
+pub use super::fetched::Fetched;
 use super::link::{RepositoryKey, SecretKey};
-
-/// A lookup's result and when it was made.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Fetched<T> {
-    pub at: DateTime<Utc>,
-    pub result: Lookup<T>,
-}
 
 /// A KMS key as a resource names it, in the region it is looked up in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

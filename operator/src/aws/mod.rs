@@ -1,9 +1,11 @@
 //! The seam between the audit and AWS: a provider of [`AwsSnapshot`]s for the resources a policy
 //! links. The reconcile asks it for a snapshot only when the policy has `spec.aws`; without one
 //! (or with [`NoAws`]) the AWS controls report NotEvaluated. The real provider,
-//! [`AwsCollector`], links a policy to its resources ([`link`]), looks them up with one module
-//! per service ([`eks`] with [`access_entries`] and [`aws_auth`], [`ecr`], [`secrets`], [`kms`]) and caches the result per policy
-//! ([`cache`], [`assemble`]).
+//! [`AwsCollector`], links a policy to its resources ([`link`], and [`data`] for the roles,
+//! stores, load balancers and file systems behind its workloads), looks them up with one module
+//! per service ([`eks`] with [`access_entries`] and [`aws_auth`], [`ecr`], [`secrets`], [`kms`];
+//! [`fetch`] over the signed [`wire`] client for the data services) and caches the result per
+//! policy ([`cache`], [`assemble`]).
 
 pub mod access_entries;
 pub mod assemble;
@@ -17,12 +19,14 @@ pub mod ecr;
 pub mod eks;
 pub mod error;
 pub mod fetch;
+pub mod fetched;
 pub mod found;
 pub mod https;
 pub mod kms;
 pub mod link;
 pub mod secret_refs;
 pub mod secrets;
+pub mod transport_state;
 pub mod watch;
 pub mod wire;
 

@@ -9,6 +9,7 @@ use hipaa_controls::aws::{
 use super::*;
 use crate::aws::ecr::RegistryScan;
 use crate::aws::link::Users;
+use chrono::Duration;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()

@@ -15,7 +15,7 @@ use hipaa_controls::model::ResourceRef;
 use super::found::DataFound;
 use super::matching::{file_systems_in_use, matched_load_balancers};
 use super::reach::{Accesses, ReachedStores, key_accesses, tls_key};
-use crate::aws::found::Fetched;
+use crate::aws::fetched::Fetched;
 
 /// Fills the data fields of `snapshot`.
 pub fn assemble_data(
@@ -24,7 +24,7 @@ pub fn assemble_data(
     found: &DataFound,
 ) {
     let reached = ReachedStores::compute(links, found);
-    let any_role = !reached.roles.is_empty() || !super::plan::declared(found).is_empty();
+    let any_role = !reached.roles.is_empty() || !super::found::declared(found).is_empty();
     let ReachedStores {
         roles,
         buckets: reached_buckets,

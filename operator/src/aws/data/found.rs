@@ -3,14 +3,15 @@
 //! of the stores a role reaches, each with when it was looked up. Plain data, read by the plan
 //! ([`super::plan`]) and by the assembly of the snapshot ([`super::assemble`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hipaa_controls::aws::{
     AccountPosture, DynamoTable, EfsFileSystem, IamRole, Listener, LoadBalancer, RdsDatabase,
     S3Bucket,
 };
 
-use crate::aws::found::Fetched;
+use super::link::DataLinks;
+use crate::aws::fetched::Fetched;
 
 /// An EKS Pod Identity association: the role pods of one ServiceAccount get.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,7 +36,7 @@ pub struct Listings {
     /// DescribeDBInstances and DescribeDBClusters (the listing is the description).
     pub databases: Option<Fetched<Vec<RdsDatabase>>>,
     /// ListTables, with the ARN each table has in the caller's account.
-    pub tables: Option<Fetched<Vec<super::reach::ListedTable>>>,
+    pub tables: Option<Fetched<Vec<ListedTable>>>,
 }
 
 /// Everything about AWS data looked up in the current cycle of one policy.
@@ -64,4 +65,46 @@ pub struct DataFound {
     pub account: Option<Fetched<AccountPosture>>,
     /// The stores ACK and Crossplane objects in scope declare.
     pub declared: Option<Fetched<Vec<super::declared::DeclaredStore>>>,
+}
+
+/// A listed table: its name and ARN.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ListedTable {
+    pub name: String,
+    pub arn: String,
+}
+
+/// The Pod Identity associations found (none when not looked up or failed).
+pub fn pod_identities(found: &DataFound) -> &[PodIdentity] {
+    match &found.pod_identities {
+        Some(Fetched {
+            result: Ok(all), ..
+        }) => all,
+        _ => &[],
+    }
+}
+
+/// The stores declared in scope (none when not looked up or failed).
+pub fn declared(found: &DataFound) -> &[super::declared::DeclaredStore] {
+    match &found.declared {
+        Some(Fetched {
+            result: Ok(all), ..
+        }) => all,
+        _ => &[],
+    }
+}
+
+/// Every role in-scope workloads run with: IRSA roles, and the Pod Identity roles of the
+/// ServiceAccounts they run as.
+pub fn linked_roles(links: &DataLinks, found: &DataFound) -> BTreeSet<String> {
+    let mut roles: BTreeSet<String> = links.irsa.keys().cloned().collect();
+    for association in pod_identities(found) {
+        if links
+            .workloads_of(&association.namespace, &association.service_account)
+            .is_some()
+        {
+            roles.insert(association.role_arn.clone());
+        }
+    }
+    roles
 }

@@ -6,7 +6,7 @@ use crate::aws::data::found::{DataFound, TaggedLoadBalancer};
 use crate::aws::data::matching::{
     file_system_of_handle, file_systems_in_use, matched_load_balancers,
 };
-use crate::aws::found::Fetched;
+use crate::aws::fetched::Fetched;
 use crate::observe::aws_inputs::AwsInputs;
 use chrono::Utc;
 use hipaa_controls::aws::LoadBalancer;

@@ -8,7 +8,7 @@ use hipaa_controls::model::ResourceRef;
 
 use super::found::DataFound;
 use super::link::DataLinks;
-use crate::aws::found::Fetched;
+use crate::aws::fetched::Fetched;
 
 /// The tag the AWS Load Balancer Controller sets to the Ingress group (or `namespace/name`).
 pub const STACK_TAG: &str = "ingress.k8s.aws/stack";

@@ -9,12 +9,12 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use super::found::{DataFound, PodIdentity};
+use super::found::{DataFound, declared, linked_roles};
 use super::link::DataLinks;
 use super::matching::{file_systems_in_use, matched_load_balancers};
 use super::reach::{ReachedStores, tls_key};
-use crate::aws::cache::{RETRY_FAILED_AFTER, due};
-use crate::aws::found::Fetched;
+use crate::aws::fetched::Fetched;
+use crate::aws::fetched::{RETRY_FAILED_AFTER, due};
 use hipaa_controls::aws::{AccountPosture, S3Bucket};
 use hipaa_controls::catalog::ids;
 use hipaa_controls::policy::EffectivePolicy;
@@ -84,41 +84,6 @@ fn bucket_due(fetched: Option<&Fetched<S3Bucket>>, now: DateTime<Utc>) -> bool {
         }
         other => due(other, now),
     }
-}
-
-/// The Pod Identity associations found (none when not looked up or failed).
-pub fn pod_identities(found: &DataFound) -> &[PodIdentity] {
-    match &found.pod_identities {
-        Some(Fetched {
-            result: Ok(all), ..
-        }) => all,
-        _ => &[],
-    }
-}
-
-/// The stores declared in scope (none when not looked up or failed).
-pub fn declared(found: &DataFound) -> &[super::declared::DeclaredStore] {
-    match &found.declared {
-        Some(Fetched {
-            result: Ok(all), ..
-        }) => all,
-        _ => &[],
-    }
-}
-
-/// Every role in-scope workloads run with: IRSA roles, and the Pod Identity roles of the
-/// ServiceAccounts they run as.
-pub fn linked_roles(links: &DataLinks, found: &DataFound) -> BTreeSet<String> {
-    let mut roles: BTreeSet<String> = links.irsa.keys().cloned().collect();
-    for association in pod_identities(found) {
-        if links
-            .workloads_of(&association.namespace, &association.service_account)
-            .is_some()
-        {
-            roles.insert(association.role_arn.clone());
-        }
-    }
-    roles
 }
 
 /// Phase 1.

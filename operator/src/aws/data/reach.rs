@@ -12,10 +12,9 @@ use hipaa_controls::aws::{
 use hipaa_controls::model::ResourceRef;
 
 use super::declared::DeclaredName;
-use super::found::DataFound;
+use super::found::{DataFound, linked_roles, pod_identities};
 use super::link::DataLinks;
-use super::plan::{linked_roles, pod_identities};
-use crate::aws::found::Fetched;
+use crate::aws::fetched::Fetched;
 
 /// What the roles reach, by store.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,13 +41,6 @@ pub struct ReachedStores {
 pub struct Accesses {
     pub first: Vec<StoreAccess>,
     pub total: usize,
-}
-
-/// A listed table: its name and ARN.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ListedTable {
-    pub name: String,
-    pub arn: String,
 }
 
 impl ReachedStores {
@@ -100,7 +92,7 @@ impl ReachedStores {
 
     /// Links the stores ACK and Crossplane objects declare, reached by a role or not.
     fn add_declared(&mut self, found: &DataFound, databases: &[RdsDatabase]) {
-        for declared in super::plan::declared(found) {
+        for declared in super::found::declared(found) {
             let key = match &declared.store {
                 DeclaredName::Bucket(name) => {
                     self.buckets.entry(name.clone()).or_default();

@@ -12,15 +12,15 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 
 use super::declared::{DeclaredStore, declared_stores};
-use super::found::{DataFound, PodIdentity, TaggedLoadBalancer};
+use super::found::{DataFound, ListedTable, PodIdentity, TaggedLoadBalancer};
 use super::link::DataLinks;
 use super::matching::file_system_of_handle;
 use super::plan::{DataJob, first_data_jobs, prune_data, second_data_jobs, third_data_jobs};
 use super::pod_identity::pod_identities;
-use super::reach::{ListedTable, ReachedStores};
+use super::reach::ReachedStores;
 use crate::aws::clients::Clients;
 use crate::aws::fetch::{self, iam::PolicyCache};
-use crate::aws::found::Fetched;
+use crate::aws::fetched::Fetched;
 use crate::observe::aws_inputs::EFS_CSI_DRIVER;
 
 /// What the data lookups of one refresh use.

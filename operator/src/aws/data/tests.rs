@@ -18,7 +18,7 @@ use super::found::{DataFound, PodIdentity};
 use super::link::DataLinks;
 use super::plan::{DataJob, first_data_jobs, second_data_jobs, third_data_jobs};
 use super::reach::ReachedStores;
-use crate::aws::found::Fetched;
+use crate::aws::fetched::Fetched;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/billing-api";
 const POD_ROLE: &str = "arn:aws:iam::123456789012:role/billing-worker";

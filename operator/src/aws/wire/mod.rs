@@ -194,3 +194,16 @@ impl<'a> Wire<'a> {
         json::parse(&response.body, call)
     }
 }
+
+impl Clients {
+    /// Signed calls in `region` to the services without an SDK crate (this module), on the
+    /// same configuration, settings, concurrency limit, call counter and metrics as the clients.
+    pub async fn wire<'a>(&'a self, region: &'a str) -> Wire<'a> {
+        let config = self.base_config(region).await;
+        Wire {
+            clients: self,
+            config,
+            region,
+        }
+    }
+}

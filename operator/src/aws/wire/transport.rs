@@ -3,13 +3,12 @@
 //! provider, cached until shortly before they expire: IRSA's web identity provider calls STS on
 //! every use), SigV4 signing with aws-sigv4, and the exchange over the ring-based connector.
 
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::http::{HttpConnector, SharedHttpConnector};
+use aws_smithy_runtime_api::client::http::HttpConnector;
 use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
@@ -17,24 +16,12 @@ use aws_smithy_types::byte_stream::ByteStream;
 use bytes::Bytes;
 use hipaa_controls::aws::LookupError;
 
+pub use crate::aws::transport_state::Transport;
+
 use super::{Service, Wire};
 
 /// Credentials are renewed this long before they expire.
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
-
-/// What the wire calls share over their lifetime: the connector (its connection pool) and the
-/// cached credentials. Kept by [`Clients`](super::super::clients::Clients).
-#[derive(Default)]
-pub struct Transport {
-    connector: OnceLock<SharedHttpConnector>,
-    credentials: tokio::sync::Mutex<Option<Credentials>>,
-}
-
-impl std::fmt::Debug for Transport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transport").finish_non_exhaustive()
-    }
-}
 
 /// A request before signing.
 #[derive(Clone, Debug)]
