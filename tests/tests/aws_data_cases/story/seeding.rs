@@ -1,0 +1,388 @@
+//! How the scenario's account is seeded: through the operator's own signed client (any action of
+//! the query, JSON and REST-JSON services) and aws-sdk-s3, on the scenario's own moto.
+
+use aws_sdk_s3::types::{
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+};
+use hipaa_operator::aws::wire::services::{
+    CLOUDTRAIL, DYNAMODB, EC2, EFS, ELBV2, GUARDDUTY, IAM, LOGS, RDS,
+};
+use hipaa_operator::aws::wire::{Call, Service, XmlNode};
+use serde_json::{Value, json};
+
+use super::{CLUSTER, Story, TLS_POLICY};
+use crate::aws_support::{ACCOUNT, REGION, unique};
+
+impl Story {
+    async fn query(
+        &self,
+        service: &Service,
+        operation: &str,
+        params: &[(&str, &str)],
+    ) -> hipaa_operator::aws::wire::Xml {
+        let call = Call {
+            service,
+            operation,
+            action: operation,
+        };
+        self.clients
+            .wire(REGION)
+            .await
+            .query(call, params)
+            .await
+            .unwrap_or_else(|e| panic!("{operation}: {e}"))
+    }
+
+    async fn query_text(
+        &self,
+        service: &Service,
+        operation: &str,
+        params: &[(&str, &str)],
+        name: &str,
+    ) -> String {
+        let answer = self.query(service, operation, params).await;
+        let document = answer.document().unwrap();
+        let root = document.root_element();
+        root.find(name)
+            .and_then(|n| n.text())
+            .unwrap_or_else(|| panic!("no {name} in {}", answer.text()))
+            .to_string()
+    }
+
+    async fn json(&self, service: &Service, operation: &str, input: Value) -> Value {
+        let call = Call {
+            service,
+            operation,
+            action: operation,
+        };
+        self.clients
+            .wire(REGION)
+            .await
+            .json(call, &input)
+            .await
+            .unwrap_or_else(|e| panic!("{operation}: {e}"))
+    }
+
+    async fn rest(&self, service: &Service, method: &str, path: &str, input: Value) -> Value {
+        let call = Call {
+            service,
+            operation: path,
+            action: path,
+        };
+        self.clients
+            .wire(REGION)
+            .await
+            .rest(call, method, path, Some(&input))
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// SSE-KMS with the customer key, a policy that denies requests without TLS, Block Public
+    /// Access and Object Lock (which implies versioning).
+    pub(super) async fn hardened_bucket(&self, name: &str) {
+        let s3 = &self.s3;
+        s3.create_bucket()
+            .bucket(name)
+            .object_lock_enabled_for_bucket(true)
+            .send()
+            .await
+            .unwrap();
+        self.encrypt(name).await;
+        let policy = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"TlsOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{name}","arn:aws:s3:::{name}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#
+        );
+        s3.put_bucket_policy()
+            .bucket(name)
+            .policy(policy)
+            .send()
+            .await
+            .unwrap();
+        let block = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        s3.put_public_access_block()
+            .bucket(name)
+            .public_access_block_configuration(block)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn encrypt(&self, name: &str) {
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(
+                ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::AwsKms)
+                    .kms_master_key_id(&self.key_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let configuration = ServerSideEncryptionConfiguration::builder()
+            .rules(rule)
+            .build()
+            .unwrap();
+        self.s3
+            .put_bucket_encryption()
+            .bucket(name)
+            .server_side_encryption_configuration(configuration)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The fix the scenario makes in AWS: the open bucket gets SSE-KMS.
+    pub async fn encrypt_open_bucket(&self) {
+        self.encrypt(&self.open_bucket).await;
+    }
+
+    /// A production PostgreSQL instance, hardened or exposed.
+    pub(super) async fn database(&self, name: &str, safe: bool) {
+        let group = format!("{name}-params");
+        self.query(
+            &RDS,
+            "CreateDBParameterGroup",
+            &[
+                ("DBParameterGroupName", &group),
+                ("DBParameterGroupFamily", "postgres16"),
+                ("Description", "tls"),
+            ],
+        )
+        .await;
+        let force = if safe { "1" } else { "0" };
+        self.query(
+            &RDS,
+            "ModifyDBParameterGroup",
+            &[
+                ("DBParameterGroupName", &group),
+                ("Parameters.Parameter.1.ParameterName", "rds.force_ssl"),
+                ("Parameters.Parameter.1.ParameterValue", force),
+                ("Parameters.Parameter.1.ApplyMethod", "immediate"),
+            ],
+        )
+        .await;
+        let yes_no = |on: bool| if on { "true" } else { "false" };
+        let mut params = vec![
+            ("DBInstanceIdentifier", name.to_string()),
+            ("DBInstanceClass", "db.t3.micro".into()),
+            ("Engine", "postgres".into()),
+            ("MasterUsername", "admin".into()),
+            ("MasterUserPassword", "not-a-secret-1".into()),
+            ("AllocatedStorage", "20".into()),
+            ("DBParameterGroupName", group),
+            ("StorageEncrypted", yes_no(safe).into()),
+            ("BackupRetentionPeriod", if safe { "7" } else { "1" }.into()),
+            ("MultiAZ", yes_no(safe).into()),
+            ("PubliclyAccessible", yes_no(!safe).into()),
+            ("Tags.Tag.1.Key", "environment".into()),
+            ("Tags.Tag.1.Value", "production".into()),
+        ];
+        if safe {
+            params.push(("KmsKeyId", self.key_arn.clone()));
+        }
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.query(&RDS, "CreateDBInstance", &params).await;
+    }
+
+    /// A table with the customer key and point-in-time recovery, or with neither.
+    pub(super) async fn table(&self, name: &str, safe: bool) {
+        let mut input = json!({
+            "TableName": name,
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        });
+        if safe {
+            input["SSESpecification"] =
+                json!({"Enabled": true, "SSEType": "KMS", "KMSMasterKeyId": self.key_arn});
+        }
+        self.json(&DYNAMODB, "CreateTable", input).await;
+        if safe {
+            let input = json!({"TableName": name, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}});
+            self.json(&DYNAMODB, "UpdateContinuousBackups", input).await;
+        }
+    }
+
+    /// `billing-api`: exactly its bucket's objects, its database user and its table;
+    /// `claims-export`: `s3:*` on `*`, and the other database and table.
+    pub(super) async fn roles(&mut self) {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}"#;
+        let table = |name: &str| format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}");
+        // Databases by ARN: moto 5.2.5 gives every instance the same DbiResourceId, so an
+        // `rds-db:connect` grant (covered by the reach unit tests) would name both here.
+        let database = |name: &str| format!("arn:aws:rds:{REGION}:{ACCOUNT}:db:{name}");
+        let least = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Records", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+             "Resource": format!("arn:aws:s3:::{}/*", self.safe_bucket)},
+            {"Sid": "Db", "Effect": "Allow", "Action": "rds:CreateDBSnapshot", "Resource": database(&self.safe_db)},
+            {"Sid": "Orders", "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"], "Resource": table(&self.safe_table)}]});
+        let wide = json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Everything", "Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Sid": "Db", "Effect": "Allow", "Action": "rds:CreateDBSnapshot", "Resource": database(&self.open_db)},
+            {"Sid": "Events", "Effect": "Allow", "Action": "dynamodb:Query", "Resource": table(&self.open_table)}]});
+        for (name, document, slot) in [
+            (unique("billing-api"), least, 0),
+            (unique("claims-export"), wide, 1),
+        ] {
+            let arn = self
+                .query_text(
+                    &IAM,
+                    "CreateRole",
+                    &[("RoleName", &name), ("AssumeRolePolicyDocument", trust)],
+                    "Arn",
+                )
+                .await;
+            self.query(
+                &IAM,
+                "PutRolePolicy",
+                &[
+                    ("RoleName", &name),
+                    ("PolicyName", "data"),
+                    ("PolicyDocument", &document.to_string()),
+                ],
+            )
+            .await;
+            if slot == 0 {
+                self.least_role_arn = arn;
+            } else {
+                self.wide_role_arn = arn;
+            }
+        }
+    }
+
+    /// `web`: HTTPS on a TLS 1.2+ policy and HTTP that only redirects, tagged for Ingress
+    /// billing/web; `legacy`: plain HTTP forwarding, found by its DNS name.
+    pub(super) async fn load_balancers(&mut self) {
+        let vpc = self
+            .query_text(&EC2, "CreateVpc", &[("CidrBlock", "10.30.0.0/16")], "vpcId")
+            .await;
+        let mut subnets = Vec::new();
+        for (cidr, zone) in [
+            ("10.30.1.0/24", "us-east-1a"),
+            ("10.30.2.0/24", "us-east-1b"),
+        ] {
+            subnets.push(
+                self.query_text(
+                    &EC2,
+                    "CreateSubnet",
+                    &[
+                        ("VpcId", &vpc),
+                        ("CidrBlock", cidr),
+                        ("AvailabilityZone", zone),
+                    ],
+                    "subnetId",
+                )
+                .await,
+            );
+        }
+        let group_name = unique("tg");
+        let group = self
+            .query_text(
+                &ELBV2,
+                "CreateTargetGroup",
+                &[
+                    ("Name", &group_name),
+                    ("Protocol", "HTTP"),
+                    ("Port", "80"),
+                    ("VpcId", &vpc),
+                ],
+                "TargetGroupArn",
+            )
+            .await;
+        let mut arns = Vec::new();
+        for (name, stack) in [
+            (self.safe_alb.clone(), "billing/web"),
+            (self.open_alb.clone(), "billing/other"),
+        ] {
+            let params = [
+                ("Name", name.as_str()),
+                ("Type", "application"),
+                ("Scheme", "internet-facing"),
+                ("Subnets.member.1", &subnets[0]),
+                ("Subnets.member.2", &subnets[1]),
+                ("Tags.member.1.Key", "ingress.k8s.aws/stack"),
+                ("Tags.member.1.Value", stack),
+            ];
+            let answer = self.query(&ELBV2, "CreateLoadBalancer", &params).await;
+            let document = answer.document().unwrap();
+            let root = document.root_element();
+            let text = |field: &str| root.find(field).and_then(|n| n.text()).unwrap().to_string();
+            arns.push(text("LoadBalancerArn"));
+            if name == self.open_alb {
+                self.open_alb_dns = text("DNSName");
+            }
+        }
+        let forward = [
+            ("DefaultActions.member.1.Type", "forward"),
+            ("DefaultActions.member.1.TargetGroupArn", group.as_str()),
+        ];
+        let mut https = vec![
+            ("LoadBalancerArn", arns[0].as_str()),
+            ("Protocol", "HTTPS"),
+            ("Port", "443"),
+            ("SslPolicy", TLS_POLICY),
+            (
+                "Certificates.member.1.CertificateArn",
+                "arn:aws:iam::123456789012:server-certificate/web",
+            ),
+        ];
+        https.extend_from_slice(&forward);
+        self.query(&ELBV2, "CreateListener", &https).await;
+        let redirect = [
+            ("LoadBalancerArn", arns[0].as_str()),
+            ("Protocol", "HTTP"),
+            ("Port", "80"),
+            ("DefaultActions.member.1.Type", "redirect"),
+            ("DefaultActions.member.1.RedirectConfig.Protocol", "HTTPS"),
+            ("DefaultActions.member.1.RedirectConfig.Port", "443"),
+            (
+                "DefaultActions.member.1.RedirectConfig.StatusCode",
+                "HTTP_301",
+            ),
+        ];
+        self.query(&ELBV2, "CreateListener", &redirect).await;
+        let mut http = vec![
+            ("LoadBalancerArn", arns[1].as_str()),
+            ("Protocol", "HTTP"),
+            ("Port", "80"),
+        ];
+        http.extend_from_slice(&forward);
+        self.query(&ELBV2, "CreateListener", &http).await;
+    }
+
+    /// An EFS file system, encrypted at rest or not; its ID.
+    pub(super) async fn file_system(&self, encrypted: bool) -> String {
+        let input = json!({"CreationToken": unique("fs"), "Encrypted": encrypted});
+        let answer = self
+            .rest(&EFS, "POST", "/2015-02-01/file-systems", input)
+            .await;
+        answer["FileSystemId"].as_str().unwrap().to_string()
+    }
+
+    /// A multi-region trail with log-file validation that logs, the cluster's log group kept a
+    /// year, a GuardDuty detector with EKS audit logs, EBS encryption by default.
+    pub(super) async fn account(&self) {
+        let trail = unique("trail");
+        let input = json!({"Name": trail, "S3BucketName": self.trail_bucket, "IsMultiRegionTrail": true, "EnableLogFileValidation": true});
+        self.json(&CLOUDTRAIL, "CreateTrail", input).await;
+        self.json(&CLOUDTRAIL, "StartLogging", json!({"Name": trail}))
+            .await;
+        let group = format!("/aws/eks/{CLUSTER}/cluster");
+        self.json(&LOGS, "CreateLogGroup", json!({"logGroupName": group}))
+            .await;
+        self.json(
+            &LOGS,
+            "PutRetentionPolicy",
+            json!({"logGroupName": group, "retentionInDays": 400}),
+        )
+        .await;
+        let detector =
+            json!({"enable": true, "features": [{"name": "EKS_AUDIT_LOGS", "status": "ENABLED"}]});
+        self.rest(&GUARDDUTY, "POST", "/detector", detector).await;
+        self.query(&EC2, "EnableEbsEncryptionByDefault", &[]).await;
+    }
+}
