@@ -9,14 +9,15 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use hipaa_controls::aws::{
     AwsSnapshot, EcrRepository, ImageInUse, KIND_ECR_REPOSITORY, KIND_EKS_CLUSTER,
-    KIND_SECRETS_MANAGER_SECRET, KmsKeyReference, LookedUp, Lookup, LookupError,
-    SecretsManagerSecret, kms_key_references,
+    KIND_SECRETS_MANAGER_SECRET, KmsKeyReference, LookedUp, SecretsManagerSecret,
+    kms_key_references,
 };
 use hipaa_controls::policy::glob_matches;
 
 use super::data::assemble::{assemble_data, link_keys};
 use super::ecr::repository_account;
-use super::found::{Fetched, Found, KeyKey};
+use super::fetched::{not_looked_up, result_of};
+use super::found::{Found, KeyKey};
 use super::link::{Links, RepositoryKey, SecretKey, Users};
 use super::secret_refs::arn_region;
 use super::secrets::names_secret;
@@ -340,18 +341,6 @@ fn secrets(links: &Links, found: &Found) -> Vec<(String, LookedUp<SecretsManager
     let mut secrets: Vec<_> = out.into_values().collect();
     secrets.sort_by(|a, b| a.1.requested.cmp(&b.1.requested));
     secrets
-}
-
-/// A lookup's result; a lookup that was never made is a failure of its own.
-fn result_of<T: Clone>(fetched: Option<&Fetched<T>>, what: &str) -> Lookup<T> {
-    match fetched {
-        Some(fetched) => fetched.result.clone(),
-        None => Err(not_looked_up(what)),
-    }
-}
-
-fn not_looked_up(what: &str) -> LookupError {
-    LookupError::new("NotLookedUp", format!("{what} has not been looked up yet"))
 }
 
 #[cfg(test)]

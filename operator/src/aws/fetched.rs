@@ -4,7 +4,7 @@
 //! the other.
 
 use chrono::{DateTime, Duration, Utc};
-use hipaa_controls::aws::Lookup;
+use hipaa_controls::aws::{Lookup, LookupError};
 
 /// A failed lookup is tried again at the first audit this long after it failed, even within the
 /// interval (it never passes in between: it reports Error).
@@ -24,4 +24,18 @@ pub fn due<T>(fetched: Option<&Fetched<T>>, now: DateTime<Utc>) -> bool {
         Some(Fetched { result: Ok(_), .. }) => false,
         Some(Fetched { at, result: Err(_) }) => now - *at >= RETRY_FAILED_AFTER,
     }
+}
+
+/// A lookup's result; a lookup that was never made is a failure of its own, so that the
+/// controls that needed it report Error.
+pub fn result_of<T: Clone>(fetched: Option<&Fetched<T>>, what: &str) -> Lookup<T> {
+    match fetched {
+        Some(fetched) => fetched.result.clone(),
+        None => Err(not_looked_up(what)),
+    }
+}
+
+/// The error of a lookup not made (yet).
+pub fn not_looked_up(what: &str) -> LookupError {
+    LookupError::new("NotLookedUp", format!("{what} has not been looked up yet"))
 }

@@ -16,13 +16,15 @@ use crate::aws_support::{REGION, unique};
 
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
 
-fn deny_insecure(bucket: &str) -> String {
+pub(super) fn deny_insecure(bucket: &str) -> String {
     format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"TlsOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#
     )
 }
 
-async fn hardened(seed: &DataSeed, name: &str) {
+/// SSE-KMS with `key`, a policy denying requests without TLS, Block Public Access, versioning
+/// and Object Lock (shared with the linking scenario's story).
+pub(super) async fn hardened(seed: &DataSeed, name: &str, key: &str) {
     let s3 = &seed.s3;
     s3.create_bucket()
         .bucket(name)
@@ -30,26 +32,7 @@ async fn hardened(seed: &DataSeed, name: &str) {
         .send()
         .await
         .unwrap();
-    let rule = ServerSideEncryptionRule::builder()
-        .apply_server_side_encryption_by_default(
-            ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::AwsKms)
-                .kms_master_key_id(KEY)
-                .build()
-                .unwrap(),
-        )
-        .build();
-    s3.put_bucket_encryption()
-        .bucket(name)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(rule)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    encrypt(seed, name, key).await;
     s3.put_bucket_policy()
         .bucket(name)
         .policy(deny_insecure(name))
@@ -80,11 +63,36 @@ async fn hardened(seed: &DataSeed, name: &str) {
         .unwrap();
 }
 
+/// The bucket's default encryption: SSE-KMS with `key`.
+pub(super) async fn encrypt(seed: &DataSeed, name: &str, key: &str) {
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(
+            ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::AwsKms)
+                .kms_master_key_id(key)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    seed.s3
+        .put_bucket_encryption()
+        .bucket(name)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn buckets_report_each_setting_as_seeded() {
     let seed = DataSeed::new().await;
     let (safe, open) = (unique("safe"), unique("open"));
-    hardened(&seed, &safe).await;
+    hardened(&seed, &safe, KEY).await;
     seed.s3
         .create_bucket()
         .bucket(&open)

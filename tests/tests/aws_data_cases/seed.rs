@@ -5,7 +5,7 @@
 
 use hipaa_operator::aws::clients::Clients;
 use hipaa_operator::aws::wire::{Call, Service, Xml, XmlNode};
-use hipaa_testkit::moto;
+use hipaa_testkit::{Moto, moto};
 use serde_json::Value;
 
 use crate::aws_support::{FaultProxy, settings};
@@ -36,14 +36,19 @@ pub struct DataSeed {
 
 impl DataSeed {
     pub async fn new() -> DataSeed {
-        let config = moto().await.unwrap().sdk_config().await;
+        Self::on(moto().await.unwrap()).await
+    }
+
+    /// Seeds `moto` (a server of a test's own).
+    pub async fn on(moto: &Moto) -> DataSeed {
+        let config = moto.sdk_config().await;
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&config)
                 .force_path_style(true)
                 .build(),
         );
         DataSeed {
-            clients: clients(None).await,
+            clients: Clients::from_config(settings(), config),
             s3,
         }
     }

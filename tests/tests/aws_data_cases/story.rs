@@ -8,20 +8,19 @@ use std::sync::Arc;
 
 use aws_sdk_s3::types::BucketCannedAcl;
 use hipaa_crds::{AwsResourceStatus, HipaaPolicy};
-use hipaa_operator::aws::clients::Clients;
 use hipaa_operator::observe::aws_inputs::AwsInputs;
 use hipaa_operator::observe::{Cached, Observation};
 use hipaa_testkit::Moto;
 
-use crate::aws_support::{FaultProxy, REGION, settings, unique};
+use super::seed::DataSeed;
+use crate::aws_support::{FaultProxy, REGION, unique};
 
 const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 const CLUSTER: &str = "prod";
 
 /// Everything seeded, by name.
 pub struct Story {
-    clients: Clients,
-    s3: aws_sdk_s3::Client,
+    seed: DataSeed,
     pub key_arn: String,
     pub least_role_arn: String,
     pub wide_role_arn: String,
@@ -43,14 +42,8 @@ mod seeding;
 
 impl Story {
     pub async fn seed(moto: &Moto) -> Story {
-        let config = moto.sdk_config().await;
-        let clients = Clients::from_config(settings(), config.clone());
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        );
-        let kms = aws_sdk_kms::Client::new(&config);
+        let seed = DataSeed::on(moto).await;
+        let kms = aws_sdk_kms::Client::new(&moto.sdk_config().await);
         let key = kms.create_key().send().await.unwrap();
         let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
         kms.enable_key_rotation()
@@ -59,8 +52,7 @@ impl Story {
             .await
             .unwrap();
         let mut story = Story {
-            clients,
-            s3,
+            seed,
             key_arn,
             least_role_arn: String::new(),
             wide_role_arn: String::new(),
@@ -81,6 +73,7 @@ impl Story {
             story.hardened_bucket(&bucket).await;
         }
         story
+            .seed
             .s3
             .create_bucket()
             .bucket(&story.open_bucket)

@@ -7,15 +7,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use hipaa_controls::aws::{
-    AwsSnapshot, DynamoTable, EfsFileSystem, LoadBalancer, LookedUp, Lookup, LookupError,
-    RdsDatabase, S3Bucket, StoreLinks,
+    AwsSnapshot, DynamoTable, EfsFileSystem, LoadBalancer, LookedUp, LookupError, RdsDatabase,
+    S3Bucket, StoreLinks,
 };
 use hipaa_controls::model::ResourceRef;
 
 use super::found::DataFound;
 use super::matching::{file_systems_in_use, matched_load_balancers};
 use super::reach::{Accesses, ReachedStores, key_accesses, tls_key};
-use crate::aws::fetched::Fetched;
+use crate::aws::fetched::{Fetched, not_looked_up, result_of};
 
 /// Fills the data fields of `snapshot`.
 pub fn assemble_data(
@@ -292,15 +292,4 @@ fn file_systems(links: &super::link::DataLinks, found: &DataFound) -> Vec<Looked
         });
     }
     out
-}
-
-fn result_of<T: Clone>(fetched: Option<&Fetched<T>>, what: &str) -> Lookup<T> {
-    match fetched {
-        Some(fetched) => fetched.result.clone(),
-        None => Err(not_looked_up(what)),
-    }
-}
-
-fn not_looked_up(what: &str) -> LookupError {
-    LookupError::new("NotLookedUp", format!("{what} has not been looked up yet"))
 }

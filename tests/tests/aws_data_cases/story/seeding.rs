@@ -1,170 +1,58 @@
 //! How the scenario's account is seeded: through the operator's own signed client (any action of
-//! the query, JSON and REST-JSON services) and aws-sdk-s3, on the scenario's own moto.
+//! the query, JSON and REST-JSON services, through the moto tests' [`DataSeed`]) and aws-sdk-s3,
+//! on the scenario's own moto.
 
-use aws_sdk_s3::types::{
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-};
+use hipaa_operator::aws::wire::XmlNode;
 use hipaa_operator::aws::wire::services::{
     CLOUDTRAIL, DYNAMODB, EC2, EFS, ELBV2, GUARDDUTY, IAM, LOGS, RDS,
 };
-use hipaa_operator::aws::wire::{Call, Service, XmlNode};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::super::s3;
 use super::{CLUSTER, Story, TLS_POLICY};
 use crate::aws_support::{ACCOUNT, REGION, unique};
 
 impl Story {
-    async fn query(
-        &self,
-        service: &Service,
-        operation: &str,
-        params: &[(&str, &str)],
-    ) -> hipaa_operator::aws::wire::Xml {
-        let call = Call {
-            service,
-            operation,
-            action: operation,
-        };
-        self.clients
-            .wire(REGION)
-            .await
-            .query(call, params)
-            .await
-            .unwrap_or_else(|e| panic!("{operation}: {e}"))
-    }
-
-    async fn query_text(
-        &self,
-        service: &Service,
-        operation: &str,
-        params: &[(&str, &str)],
-        name: &str,
-    ) -> String {
-        let answer = self.query(service, operation, params).await;
-        let document = answer.document().unwrap();
-        let root = document.root_element();
-        root.find(name)
-            .and_then(|n| n.text())
-            .unwrap_or_else(|| panic!("no {name} in {}", answer.text()))
-            .to_string()
-    }
-
-    async fn json(&self, service: &Service, operation: &str, input: Value) -> Value {
-        let call = Call {
-            service,
-            operation,
-            action: operation,
-        };
-        self.clients
-            .wire(REGION)
-            .await
-            .json(call, &input)
-            .await
-            .unwrap_or_else(|e| panic!("{operation}: {e}"))
-    }
-
-    async fn rest(&self, service: &Service, method: &str, path: &str, input: Value) -> Value {
-        let call = Call {
-            service,
-            operation: path,
-            action: path,
-        };
-        self.clients
-            .wire(REGION)
-            .await
-            .rest(call, method, path, Some(&input))
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
-    }
-
     /// SSE-KMS with the customer key, a policy that denies requests without TLS, Block Public
-    /// Access and Object Lock (which implies versioning).
+    /// Access, versioning and Object Lock.
     pub(super) async fn hardened_bucket(&self, name: &str) {
-        let s3 = &self.s3;
-        s3.create_bucket()
-            .bucket(name)
-            .object_lock_enabled_for_bucket(true)
-            .send()
-            .await
-            .unwrap();
-        self.encrypt(name).await;
-        let policy = format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"TlsOnly","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{name}","arn:aws:s3:::{name}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#
-        );
-        s3.put_bucket_policy()
-            .bucket(name)
-            .policy(policy)
-            .send()
-            .await
-            .unwrap();
-        let block = PublicAccessBlockConfiguration::builder()
-            .block_public_acls(true)
-            .ignore_public_acls(true)
-            .block_public_policy(true)
-            .restrict_public_buckets(true)
-            .build();
-        s3.put_public_access_block()
-            .bucket(name)
-            .public_access_block_configuration(block)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    async fn encrypt(&self, name: &str) {
-        let rule = ServerSideEncryptionRule::builder()
-            .apply_server_side_encryption_by_default(
-                ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::AwsKms)
-                    .kms_master_key_id(&self.key_arn)
-                    .build()
-                    .unwrap(),
-            )
-            .build();
-        let configuration = ServerSideEncryptionConfiguration::builder()
-            .rules(rule)
-            .build()
-            .unwrap();
-        self.s3
-            .put_bucket_encryption()
-            .bucket(name)
-            .server_side_encryption_configuration(configuration)
-            .send()
-            .await
-            .unwrap();
+        s3::hardened(&self.seed, name, &self.key_arn).await;
     }
 
     /// The fix the scenario makes in AWS: the open bucket gets SSE-KMS.
     pub async fn encrypt_open_bucket(&self) {
-        self.encrypt(&self.open_bucket).await;
+        s3::encrypt(&self.seed, &self.open_bucket, &self.key_arn).await;
     }
 
     /// A production PostgreSQL instance, hardened or exposed.
     pub(super) async fn database(&self, name: &str, safe: bool) {
         let group = format!("{name}-params");
-        self.query(
-            &RDS,
-            "CreateDBParameterGroup",
-            &[
-                ("DBParameterGroupName", &group),
-                ("DBParameterGroupFamily", "postgres16"),
-                ("Description", "tls"),
-            ],
-        )
-        .await;
+        self.seed
+            .query(
+                REGION,
+                &RDS,
+                "CreateDBParameterGroup",
+                &[
+                    ("DBParameterGroupName", &group),
+                    ("DBParameterGroupFamily", "postgres16"),
+                    ("Description", "tls"),
+                ],
+            )
+            .await;
         let force = if safe { "1" } else { "0" };
-        self.query(
-            &RDS,
-            "ModifyDBParameterGroup",
-            &[
-                ("DBParameterGroupName", &group),
-                ("Parameters.Parameter.1.ParameterName", "rds.force_ssl"),
-                ("Parameters.Parameter.1.ParameterValue", force),
-                ("Parameters.Parameter.1.ApplyMethod", "immediate"),
-            ],
-        )
-        .await;
+        self.seed
+            .query(
+                REGION,
+                &RDS,
+                "ModifyDBParameterGroup",
+                &[
+                    ("DBParameterGroupName", &group),
+                    ("Parameters.Parameter.1.ParameterName", "rds.force_ssl"),
+                    ("Parameters.Parameter.1.ParameterValue", force),
+                    ("Parameters.Parameter.1.ApplyMethod", "immediate"),
+                ],
+            )
+            .await;
         let yes_no = |on: bool| if on { "true" } else { "false" };
         let mut params = vec![
             ("DBInstanceIdentifier", name.to_string()),
@@ -185,7 +73,9 @@ impl Story {
             params.push(("KmsKeyId", self.key_arn.clone()));
         }
         let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.query(&RDS, "CreateDBInstance", &params).await;
+        self.seed
+            .query(REGION, &RDS, "CreateDBInstance", &params)
+            .await;
     }
 
     /// A table with the customer key and point-in-time recovery, or with neither.
@@ -200,10 +90,14 @@ impl Story {
             input["SSESpecification"] =
                 json!({"Enabled": true, "SSEType": "KMS", "KMSMasterKeyId": self.key_arn});
         }
-        self.json(&DYNAMODB, "CreateTable", input).await;
+        self.seed
+            .json(REGION, &DYNAMODB, "CreateTable", input)
+            .await;
         if safe {
             let input = json!({"TableName": name, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}});
-            self.json(&DYNAMODB, "UpdateContinuousBackups", input).await;
+            self.seed
+                .json(REGION, &DYNAMODB, "UpdateContinuousBackups", input)
+                .await;
         }
     }
 
@@ -229,23 +123,27 @@ impl Story {
             (unique("claims-export"), wide, 1),
         ] {
             let arn = self
+                .seed
                 .query_text(
+                    REGION,
                     &IAM,
                     "CreateRole",
                     &[("RoleName", &name), ("AssumeRolePolicyDocument", trust)],
                     "Arn",
                 )
                 .await;
-            self.query(
-                &IAM,
-                "PutRolePolicy",
-                &[
-                    ("RoleName", &name),
-                    ("PolicyName", "data"),
-                    ("PolicyDocument", &document.to_string()),
-                ],
-            )
-            .await;
+            self.seed
+                .query(
+                    REGION,
+                    &IAM,
+                    "PutRolePolicy",
+                    &[
+                        ("RoleName", &name),
+                        ("PolicyName", "data"),
+                        ("PolicyDocument", &document.to_string()),
+                    ],
+                )
+                .await;
             if slot == 0 {
                 self.least_role_arn = arn;
             } else {
@@ -258,7 +156,14 @@ impl Story {
     /// billing/web; `legacy`: plain HTTP forwarding, found by its DNS name.
     pub(super) async fn load_balancers(&mut self) {
         let vpc = self
-            .query_text(&EC2, "CreateVpc", &[("CidrBlock", "10.30.0.0/16")], "vpcId")
+            .seed
+            .query_text(
+                REGION,
+                &EC2,
+                "CreateVpc",
+                &[("CidrBlock", "10.30.0.0/16")],
+                "vpcId",
+            )
             .await;
         let mut subnets = Vec::new();
         for (cidr, zone) in [
@@ -266,22 +171,26 @@ impl Story {
             ("10.30.2.0/24", "us-east-1b"),
         ] {
             subnets.push(
-                self.query_text(
-                    &EC2,
-                    "CreateSubnet",
-                    &[
-                        ("VpcId", &vpc),
-                        ("CidrBlock", cidr),
-                        ("AvailabilityZone", zone),
-                    ],
-                    "subnetId",
-                )
-                .await,
+                self.seed
+                    .query_text(
+                        REGION,
+                        &EC2,
+                        "CreateSubnet",
+                        &[
+                            ("VpcId", &vpc),
+                            ("CidrBlock", cidr),
+                            ("AvailabilityZone", zone),
+                        ],
+                        "subnetId",
+                    )
+                    .await,
             );
         }
         let group_name = unique("tg");
         let group = self
+            .seed
             .query_text(
+                REGION,
                 &ELBV2,
                 "CreateTargetGroup",
                 &[
@@ -307,7 +216,10 @@ impl Story {
                 ("Tags.member.1.Key", "ingress.k8s.aws/stack"),
                 ("Tags.member.1.Value", stack),
             ];
-            let answer = self.query(&ELBV2, "CreateLoadBalancer", &params).await;
+            let answer = self
+                .seed
+                .query(REGION, &ELBV2, "CreateLoadBalancer", &params)
+                .await;
             let document = answer.document().unwrap();
             let root = document.root_element();
             let text = |field: &str| root.find(field).and_then(|n| n.text()).unwrap().to_string();
@@ -331,7 +243,9 @@ impl Story {
             ),
         ];
         https.extend_from_slice(&forward);
-        self.query(&ELBV2, "CreateListener", &https).await;
+        self.seed
+            .query(REGION, &ELBV2, "CreateListener", &https)
+            .await;
         let redirect = [
             ("LoadBalancerArn", arns[0].as_str()),
             ("Protocol", "HTTP"),
@@ -344,21 +258,26 @@ impl Story {
                 "HTTP_301",
             ),
         ];
-        self.query(&ELBV2, "CreateListener", &redirect).await;
+        self.seed
+            .query(REGION, &ELBV2, "CreateListener", &redirect)
+            .await;
         let mut http = vec![
             ("LoadBalancerArn", arns[1].as_str()),
             ("Protocol", "HTTP"),
             ("Port", "80"),
         ];
         http.extend_from_slice(&forward);
-        self.query(&ELBV2, "CreateListener", &http).await;
+        self.seed
+            .query(REGION, &ELBV2, "CreateListener", &http)
+            .await;
     }
 
     /// An EFS file system, encrypted at rest or not; its ID.
     pub(super) async fn file_system(&self, encrypted: bool) -> String {
         let input = json!({"CreationToken": unique("fs"), "Encrypted": encrypted});
         let answer = self
-            .rest(&EFS, "POST", "/2015-02-01/file-systems", input)
+            .seed
+            .rest(REGION, &EFS, "POST", "/2015-02-01/file-systems", input)
             .await;
         answer["FileSystemId"].as_str().unwrap().to_string()
     }
@@ -368,21 +287,36 @@ impl Story {
     pub(super) async fn account(&self) {
         let trail = unique("trail");
         let input = json!({"Name": trail, "S3BucketName": self.trail_bucket, "IsMultiRegionTrail": true, "EnableLogFileValidation": true});
-        self.json(&CLOUDTRAIL, "CreateTrail", input).await;
-        self.json(&CLOUDTRAIL, "StartLogging", json!({"Name": trail}))
+        self.seed
+            .json(REGION, &CLOUDTRAIL, "CreateTrail", input)
+            .await;
+        self.seed
+            .json(REGION, &CLOUDTRAIL, "StartLogging", json!({"Name": trail}))
             .await;
         let group = format!("/aws/eks/{CLUSTER}/cluster");
-        self.json(&LOGS, "CreateLogGroup", json!({"logGroupName": group}))
+        self.seed
+            .json(
+                REGION,
+                &LOGS,
+                "CreateLogGroup",
+                json!({"logGroupName": group}),
+            )
             .await;
-        self.json(
-            &LOGS,
-            "PutRetentionPolicy",
-            json!({"logGroupName": group, "retentionInDays": 400}),
-        )
-        .await;
+        self.seed
+            .json(
+                REGION,
+                &LOGS,
+                "PutRetentionPolicy",
+                json!({"logGroupName": group, "retentionInDays": 400}),
+            )
+            .await;
         let detector =
             json!({"enable": true, "features": [{"name": "EKS_AUDIT_LOGS", "status": "ENABLED"}]});
-        self.rest(&GUARDDUTY, "POST", "/detector", detector).await;
-        self.query(&EC2, "EnableEbsEncryptionByDefault", &[]).await;
+        self.seed
+            .rest(REGION, &GUARDDUTY, "POST", "/detector", detector)
+            .await;
+        self.seed
+            .query(REGION, &EC2, "EnableEbsEncryptionByDefault", &[])
+            .await;
     }
 }
