@@ -12,6 +12,8 @@ use hipaa_crds::HipaaPolicy;
 
 use super::*;
 use crate::aws::ecr::RegistryScan;
+use crate::aws::found::Fetched;
+use hipaa_controls::aws::LookupError;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
