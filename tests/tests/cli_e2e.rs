@@ -458,7 +458,8 @@ async fn status_and_report_show_the_numbers_of_the_policy_status() {
         .iter()
         .map(|p| p["part"].as_str().unwrap())
         .collect();
-    assert_eq!(sections, ["164.308", "164.312"]);
+    // 164.316 through HIPAA-AWS-LOG-RETENTION's 164.316(b)(2)(i) (documentation retention).
+    assert_eq!(sections, ["164.308", "164.312", "164.316"]);
     let exception = &report["exceptions"][0];
     assert_eq!(
         (
