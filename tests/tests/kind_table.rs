@@ -33,6 +33,22 @@ const NOT_KINDS: [&str; 7] = [
     "rbac.authorization.k8s.io",
 ];
 
+/// What the operator lists for AWS data linking (issue 19), outside the kind table: the
+/// PersistentVolumes (a claim's EFS file system) and the ACK and Crossplane kinds that declare S3
+/// buckets and RDS databases.
+const DATA_LINKING_LISTS: [(&str, &str); 10] = [
+    ("", "persistentvolumes"),
+    ("s3.services.k8s.aws", "buckets"),
+    ("rds.services.k8s.aws", "dbinstances"),
+    ("rds.services.k8s.aws", "dbclusters"),
+    ("s3.aws.upbound.io", "buckets"),
+    ("s3.aws.m.upbound.io", "buckets"),
+    ("rds.aws.upbound.io", "instances"),
+    ("rds.aws.upbound.io", "clusters"),
+    ("rds.aws.m.upbound.io", "instances"),
+    ("rds.aws.m.upbound.io", "clusters"),
+];
+
 /// The groups left out of the webhook's role: its RBAC reads are the kind table's.
 const NOT_WEBHOOK_KINDS: [&str; 4] = [
     "hipaaguard.io",
@@ -216,6 +232,20 @@ fn the_operator_role_reads_what_the_table_says_it_watches() {
     let access_model = |row: &KindInfo| row.is_rbac() || row.kind == "ServiceAccount";
     let mut granted = granted(role, &NOT_KINDS);
     granted.retain(|(_, plural, _)| plural != "serviceaccounts");
+    // AWS data linking lists these once per refresh cycle (list only, no watch).
+    let linking = |(group, plural, _): &(String, String, String)| {
+        DATA_LINKING_LISTS.contains(&(group.as_str(), plural.as_str()))
+    };
+    let lists: BTreeSet<_> = granted.iter().filter(|g| linking(g)).cloned().collect();
+    let expected_lists: BTreeSet<_> = DATA_LINKING_LISTS
+        .iter()
+        .map(|(group, plural)| (group.to_string(), plural.to_string(), "list".to_string()))
+        .collect();
+    assert_eq!(
+        lists, expected_lists,
+        "the data linking's reads are list only"
+    );
+    granted.retain(|g| !linking(g));
     assert_eq!(
         granted,
         reads(
