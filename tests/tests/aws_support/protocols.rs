@@ -26,31 +26,10 @@ const RESOURCE_PARAMS: &[&str] = &[
 
 /// Decodes a form body: `+` is a space, `%XX` a byte.
 pub fn form(body: &[u8]) -> Vec<(String, String)> {
+    // The operator's own percent-decoding, with the form's `+` for a space first.
     let decode = |text: &str| {
-        let bytes = text.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut index = 0;
-        while let Some(&byte) = bytes.get(index) {
-            let hex = bytes
-                .get(index + 1..index + 3)
-                .and_then(|pair| std::str::from_utf8(pair).ok())
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok());
-            match (byte, hex) {
-                (b'%', Some(value)) => {
-                    out.push(value);
-                    index += 3;
-                }
-                (b'+', _) => {
-                    out.push(b' ');
-                    index += 1;
-                }
-                _ => {
-                    out.push(byte);
-                    index += 1;
-                }
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
+        let spaced = text.replace('+', " ");
+        hipaa_operator::aws::wire::query::decode(&spaced).unwrap_or(spaced)
     };
     std::str::from_utf8(body)
         .unwrap_or_default()

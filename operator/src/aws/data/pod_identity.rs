@@ -9,12 +9,10 @@ use hipaa_controls::aws::Lookup;
 use super::found::PodIdentity;
 use super::link::DataLinks;
 use crate::aws::clients::{Clients, RegionClients};
+use crate::aws::error::actions::{
+    EKS_DESCRIBE_POD_IDENTITY_ASSOCIATION, EKS_LIST_POD_IDENTITY_ASSOCIATIONS,
+};
 use crate::aws::error::lookup_error;
-
-/// The IAM action of ListPodIdentityAssociations.
-pub const EKS_LIST_POD_IDENTITY_ASSOCIATIONS: &str = "eks:ListPodIdentityAssociations";
-/// The IAM action of DescribePodIdentityAssociation.
-pub const EKS_DESCRIBE_POD_IDENTITY_ASSOCIATION: &str = "eks:DescribePodIdentityAssociation";
 
 /// The associations of `cluster` for the ServiceAccounts `links` names, with their roles.
 pub async fn pod_identities(
