@@ -2,7 +2,8 @@
 //! that no client can stop the port: a connection cap at which the least recently active idle
 //! connections are shed rather than new ones refused, limits on each phase of a connection (TLS
 //! handshake, request headers, keep-alive idle) enforced by a sweeper, and a graceful shutdown
-//! that stops accepting and lets in-flight requests finish; and the signal both binaries stop on.
+//! that can first give notice (answers ask clients to close their connections) and then stops
+//! accepting and lets in-flight requests finish; and the signal both binaries stop on.
 
 mod connections;
 mod open_files;
@@ -106,7 +107,49 @@ pub async fn serve<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    serve_with_notice(
+        listener,
+        tls,
+        service,
+        options,
+        std::future::pending(),
+        shutdown,
+    )
+    .await;
+}
+
+/// [`serve`], giving notice first: once `notice` resolves the port still accepts and answers,
+/// but every answer carries `Connection: close`. An HTTP/1.1 client that pools keep-alive
+/// connections (the API server calling a webhook) then drops each one after its next request,
+/// on its own terms, instead of sending a request down a connection the port closes at that
+/// very moment (an EOF the API server does not retry for a POST). What is still idle when
+/// `shutdown` resolves is closed then.
+pub async fn serve_with_notice<S, B>(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    service: S,
+    options: ServeOptions,
+    notice: impl Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()>,
+) where
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let connections = Arc::new(Connections::new());
+    let notifier = tokio::spawn({
+        let connections = Arc::clone(&connections);
+        async move {
+            notice.await;
+            connections.give_notice();
+            tracing::info!("giving notice: answers ask their clients to close the connection");
+        }
+    });
     let mut http = hyper::server::conn::http1::Builder::new();
     // The sweeper enforces the header and idle limits apart; hyper's own header timeout runs
     // from the end of one response to the next request's headers, idle time included, so it is
@@ -159,6 +202,7 @@ pub async fn serve<S, B>(
     }
     drop(listener);
     sweeper.abort();
+    notifier.abort();
     tracing::info!(
         open_connections = connections.open(),
         "stopped accepting; draining in-flight requests"

@@ -1,14 +1,15 @@
 //! Wiring of the webhook process: the reloading TLS certificate (files or a watched Secret), the Kubernetes client and the
 //! watch caches, the review port and the admin port, and the shutdown on SIGTERM or SIGINT:
-//! `/readyz` fails first, reviews are still answered for `--shutdown-delay`, then both ports stop
-//! accepting and drain their in-flight requests.
+//! `/readyz` fails first, reviews are still answered for `--shutdown-delay` (each answer asking the
+//! API server to close its connection), then both ports stop accepting and drain their in-flight
+//! requests.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hipaa_runtime::serve::serve;
+use hipaa_runtime::serve::serve_with_notice;
 use hipaa_runtime::shutdown_signal;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -118,15 +119,15 @@ pub async fn run(args: Args) -> Result<(), StartError> {
     tracing::info!(listen = %args.listen, admin_listen = %args.admin_listen, exempt_namespaces = ?exempt,
         "serving POST /validate over TLS; /healthz, /readyz and /metrics over plain HTTP");
 
-    let (stop, stopped) = watch::channel(false);
+    let (phase, phases) = watch::channel(Phase::Serving);
     tokio::spawn(drain_after(
         shutdown_signal(),
         Arc::clone(&sync),
         args.shutdown_delay,
-        stop,
+        phase,
     ));
     let options = args.serve_options();
-    let reviews = serve(
+    let reviews = serve_with_notice(
         listener,
         Some(tls),
         warp::service(router(webhook, {
@@ -134,12 +135,13 @@ pub async fn run(args: Args) -> Result<(), StartError> {
             move || readiness(&snapshots, &sync)
         })),
         options,
-        until(stopped.clone()),
+        reached(phases.clone(), Phase::Draining),
+        reached(phases.clone(), Phase::Stopped),
     );
     let admin = admin_server(snapshots, sync, metrics).serve(
         admin_listener,
         args.admin_serve_options(),
-        until(stopped),
+        reached(phases, Phase::Stopped),
     );
     tokio::join!(reviews, admin);
     tasks.shutdown().await;
@@ -147,24 +149,38 @@ pub async fn run(args: Args) -> Result<(), StartError> {
     Ok(())
 }
 
+/// Where the ports are in the shutdown, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Serving,
+    /// `/readyz` fails and reviews are still answered, each asking its client to close the
+    /// connection: the API server keeps keep-alive connections to this pod in its pool after the
+    /// endpoints have moved away, and must drop them itself before the port closes them.
+    Draining,
+    /// Both ports stop accepting and finish their in-flight requests.
+    Stopped,
+}
+
 /// After `signal` (SIGTERM or SIGINT): readiness fails first and reviews are still answered for
 /// `delay`, so that no apply meets a closed port while the endpoints still name this pod (a
-/// rolling upgrade, a deleted pod); then `stop` tells both ports to stop accepting and drain.
+/// rolling upgrade, a deleted pod); then both ports stop accepting and drain.
 async fn drain_after(
     signal: impl Future<Output = ()>,
     sync: Arc<SyncState>,
     delay: Duration,
-    stop: watch::Sender<bool>,
+    phase: watch::Sender<Phase>,
 ) {
     signal.await;
     sync.start_draining();
+    let _ = phase.send(Phase::Draining);
     tracing::info!(delay = ?delay, "draining: /readyz fails, reviews are still answered");
     tokio::time::sleep(delay).await;
-    let _ = stop.send(true);
+    let _ = phase.send(Phase::Stopped);
 }
 
-async fn until(mut stopped: watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|stop| *stop).await;
+/// Resolves once the shutdown has reached `wanted` (or its sender is gone).
+async fn reached(mut phases: watch::Receiver<Phase>, wanted: Phase) {
+    let _ = phases.wait_for(|phase| *phase >= wanted).await;
 }
 
 async fn bind(flag: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
@@ -205,7 +221,7 @@ mod tests {
     #[tokio::test]
     async fn a_signal_fails_readiness_at_once_and_stops_the_ports_after_the_delay() {
         let sync = Arc::new(SyncState::all_synced());
-        let (stop, mut stopped) = watch::channel(false);
+        let (phase, phases) = watch::channel(Phase::Serving);
         let (signal, received) = tokio::sync::oneshot::channel::<()>();
         let delay = Duration::from_millis(300);
         let drain = tokio::spawn(drain_after(
@@ -214,18 +230,28 @@ mod tests {
             },
             Arc::clone(&sync),
             delay,
-            stop,
+            phase,
         ));
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!sync.is_draining(), "nothing happens before the signal");
+        assert_eq!(*phases.borrow(), Phase::Serving);
 
         let signalled = std::time::Instant::now();
         signal.send(()).unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::timeout(
+            Duration::from_secs(1),
+            reached(phases.clone(), Phase::Draining),
+        )
+        .await
+        .expect("notice is given at once");
         assert!(sync.is_draining(), "readiness fails at once");
-        assert!(!*stopped.borrow(), "the ports still serve during the delay");
+        assert_eq!(
+            *phases.borrow(),
+            Phase::Draining,
+            "the ports still serve during the delay"
+        );
 
-        stopped.wait_for(|stop| *stop).await.unwrap();
+        reached(phases.clone(), Phase::Stopped).await;
         assert!(signalled.elapsed() >= delay, "{:?}", signalled.elapsed());
         drain.await.unwrap();
     }

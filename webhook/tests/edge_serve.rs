@@ -2,7 +2,7 @@
 //! milliseconds: idle connections shed at the cap while new ones are served, a connection that
 //! sends nothing or stalls in its headers closed at the header timeout, a keep-alive connection
 //! closed at the idle timeout (and not at the header timeout), slow bodies holding no review
-//! slot, and HTTP/2 clients refused. The hostile client in its own process, at 10,000
+//! slot, answers asking clients to close once the port gives notice, and HTTP/2 clients refused. The hostile client in its own process, at 10,000
 //! connections, is tests/tests/webhook_edge_e2e.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::ca::TestCa;
 use common::{fixture, harness_with};
-use hipaa_runtime::serve::{ServeOptions, serve};
+use hipaa_runtime::serve::{ServeOptions, serve, serve_with_notice};
 use hipaa_webhook::tls::{ReloadingCertResolver, server_config};
 use hipaa_webhook::{Limits, Snapshot, router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -58,14 +58,34 @@ fn review_request() -> Vec<u8> {
 
 /// Sends a review on `stream` and reads the status line of the answer.
 async fn review_on(stream: &mut TcpStream) -> String {
+    let answer = answer_on(stream).await;
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Sends a review on `stream` and reads the answer's head.
+async fn answer_on(stream: &mut TcpStream) -> String {
     stream.write_all(&review_request()).await.unwrap();
-    let mut answer = vec![0u8; 16 * 1024];
-    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
-        .await
-        .expect("no answer within 5 s")
-        .unwrap();
-    let text = String::from_utf8_lossy(&answer[..read]).into_owned();
-    text.lines().next().unwrap_or_default().to_owned()
+    let mut answer = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    while !answer.windows(4).any(|window| window == b"\r\n\r\n") {
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("no answer within 5 s")
+            .unwrap();
+        assert!(read > 0, "closed before answering");
+        answer.extend_from_slice(&chunk[..read]);
+    }
+    let head_end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(0);
+    String::from_utf8_lossy(&answer[..head_end]).into_owned()
+}
+
+/// Whether an answer's head asks the client to close the connection.
+fn says_close(head: &str) -> bool {
+    head.lines()
+        .any(|line| line.eq_ignore_ascii_case("connection: close"))
 }
 
 /// How long until the server closes `stream` (reads until EOF), at most `within`.
@@ -123,6 +143,58 @@ async fn at_the_cap_the_longest_idle_connections_make_room_for_new_ones() {
             .await
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn after_notice_every_answer_asks_its_client_to_close_and_new_clients_are_served() {
+    let harness = harness_with(
+        Snapshot::from_state(&common::cluster_state()),
+        Limits::default(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (notice, noticed) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve_with_notice(
+        listener,
+        None,
+        warp::service(router(harness.webhook.clone(), || Ok(()))),
+        ServeOptions::default(),
+        async {
+            let _ = noticed.await;
+        },
+        std::future::pending(),
+    ));
+    let mut pooled = TcpStream::connect(addr).await.unwrap();
+    let before = answer_on(&mut pooled).await;
+    assert!(before.starts_with("HTTP/1.1 200 OK"), "{before}");
+    assert!(!says_close(&before), "{before}");
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(review_on(&mut idle).await, "HTTP/1.1 200 OK");
+
+    notice.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // A kept-alive connection is still served, once, and told to go.
+    let after = answer_on(&mut pooled).await;
+    assert!(after.starts_with("HTTP/1.1 200 OK"), "{after}");
+    assert!(says_close(&after), "{after}");
+    assert!(
+        closed_after(&mut pooled, Duration::from_secs(1))
+            .await
+            .is_some(),
+        "the server closes the connection after an answer that says so"
+    );
+    // An idle connection is left for its client to use or close: the port closes none itself
+    // before it stops.
+    assert!(
+        closed_after(&mut idle, Duration::from_millis(200))
+            .await
+            .is_none()
+    );
+    // New connections are still accepted (the endpoints may not have moved yet).
+    let mut late = TcpStream::connect(addr).await.unwrap();
+    let late_answer = answer_on(&mut late).await;
+    assert!(late_answer.starts_with("HTTP/1.1 200 OK"), "{late_answer}");
+    assert!(says_close(&late_answer), "{late_answer}");
 }
 
 #[tokio::test]

@@ -192,6 +192,8 @@ pub(crate) struct Connections {
     next_id: AtomicU64,
     table: Mutex<Table>,
     ended: Notify,
+    /// The port has given notice: every answer from now on asks its client to close.
+    noticed: AtomicBool,
 }
 
 impl Connections {
@@ -201,6 +203,7 @@ impl Connections {
             next_id: AtomicU64::new(1),
             table: Mutex::new(Table::default()),
             ended: Notify::new(),
+            noticed: AtomicBool::new(false),
         }
     }
 
@@ -295,6 +298,16 @@ impl Connections {
         }
         table.closing += asked;
         asked
+    }
+
+    /// From now on, every answer carries `Connection: close`.
+    pub(crate) fn give_notice(&self) {
+        self.noticed.store(true, Ordering::Release);
+    }
+
+    /// Whether answers ask their clients to close the connection.
+    pub(crate) fn noticed(&self) -> bool {
+        self.noticed.load(Ordering::Acquire)
     }
 
     /// Asks every connection to finish its request and close.

@@ -1,6 +1,7 @@
 //! What tells a connection's [`Tracked`] state what happens on it: the socket wrapper notes when
 //! bytes arrive between requests, and the service wrapper notes when a request starts and ends
-//! (also when its future is dropped, a client gone or a timeout).
+//! (also when its future is dropped, a client gone or a timeout), and, once the port has given
+//! notice, asks the client to close the connection after each answer.
 
 use std::future::Future;
 use std::io;
@@ -88,7 +89,9 @@ impl Drop for Busy {
     }
 }
 
-/// A tower service as hyper calls it, marking each request in progress on its connection.
+/// A tower service as hyper calls it, marking each request in progress on its connection and,
+/// after the port's notice, adding `Connection: close` to each answer (hyper then closes the
+/// connection once the answer is written, and the client knows not to reuse it).
 pub(crate) struct TrackedService<S> {
     inner: S,
     tracked: Arc<Tracked>,
@@ -107,12 +110,15 @@ impl<S> TrackedService<S> {
 
 type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
-impl<S> hyper::service::Service<http::Request<Incoming>> for TrackedService<S>
+impl<S, B> hyper::service::Service<http::Request<Incoming>> for TrackedService<S>
 where
-    S: tower::Service<http::Request<Incoming>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
-    S::Response: 'static,
     S::Error: 'static,
+    B: 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -125,9 +131,17 @@ where
             clock: Arc::clone(&self.clock),
         };
         let answer = self.inner.clone().oneshot(request);
+        let clock = Arc::clone(&self.clock);
         Box::pin(async move {
             let _busy = busy;
-            answer.await
+            let mut answer = answer.await?;
+            if clock.noticed() {
+                answer.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+            }
+            Ok(answer)
         })
     }
 }
