@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod eks_access;
+pub mod json_protocols;
 pub mod pod_identity;
 pub mod protocols;
 pub mod proxy;
