@@ -3,10 +3,13 @@
 //! connections are shed rather than new ones refused, limits on each phase of a connection (TLS
 //! handshake, request headers, keep-alive idle) enforced by a sweeper, and a graceful shutdown
 //! that can first give notice (answers ask clients to close their connections) and then stops
-//! accepting and lets in-flight requests finish; and the signal both binaries stop on.
+//! accepting and lets in-flight requests finish; and ([`signal`]) the signal both binaries stop on.
 
+mod close;
 mod connections;
 mod open_files;
+mod signal;
+mod stats;
 mod tracked;
 
 use std::convert::Infallible;
@@ -20,8 +23,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use connections::{Close, Connections, Timeouts};
+use close::Close;
+use connections::{Connections, Timeouts};
 pub use open_files::{OpenFiles, raise_open_files_limit};
+pub use signal::shutdown_signal;
+pub use stats::{ConnectionStats, ConnectionsCollector};
 use tracked::{TrackedIo, TrackedService};
 
 /// Connection-level limits of one port.
@@ -107,31 +113,41 @@ pub async fn serve<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    serve_with_notice(
-        listener,
-        tls,
-        service,
-        options,
-        std::future::pending(),
+    let lifecycle = Lifecycle {
+        notice: std::future::pending(),
         shutdown,
-    )
-    .await;
+        stats: Arc::default(),
+    };
+    serve_with(listener, tls, service, options, lifecycle).await;
 }
 
-/// [`serve`], giving notice first: once `notice` resolves the port still accepts and answers,
+/// How a port's owner steers it beyond its [`ServeOptions`]: when it gives notice, when it stops,
+/// and where it counts its connections.
+pub struct Lifecycle<N, S> {
+    /// From then on every answer carries `Connection: close` (see [`serve_with`]).
+    pub notice: N,
+    /// Stop accepting and drain.
+    pub shutdown: S,
+    /// Accepted, open, and closed by the port, by why: read them at scrape time.
+    pub stats: Arc<ConnectionStats>,
+}
+
+/// [`serve`], counting connections in `lifecycle.stats` and giving notice first: once
+/// `lifecycle.notice` resolves the port still accepts and answers,
 /// but every answer carries `Connection: close`. An HTTP/1.1 client that pools keep-alive
 /// connections (the API server calling a webhook) then drops each one after its next request,
 /// on its own terms, instead of sending a request down a connection the port closes at that
 /// very moment (an EOF the API server does not retry for a POST). What is still idle when
-/// `shutdown` resolves is closed then.
-pub async fn serve_with_notice<S, B>(
+/// `lifecycle.shutdown` resolves is closed then.
+pub async fn serve_with<S, B, N, D>(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     service: S,
     options: ServeOptions,
-    notice: impl Future<Output = ()> + Send + 'static,
-    shutdown: impl Future<Output = ()>,
+    lifecycle: Lifecycle<N, D>,
 ) where
+    N: Future<Output = ()> + Send + 'static,
+    D: Future<Output = ()>,
     S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
         + Clone
         + Send
@@ -141,7 +157,12 @@ pub async fn serve_with_notice<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let connections = Arc::new(Connections::new());
+    let Lifecycle {
+        notice,
+        shutdown,
+        stats,
+    } = lifecycle;
+    let connections = Arc::new(Connections::new(stats));
     let notifier = tokio::spawn({
         let connections = Arc::clone(&connections);
         async move {
@@ -341,50 +362,4 @@ where
     tokio::time::timeout(grace, connection)
         .await
         .unwrap_or(Ok(()))
-}
-
-/// Resolves on SIGTERM (what the kubelet sends a pod's containers) or SIGINT (Ctrl-C at a
-/// terminal), logging which. Without a SIGTERM handler (the runtime could not install one) only
-/// SIGINT stops the process, and the log says so.
-pub async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(terminate) => terminate,
-        Err(error) => {
-            tracing::error!(%error, "cannot listen for SIGTERM; only SIGINT stops the process");
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!(signal = "SIGINT", "shutting down");
-            return;
-        }
-    };
-    let name = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-    };
-    tracing::info!(signal = name, "shutting down");
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-    use super::*;
-    use tokio::signal::unix::{SignalKind, signal};
-
-    #[tokio::test]
-    async fn sigterm_resolves_the_shutdown_signal() {
-        // Registered before anything sends SIGTERM, so that the test process cannot die of it.
-        let _registered = signal(SignalKind::terminate()).unwrap();
-        let stopped = tokio::spawn(shutdown_signal());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(!stopped.is_finished(), "resolved before any signal");
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &std::process::id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        tokio::time::timeout(Duration::from_secs(5), stopped)
-            .await
-            .expect("SIGTERM did not resolve shutdown_signal")
-            .unwrap();
-    }
 }

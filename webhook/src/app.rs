@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hipaa_runtime::serve::serve_with_notice;
+use hipaa_runtime::serve::{ConnectionStats, Lifecycle, serve_with};
 use hipaa_runtime::shutdown_signal;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -75,6 +75,8 @@ pub async fn run(args: Args) -> Result<(), StartError> {
     let snapshots = Arc::new(SnapshotCell::new(Snapshot::starting()));
     let mut metrics = Metrics::new();
     metrics.export_freshness(sync.freshness());
+    let connections = Arc::new(ConnectionStats::default());
+    metrics.export_connections(Arc::clone(&connections));
     let (ready_snapshots, ready_sync) = (Arc::clone(&snapshots), Arc::clone(&sync));
     metrics.export_readiness(move || readiness(&ready_snapshots, &ready_sync).is_ok());
     let metrics = Arc::new(metrics);
@@ -127,7 +129,7 @@ pub async fn run(args: Args) -> Result<(), StartError> {
         phase,
     ));
     let options = args.serve_options();
-    let reviews = serve_with_notice(
+    let reviews = serve_with(
         listener,
         Some(tls),
         warp::service(router(webhook, {
@@ -135,8 +137,11 @@ pub async fn run(args: Args) -> Result<(), StartError> {
             move || readiness(&snapshots, &sync)
         })),
         options,
-        reached(phases.clone(), Phase::Draining),
-        reached(phases.clone(), Phase::Stopped),
+        Lifecycle {
+            notice: reached(phases.clone(), Phase::Draining),
+            shutdown: reached(phases.clone(), Phase::Stopped),
+            stats: connections,
+        },
     );
     let admin = admin_server(snapshots, sync, metrics).serve(
         admin_listener,

@@ -1,11 +1,13 @@
 //! The webhook's Prometheus metrics (prefix `hipaaguard_webhook_`): reviews by kind, operation,
 //! decision and dry-run; failed controls; review latency; cache sync state; bad requests and
-//! certificate reloads and the served certificate's expiry; then, as on the operator, `hipaaguard_webhook_build_info` and the
+//! certificate reloads and the served certificate's expiry; the review port's connections (open,
+//! accepted, closed by the server by why); then, as on the operator, `hipaaguard_webhook_build_info` and the
 //! `process_*` series. Every label value is a `&'static str`, so counting allocates nothing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use hipaa_runtime::serve::{ConnectionStats, ConnectionsCollector};
 use hipaa_runtime::watch::CacheFreshness;
 use hipaa_runtime::{ConditionGauge, StandardMetrics};
 use prometheus_client::collector::Collector;
@@ -194,6 +196,12 @@ impl Metrics {
             .register_collector(Box::new(freshness.collector()));
     }
 
+    /// Exports the review port's `connections_*` series from `stats` (what its server counts).
+    pub fn export_connections(&mut self, stats: Arc<ConnectionStats>) {
+        self.registry
+            .register_collector(Box::new(ConnectionsCollector(stats)));
+    }
+
     /// Exports `ready`: 1 while `ready` (what `/readyz` answers) holds, asked at each scrape.
     pub fn export_readiness(&mut self, ready: impl Fn() -> bool + Send + Sync + 'static) {
         self.registry.register_collector(Box::new(ConditionGauge::new(
@@ -305,5 +313,20 @@ mod tests {
         assert!(metrics.encode().contains("\nhipaaguard_webhook_ready 0\n"));
         ready.store(true, Ordering::Relaxed);
         assert!(metrics.encode().contains("\nhipaaguard_webhook_ready 1\n"));
+    }
+
+    #[test]
+    fn the_review_ports_connection_series_exist_from_the_start() {
+        let mut metrics = Metrics::new();
+        metrics.export_connections(Arc::new(ConnectionStats::default()));
+        let text = metrics.encode();
+        for series in [
+            "\nhipaaguard_webhook_connections_open 0\n",
+            "\nhipaaguard_webhook_connections_accepted_total 0\n",
+            "\nhipaaguard_webhook_connections_closed_by_server_total{reason=\"shed\"} 0\n",
+            "\nhipaaguard_webhook_connections_closed_by_server_total{reason=\"shutdown\"} 0\n",
+        ] {
+            assert!(text.contains(series), "{series} in\n{text}");
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! milliseconds: idle connections shed at the cap while new ones are served, a connection that
 //! sends nothing or stalls in its headers closed at the header timeout, a keep-alive connection
 //! closed at the idle timeout (and not at the header timeout), slow bodies holding no review
-//! slot, answers asking clients to close once the port gives notice, and HTTP/2 clients refused. The hostile client in its own process, at 10,000
+//! slot, answers asking clients to close once the port gives notice, and HTTP/2 clients refused;
+//! the port's connection counters (the `connections_*` metrics) agree with each. The hostile client in its own process, at 10,000
 //! connections, is tests/tests/webhook_edge_e2e.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -14,26 +15,45 @@ use std::time::{Duration, Instant};
 
 use common::ca::TestCa;
 use common::{fixture, harness_with};
-use hipaa_runtime::serve::{ServeOptions, serve, serve_with_notice};
+use hipaa_runtime::serve::{ConnectionStats, Lifecycle, ServeOptions, serve, serve_with};
 use hipaa_webhook::tls::{ReloadingCertResolver, server_config};
 use hipaa_webhook::{Limits, Snapshot, router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Serves the fixture webhook on 127.0.0.1 until the test ends.
-async fn start(options: ServeOptions, limits: Limits) -> SocketAddr {
+/// Serves the fixture webhook on 127.0.0.1 until the test ends; the port's address and the
+/// counters of its connections.
+async fn start(options: ServeOptions, limits: Limits) -> (SocketAddr, Arc<ConnectionStats>) {
+    start_with_notice(options, limits, std::future::pending()).await
+}
+
+/// As [`start`], giving notice when `notice` resolves.
+async fn start_with_notice(
+    options: ServeOptions,
+    limits: Limits,
+    notice: impl Future<Output = ()> + Send + 'static,
+) -> (SocketAddr, Arc<ConnectionStats>) {
     let harness = harness_with(Snapshot::from_state(&common::cluster_state()), limits);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let service = warp::service(router(harness.webhook.clone(), || Ok(())));
-    tokio::spawn(serve(
-        listener,
-        None,
-        service,
-        options,
-        std::future::pending(),
-    ));
-    addr
+    let stats = Arc::new(ConnectionStats::default());
+    let lifecycle = Lifecycle {
+        notice,
+        shutdown: std::future::pending(),
+        stats: Arc::clone(&stats),
+    };
+    tokio::spawn(serve_with(listener, None, service, options, lifecycle));
+    (addr, stats)
+}
+
+/// How many connections the port closed itself for `reason`.
+fn closed_for(stats: &ConnectionStats, reason: &str) -> u64 {
+    stats
+        .closed_by_port()
+        .into_iter()
+        .find(|(label, _)| *label == reason)
+        .map_or(0, |(_, count)| count)
 }
 
 fn quick() -> ServeOptions {
@@ -109,7 +129,7 @@ async fn at_the_cap_the_longest_idle_connections_make_room_for_new_ones() {
         max_connections: 8,
         ..ServeOptions::default()
     };
-    let addr = start(options, Limits::default()).await;
+    let (addr, stats) = start(options, Limits::default()).await;
     let mut idle = Vec::new();
     for _ in 0..20 {
         idle.push(TcpStream::connect(addr).await.unwrap());
@@ -136,6 +156,18 @@ async fn at_the_cap_the_longest_idle_connections_make_room_for_new_ones() {
         shed >= 12,
         "only {shed} of 20 idle connections were shed at a cap of 8"
     );
+    assert_eq!(
+        closed_for(&stats, "shed"),
+        shed,
+        "the metric counts each one"
+    );
+    assert_eq!(stats.accepted(), 21);
+    // A connection leaves the table just after its socket closes: wait for the last one.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while stats.open() != 21 - shed && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(stats.open(), 21 - shed);
     // The oldest went first: the last one opened is still there.
     let mut newest = idle.pop().unwrap();
     assert!(
@@ -147,23 +179,11 @@ async fn at_the_cap_the_longest_idle_connections_make_room_for_new_ones() {
 
 #[tokio::test]
 async fn after_notice_every_answer_asks_its_client_to_close_and_new_clients_are_served() {
-    let harness = harness_with(
-        Snapshot::from_state(&common::cluster_state()),
-        Limits::default(),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let (notice, noticed) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve_with_notice(
-        listener,
-        None,
-        warp::service(router(harness.webhook.clone(), || Ok(()))),
-        ServeOptions::default(),
-        async {
-            let _ = noticed.await;
-        },
-        std::future::pending(),
-    ));
+    let (addr, _) = start_with_notice(ServeOptions::default(), Limits::default(), async {
+        let _ = noticed.await;
+    })
+    .await;
     let mut pooled = TcpStream::connect(addr).await.unwrap();
     let before = answer_on(&mut pooled).await;
     assert!(before.starts_with("HTTP/1.1 200 OK"), "{before}");
@@ -199,7 +219,7 @@ async fn after_notice_every_answer_asks_its_client_to_close_and_new_clients_are_
 
 #[tokio::test]
 async fn silent_and_stalled_clients_are_closed_at_the_header_timeout() {
-    let addr = start(quick(), Limits::default()).await;
+    let (addr, stats) = start(quick(), Limits::default()).await;
     let mut silent = TcpStream::connect(addr).await.unwrap();
     let mut stalled = TcpStream::connect(addr).await.unwrap();
     stalled
@@ -211,11 +231,13 @@ async fn silent_and_stalled_clients_are_closed_at_the_header_timeout() {
         let after = after.expect("not closed within 5 s");
         assert!(after >= Duration::from_millis(250), "{after:?}");
     }
+    assert_eq!(closed_for(&stats, "header_timeout"), 2);
+    assert_eq!(closed_for(&stats, "idle_timeout"), 0);
 }
 
 #[tokio::test]
 async fn keep_alive_waits_for_the_idle_timeout_not_the_header_timeout() {
-    let addr = start(quick(), Limits::default()).await;
+    let (addr, stats) = start(quick(), Limits::default()).await;
     let mut stream = TcpStream::connect(addr).await.unwrap();
     assert_eq!(review_on(&mut stream).await, "HTTP/1.1 200 OK");
     // Longer than the 300 ms header limit: still open, and serves the next review.
@@ -224,6 +246,8 @@ async fn keep_alive_waits_for_the_idle_timeout_not_the_header_timeout() {
     let after = closed_after(&mut stream, Duration::from_secs(5)).await;
     let after = after.expect("not closed at the idle timeout");
     assert!(after >= Duration::from_millis(800), "{after:?}");
+    assert_eq!(closed_for(&stats, "idle_timeout"), 1);
+    assert_eq!(closed_for(&stats, "header_timeout"), 0);
 }
 
 #[tokio::test]
@@ -233,7 +257,7 @@ async fn slow_bodies_hold_no_review_slot() {
         body_timeout: Duration::from_secs(2),
         ..Limits::default()
     };
-    let addr = start(ServeOptions::default(), limits).await;
+    let (addr, _) = start(ServeOptions::default(), limits).await;
     let mut slow = Vec::new();
     for _ in 0..20 {
         let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -258,7 +282,7 @@ async fn slow_bodies_hold_no_review_slot() {
 
 #[tokio::test]
 async fn http2_clients_are_refused_with_and_without_tls() {
-    let addr = start(ServeOptions::default(), Limits::default()).await;
+    let (addr, _) = start(ServeOptions::default(), Limits::default()).await;
     // Prior knowledge over plain TCP: the HTTP/2 preface is not HTTP/1.1.
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::close::Close;
+use super::stats::ConnectionStats;
+
 /// The time limits of a connection that is not inside a request, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Timeouts {
@@ -31,43 +34,6 @@ pub(crate) struct Seen {
     pub idle_since: u64,
     /// When the first byte after `idle_since` arrived.
     pub sending_since: Option<u64>,
-}
-
-/// Why a connection is closed by the port rather than by its client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Close {
-    Handshake = 1,
-    Header = 2,
-    Idle = 3,
-    /// At the connection cap, the least recently active idle connections make room.
-    Shed = 4,
-    /// The port stops: in-flight requests finish within the shutdown timeout.
-    Drain = 5,
-}
-
-impl Close {
-    fn from_u8(value: u8) -> Option<Close> {
-        [
-            Close::Handshake,
-            Close::Header,
-            Close::Idle,
-            Close::Shed,
-            Close::Drain,
-        ]
-        .into_iter()
-        .find(|close| *close as u8 == value)
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Close::Handshake => "handshake timeout",
-            Close::Header => "header timeout",
-            Close::Idle => "idle timeout",
-            Close::Shed => "shed at the connection cap",
-            Close::Drain => "shutting down",
-        }
-    }
 }
 
 /// Whether a connection outstayed its current phase. A connection inside a request never is: the
@@ -194,16 +160,18 @@ pub(crate) struct Connections {
     ended: Notify,
     /// The port has given notice: every answer from now on asks its client to close.
     noticed: AtomicBool,
+    stats: Arc<ConnectionStats>,
 }
 
 impl Connections {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(stats: Arc<ConnectionStats>) -> Self {
         Connections {
             started: Instant::now(),
             next_id: AtomicU64::new(1),
             table: Mutex::new(Table::default()),
             ended: Notify::new(),
             noticed: AtomicBool::new(false),
+            stats,
         }
     }
 
@@ -222,6 +190,7 @@ impl Connections {
         let tracked = Arc::new(Tracked::default());
         tracked.idle_since.store(self.now(), Ordering::Release);
         self.table().open.insert(id, Arc::clone(&tracked));
+        self.stats.note_accepted();
         (id, tracked)
     }
 
@@ -234,6 +203,7 @@ impl Connections {
                 table.closing = table.closing.saturating_sub(1);
             }
         }
+        self.stats.note_ended();
         self.ended.notify_waiters();
     }
 
@@ -260,6 +230,7 @@ impl Connections {
                 && let Some(why) = pick(tracked)
                 && tracked.ask_to_close(why)
             {
+                self.stats.note_closed(why, 1);
                 asked += 1;
             }
         }
@@ -296,6 +267,7 @@ impl Connections {
                 asked += 1;
             }
         }
+        self.stats.note_closed(Close::Shed, asked);
         table.closing += asked;
         asked
     }
@@ -377,7 +349,7 @@ mod tests {
 
     #[tokio::test]
     async fn shedding_skips_busy_connections_and_does_not_count_the_closing() {
-        let connections = Connections::new();
+        let connections = Connections::new(Arc::default());
         let (old, old_state) = connections.add();
         old_state.handshaken(0);
         std::thread::sleep(Duration::from_millis(5));
