@@ -88,6 +88,46 @@ impl ServeOptions {
     }
 }
 
+/// A service a port serves (a warp router, say): what hyper needs of it, named once.
+pub trait PortService<B>:
+    tower::Service<
+        http::Request<Incoming>,
+        Response = http::Response<B>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, B> PortService<B> for S where
+    S: tower::Service<
+            http::Request<Incoming>,
+            Response = http::Response<B>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
+/// The body of a [`PortService`]'s answers: what hyper needs of it, named once.
+pub trait PortBody:
+    hyper::body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+    + Send
+    + 'static
+{
+}
+
+impl<B> PortBody for B where
+    B: hyper::body::Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static
+{
+}
+
 /// The most a connection buffers of what its client sent (headers included): hyper's default
 /// (about 400 KiB) let 200 connections sending large bodies hold 180 MB before the review path
 /// read a byte of them; bodies are charged to the webhook's byte budget as they are read.
@@ -104,14 +144,8 @@ pub async fn serve<S, B>(
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) where
-    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: PortService<B>,
+    B: PortBody,
 {
     let lifecycle = Lifecycle {
         notice: std::future::pending(),
@@ -148,14 +182,8 @@ pub async fn serve_with<S, B, N, D>(
 ) where
     N: Future<Output = ()> + Send + 'static,
     D: Future<Output = ()>,
-    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: PortService<B>,
+    B: PortBody,
 {
     let Lifecycle {
         notice,
@@ -280,14 +308,8 @@ async fn connection<S, B>(
     connections: Arc<Connections>,
     options: ServeOptions,
 ) where
-    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: PortService<B>,
+    B: PortBody,
 {
     let _gone = Gone {
         connections: Arc::clone(&connections),
@@ -339,14 +361,8 @@ async fn http1<I, S, B>(
 ) -> hyper::Result<()>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: tower::Service<http::Request<Incoming>, Response = http::Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S: PortService<B>,
+    B: PortBody,
 {
     let connection = http.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
