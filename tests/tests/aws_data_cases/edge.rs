@@ -5,131 +5,31 @@
 use hipaa_controls::aws::{Listener, ListenerAction};
 use hipaa_operator::aws::fetch::NOT_READ;
 use hipaa_operator::aws::fetch::edge::{file_systems, load_balancers, with_listeners};
-use hipaa_operator::aws::wire::services::{EC2, EFS, ELBV2};
+use hipaa_operator::aws::wire::services::EFS;
 use serde_json::json;
 
-use super::seed::{DataSeed, proxied};
+use super::seed::{DataSeed, TLS_POLICY, proxied};
 use crate::aws_support::{REGION, unique};
 
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
-const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-
-/// A VPC with two subnets in different zones: (VPC, subnets).
-async fn network(seed: &DataSeed) -> (String, [String; 2]) {
-    let vpc = seed
-        .query_text(
-            REGION,
-            &EC2,
-            "CreateVpc",
-            &[("CidrBlock", "10.20.0.0/16")],
-            "vpcId",
-        )
-        .await;
-    let mut subnets = Vec::new();
-    for (cidr, zone) in [
-        ("10.20.1.0/24", "us-east-1a"),
-        ("10.20.2.0/24", "us-east-1b"),
-    ] {
-        let params = [
-            ("VpcId", vpc.as_str()),
-            ("CidrBlock", cidr),
-            ("AvailabilityZone", zone),
-        ];
-        subnets.push(
-            seed.query_text(REGION, &EC2, "CreateSubnet", &params, "subnetId")
-                .await,
-        );
-    }
-    (vpc, [subnets[0].clone(), subnets[1].clone()])
-}
-
-async fn balancer(
-    seed: &DataSeed,
-    name: &str,
-    kind: &str,
-    subnets: &[String; 2],
-    stack: &str,
-) -> String {
-    let params = [
-        ("Name", name),
-        ("Type", kind),
-        ("Scheme", "internet-facing"),
-        ("Subnets.member.1", subnets[0].as_str()),
-        ("Subnets.member.2", subnets[1].as_str()),
-        ("Tags.member.1.Key", "ingress.k8s.aws/stack"),
-        ("Tags.member.1.Value", stack),
-    ];
-    seed.query_text(
-        REGION,
-        &ELBV2,
-        "CreateLoadBalancer",
-        &params,
-        "LoadBalancerArn",
-    )
-    .await
-}
-
-async fn listener(seed: &DataSeed, balancer: &str, extra: &[(&str, &str)]) {
-    let mut params = vec![("LoadBalancerArn", balancer)];
-    params.extend_from_slice(extra);
-    seed.query(REGION, &ELBV2, "CreateListener", &params).await;
-}
-
 #[tokio::test]
 async fn application_load_balancers_come_with_their_tags_and_listeners() {
     let seed = DataSeed::new().await;
-    let (vpc, subnets) = network(&seed).await;
+    let (vpc, subnets) = seed.network("10.20").await;
     let (safe, plain, nlb) = (unique("alb-tls"), unique("alb-http"), unique("nlb"));
-    let safe_arn = balancer(&seed, &safe, "application", &subnets, "billing/web").await;
-    let plain_arn = balancer(&seed, &plain, "application", &subnets, "billing/legacy").await;
-    balancer(&seed, &nlb, "network", &subnets, "billing/tcp").await;
-    let group_params = [
-        ("Name", unique("tg")),
-        ("Protocol", "HTTP".into()),
-        ("Port", "80".into()),
-        ("VpcId", vpc),
-    ];
-    let group_params: Vec<(&str, &str)> =
-        group_params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let group = seed
-        .query_text(
-            REGION,
-            &ELBV2,
-            "CreateTargetGroup",
-            &group_params,
-            "TargetGroupArn",
-        )
+    let safe_arn = (seed
+        .balancer(&safe, "application", &subnets, "billing/web")
+        .await)
+        .arn;
+    let plain_arn = (seed
+        .balancer(&plain, "application", &subnets, "billing/legacy")
+        .await)
+        .arn;
+    seed.balancer(&nlb, "network", &subnets, "billing/tcp")
         .await;
-    let forward = [
-        ("DefaultActions.member.1.Type", "forward"),
-        ("DefaultActions.member.1.TargetGroupArn", group.as_str()),
-    ];
-    let mut https = vec![
-        ("Protocol", "HTTPS"),
-        ("Port", "443"),
-        ("SslPolicy", TLS_POLICY),
-        (
-            "Certificates.member.1.CertificateArn",
-            "arn:aws:iam::123456789012:server-certificate/web",
-        ),
-    ];
-    https.extend_from_slice(&forward);
-    listener(&seed, &safe_arn, &https).await;
-    let redirect = [
-        ("Protocol", "HTTP"),
-        ("Port", "80"),
-        ("DefaultActions.member.1.Type", "redirect"),
-        ("DefaultActions.member.1.RedirectConfig.Protocol", "HTTPS"),
-        ("DefaultActions.member.1.RedirectConfig.Port", "443"),
-        (
-            "DefaultActions.member.1.RedirectConfig.StatusCode",
-            "HTTP_301",
-        ),
-    ];
-    listener(&seed, &safe_arn, &redirect).await;
-    let mut http = vec![("Protocol", "HTTP"), ("Port", "80")];
-    http.extend_from_slice(&forward);
-    listener(&seed, &plain_arn, &http).await;
+    let group = seed.target_group(&vpc).await;
+    seed.safe_and_plain_listeners(&safe_arn, &plain_arn, &group)
+        .await;
 
     let (proxy, clients) = proxied().await;
     let all = load_balancers(&clients, REGION).await.unwrap();

@@ -10,6 +10,10 @@ use serde_json::Value;
 
 use crate::aws_support::{FaultProxy, settings};
 
+mod balancers;
+
+pub use balancers::TLS_POLICY;
+
 /// Clients on moto, or on `endpoint` (a proxy in front of it).
 pub async fn clients(endpoint: Option<&str>) -> Clients {
     let mut config = moto().await.unwrap().sdk_config().await;

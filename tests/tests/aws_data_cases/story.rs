@@ -15,7 +15,6 @@ use hipaa_testkit::Moto;
 use super::seed::DataSeed;
 use crate::aws_support::{FaultProxy, REGION, unique};
 
-const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 const CLUSTER: &str = "prod";
 
 /// Everything seeded, by name.

@@ -2,14 +2,13 @@
 //! the query, JSON and REST-JSON services, through the moto tests' [`DataSeed`]) and aws-sdk-s3,
 //! on the scenario's own moto.
 
-use hipaa_operator::aws::wire::XmlNode;
 use hipaa_operator::aws::wire::services::{
-    CLOUDTRAIL, DYNAMODB, EC2, EFS, ELBV2, GUARDDUTY, IAM, LOGS, RDS,
+    CLOUDTRAIL, DYNAMODB, EC2, EFS, GUARDDUTY, IAM, LOGS, RDS,
 };
 use serde_json::json;
 
 use super::super::s3;
-use super::{CLUSTER, Story, TLS_POLICY};
+use super::{CLUSTER, Story};
 use crate::aws_support::{ACCOUNT, REGION, unique};
 
 impl Story {
@@ -155,120 +154,19 @@ impl Story {
     /// `web`: HTTPS on a TLS 1.2+ policy and HTTP that only redirects, tagged for Ingress
     /// billing/web; `legacy`: plain HTTP forwarding, found by its DNS name.
     pub(super) async fn load_balancers(&mut self) {
-        let vpc = self
+        let (vpc, subnets) = self.seed.network("10.30").await;
+        let group = self.seed.target_group(&vpc).await;
+        let safe = self
             .seed
-            .query_text(
-                REGION,
-                &EC2,
-                "CreateVpc",
-                &[("CidrBlock", "10.30.0.0/16")],
-                "vpcId",
-            )
+            .balancer(&self.safe_alb, "application", &subnets, "billing/web")
             .await;
-        let mut subnets = Vec::new();
-        for (cidr, zone) in [
-            ("10.30.1.0/24", "us-east-1a"),
-            ("10.30.2.0/24", "us-east-1b"),
-        ] {
-            subnets.push(
-                self.seed
-                    .query_text(
-                        REGION,
-                        &EC2,
-                        "CreateSubnet",
-                        &[
-                            ("VpcId", &vpc),
-                            ("CidrBlock", cidr),
-                            ("AvailabilityZone", zone),
-                        ],
-                        "subnetId",
-                    )
-                    .await,
-            );
-        }
-        let group_name = unique("tg");
-        let group = self
+        let open = self
             .seed
-            .query_text(
-                REGION,
-                &ELBV2,
-                "CreateTargetGroup",
-                &[
-                    ("Name", &group_name),
-                    ("Protocol", "HTTP"),
-                    ("Port", "80"),
-                    ("VpcId", &vpc),
-                ],
-                "TargetGroupArn",
-            )
+            .balancer(&self.open_alb, "application", &subnets, "billing/other")
             .await;
-        let mut arns = Vec::new();
-        for (name, stack) in [
-            (self.safe_alb.clone(), "billing/web"),
-            (self.open_alb.clone(), "billing/other"),
-        ] {
-            let params = [
-                ("Name", name.as_str()),
-                ("Type", "application"),
-                ("Scheme", "internet-facing"),
-                ("Subnets.member.1", &subnets[0]),
-                ("Subnets.member.2", &subnets[1]),
-                ("Tags.member.1.Key", "ingress.k8s.aws/stack"),
-                ("Tags.member.1.Value", stack),
-            ];
-            let answer = self
-                .seed
-                .query(REGION, &ELBV2, "CreateLoadBalancer", &params)
-                .await;
-            let document = answer.document().unwrap();
-            let root = document.root_element();
-            let text = |field: &str| root.find(field).and_then(|n| n.text()).unwrap().to_string();
-            arns.push(text("LoadBalancerArn"));
-            if name == self.open_alb {
-                self.open_alb_dns = text("DNSName");
-            }
-        }
-        let forward = [
-            ("DefaultActions.member.1.Type", "forward"),
-            ("DefaultActions.member.1.TargetGroupArn", group.as_str()),
-        ];
-        let mut https = vec![
-            ("LoadBalancerArn", arns[0].as_str()),
-            ("Protocol", "HTTPS"),
-            ("Port", "443"),
-            ("SslPolicy", TLS_POLICY),
-            (
-                "Certificates.member.1.CertificateArn",
-                "arn:aws:iam::123456789012:server-certificate/web",
-            ),
-        ];
-        https.extend_from_slice(&forward);
+        self.open_alb_dns = open.dns_name;
         self.seed
-            .query(REGION, &ELBV2, "CreateListener", &https)
-            .await;
-        let redirect = [
-            ("LoadBalancerArn", arns[0].as_str()),
-            ("Protocol", "HTTP"),
-            ("Port", "80"),
-            ("DefaultActions.member.1.Type", "redirect"),
-            ("DefaultActions.member.1.RedirectConfig.Protocol", "HTTPS"),
-            ("DefaultActions.member.1.RedirectConfig.Port", "443"),
-            (
-                "DefaultActions.member.1.RedirectConfig.StatusCode",
-                "HTTP_301",
-            ),
-        ];
-        self.seed
-            .query(REGION, &ELBV2, "CreateListener", &redirect)
-            .await;
-        let mut http = vec![
-            ("LoadBalancerArn", arns[1].as_str()),
-            ("Protocol", "HTTP"),
-            ("Port", "80"),
-        ];
-        http.extend_from_slice(&forward);
-        self.seed
-            .query(REGION, &ELBV2, "CreateListener", &http)
+            .safe_and_plain_listeners(&safe.arn, &open.arn, &group)
             .await;
     }
 
