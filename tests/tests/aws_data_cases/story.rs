@@ -13,7 +13,7 @@ use hipaa_operator::observe::{Cached, Observation};
 use hipaa_testkit::Moto;
 
 use super::seed::DataSeed;
-use crate::aws_support::{FaultProxy, REGION, unique};
+use crate::aws_support::{FaultProxy, REGION, policy_judging_all, unique};
 
 const CLUSTER: &str = "prod";
 
@@ -99,20 +99,10 @@ impl Story {
 
     /// The policy: billing, the cluster `prod`, audited every 10 minutes.
     pub fn policy(&self) -> HipaaPolicy {
-        let mut policy: HipaaPolicy = yaml_serde::from_str(&format!(
-            "apiVersion: hipaaguard.io/v1alpha1
-kind: HipaaPolicy
-metadata: {{name: {}}}
-spec:
-  namespaceSelector: {{matchLabels: {{hipaaguard.io/phi: \"true\"}}}}
-  auditInterval: 10m
-  aws: {{region: {REGION}, eksClusterName: {CLUSTER}}}
-",
-            unique("data-policy")
-        ))
-        .unwrap();
-        policy.metadata.generation = Some(1);
-        policy
+        policy_judging_all(
+            &format!("{{region: {REGION}, eksClusterName: {CLUSTER}}}"),
+            "[]",
+        )
     }
 
     /// billing's api (IRSA) and export (Pod Identity) Deployments, two ALB Ingresses and two

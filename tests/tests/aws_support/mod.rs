@@ -83,7 +83,12 @@ pub fn policy(aws: &str, controls: &str) -> HipaaPolicy {
     if !given.is_empty() {
         entries.push(given.to_string());
     }
-    let controls = format!("[{}]", entries.join(", "));
+    policy_judging_all(aws, &format!("[{}]", entries.join(", ")))
+}
+
+/// A policy at generation 1 with `aws` as its `spec.aws` and `controls` as its `spec.controls`
+/// (YAML flow mapping and sequence): every control applies unless `controls` disables it.
+pub fn policy_judging_all(aws: &str, controls: &str) -> HipaaPolicy {
     let mut policy: HipaaPolicy = yaml_serde::from_str(&format!(
         "apiVersion: hipaaguard.io/v1alpha1
 kind: HipaaPolicy
